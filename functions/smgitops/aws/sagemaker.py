@@ -1,0 +1,233 @@
+"""SageMaker adapter: observe an endpoint, execute rollout actions idempotently."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from smgitops.aws import clients
+from smgitops.aws.errors import code_of, message_of, translate
+from smgitops.errors import ActionRejectedError, TransientError
+from smgitops.observability import logger
+from smgitops.rollout.observation import EndpointView, LiveVariant
+from smgitops.rollout.status import VariantRef
+
+if TYPE_CHECKING:
+    from smgitops.rollout.actions import (
+        Action,
+        CreateEndpoint,
+        CreateEndpointConfig,
+        CreateModel,
+        DeleteUnused,
+        SetWeights,
+        UpdateEndpoint,
+    )
+
+BUSY_MESSAGE = "Cannot update in-progress endpoint"
+ABORT_RETRIES = 6
+
+
+class EndpointBusyError(TransientError):
+    """The endpoint is being updated: the next tick will see it and try again."""
+
+
+def _tags(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+def _exists(error: ClientError) -> bool:
+    text = message_of(error).lower()
+    return "already exist" in text or code_of(error) in {"ResourceInUse", "ResourceInUseException"}
+
+
+def _missing(error: ClientError) -> bool:
+    text = message_of(error).lower()
+    return "could not find" in text or "not found" in text or "does not exist" in text
+
+
+class SageMaker:
+    """Every SageMaker call smgitops makes."""
+
+    def __init__(self, client: Any = None) -> None:
+        self.client = client or clients.client("sagemaker")
+
+    # --- observe ----------------------------------------------------------------------------
+
+    def describe_endpoint(self, name: str) -> EndpointView | None:
+        try:
+            out = self.client.describe_endpoint(EndpointName=name)
+        except ClientError as exc:
+            if code_of(exc) == "ValidationException" and _missing(exc):
+                return None
+            raise translate(exc, "DescribeEndpoint") from exc
+        except BotoCoreError as exc:
+            raise translate(exc, "DescribeEndpoint") from exc
+        variants = [
+            LiveVariant(
+                name=v["VariantName"],
+                current_weight=float(v.get("CurrentWeight", 0.0)),
+                desired_weight=float(v.get("DesiredWeight", v.get("CurrentWeight", 0.0))),
+                current_instance_count=int(v.get("CurrentInstanceCount", 0)),
+                desired_instance_count=int(v.get("DesiredInstanceCount", 0)),
+            )
+            for v in out.get("ProductionVariants", [])
+        ]
+        return EndpointView(
+            name=name,
+            status=out["EndpointStatus"],
+            config=out.get("EndpointConfigName", ""),
+            variants=variants,
+            failure_reason=out.get("FailureReason", ""),
+        )
+
+    def config_variants(self, config: str) -> list[VariantRef]:
+        try:
+            out = self.client.describe_endpoint_config(EndpointConfigName=config)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, "DescribeEndpointConfig") from exc
+        return [
+            VariantRef(
+                name=v["VariantName"],
+                model=v["ModelName"],
+                instance_type=v.get("InstanceType", ""),
+                instance_count=int(v.get("InitialInstanceCount", 1)),
+            )
+            for v in out.get("ProductionVariants", [])
+        ]
+
+    # --- act --------------------------------------------------------------------------------
+
+    def apply(self, action: Action) -> None:
+        handler = getattr(self, f"_{action.kind}", None)
+        if handler is None:
+            raise TypeError(f"SageMaker cannot apply {action.kind}")
+        handler(action)
+
+    def handles(self, action: Action) -> bool:
+        return hasattr(self, f"_{action.kind}")
+
+    def _call(self, operation: str, *, tolerate_exists: bool = False, **params: Any) -> None:
+        try:
+            getattr(self.client, operation)(**params)
+        except ClientError as exc:
+            if tolerate_exists and _exists(exc):
+                return
+            if BUSY_MESSAGE.lower() in message_of(exc).lower():
+                raise EndpointBusyError(f"{operation}: {message_of(exc)}") from exc
+            raise translate(exc, operation) from exc
+        except BotoCoreError as exc:
+            raise translate(exc, operation) from exc
+
+    def _CreateModel(self, action: CreateModel) -> None:
+        container: dict[str, Any]
+        if action.model_package_arn:
+            container = {"ModelPackageName": action.model_package_arn}
+        else:
+            container = {"Image": action.image}
+            if action.model_data_url:
+                container["ModelDataUrl"] = action.model_data_url
+        if action.environment:
+            container["Environment"] = action.environment
+        self._call(
+            "create_model",
+            tolerate_exists=True,
+            ModelName=action.name,
+            PrimaryContainer=container,
+            ExecutionRoleArn=action.execution_role_arn,
+            Tags=_tags(action.tags),
+        )
+
+    def _CreateEndpointConfig(self, action: CreateEndpointConfig) -> None:
+        variants = [
+            {
+                "VariantName": v.name,
+                "ModelName": v.model,
+                "InstanceType": v.instance_type,
+                "InitialInstanceCount": v.instance_count,
+                "InitialVariantWeight": v.weight,
+            }
+            for v in action.variants
+        ]
+        self._call(
+            "create_endpoint_config",
+            tolerate_exists=True,
+            EndpointConfigName=action.name,
+            ProductionVariants=variants,
+            Tags=_tags(action.tags),
+        )
+
+    def _CreateEndpoint(self, action: CreateEndpoint) -> None:
+        self._call(
+            "create_endpoint",
+            tolerate_exists=True,
+            EndpointName=action.endpoint,
+            EndpointConfigName=action.config,
+            Tags=_tags(action.tags),
+        )
+
+    def _UpdateEndpoint(self, action: UpdateEndpoint) -> None:
+        self._call(
+            "update_endpoint", EndpointName=action.endpoint, EndpointConfigName=action.config
+        )
+
+    def _SetWeights(self, action: SetWeights) -> None:
+        self._call(
+            "update_endpoint_weights_and_capacities",
+            EndpointName=action.endpoint,
+            DesiredWeightsAndCapacities=[
+                {
+                    "VariantName": name,
+                    "DesiredWeight": weight,
+                    "DesiredInstanceCount": action.counts[name],
+                }
+                for name, weight in sorted(action.weights.items())
+            ],
+        )
+
+    def set_weights_now(self, action: SetWeights, sleep: Any = time.sleep) -> bool:
+        """The abort path: one call, retried briefly while the endpoint is mid-update."""
+        for attempt in range(ABORT_RETRIES):
+            try:
+                self._SetWeights(action)
+            except EndpointBusyError:
+                sleep(0.25 * (attempt + 1))
+                continue
+            return True
+        return False
+
+    def _DeleteUnused(self, action: DeleteUnused) -> None:
+        """Delete configs and models the endpoint does not use (never one in use)."""
+        live = self.describe_endpoint(action.endpoint)
+        in_use_configs = {live.config} if live else set()
+        in_use_models = (
+            {v.model for v in self.config_variants(live.config)} if live and live.config else set()
+        )
+        for config in action.configs:
+            if config in in_use_configs:
+                logger().info("kept endpoint config in use", extra={"config": config})
+                continue
+            self._delete("delete_endpoint_config", EndpointConfigName=config)
+        for model in action.models:
+            if model in in_use_models:
+                logger().info("kept model in use", extra={"model": model})
+                continue
+            self._delete("delete_model", ModelName=model)
+
+    def delete_endpoint(self, name: str) -> None:
+        """Prune: delete the endpoint (its configs and models are left for inspection)."""
+        self._delete("delete_endpoint", EndpointName=name)
+
+    def _delete(self, operation: str, **params: Any) -> None:
+        try:
+            getattr(self.client, operation)(**params)
+        except ClientError as exc:
+            if _missing(exc):
+                return
+            raise translate(exc, operation) from exc
+        except BotoCoreError as exc:
+            raise translate(exc, operation) from exc
+
+
+__all__ = ["ActionRejectedError", "EndpointBusyError", "SageMaker"]

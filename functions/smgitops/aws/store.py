@@ -1,0 +1,213 @@
+"""DynamoDB status store: current status per endpoint (versioned, conditional writes), an
+append-only history, and the alarm → endpoint index the abort function looks up.
+
+Single table, keys ``pk``/``sk``:
+  ENDPOINT#<name> / STATUS              current RolloutStatus (``version`` guards writes)
+  ENDPOINT#<name> / HIST#<at>#<seq>     HistoryRecord, append-only
+  ALARM#<alarm>   / ENDPOINT#<name>     this endpoint's active rollout watches this alarm
+GSI ``gsi1``: gsi1pk = "STATUS", gsi1sk = <name> lists every status.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from smgitops.aws import clients
+from smgitops.aws.errors import code_of, translate
+from smgitops.errors import ConflictError
+from smgitops.rollout.status import HistoryRecord, RolloutStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+STATUS_SK = "STATUS"
+HISTORY_PREFIX = "HIST#"
+BATCH = 100
+_seq = itertools.count()
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: float) -> dict[str, str]:
+    return {"N": repr(value) if isinstance(value, float) else str(value)}
+
+
+def endpoint_pk(name: str) -> str:
+    return f"ENDPOINT#{name}"
+
+
+def alarm_pk(name: str) -> str:
+    return f"ALARM#{name}"
+
+
+class StatusStore:
+    def __init__(self, table: str, client: Any = None) -> None:
+        self.table = table
+        self.client = client or clients.client("dynamodb")
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def get(self, endpoint: str) -> RolloutStatus | None:
+        try:
+            out = self.client.get_item(
+                TableName=self.table,
+                Key={"pk": _s(endpoint_pk(endpoint)), "sk": _s(STATUS_SK)},
+                ConsistentRead=True,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, "GetItem") from exc
+        item = out.get("Item")
+        return _status(item) if item else None
+
+    def get_many(self, endpoints: Iterable[str]) -> dict[str, RolloutStatus]:
+        names = list(dict.fromkeys(endpoints))
+        found: dict[str, RolloutStatus] = {}
+        for start in range(0, len(names), BATCH):
+            keys = [
+                {"pk": _s(endpoint_pk(n)), "sk": _s(STATUS_SK)}
+                for n in names[start : start + BATCH]
+            ]
+            request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                try:
+                    out = self.client.batch_get_item(RequestItems=request)
+                except (ClientError, BotoCoreError) as exc:
+                    raise translate(exc, "BatchGetItem") from exc
+                for item in out.get("Responses", {}).get(self.table, []):
+                    status = _status(item)
+                    found[status.endpoint] = status
+                request = out.get("UnprocessedKeys") or {}
+        return found
+
+    def list_statuses(self) -> list[RolloutStatus]:
+        statuses: list[RolloutStatus] = []
+        for item in self._query(
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p",
+            ExpressionAttributeValues={":p": _s("STATUS")},
+        ):
+            statuses.append(_status(item))
+        return sorted(statuses, key=lambda s: s.endpoint)
+
+    def history(self, endpoint: str, limit: int = 200) -> list[HistoryRecord]:
+        """Newest first."""
+        records: list[HistoryRecord] = []
+        for item in self._query(
+            KeyConditionExpression="pk = :p AND begins_with(sk, :h)",
+            ExpressionAttributeValues={":p": _s(endpoint_pk(endpoint)), ":h": _s(HISTORY_PREFIX)},
+            ScanIndexForward=False,
+        ):
+            records.append(HistoryRecord.model_validate_json(item["doc"]["S"]))
+            if len(records) >= limit:
+                break
+        return records
+
+    def watchers(self, alarm: str) -> list[str]:
+        return [
+            item["sk"]["S"].removeprefix("ENDPOINT#")
+            for item in self._query(
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": _s(alarm_pk(alarm))},
+            )
+        ]
+
+    def _query(self, **params: Any) -> Iterable[dict[str, Any]]:
+        kwargs: dict[str, Any] = {"TableName": self.table, **params}
+        while True:
+            try:
+                out = self.client.query(**kwargs)
+            except (ClientError, BotoCoreError) as exc:
+                raise translate(exc, "Query") from exc
+            yield from out.get("Items", [])
+            if "LastEvaluatedKey" not in out:
+                return
+            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def save(
+        self,
+        status: RolloutStatus,
+        *,
+        expected_version: int | None,
+        history: Sequence[HistoryRecord] = (),
+        watch: Sequence[str] = (),
+        unwatch: Sequence[str] = (),
+    ) -> RolloutStatus:
+        """Write ``status`` if the stored version is still ``expected_version`` (None: absent).
+
+        History records and alarm-index changes go in the same transaction: a stale writer
+        loses everything and gets ConflictError, never a half-written tick.
+        """
+        saved = status.evolve(version=(expected_version or 0) + 1)
+        put: dict[str, Any] = {
+            "TableName": self.table,
+            "Item": {
+                "pk": _s(endpoint_pk(status.endpoint)),
+                "sk": _s(STATUS_SK),
+                "gsi1pk": _s("STATUS"),
+                "gsi1sk": _s(status.endpoint),
+                "version": _n(saved.version),
+                "phase": _s(saved.phase.value),
+                "rolloutId": _s(saved.rollout_id),
+                "commit": _s(saved.commit),
+                "doc": _s(saved.model_dump_json()),
+            },
+        }
+        if expected_version is None:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "version = :v"
+            put["ExpressionAttributeValues"] = {":v": _n(expected_version)}
+        items: list[dict[str, Any]] = [{"Put": put}]
+        items += [{"Put": {"TableName": self.table, "Item": _history_item(r)}} for r in history]
+        key = _s(f"ENDPOINT#{status.endpoint}")
+        items += [
+            {"Put": {"TableName": self.table, "Item": {"pk": _s(alarm_pk(a)), "sk": key}}}
+            for a in dict.fromkeys(watch)
+        ]
+        items += [
+            {"Delete": {"TableName": self.table, "Key": {"pk": _s(alarm_pk(a)), "sk": key}}}
+            for a in dict.fromkeys(unwatch)
+            if a not in watch
+        ]
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            if code_of(exc) == "ConditionalCheckFailedException" or any(
+                r.get("Code") == "ConditionalCheckFailed" for r in reasons
+            ):
+                raise ConflictError(
+                    f"status of {status.endpoint} changed since version {expected_version}"
+                ) from exc
+            raise translate(exc, "TransactWriteItems") from exc
+        except BotoCoreError as exc:
+            raise translate(exc, "TransactWriteItems") from exc
+        return saved
+
+    def append_history(self, records: Sequence[HistoryRecord]) -> None:
+        for record in records:
+            try:
+                self.client.put_item(TableName=self.table, Item=_history_item(record))
+            except (ClientError, BotoCoreError) as exc:
+                raise translate(exc, "PutItem") from exc
+
+
+def _status(item: dict[str, Any]) -> RolloutStatus:
+    status = RolloutStatus.model_validate_json(item["doc"]["S"])
+    return status.evolve(version=int(item["version"]["N"]))
+
+
+def _history_item(record: HistoryRecord) -> dict[str, Any]:
+    sk = f"{HISTORY_PREFIX}{record.at:017.6f}#{next(_seq) % 10000:04d}#{record.rollout_id[-8:]}"
+    return {
+        "pk": _s(endpoint_pk(record.endpoint)),
+        "sk": _s(sk),
+        "doc": _s(record.model_dump_json()),
+    }

@@ -1,0 +1,1 @@
+"""Endpoint declarations: pydantic models, YAML loading with line numbers, JSON Schema."""

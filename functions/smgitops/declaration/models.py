@@ -1,0 +1,440 @@
+"""The declaration format, apiVersion ``smgitops/v1`` (see docs/declarations.md).
+
+Attributes are snake_case with camelCase aliases; YAML files use the aliases only (the
+loader validates with ``by_name=False``), Python code may use either.
+
+Validators raise ``ValueError`` with a message that reads well after ``file:line: field:``.
+Every regular expression is matched with ``fullmatch`` and ``re.ASCII``, so a trailing
+newline or a non-ASCII digit never slips through; the JSON Schema carries an
+ECMAScript-compatible copy of each pattern (``_schema_pattern``) so editors check the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from enum import StrEnum
+from itertools import pairwise
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+if TYPE_CHECKING:
+    from pydantic.config import JsonDict
+
+ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$", re.ASCII)
+S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/\S+$", re.ASCII)
+ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[\w+=,.@\-/]{1,512}$", re.ASCII)
+MODEL_PACKAGE_ARN = re.compile(
+    r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]+:\d{12}:model-package/[\w\-/]+(/\d+)?$", re.ASCII
+)
+# registry/repository[:tag][@digest]: ECR, or any registry host with a dot or a port.
+IMAGE_URI = re.compile(
+    r"^(?P<registry>[a-z0-9.\-]+\.[a-z]{2,}|[a-z0-9.\-]+:\d+)/"
+    r"[a-z0-9]+(?:[._\-/][a-z0-9]+)*(?::[\w][\w.\-]{0,127})?(?:@sha256:[a-f0-9]{64})?$",
+    re.ASCII,
+)
+INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9\-]+\.[a-z0-9]+$", re.ASCII)
+ENV_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$", re.ASCII)
+DURATION = re.compile(r"^(?P<value>\d+)(?P<unit>s|m|h)$", re.ASCII)
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
+_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
+
+MAX_ENDPOINT_NAME = 63
+MAX_TAGS = 50
+MAX_ENVIRONMENT = 100
+MAX_INTERVAL_SECONDS = 86400
+
+# Integers and numbers are strict: YAML ``true`` or ``"2"`` is not silently a count.
+StrictInt = Annotated[int, Strict()]
+StrictNumber = Annotated[float, Strict()]
+Percent = Annotated[int, Strict(), Field(ge=1, le=99)]
+
+
+def _schema_pattern(pattern: re.Pattern[str]) -> JsonDict:
+    """The pattern for JSON Schema (ECMAScript and Python alike): no named groups."""
+    return {"pattern": _NAMED_GROUP.sub("(?:", pattern.pattern)}
+
+
+def _full(pattern: re.Pattern[str], value: str) -> bool:
+    return pattern.fullmatch(value) is not None
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        str_strip_whitespace=False,
+        field_title_generator=lambda name, _info: to_camel(name),
+    )
+
+
+class Strategy(StrEnum):
+    """How traffic moves from the stable model to the new one."""
+
+    CANARY = "canary"
+    LINEAR = "linear"
+    BLUE_GREEN = "blueGreen"
+    ALL_AT_ONCE = "allAtOnce"
+    AB_TEST = "abTest"
+    SHADOW = "shadow"
+
+
+def parse_duration(value: str | int) -> int:
+    """``30s`` / ``5m`` / ``1h`` (or a number of seconds) to seconds."""
+    if isinstance(value, int):
+        return value
+    match = DURATION.fullmatch(value.strip())
+    if match is None:
+        raise ValueError(f"{value!r} is not a duration like 30s, 5m or 1h")
+    return int(match["value"]) * DURATION_UNITS[match["unit"]]
+
+
+class Metadata(_Model):
+    """Who the endpoint is: its SageMaker name and the tags of everything made for it."""
+
+    name: str = Field(
+        max_length=MAX_ENDPOINT_NAME,
+        description="The SageMaker endpoint name: 1-63 alphanumerics and hyphens, "
+        "not starting or ending with a hyphen. Unique across the repository "
+        "(case-insensitively, as SageMaker compares endpoint names).",
+        examples=["churn-predictor"],
+        json_schema_extra=_schema_pattern(ENDPOINT_NAME),
+    )
+    tags: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=MAX_TAGS,
+        description="Tags applied to every resource smgitops creates for this endpoint "
+        "(at most 50; keys 1-128 characters, values up to 256, no `aws:` prefix).",
+        examples=[{"team": "risk", "cost-center": "1234"}],
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _full(ENDPOINT_NAME, value):
+            raise ValueError(
+                "invalid endpoint name: 1-63 characters, alphanumerics and hyphens, "
+                "not starting or ending with a hyphen"
+            )
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, tag in value.items():
+            if not 1 <= len(key) <= 128:
+                raise ValueError(f"tag key {key!r} must be 1-128 characters")
+            if key.lower().startswith("aws:"):
+                raise ValueError(f"tag key {key!r}: the aws: prefix is reserved by AWS")
+            if len(tag) > 256:
+                raise ValueError(f"tag {key!r}: values are at most 256 characters")
+        return value
+
+
+class ModelSpec(_Model):
+    """The model to serve: ``image`` (+ ``modelDataUrl``) or ``modelPackageArn``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["image"], "not": {"required": ["modelPackageArn"]}},
+                {
+                    "required": ["modelPackageArn"],
+                    "not": {"anyOf": [{"required": ["image"]}, {"required": ["modelDataUrl"]}]},
+                },
+            ]
+        }
+    )
+
+    image: str | None = Field(
+        default=None,
+        max_length=255,
+        description="Inference container image URI: <registry>/<repository>[:tag][@sha256:...], "
+        "from ECR or any registry host with a dot or a port.",
+        examples=["683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"],
+        json_schema_extra=_schema_pattern(IMAGE_URI),
+    )
+    model_data_url: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="s3://bucket/key of the model artifact (model.tar.gz). Optional with "
+        "`image` when the container carries its model.",
+        examples=["s3://ml-models/churn/v42/model.tar.gz"],
+        json_schema_extra=_schema_pattern(S3_URL),
+    )
+    execution_role_arn: str = Field(
+        max_length=2048,
+        description="IAM role SageMaker assumes to pull the image and the model data.",
+        examples=["arn:aws:iam::123456789012:role/SageMakerExecution"],
+        json_schema_extra=_schema_pattern(ROLE_ARN),
+    )
+    environment: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=MAX_ENVIRONMENT,
+        description="Environment variables of the container (names: letters, digits and "
+        "underscores; values are strings, so quote numbers). Part of the content hash. "
+        "Never put secrets here: the file lives in Git.",
+        examples=[{"SAGEMAKER_PROGRAM": "inference.py", "WORKERS": "2"}],
+    )
+    model_package_arn: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="A registered model version (SageMaker Model Registry), instead of "
+        "image + modelDataUrl.",
+        examples=["arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/42"],
+        json_schema_extra=_schema_pattern(MODEL_PACKAGE_ARN),
+    )
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str | None) -> str | None:
+        if value is not None and not _full(IMAGE_URI, value):
+            raise ValueError("image is not a registry image URI like <registry>/<repo>:<tag>")
+        return value
+
+    @field_validator("model_data_url")
+    @classmethod
+    def _model_data_url(cls, value: str | None) -> str | None:
+        if value is not None and not _full(S3_URL, value):
+            raise ValueError("modelDataUrl must be an s3://bucket/key URL")
+        return value
+
+    @field_validator("execution_role_arn")
+    @classmethod
+    def _role(cls, value: str) -> str:
+        if not _full(ROLE_ARN, value):
+            raise ValueError(
+                "executionRoleArn is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
+            )
+        return value
+
+    @field_validator("environment")
+    @classmethod
+    def _environment(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, setting in value.items():
+            if len(key) > 1024 or not _full(ENV_NAME, key):
+                raise ValueError(
+                    f"environment variable name {key!r} must be letters, digits and "
+                    "underscores, not starting with a digit"
+                )
+            if len(setting) > 1024:
+                raise ValueError(f"environment variable {key}: values are at most 1024 characters")
+        return value
+
+    @field_validator("model_package_arn")
+    @classmethod
+    def _package(cls, value: str | None) -> str | None:
+        if value is not None and not _full(MODEL_PACKAGE_ARN, value):
+            raise ValueError("modelPackageArn is not a SageMaker model package ARN")
+        return value
+
+    @model_validator(mode="after")
+    def _source(self) -> ModelSpec:
+        if self.model_package_arn is not None:
+            if self.image is not None or self.model_data_url is not None:
+                raise ValueError("give either modelPackageArn or image + modelDataUrl, not both")
+        elif self.image is None:
+            raise ValueError("give image (with modelDataUrl) or modelPackageArn")
+        return self
+
+
+class MetricCheck(_Model):
+    """A per-variant CloudWatch alarm smgitops creates on the new model while it rolls out."""
+
+    metric: str = Field(
+        min_length=1,
+        max_length=255,
+        description="SageMaker variant metric (namespace AWS/SageMaker), e.g. "
+        "Invocation5XXErrors, Invocation4XXErrors, ModelLatency, OverheadLatency.",
+        examples=["Invocation5XXErrors", "ModelLatency"],
+    )
+    statistic: Literal["Sum", "Average", "Maximum", "Minimum", "SampleCount"] = Field(
+        default="Average", description="CloudWatch statistic the generated alarm evaluates."
+    )
+    max: StrictNumber = Field(
+        description="The check fails when the statistic is above this value "
+        "(latencies are in microseconds, as SageMaker reports them).",
+        examples=[5, 250000],
+    )
+    period: Annotated[int, Strict(), Field(ge=10, le=86400)] = Field(
+        default=60, description="Alarm period in seconds: 10, 20, 30 or a multiple of 60."
+    )
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, value: int) -> int:
+        if value not in (10, 20, 30) and value % 60:
+            raise ValueError("period must be 10, 20, 30 or a multiple of 60 seconds")
+        return value
+
+
+class AnalysisSpec(_Model):
+    """The checks that decide between the next step and a rollback."""
+
+    alarms: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
+        default_factory=list,
+        description="Existing CloudWatch alarms; any in ALARM is a failed check.",
+        examples=[["churn-5xx-rate"]],
+    )
+    metrics: list[MetricCheck] = Field(
+        default_factory=list,
+        description="Per-variant alarms smgitops creates on the candidate, owns and deletes.",
+    )
+
+
+class RolloutSpec(_Model):
+    """How and how fast traffic moves to the new model, and what rolls it back.
+
+    Each strategy reads only its own settings (``steps`` canary, ``stepWeight`` linear,
+    ``split`` abTest); the others are ignored.
+    """
+
+    strategy: Strategy = Field(
+        default=Strategy.CANARY,
+        description="canary: fixed steps; linear: +stepWeight % per interval; blueGreen: "
+        "new fleet, all traffic at once after one bake; allAtOnce: switch without bake; "
+        "abTest: hold split % until promoted; shadow: copy traffic to the new model, "
+        "serve from the old. Default canary.",
+    )
+    steps: list[Percent] = Field(
+        default_factory=lambda: [10, 50],
+        min_length=1,
+        description="canary: % of traffic on the new model per step, strictly increasing "
+        "within 1-99; 100 follows. Default [10, 50].",
+        examples=[[10, 25, 50]],
+        json_schema_extra={"default": [10, 50]},
+    )
+    step_weight: Annotated[int, Strict(), Field(ge=1, le=100)] = Field(
+        default=10, description="linear: % added per interval up to 100. Default 10."
+    )
+    split: Percent = Field(
+        default=20, description="abTest: % held on the challenger until promoted. Default 20."
+    )
+    interval: str = Field(
+        default="5m",
+        description="Bake time per step: a whole number of seconds, minutes or hours "
+        "(30s, 5m, 1h), between 1s and 24h. Default 5m.",
+        examples=["30s", "5m", "1h"],
+        json_schema_extra=_schema_pattern(DURATION),
+    )
+    max_failed_checks: Annotated[int, Strict(), Field(ge=1, le=100)] = Field(
+        default=1, description="Failed checks that trigger the rollback. Default 1."
+    )
+    analysis: AnalysisSpec = Field(
+        default_factory=AnalysisSpec,
+        json_schema_extra={"default": {"alarms": [], "metrics": []}},
+    )
+
+    @field_validator("interval", mode="before")
+    @classmethod
+    def _interval_type(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            raise ValueError(f"interval needs a unit: {value}s, or minutes (5m), hours (1h)")
+        return value
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, value: str) -> str:
+        seconds = parse_duration(value)
+        if not 1 <= seconds <= MAX_INTERVAL_SECONDS:
+            raise ValueError("interval must be between 1s and 24h")
+        return value
+
+    @field_validator("steps")
+    @classmethod
+    def _steps(cls, value: list[int]) -> list[int]:
+        for before, after in pairwise(value):
+            if after <= before:
+                raise ValueError(f"steps must be strictly increasing ({after} follows {before})")
+        return value
+
+    @property
+    def interval_seconds(self) -> int:
+        return parse_duration(self.interval)
+
+
+class EndpointSpec(_Model):
+    """What to serve, on what, and how to roll it out."""
+
+    model: ModelSpec
+    instance_type: str = Field(
+        max_length=64,
+        description="ml.* instance type of every variant.",
+        examples=["ml.m5.large", "ml.g5.xlarge"],
+        json_schema_extra=_schema_pattern(INSTANCE_TYPE),
+    )
+    instance_count: Annotated[int, Strict(), Field(ge=1, le=100)] = Field(
+        default=1, description="Instances per variant (1-100). Default 1."
+    )
+    rollout: RolloutSpec = Field(default_factory=RolloutSpec)
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance_type(cls, value: str) -> str:
+        if not _full(INSTANCE_TYPE, value):
+            raise ValueError("instanceType must be an ml.* instance type like ml.m5.large")
+        return value
+
+
+class Declaration(_Model):
+    """One SageMaker endpoint, declared in Git (apiVersion smgitops/v1, kind Endpoint)."""
+
+    model_config = ConfigDict(
+        title="smgitops endpoint declaration (smgitops/v1)",
+        json_schema_extra={
+            "examples": [
+                {
+                    "apiVersion": "smgitops/v1",
+                    "kind": "Endpoint",
+                    "metadata": {"name": "churn-predictor", "tags": {"team": "risk"}},
+                    "spec": {
+                        "model": {
+                            "image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/"
+                            "sagemaker-xgboost:1.7-1",
+                            "modelDataUrl": "s3://ml-models/churn/v42/model.tar.gz",
+                            "executionRoleArn": "arn:aws:iam::123456789012:role/SageMakerExecution",
+                        },
+                        "instanceType": "ml.m5.large",
+                        "instanceCount": 2,
+                        "rollout": {"strategy": "canary", "steps": [10, 25, 50], "interval": "5m"},
+                    },
+                }
+            ]
+        },
+    )
+
+    api_version: Literal["smgitops/v1"] = Field(
+        alias="apiVersion", description="Always smgitops/v1."
+    )
+    kind: Literal["Endpoint"] = Field(description="Always Endpoint.")
+    metadata: Metadata
+    spec: EndpointSpec
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    def deployable(self) -> dict[str, Any]:
+        """The part whose change means a new model must be rolled out."""
+        return {
+            "model": self.spec.model.model_dump(mode="json", by_alias=True, exclude_none=True),
+            "instanceType": self.spec.instance_type,
+            "instanceCount": self.spec.instance_count,
+        }
+
+    def content_hash(self) -> str:
+        """sha256 of the deployable part, stable across key order and whitespace."""
+        canonical = json.dumps(self.deployable(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,64 @@
+"""The one error hierarchy of smgitops.
+
+Class names double as Step Functions ``ErrorEquals`` names: the state machine retries
+``TransientError`` (and its subclasses) and never a breached alarm or a rejected update.
+"""
+
+from __future__ import annotations
+
+
+class SmgitopsError(Exception):
+    """Base of every error smgitops raises on purpose."""
+
+
+class TransientError(SmgitopsError):
+    """Worth retrying: throttling, 5xx, an endpoint busy with another update."""
+
+
+class ConflictError(SmgitopsError):
+    """A conditional write lost: someone else changed the status first (a stale writer)."""
+
+
+class NotFoundError(SmgitopsError):
+    """A thing that should exist does not (status, endpoint, rollout)."""
+
+
+class ActionRejectedError(SmgitopsError):
+    """AWS refused an action for a reason retrying cannot fix (ValidationException...)."""
+
+    def __init__(self, action: str, reason: str) -> None:
+        super().__init__(f"{action}: {reason}")
+        self.action = action
+        self.reason = reason
+
+
+class ConfigurationError(SmgitopsError):
+    """The function's environment or the application's config is wrong (fails at start-up)."""
+
+
+class DeclarationError(SmgitopsError):
+    """One or more declarations are invalid; ``problems`` holds each located problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class SignatureError(SmgitopsError):
+    """A webhook delivery whose signature is missing or wrong."""
+
+
+class BadRequestError(SmgitopsError):
+    """A request that is malformed: the caller gets a 4xx with this reason."""
+
+
+class PayloadTooLargeError(BadRequestError):
+    """A request body over the accepted size."""
+
+
+class DependencyUnavailableError(TransientError):
+    """A service the function needs (Secrets Manager...) cannot be reached right now."""
+
+
+class GitFetchError(SmgitopsError):
+    """The repository or the commit could not be fetched."""

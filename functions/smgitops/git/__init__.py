@@ -1,0 +1,1 @@
+"""Fetching a repository at a commit with GitPython."""

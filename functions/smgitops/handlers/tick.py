@@ -1,0 +1,59 @@
+"""Tick: the state machine's task. Load status, observe, decide, act, persist; answer
+``{endpoint, rolloutId, phase, waitSeconds, done, gate, gateTimeoutSeconds}``."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from smgitops.observability import logger, metrics
+from smgitops.rollout.service import RolloutService, TickResult
+from smgitops.settings import EngineSettings
+
+
+class TickInput(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    endpoint: str = Field(min_length=1, max_length=63)
+    rollout_id: str = Field(alias="rolloutId", min_length=1)
+    abort_reason: str = Field(default="", alias="abortReason")
+    task_token: str = Field(default="", alias="taskToken")
+
+
+@cache
+def service() -> RolloutService:
+    return RolloutService.from_settings(EngineSettings.from_env())
+
+
+ENDED_METRICS = {
+    "Succeeded": "RolloutSucceeded",
+    "RolledBack": "RolloutRolledBack",
+    "Failed": "RolloutFailed",
+}
+
+
+def publish(result: TickResult) -> None:
+    """EMF metrics for the dashboard: rollouts ended, by outcome."""
+    name = ENDED_METRICS.get(str(result.phase))
+    if name and result.done:
+        from aws_lambda_powertools.metrics import MetricUnit  # noqa: PLC0415
+
+        metrics().add_dimension(name="Endpoint", value=result.endpoint)
+        metrics().add_metric(name=name, unit=MetricUnit.Count, value=1)
+        metrics().flush_metrics()
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    del context
+    request = TickInput.model_validate(event)
+    result = service().tick(
+        request.endpoint,
+        request.rollout_id,
+        abort_reason=request.abort_reason,
+        task_token=request.task_token,
+    )
+    logger().info("tick", extra=result.as_output())
+    publish(result)
+    return result.as_output()

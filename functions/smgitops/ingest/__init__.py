@@ -1,0 +1,1 @@
+"""Turning pushes (GitHub webhooks, CodeCommit events) into reconcile work and rollouts."""

@@ -1,0 +1,102 @@
+"""What a tick asks the world to do: plain data, executed by the adapters, idempotent by design."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Action(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CreateModel(_Action):
+    kind: Literal["CreateModel"] = "CreateModel"
+    name: str
+    execution_role_arn: str
+    image: str | None = None
+    model_data_url: str | None = None
+    model_package_arn: str | None = None
+    environment: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class VariantSpec(_Action):
+    name: str
+    model: str
+    instance_type: str
+    instance_count: int
+    weight: float
+
+
+class CreateEndpointConfig(_Action):
+    kind: Literal["CreateEndpointConfig"] = "CreateEndpointConfig"
+    name: str
+    variants: list[VariantSpec]
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class CreateEndpoint(_Action):
+    kind: Literal["CreateEndpoint"] = "CreateEndpoint"
+    endpoint: str
+    config: str
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class UpdateEndpoint(_Action):
+    kind: Literal["UpdateEndpoint"] = "UpdateEndpoint"
+    endpoint: str
+    config: str
+
+
+class SetWeights(_Action):
+    """One ``UpdateEndpointWeightsAndCapacities`` call; weights in percent."""
+
+    kind: Literal["SetWeights"] = "SetWeights"
+    endpoint: str
+    weights: dict[str, float]
+    counts: dict[str, int]
+
+
+class AlarmSpec(_Action):
+    name: str
+    endpoint: str
+    variant: str
+    metric: str
+    statistic: str
+    threshold: float
+    period: int
+    namespace: str = "AWS/SageMaker"
+
+
+class PutAlarms(_Action):
+    kind: Literal["PutAlarms"] = "PutAlarms"
+    alarms: list[AlarmSpec]
+
+
+class DeleteAlarms(_Action):
+    kind: Literal["DeleteAlarms"] = "DeleteAlarms"
+    names: list[str]
+
+
+class DeleteUnused(_Action):
+    """Delete smgitops-made configs and models, skipping any the endpoint still uses."""
+
+    kind: Literal["DeleteUnused"] = "DeleteUnused"
+    endpoint: str
+    configs: list[str]
+    models: list[str]
+
+
+Action = Annotated[
+    CreateModel
+    | CreateEndpointConfig
+    | CreateEndpoint
+    | UpdateEndpoint
+    | SetWeights
+    | PutAlarms
+    | DeleteAlarms
+    | DeleteUnused,
+    Field(discriminator="kind"),
+]

@@ -1,0 +1,695 @@
+"""decide(declaration, status, observation) -> Decision: the whole rollout logic, pure.
+
+One function per phase (a table, not an if-chain). No boto3, no clock, no I/O: the clock is
+``observation.now``. Every decision is safe to repeat: actions are idempotent (content-addressed
+names, weights compared with what is live), so a tick that crashed between acting and persisting
+converges when it runs again.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from smgitops.declaration.models import Declaration, Strategy
+from smgitops.rollout import naming
+from smgitops.rollout.actions import (
+    Action,
+    AlarmSpec,
+    CreateEndpoint,
+    CreateEndpointConfig,
+    CreateModel,
+    DeleteAlarms,
+    DeleteUnused,
+    PutAlarms,
+    SetWeights,
+    UpdateEndpoint,
+    VariantSpec,
+)
+from smgitops.rollout.observation import BUSY, FAILED, IN_SERVICE, EndpointView, Observation
+from smgitops.rollout.status import (
+    TERMINAL_PHASES,
+    TRAFFIC_PHASES,
+    Phase,
+    QueuedRollout,
+    RolloutStatus,
+    VariantRef,
+)
+from smgitops.rollout.strategies import STEPPED, default_deadline, traffic_steps
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+MANAGED_TAGS = {"smgitops:managed": "true"}
+SUPPORTED = STEPPED | {Strategy.ALL_AT_ONCE}
+WEIGHT_TOLERANCE = 0.5  # percent
+
+
+@dataclass(frozen=True)
+class Decision:
+    actions: tuple[Action, ...]
+    status: RolloutStatus
+    wait_seconds: int
+    notes: tuple[str, ...] = ()
+    gate: bool = False
+    # The final snapshot of a rollout that handed over to a newer one in this tick.
+    superseded: RolloutStatus | None = None
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    """What every phase function needs, computed once per tick."""
+
+    status: RolloutStatus
+    decl: Declaration
+    obs: Observation
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def interval(self) -> int:
+        return self.decl.spec.rollout.interval_seconds
+
+    @property
+    def poll(self) -> int:
+        return max(1, min(15, self.interval // 5))
+
+    @property
+    def ep(self) -> EndpointView | None:
+        return self.obs.endpoint
+
+    def decision(
+        self,
+        status: RolloutStatus,
+        wait: float,
+        actions: list[Action] | None = None,
+        *,
+        gate: bool = False,
+    ) -> Decision:
+        if status.phase != self.status.phase:
+            status = status.evolve(phase_since=self.obs.now)
+        status = status.evolve(updated_at=self.obs.now)
+        wait_s = 0 if status.done else max(1, math.ceil(wait))
+        return Decision(tuple(actions or ()), status, wait_s, tuple(self.notes), gate)
+
+    def wait(self, note: str | None = None, seconds: float | None = None) -> Decision:
+        if note:
+            self.notes.append(note)
+        return self.decision(self.status, self.poll if seconds is None else seconds)
+
+
+# --- resources ------------------------------------------------------------------------------
+
+
+def _tags(decl: Declaration) -> dict[str, str]:
+    return {**decl.metadata.tags, **MANAGED_TAGS, "smgitops:endpoint": decl.name}
+
+
+def candidate_ref(decl: Declaration) -> VariantRef:
+    return VariantRef(
+        name=naming.variant_name(decl),
+        model=naming.model_name(decl),
+        instance_type=decl.spec.instance_type,
+        instance_count=decl.spec.instance_count,
+    )
+
+
+def _create_model(decl: Declaration) -> CreateModel:
+    model = decl.spec.model
+    return CreateModel(
+        name=naming.model_name(decl),
+        execution_role_arn=model.execution_role_arn or "",
+        image=model.image,
+        model_data_url=model.model_data_url,
+        model_package_arn=model.model_package_arn,
+        environment=dict(model.environment),
+        tags=_tags(decl),
+    )
+
+
+def _variant(ref: VariantRef, weight: float) -> VariantSpec:
+    return VariantSpec(
+        name=ref.name,
+        model=ref.model,
+        instance_type=ref.instance_type,
+        instance_count=ref.instance_count,
+        weight=weight,
+    )
+
+
+def _config(decl: Declaration, *weighted: tuple[VariantRef, float]) -> CreateEndpointConfig:
+    refs = [ref for ref, _ in weighted]
+    weights = {ref.name: w for ref, w in weighted}
+    extra = {"weights": weights} if len(weighted) > 1 else None
+    return CreateEndpointConfig(
+        name=naming.config_name(decl.name, refs, extra),
+        variants=[_variant(ref, w) for ref, w in weighted],
+        tags=_tags(decl),
+    )
+
+
+def _both_config(ctx: _Ctx) -> CreateEndpointConfig:
+    assert ctx.status.stable is not None  # noqa: S101 - phases after Pending always have one
+    return _config(ctx.decl, (ctx.status.stable, 100.0), (ctx.status.candidate, 0.0))
+
+
+def _final_config(ctx: _Ctx) -> CreateEndpointConfig:
+    return _config(ctx.decl, (ctx.status.candidate, 100.0))
+
+
+def _stable_config(ctx: _Ctx) -> CreateEndpointConfig:
+    assert ctx.status.stable is not None  # noqa: S101
+    return _config(ctx.decl, (ctx.status.stable, 100.0))
+
+
+def generated_alarms(decl: Declaration, variant: str) -> list[AlarmSpec]:
+    return [
+        AlarmSpec(
+            name=naming.alarm_name(decl.name, variant, m.metric, m.statistic),
+            endpoint=decl.name,
+            variant=variant,
+            metric=m.metric,
+            statistic=m.statistic,
+            threshold=m.max,
+            period=m.period,
+            namespace=namespace_of(m.metric),
+        )
+        for m in decl.spec.rollout.analysis.metrics
+    ]
+
+
+INSTANCE_METRICS = frozenset(
+    {
+        "CPUUtilization",
+        "MemoryUtilization",
+        "DiskUtilization",
+        "GPUUtilization",
+        "GPUMemoryUtilization",
+    }
+)
+
+
+def namespace_of(metric: str) -> str:
+    return "/aws/sagemaker/Endpoints" if metric in INSTANCE_METRICS else "AWS/SageMaker"
+
+
+def _weights(ctx: _Ctx, candidate_percent: float) -> dict[str, float]:
+    weights = {ctx.status.candidate.name: candidate_percent}
+    if ctx.status.stable is not None:
+        weights[ctx.status.stable.name] = 100.0 - candidate_percent
+    return weights
+
+
+def _set_weights(ctx: _Ctx, weights: dict[str, float]) -> SetWeights:
+    refs = [ctx.status.candidate] + ([ctx.status.stable] if ctx.status.stable else [])
+    return SetWeights(
+        endpoint=ctx.status.endpoint,
+        weights=weights,
+        counts={ref.name: ref.instance_count for ref in refs if ref.name in weights},
+    )
+
+
+def _weights_live(ctx: _Ctx, weights: dict[str, float]) -> bool:
+    """True when the endpoint's desired weights already are ``weights``."""
+    if ctx.ep is None:
+        return False
+    live = ctx.ep.desired_percent()
+    return all(abs(live.get(name, -1000.0) - w) <= WEIGHT_TOLERANCE for name, w in weights.items())
+
+
+def _cleanup(ctx: _Ctx, configs: list[str], models: list[str]) -> list[Action]:
+    actions: list[Action] = []
+    if ctx.status.generated_alarms:
+        actions.append(DeleteAlarms(names=list(ctx.status.generated_alarms)))
+    configs = [c for c in dict.fromkeys(configs) if c.startswith(naming.PREFIX)]
+    models = [m for m in dict.fromkeys(models) if m.startswith(naming.PREFIX)]
+    if configs or models:
+        actions.append(DeleteUnused(endpoint=ctx.status.endpoint, configs=configs, models=models))
+    return actions
+
+
+# --- transitions shared by phases -------------------------------------------------------------
+
+
+def _enter_step(ctx: _Ctx, index: int) -> Decision:
+    percent = traffic_steps(ctx.decl.spec.rollout)[index]
+    weights = _weights(ctx, percent)
+    actions: list[Action] = [] if _weights_live(ctx, weights) else [_set_weights(ctx, weights)]
+    ctx.notes.append(f"step {index + 1}: {percent:g} % on the candidate")
+    status = ctx.status.evolve(
+        phase=Phase.PROGRESSING,
+        step_index=index,
+        weights=weights,
+        step_since=ctx.obs.now,
+        promote="",
+    )
+    return ctx.decision(status, ctx.interval, actions)
+
+
+def _enter_promoting(ctx: _Ctx) -> Decision:
+    weights = _weights(ctx, 100.0)
+    actions: list[Action] = [] if _weights_live(ctx, weights) else [_set_weights(ctx, weights)]
+    ctx.notes.append("100 % on the candidate; stable kept warm for one interval")
+    status = ctx.status.evolve(
+        phase=Phase.PROMOTING, weights=weights, step_since=ctx.obs.now, promote=""
+    )
+    return ctx.decision(status, ctx.interval, actions)
+
+
+def _enter_finalizing(ctx: _Ctx) -> Decision:
+    final = _final_config(ctx)
+    ctx.notes.append(f"replacing the endpoint config with {final.name} (candidate only)")
+    actions: list[Action] = [final]
+    if ctx.ep is None or ctx.ep.config != final.name:
+        actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=final.name))
+    status = ctx.status.evolve(phase=Phase.FINALIZING)
+    return ctx.decision(status, ctx.poll, actions)
+
+
+def rollback(ctx: _Ctx, reason: str, **changes: Any) -> Decision:
+    """All traffic back to the stable variant now, in one weights call."""
+    status = ctx.status.evolve(reason=reason, **changes)
+    if status.stable is None:
+        ctx.notes.append(f"cannot roll back a first deploy: {reason}")
+        return ctx.decision(status.evolve(phase=Phase.FAILED), 0)
+    ctx = _Ctx(status, ctx.decl, ctx.obs, ctx.notes)
+    weights = _weights(ctx, 0.0)
+    actions: list[Action] = []
+    if (
+        ctx.ep is not None
+        and ctx.ep.status == IN_SERVICE
+        and ctx.ep.variant(status.candidate.name) is not None
+        and not _weights_live(ctx, weights)
+    ):
+        actions.append(_set_weights(ctx, weights))
+    ctx.notes.append(f"rolling back: {reason}")
+    return ctx.decision(status.evolve(phase=Phase.ROLLING_BACK, weights=weights), 1, actions)
+
+
+def _guard(ctx: _Ctx) -> tuple[_Ctx, Decision | None]:
+    """Abort requests, failed checks and the deadline, checked before any progress."""
+    status = ctx.status
+    if status.abort_requested:
+        return ctx, rollback(ctx, status.abort_requested)
+    percent = status.weights.get(status.candidate.name, 0.0)
+    firing = ctx.obs.firing(status.watched_alarms)
+    if firing:
+        failed = status.failed_checks + 1
+        names = ", ".join(f"{a.name}" for a in firing)
+        reason = f"alarm {names} in ALARM at {percent:g} %: {firing[0].reason}".strip()
+        limit = ctx.decl.spec.rollout.max_failed_checks
+        if failed >= limit:
+            return ctx, rollback(ctx, reason, failed_checks=failed)
+        ctx.notes.append(f"failed check {failed}/{limit}: {reason}")
+        ctx = _Ctx(status.evolve(failed_checks=failed), ctx.decl, ctx.obs, ctx.notes)
+    if ctx.obs.now > status.deadline_at:
+        return ctx, rollback(ctx, "deadline exceeded")
+    if ctx.ep is None:
+        return ctx, rollback(ctx, "endpoint disappeared")
+    if ctx.ep.status == FAILED:
+        return ctx, rollback(ctx, f"endpoint failed: {ctx.ep.failure_reason}")
+    if ctx.ep.variant(status.candidate.name) is None and ctx.ep.status == IN_SERVICE:
+        return ctx, rollback(ctx, "candidate variant is no longer on the endpoint")
+    return ctx, None
+
+
+def _busy(ctx: _Ctx) -> Decision | None:
+    if ctx.ep is None or ctx.ep.status in BUSY:
+        return ctx.wait(f"endpoint is {ctx.ep.status if ctx.ep else 'missing'}")
+    return None
+
+
+def _hold_weights(ctx: _Ctx, wait: float) -> Decision:
+    """Re-apply the intended weights if they are not live (crash replay, manual edit)."""
+    if not _weights_live(ctx, ctx.status.weights):
+        ctx.notes.append("re-applying intended weights")
+        return ctx.decision(ctx.status, min(wait, ctx.poll), [_set_weights(ctx, ctx.status.weights)])
+    return ctx.decision(ctx.status, wait)
+
+
+def _elapsed(ctx: _Ctx) -> float:
+    return ctx.obs.now - (ctx.status.step_since or ctx.obs.now)
+
+
+# --- one function per phase -------------------------------------------------------------------
+
+
+def _pending(ctx: _Ctx) -> Decision:
+    strategy = ctx.decl.spec.rollout.strategy
+    if strategy not in SUPPORTED:
+        ctx.notes.append(f"strategy {strategy} is not yet supported")
+        return ctx.decision(
+            ctx.status.evolve(
+                phase=Phase.FAILED, reason=f"strategy {strategy} is not yet supported"
+            ),
+            0,
+        )
+    ep = ctx.ep
+    if ep is None:
+        return _first_deploy(ctx)
+    if ep.status in BUSY:
+        return ctx.wait(f"waiting for the endpoint to leave {ep.status}")
+    if ep.status != IN_SERVICE:
+        reason = f"endpoint is {ep.status}: {ep.failure_reason}".rstrip(": ")
+        return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
+    live = ctx.obs.config_variants
+    if live is None:
+        return ctx.wait("endpoint config not observed yet")
+    candidate = ctx.status.candidate
+    others = [v for v in live if v.name != candidate.name]
+    if not others:
+        ctx.notes.append("the declared model is already live")
+        status = ctx.status.evolve(
+            phase=Phase.SUCCEEDED, stable=candidate, weights={candidate.name: 100.0}
+        )
+        return ctx.decision(status, 0)
+    weights_by_name = {v.name: v.desired_weight for v in ep.variants}
+    stable = max(others, key=lambda v: weights_by_name.get(v.name, 0.0))
+    stable_config = ctx.status.stable_config or (
+        ep.config if ep.variant(candidate.name) is None else ""
+    )
+    ctx = _Ctx(
+        ctx.status.evolve(stable=stable, stable_config=stable_config), ctx.decl, ctx.obs, ctx.notes
+    )
+    if strategy == Strategy.ALL_AT_ONCE:
+        ctx.notes.append("allAtOnce: replacing the model in one update")
+        return _replace_all(ctx)
+    both = _both_config(ctx)
+    actions: list[Action] = [_create_model(ctx.decl), both]
+    if ep.config != both.name:
+        actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=both.name))
+    alarms = generated_alarms(ctx.decl, candidate.name)
+    if alarms:
+        actions.append(PutAlarms(alarms=alarms))
+    ctx.notes.append(f"adding candidate {candidate.name} at 0 % beside stable {stable.name}")
+    status = ctx.status.evolve(
+        phase=Phase.INITIALIZING,
+        weights={stable.name: 100.0, candidate.name: 0.0},
+        generated_alarms=[a.name for a in alarms],
+        watched_alarms=[*ctx.decl.spec.rollout.analysis.alarms, *(a.name for a in alarms)],
+    )
+    return ctx.decision(status, ctx.poll, actions)
+
+
+def _first_deploy(ctx: _Ctx) -> Decision:
+    final = _final_config(ctx)
+    ctx.notes.append(f"creating endpoint {ctx.status.endpoint} with {ctx.status.candidate.name}")
+    actions: list[Action] = [
+        _create_model(ctx.decl),
+        final,
+        CreateEndpoint(endpoint=ctx.status.endpoint, config=final.name, tags=_tags(ctx.decl)),
+    ]
+    status = ctx.status.evolve(
+        phase=Phase.INITIALIZING,
+        first_deploy=True,
+        weights={ctx.status.candidate.name: 100.0},
+    )
+    return ctx.decision(status, ctx.poll, actions)
+
+
+def _replace_all(ctx: _Ctx) -> Decision:
+    final = _final_config(ctx)
+    actions: list[Action] = [_create_model(ctx.decl), final]
+    if ctx.ep is None or ctx.ep.config != final.name:
+        actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=final.name))
+    status = ctx.status.evolve(phase=Phase.FINALIZING, weights={ctx.status.candidate.name: 100.0})
+    return ctx.decision(status, ctx.poll, actions)
+
+
+def _initializing(ctx: _Ctx) -> Decision:
+    ep = ctx.ep
+    status = ctx.status
+    if ep is None:
+        if ctx.obs.now - status.phase_since < 60:
+            return ctx.wait("endpoint not visible yet")
+        return ctx.decision(status.evolve(phase=Phase.FAILED, reason="endpoint was not created"), 0)
+    if status.abort_requested or ctx.obs.now > status.deadline_at:
+        return rollback(ctx, status.abort_requested or "deadline exceeded")
+    if ep.status in BUSY:
+        return ctx.wait(f"endpoint is {ep.status}")
+    target = _final_config(ctx).name if status.first_deploy else _both_config(ctx).name
+    if ep.status == FAILED or (ep.config != target and ep.failure_reason):
+        reason = f"endpoint update failed: {ep.failure_reason or ep.status}"
+        if status.first_deploy:
+            return ctx.decision(status.evolve(phase=Phase.FAILED, reason=reason), 0)
+        return rollback(ctx, reason)
+    if ep.config != target:
+        return ctx.wait(f"waiting for config {target} to be live")
+    if status.first_deploy:
+        ctx.notes.append("endpoint created and InService")
+        done = status.evolve(phase=Phase.SUCCEEDED, stable=status.candidate, reason="created")
+        return ctx.decision(done, 0)
+    return _enter_step(ctx, 0)
+
+
+def _progressing(ctx: _Ctx) -> Decision:
+    ctx, stop = _guard(ctx)
+    if stop is not None:
+        return stop
+    busy = _busy(ctx)
+    if busy is not None:
+        return busy
+    steps = traffic_steps(ctx.decl.spec.rollout)
+    if ctx.status.promote == "full":
+        ctx.notes.append("promoted to 100 % by an operator")
+        return _enter_promoting(ctx)
+    elapsed = _elapsed(ctx)
+    if elapsed < ctx.interval and ctx.status.promote != "step":
+        return _hold_weights(ctx, ctx.interval - elapsed)
+    ctx.notes.append(f"step {ctx.status.step_index + 1} passed its checks")
+    following = ctx.status.step_index + 1
+    if following < len(steps):
+        return _enter_step(ctx, following)
+    if ctx.decl.spec.rollout.strategy == Strategy.AB_TEST:
+        percent = steps[-1]
+        reason = f"holding {percent:g} % on the challenger until promote or abort"
+        ctx.notes.append(reason)
+        paused = ctx.status.evolve(phase=Phase.PAUSED, reason=reason, promote="")
+        return ctx.decision(paused, ctx.interval)
+    return _enter_promoting(ctx)
+
+
+def _paused(ctx: _Ctx) -> Decision:
+    ctx, stop = _guard(ctx)
+    if stop is not None:
+        return stop
+    busy = _busy(ctx)
+    if busy is not None:
+        return busy
+    if ctx.status.promote:
+        ctx.notes.append("promoted by an operator")
+        promoted = _Ctx(ctx.status.evolve(reason=""), ctx.decl, ctx.obs, ctx.notes)
+        return _enter_promoting(promoted)
+    return _hold_weights(ctx, ctx.interval)
+
+
+def _promoting(ctx: _Ctx) -> Decision:
+    ctx, stop = _guard(ctx)
+    if stop is not None:
+        return stop
+    busy = _busy(ctx)
+    if busy is not None:
+        return busy
+    elapsed = _elapsed(ctx)
+    if elapsed < ctx.interval:
+        return _hold_weights(ctx, ctx.interval - elapsed)
+    return _enter_finalizing(ctx)
+
+
+def _finalizing(ctx: _Ctx) -> Decision:
+    ep = ctx.ep
+    if ep is None:
+        return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason="endpoint disappeared"), 0)
+    if ep.status in BUSY:
+        return ctx.wait(f"endpoint is {ep.status}")
+    final = _final_config(ctx).name
+    if ep.status == FAILED or (ep.config != final and ep.failure_reason):
+        return rollback(ctx, f"endpoint update failed: {ep.failure_reason or ep.status}")
+    if ep.config != final:
+        return ctx.wait(f"waiting for config {final} to be live")
+    stable = ctx.status.stable
+    configs = [ctx.status.stable_config]
+    models: list[str] = []
+    if stable is not None:
+        configs += [_both_config(ctx).name, _stable_config(ctx).name]
+        if stable.model != ctx.status.candidate.model:
+            models.append(stable.model)
+    ctx.notes.append("rollout succeeded; old variant removed")
+    done = ctx.status.evolve(
+        phase=Phase.SUCCEEDED,
+        stable=ctx.status.candidate,
+        weights={ctx.status.candidate.name: 100.0},
+        reason=ctx.status.reason or "promoted",
+    )
+    return ctx.decision(done, 0, _cleanup(ctx, configs, models))
+
+
+def _rolling_back(ctx: _Ctx) -> Decision:
+    ep = ctx.ep
+    status = ctx.status
+    if ep is None:
+        return ctx.decision(
+            status.evolve(phase=Phase.FAILED, reason=f"{status.reason}; endpoint disappeared"), 0
+        )
+    if ep.status == FAILED:
+        reason = f"{status.reason}; endpoint failed: {ep.failure_reason}"
+        return ctx.decision(status.evolve(phase=Phase.FAILED, reason=reason), 0)
+    candidate_live = ep.variant(status.candidate.name)
+    if ep.status in BUSY:
+        return ctx.wait(f"endpoint is {ep.status}", 1)
+    if candidate_live is None:
+        configs = [_both_config(ctx).name, _final_config(ctx).name] if status.stable else []
+        models = (
+            [status.candidate.model]
+            if status.stable and status.stable.model != status.candidate.model
+            else []
+        )
+        ctx.notes.append("rolled back: the candidate is off the endpoint")
+        done = status.evolve(phase=Phase.ROLLED_BACK)
+        return ctx.decision(done, 0, _cleanup(ctx, configs, models))
+    weights = _weights(ctx, 0.0)
+    if not _weights_live(ctx, weights):
+        return ctx.decision(status.evolve(weights=weights), 1, [_set_weights(ctx, weights)])
+    stable_only = _stable_config(ctx)
+    ctx.notes.append(f"removing the candidate: endpoint config {stable_only.name}")
+    actions: list[Action] = [
+        stable_only,
+        UpdateEndpoint(endpoint=status.endpoint, config=stable_only.name),
+    ]
+    return ctx.decision(status, 1, actions)
+
+
+def _terminal(ctx: _Ctx) -> Decision:
+    return ctx.decision(ctx.status, 0)
+
+
+PHASES: dict[Phase, Callable[[_Ctx], Decision]] = {
+    Phase.PENDING: _pending,
+    Phase.INITIALIZING: _initializing,
+    Phase.PROGRESSING: _progressing,
+    Phase.PAUSED: _paused,
+    Phase.PROMOTING: _promoting,
+    Phase.FINALIZING: _finalizing,
+    Phase.ROLLING_BACK: _rolling_back,
+    Phase.SUCCEEDED: _terminal,
+    Phase.ROLLED_BACK: _terminal,
+    Phase.FAILED: _terminal,
+    Phase.SUPERSEDED: _terminal,
+}
+
+
+def decide(declaration: Declaration, status: RolloutStatus, observation: Observation) -> Decision:
+    """The next actions, the next status and how long to wait before the next tick."""
+    decision = PHASES[status.phase](_Ctx(status, declaration, observation))
+    if decision.status.done and decision.status.next is not None:
+        return _hand_over(decision, observation.now)
+    return decision
+
+
+def _hand_over(decision: Decision, now: float) -> Decision:
+    """The active rollout ended with a newer one queued: the newer one starts from stable."""
+    old = decision.status
+    queued = old.next
+    assert queued is not None  # noqa: S101
+    phase = Phase.SUCCEEDED if old.phase == Phase.SUCCEEDED else Phase.SUPERSEDED
+    final_old = old.evolve(phase=phase, next=None, reason=old.reason or "superseded")
+    fresh = new_status(
+        Declaration.model_validate(queued.declaration),
+        rollout_id=queued.rollout_id,
+        commit=queued.commit,
+        pushed_at=queued.pushed_at,
+        source=queued.source,
+        now=now,
+    ).evolve(version=old.version)
+    notes = (*decision.notes, f"superseded by {queued.commit[:12]}")
+    return Decision(decision.actions, fresh, 1, notes, superseded=final_old)
+
+
+# --- requests from outside the loop (pure too) -----------------------------------------------
+
+
+def new_status(
+    declaration: Declaration,
+    *,
+    rollout_id: str,
+    commit: str,
+    pushed_at: float,
+    source: dict[str, str],
+    now: float,
+) -> RolloutStatus:
+    return RolloutStatus(
+        endpoint=declaration.name,
+        rollout_id=rollout_id,
+        phase=Phase.PENDING,
+        strategy=declaration.spec.rollout.strategy,
+        commit=commit,
+        pushed_at=pushed_at,
+        spec_hash=declaration.content_hash(),
+        declaration=declaration.model_dump(mode="json", by_alias=True),
+        source=source,
+        candidate=candidate_ref(declaration),
+        started_at=now,
+        phase_since=now,
+        updated_at=now,
+        deadline_at=now + default_deadline(declaration.spec.rollout),
+    )
+
+
+def queue(status: RolloutStatus, queued: QueuedRollout, now: float) -> RolloutStatus:
+    """A newer declaration supersedes the active rollout: traffic returns to stable first."""
+    if status.phase == Phase.PENDING and status.stable is None and not status.first_deploy:
+        # Nothing was done yet: the newer one simply replaces it.
+        return status.evolve(
+            next=queued, phase=Phase.SUPERSEDED, reason="superseded before it began"
+        )
+    reason = f"superseded by commit {queued.commit[:12]}"
+    if status.phase == Phase.ROLLING_BACK:
+        return status.evolve(next=queued, updated_at=now)
+    return status.evolve(
+        next=queued, abort_requested=status.abort_requested or reason, updated_at=now
+    )
+
+
+def abort_now(
+    declaration: Declaration,
+    status: RolloutStatus,
+    observation: Observation,
+    reason: str,
+    *,
+    count_as_check: bool = False,
+) -> Decision:
+    """The abort path (alarm event or operator): weights to stable now, in one call.
+
+    An alarm event counts as one failed check (``maxFailedChecks`` still applies); an operator's
+    abort rolls back at once.
+    """
+    ctx = _Ctx(status, declaration, observation)
+    if status.done or status.phase == Phase.ROLLING_BACK:
+        return ctx.decision(status, 1 if status.active else 0)
+    if count_as_check:
+        failed = status.failed_checks + 1
+        limit = declaration.spec.rollout.max_failed_checks
+        if failed < limit:
+            ctx.notes.append(f"failed check {failed}/{limit}: {reason}")
+            return ctx.decision(status.evolve(failed_checks=failed), 1)
+        return rollback(ctx, reason, failed_checks=failed)
+    return rollback(ctx, reason, abort_requested=status.abort_requested or reason)
+
+
+def rejected(status: RolloutStatus, observation: Observation, action: str, reason: str) -> Decision:
+    """AWS refused an action for good: roll back (or fail when there is nothing to return to)."""
+    declaration = status.spec()
+    ctx = _Ctx(status, declaration, observation)
+    message = f"{action} rejected: {reason}"
+    if status.phase == Phase.ROLLING_BACK or status.stable is None:
+        ctx.notes.append(message)
+        return ctx.decision(status.evolve(phase=Phase.FAILED, reason=message), 0)
+    return rollback(ctx, message)
+
+
+def is_terminal(phase: Phase) -> bool:
+    return phase in TERMINAL_PHASES
+
+
+def carries_traffic(phase: Phase) -> bool:
+    return phase in TRAFFIC_PHASES

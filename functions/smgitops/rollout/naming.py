@@ -1,0 +1,52 @@
+"""Content-addressed names: a retried create is a no-op, never a duplicate."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from smgitops.declaration.models import Declaration
+    from smgitops.rollout.status import VariantRef
+
+PREFIX = "smg-"
+ALARM_PREFIX = "smgitops-"
+
+
+def _digest(value: Any) -> str:
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def model_name(declaration: Declaration) -> str:
+    """``smg-<endpoint>-<hash of endpoint + model spec>`` (≤ 63 characters)."""
+    model = declaration.spec.model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    digest = _digest({"endpoint": declaration.name, "model": model})
+    return f"{PREFIX}{declaration.name[:40]}-{digest[:10]}"
+
+
+def variant_name(declaration: Declaration) -> str:
+    """A variant per deployable content: model and capacity."""
+    return f"v-{declaration.content_hash()[:12]}"
+
+
+def config_name(endpoint: str, variants: Iterable[VariantRef], extra: Any = None) -> str:
+    """``smg-<endpoint>-<hash of the variants>``: same variants, same config."""
+    payload = {
+        "endpoint": endpoint,
+        "variants": sorted((v.model_dump() for v in variants), key=lambda v: str(v["name"])),
+        "extra": extra,
+    }
+    return f"{PREFIX}{endpoint[:36]}-{_digest(payload)[:12]}"
+
+
+def alarm_name(endpoint: str, variant: str, metric: str, statistic: str) -> str:
+    return f"{ALARM_PREFIX}{endpoint}-{variant}-{metric}-{statistic}"[:255]
+
+
+def rollout_id(endpoint: str, commit: str, spec_hash: str) -> str:
+    """Also the Step Functions execution name (≤ 80 chars, [A-Za-z0-9-_])."""
+    return f"{endpoint[:50]}-{commit[:12]}-{spec_hash[:8]}"

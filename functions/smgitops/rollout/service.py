@@ -1,0 +1,530 @@
+"""The rollout service: load status → observe → decide (pure) → act → persist.
+
+The one module of ``rollout/`` with side effects, and only through the adapters it is given
+(SageMaker, CloudWatch, status store, executions, notifier): it never imports boto3 itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from smgitops.errors import ActionRejectedError, ConflictError, NotFoundError, TransientError
+from smgitops.observability import logger
+from smgitops.rollout import naming
+from smgitops.rollout.actions import SetWeights
+from smgitops.rollout.decide import (
+    Decision,
+    abort_now,
+    decide,
+    new_status,
+    queue,
+    rejected,
+)
+from smgitops.rollout.observation import IN_SERVICE, EndpointView, LiveVariant, Observation
+from smgitops.rollout.status import (
+    TRAFFIC_PHASES,
+    HistoryRecord,
+    Phase,
+    QueuedRollout,
+    RolloutStatus,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from smgitops.declaration.models import Declaration
+    from smgitops.rollout.actions import Action
+    from smgitops.rollout.observation import AlarmView
+    from smgitops.rollout.status import VariantRef
+    from smgitops.settings import EngineSettings
+
+CONFLICT_RETRIES = 3
+GUARDED = frozenset({Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING})
+
+
+class SageMakerPort(Protocol):
+    def describe_endpoint(self, name: str) -> EndpointView | None: ...
+    def config_variants(self, config: str) -> list[VariantRef]: ...
+    def apply(self, action: Action) -> None: ...
+    def handles(self, action: Action) -> bool: ...
+    def set_weights_now(self, action: SetWeights) -> bool: ...
+
+
+class CloudWatchPort(Protocol):
+    def alarm_states(self, names: list[str]) -> dict[str, AlarmView]: ...
+    def apply(self, action: Action) -> None: ...
+    def handles(self, action: Action) -> bool: ...
+
+
+class StorePort(Protocol):
+    def get(self, endpoint: str) -> RolloutStatus | None: ...
+    def get_many(self, endpoints: Sequence[str]) -> dict[str, RolloutStatus]: ...
+    def list_statuses(self) -> list[RolloutStatus]: ...
+    def history(self, endpoint: str, limit: int = 200) -> list[HistoryRecord]: ...
+    def watchers(self, alarm: str) -> list[str]: ...
+    def save(
+        self,
+        status: RolloutStatus,
+        *,
+        expected_version: int | None,
+        history: Sequence[HistoryRecord] = (),
+        watch: Sequence[str] = (),
+        unwatch: Sequence[str] = (),
+    ) -> RolloutStatus: ...
+
+
+class ExecutionsPort(Protocol):
+    def start(self, endpoint: str, rollout_id: str) -> bool: ...
+    def release_gate(self, token: str, endpoint: str, rollout_id: str) -> bool: ...
+
+
+class NotifierPort(Protocol):
+    def phase_changed(self, status: RolloutStatus, previous: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class TickResult:
+    endpoint: str
+    rollout_id: str
+    phase: Phase
+    wait_seconds: int
+    done: bool
+    gate: bool = False
+    gate_timeout_seconds: int = 0
+    reason: str = ""
+
+    def as_output(self) -> dict[str, Any]:
+        """The tick function's answer to the state machine."""
+        return {
+            "endpoint": self.endpoint,
+            "rolloutId": self.rollout_id,
+            "phase": str(self.phase),
+            "waitSeconds": self.wait_seconds,
+            "done": self.done,
+            "gate": self.gate,
+            "gateTimeoutSeconds": self.gate_timeout_seconds,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class StartOutcome:
+    endpoint: str
+    kind: Literal["started", "queued", "unchanged", "stale"]
+    rollout_id: str
+    reason: str = ""
+
+
+@dataclass
+class RolloutService:
+    sagemaker: SageMakerPort
+    cloudwatch: CloudWatchPort
+    store: StorePort
+    executions: ExecutionsPort | None = None
+    notifier: NotifierPort | None = None
+    clock: Callable[[], float] = time.time
+    listeners: list[Callable[[RolloutStatus, Decision], None]] = field(default_factory=list)
+
+    @classmethod
+    def from_settings(cls, settings: EngineSettings) -> RolloutService:
+        """Wire the real adapters (imported here so the core stays free of boto3)."""
+        from smgitops.aws.cloudwatch import CloudWatch  # noqa: PLC0415
+        from smgitops.aws.notify import SnsNotifier  # noqa: PLC0415
+        from smgitops.aws.sagemaker import SageMaker  # noqa: PLC0415
+        from smgitops.aws.stepfunctions import Executions  # noqa: PLC0415
+        from smgitops.aws.store import StatusStore  # noqa: PLC0415
+
+        arn = getattr(settings, "state_machine_arn", None)
+        return cls(
+            sagemaker=SageMaker(),
+            cloudwatch=CloudWatch(),
+            store=StatusStore(settings.table),
+            executions=Executions(arn) if arn else None,
+            notifier=SnsNotifier(settings.topic_arn) if settings.topic_arn else None,
+        )
+
+    # --- the tick -----------------------------------------------------------------------------
+
+    def tick(
+        self, endpoint: str, rollout_id: str, *, abort_reason: str = "", task_token: str = ""
+    ) -> TickResult:
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                return self._tick_once(endpoint, rollout_id, abort_reason, task_token)
+            except ConflictError:
+                if attempt == CONFLICT_RETRIES - 1:
+                    raise
+                logger().info(
+                    "status changed under the tick; reloading", extra={"endpoint": endpoint}
+                )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _tick_once(
+        self, endpoint: str, rollout_id: str, abort_reason: str, task_token: str
+    ) -> TickResult:
+        status = self.store.get(endpoint)
+        if status is None:
+            raise NotFoundError(f"no rollout status for endpoint {endpoint}")
+        mine = status.rollout_id == rollout_id
+        queued = status.next is not None and status.next.rollout_id == rollout_id
+        if not mine and not queued:
+            return self._result_for_other(status, rollout_id)
+        if mine and task_token:
+            saved = self._save(status, status.evolve(gate_token=task_token), ["waiting at a gate"])
+            return self._result(saved, rollout_id, 0)
+        if mine and abort_reason and status.active and status.phase != Phase.ROLLING_BACK:
+            status = status.evolve(abort_requested=abort_reason)
+        observation = self.observe(status)
+        decision = decide(status.spec(), status, observation)
+        decision = self._act(status, observation, decision)
+        saved = self._persist(status, decision)
+        return self._result(saved, rollout_id, decision.wait_seconds, decision.gate)
+
+    def observe(self, status: RolloutStatus) -> Observation:
+        """At most three reads: DescribeEndpoint, (Pending only) its config, DescribeAlarms."""
+        now = self.clock()
+        if status.done and status.next is None:
+            return Observation(now=now)
+        endpoint = self.sagemaker.describe_endpoint(status.endpoint)
+        config_variants = None
+        if (
+            status.phase == Phase.PENDING
+            and endpoint is not None
+            and endpoint.status == IN_SERVICE
+            and endpoint.config
+        ):
+            config_variants = self.sagemaker.config_variants(endpoint.config)
+        alarms = {}
+        if status.watched_alarms and status.phase in GUARDED:
+            alarms = self.cloudwatch.alarm_states(status.watched_alarms)
+        return Observation(
+            now=now, endpoint=endpoint, config_variants=config_variants, alarms=alarms
+        )
+
+    def _act(self, status: RolloutStatus, observation: Observation, decision: Decision) -> Decision:
+        try:
+            self.apply_all(decision.actions)
+        except ActionRejectedError as exc:
+            logger().warning(
+                "action rejected", extra={"endpoint": status.endpoint, "reason": exc.reason}
+            )
+            fallback = rejected(status, observation, exc.action, exc.reason)
+            try:
+                self.apply_all(fallback.actions)
+            except (ActionRejectedError, TransientError) as again:
+                logger().warning(
+                    "rollback action failed; next tick retries", extra={"error": str(again)}
+                )
+            return fallback
+        except TransientError as exc:
+            if exc.__class__.__name__ == "EndpointBusyError":
+                # Someone (another tick, SageMaker) is updating the endpoint: look again soon.
+                return Decision((), status, 2, (f"endpoint busy: {exc}",))
+            raise
+        return decision
+
+    def apply_all(self, actions: Sequence[Action]) -> None:
+        for action in actions:
+            if self.sagemaker.handles(action):
+                self.sagemaker.apply(action)
+            else:
+                self.cloudwatch.apply(action)
+
+    # --- persistence, history, notifications ----------------------------------------------------
+
+    def _persist(self, before: RolloutStatus, decision: Decision) -> RolloutStatus:
+        after = decision.status
+        records: list[HistoryRecord] = []
+        if decision.superseded is not None:
+            records.append(self._record(decision.superseded, "superseded", {}))
+        if (
+            decision.notes
+            or decision.actions
+            or after.phase != before.phase
+            or after.weights != before.weights
+            or after.rollout_id != before.rollout_id
+        ):
+            details: dict[str, Any] = {"actions": [str(a.kind) for a in decision.actions]}
+            if after.failed_checks:
+                details["failedChecks"] = after.failed_checks
+            records.append(self._record(after, "; ".join(decision.notes), details))
+        if not records and after == before.evolve(updated_at=after.updated_at):
+            return before  # nothing happened: no write (keeps steady ticks to 2 reads)
+        watch = after.watched_alarms if after.active else []
+        unwatch = [a for a in before.watched_alarms if a not in watch]
+        saved = self.store.save(
+            after,
+            expected_version=before.version,
+            history=records,
+            watch=watch if watch != before.watched_alarms or not before.active else [],
+            unwatch=unwatch,
+        )
+        for listener in self.listeners:
+            listener(saved, decision)
+        if self.notifier is not None:
+            if decision.superseded is not None:
+                self.notifier.phase_changed(decision.superseded, str(before.phase))
+            if saved.phase != before.phase or saved.rollout_id != before.rollout_id:
+                self.notifier.phase_changed(saved, str(before.phase))
+        return saved
+
+    def _save(self, before: RolloutStatus, after: RolloutStatus, notes: list[str]) -> RolloutStatus:
+        decision = Decision((), after.evolve(updated_at=self.clock()), 0, tuple(notes))
+        return self._persist(before, decision)
+
+    def _record(self, status: RolloutStatus, event: str, details: dict[str, Any]) -> HistoryRecord:
+        return HistoryRecord(
+            at=self.clock(),
+            endpoint=status.endpoint,
+            rollout_id=status.rollout_id,
+            commit=status.commit,
+            spec_hash=status.spec_hash,
+            phase=status.phase,
+            weights=status.weights,
+            reason=status.reason,
+            event=event,
+            details=details,
+        )
+
+    def _result(
+        self, status: RolloutStatus, rollout_id: str, wait: int, gate: bool = False
+    ) -> TickResult:
+        if status.rollout_id != rollout_id:
+            if status.next is not None and status.next.rollout_id == rollout_id:
+                return TickResult(status.endpoint, rollout_id, Phase.PENDING, max(wait, 1), False)
+            return self._result_for_other(status, rollout_id)
+        return TickResult(
+            endpoint=status.endpoint,
+            rollout_id=rollout_id,
+            phase=status.phase,
+            wait_seconds=wait,
+            done=status.done,
+            gate=gate,
+            reason=status.reason,
+        )
+
+    def _result_for_other(self, status: RolloutStatus, rollout_id: str) -> TickResult:
+        """This execution's rollout is no longer the endpoint's: it was superseded."""
+        for record in self.store.history(status.endpoint, limit=50):
+            if record.rollout_id == rollout_id and record.phase in {
+                Phase.SUCCEEDED,
+                Phase.SUPERSEDED,
+                Phase.ROLLED_BACK,
+                Phase.FAILED,
+            }:
+                return TickResult(
+                    status.endpoint, rollout_id, record.phase, 0, True, reason=record.reason
+                )
+        return TickResult(
+            status.endpoint, rollout_id, Phase.SUPERSEDED, 0, True, reason="superseded"
+        )
+
+    # --- starting rollouts ------------------------------------------------------------------------
+
+    def reconcile(
+        self,
+        declarations: Sequence[Declaration],
+        *,
+        commit: str,
+        pushed_at: float,
+        source: dict[str, str],
+    ) -> list[StartOutcome]:
+        """Start one rollout per changed endpoint; a batch read, no SageMaker call for the rest."""
+        current = self.store.get_many([d.name for d in declarations])
+        return [
+            self._start_one(d, current.get(d.name), commit, pushed_at, source) for d in declarations
+        ]
+
+    def start(
+        self, declaration: Declaration, *, commit: str, pushed_at: float, source: dict[str, str]
+    ) -> StartOutcome:
+        return self._start_one(
+            declaration, self.store.get(declaration.name), commit, pushed_at, source
+        )
+
+    def _start_one(
+        self,
+        decl: Declaration,
+        current: RolloutStatus | None,
+        commit: str,
+        pushed_at: float,
+        source: dict[str, str],
+    ) -> StartOutcome:
+        for _ in range(CONFLICT_RETRIES):
+            try:
+                return self._start_attempt(decl, current, commit, pushed_at, source)
+            except ConflictError:
+                current = self.store.get(decl.name)
+        raise ConflictError(f"could not start a rollout for {decl.name}: status keeps changing")
+
+    def _start_attempt(
+        self,
+        decl: Declaration,
+        current: RolloutStatus | None,
+        commit: str,
+        pushed_at: float,
+        source: dict[str, str],
+    ) -> StartOutcome:
+        spec_hash = decl.content_hash()
+        rollout_id = naming.rollout_id(decl.name, commit, spec_hash)
+        now = self.clock()
+        if current is not None:
+            newest = max(current.pushed_at, current.next.pushed_at if current.next else 0.0)
+            target = current.next or current
+            if target.spec_hash == spec_hash:
+                if current.active:
+                    self._start_execution(decl.name, target.rollout_id)  # a retry after a crash
+                reason = f"{target.rollout_id} already declares this model"
+                if not current.next and current.phase in {Phase.ROLLED_BACK, Phase.FAILED}:
+                    reason = (
+                        f"this model was {current.phase} at {current.commit[:12]} "
+                        f"({current.reason}); change the declaration to try again"
+                    )
+                return StartOutcome(decl.name, "unchanged", target.rollout_id, reason)
+            if pushed_at < newest:
+                return StartOutcome(
+                    decl.name,
+                    "stale",
+                    rollout_id,
+                    f"push of {commit[:12]} is older than the one applied ({target.commit[:12]})",
+                )
+            if current.active:
+                queued = QueuedRollout(
+                    rollout_id=rollout_id,
+                    commit=commit,
+                    pushed_at=pushed_at,
+                    spec_hash=spec_hash,
+                    declaration=decl.model_dump(mode="json", by_alias=True),
+                    source=source,
+                )
+                after = queue(current, queued, now)
+                self._save(current, after, [f"superseded by {commit[:12]} (queued)"])
+                self._start_execution(decl.name, rollout_id)
+                return StartOutcome(
+                    decl.name, "queued", rollout_id, f"supersedes {current.rollout_id}"
+                )
+        fresh = new_status(
+            decl, rollout_id=rollout_id, commit=commit, pushed_at=pushed_at, source=source, now=now
+        )
+        record = self._record(fresh, f"rollout started for {commit[:12]}", {})
+        saved = self.store.save(
+            fresh.evolve(version=current.version if current else 0),
+            expected_version=current.version if current else None,
+            history=[record],
+        )
+        if self.notifier is not None:
+            self.notifier.phase_changed(saved, str(current.phase) if current else "")
+        self._start_execution(decl.name, rollout_id)
+        return StartOutcome(decl.name, "started", rollout_id)
+
+    def _start_execution(self, endpoint: str, rollout_id: str) -> None:
+        if self.executions is not None:
+            self.executions.start(endpoint, rollout_id)
+
+    # --- requests from outside the loop -------------------------------------------------------
+
+    def on_alarm(self, alarm: str, reason: str) -> list[str]:
+        """An alarm entered ALARM: every active rollout watching it sends traffic back now."""
+        acted: list[str] = []
+        for endpoint in self.store.watchers(alarm):
+            status = self.store.get(endpoint)
+            if status is None or alarm not in status.watched_alarms or not status.active:
+                continue
+            percent = status.weights.get(status.candidate.name, 0.0)
+            message = f"alarm {alarm} in ALARM at {percent:g} %: {reason}".strip()
+            if self._abort(status, message, count_as_check=True):
+                acted.append(endpoint)
+        return acted
+
+    def abort(self, endpoint: str, by: str) -> RolloutStatus:
+        status = self._require(endpoint)
+        if not status.active:
+            raise NotFoundError(f"{endpoint} has no active rollout (phase {status.phase})")
+        self._abort(status, f"aborted by {by}", count_as_check=False)
+        return self._require(endpoint)
+
+    def _abort(self, status: RolloutStatus, reason: str, *, count_as_check: bool) -> bool:
+        for _ in range(CONFLICT_RETRIES):
+            observation = Observation(now=self.clock(), endpoint=_assumed_endpoint(status))
+            decision = abort_now(
+                status.spec(), status, observation, reason, count_as_check=count_as_check
+            )
+            if decision.status == status.evolve(updated_at=decision.status.updated_at):
+                return False  # already rolling back or done: idempotent
+            weights = [a for a in decision.actions if isinstance(a, SetWeights)]
+            # The one SageMaker call of the abort path; the tick finishes the rollback.
+            if (
+                weights
+                and status.phase in TRAFFIC_PHASES
+                and not self.sagemaker.set_weights_now(weights[0])
+            ):
+                decision = Decision(
+                    (),
+                    decision.status,
+                    1,
+                    (*decision.notes, "endpoint busy: the tick will set the weights"),
+                )
+            try:
+                self._persist(status, decision)
+            except ConflictError:
+                fresh = self.store.get(status.endpoint)
+                if fresh is None:
+                    return False
+                status = fresh
+                continue
+            if status.gate_token and self.executions is not None:
+                self.executions.release_gate(status.gate_token, status.endpoint, status.rollout_id)
+            return True
+        return False
+
+    def promote(self, endpoint: str, *, full: bool = False) -> RolloutStatus:
+        status = self._require(endpoint)
+        if status.phase not in {Phase.PROGRESSING, Phase.PAUSED, Phase.PENDING, Phase.INITIALIZING}:
+            raise NotFoundError(f"{endpoint} has nothing to promote (phase {status.phase})")
+        mode: Literal["step", "full"] = "full" if full or status.phase == Phase.PAUSED else "step"
+        saved = self._save(status, status.evolve(promote=mode), [f"promote ({mode}) requested"])
+        if status.gate_token and self.executions is not None:
+            self.executions.release_gate(status.gate_token, status.endpoint, status.rollout_id)
+        return saved
+
+    def _require(self, endpoint: str) -> RolloutStatus:
+        status = self.store.get(endpoint)
+        if status is None:
+            raise NotFoundError(f"no rollout recorded for endpoint {endpoint}")
+        return status
+
+    def orphans(self, declared: set[str]) -> list[str]:
+        return [s.endpoint for s in self.store.list_statuses() if s.endpoint not in declared]
+
+    def delete_endpoint(self, endpoint: str, *, commit: str) -> None:
+        """Prune (opt-in): delete an endpoint whose declaration was removed from the repository."""
+        status = self.store.get(endpoint)
+        if status is not None and status.active:
+            raise ConflictError(f"{endpoint} has an active rollout; not deleting it")
+        deleter = getattr(self.sagemaker, "delete_endpoint", None)
+        if deleter is None:
+            raise NotFoundError("this SageMaker adapter cannot delete endpoints")
+        deleter(endpoint)
+        if status is not None:
+            record = self._record(status, f"endpoint deleted (prune) at {commit[:12]}", {})
+            self.store.save(
+                status.evolve(phase=Phase.SUCCEEDED, reason=f"pruned at {commit[:12]}", weights={}),
+                expected_version=status.version,
+                history=[record],
+            )
+
+
+def _assumed_endpoint(status: RolloutStatus) -> EndpointView:
+    """What the abort path assumes without a DescribeEndpoint: the weights the status set."""
+    return EndpointView(
+        name=status.endpoint,
+        status=IN_SERVICE,
+        config="",
+        variants=[
+            LiveVariant(name=name, current_weight=weight, desired_weight=weight)
+            for name, weight in status.weights.items()
+        ],
+    )

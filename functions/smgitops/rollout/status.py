@@ -1,0 +1,118 @@
+"""Persisted rollout status (Flagger's CanaryStatus, for SageMaker) and its phase enum."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from smgitops.declaration.models import Declaration, Strategy
+
+
+class Phase(StrEnum):
+    PENDING = "Pending"
+    INITIALIZING = "Initializing"
+    PROGRESSING = "Progressing"
+    PAUSED = "Paused"
+    PROMOTING = "Promoting"
+    FINALIZING = "Finalizing"
+    SUCCEEDED = "Succeeded"
+    ROLLING_BACK = "RollingBack"
+    ROLLED_BACK = "RolledBack"
+    FAILED = "Failed"
+    SUPERSEDED = "Superseded"
+
+
+TERMINAL_PHASES = frozenset({Phase.SUCCEEDED, Phase.ROLLED_BACK, Phase.FAILED, Phase.SUPERSEDED})
+ACTIVE_PHASES = frozenset(set(Phase) - TERMINAL_PHASES)
+# Phases in which the candidate may be taking traffic: an alarm must send it all back now.
+TRAFFIC_PHASES = frozenset({Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING})
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class VariantRef(_Frozen):
+    """A production variant as smgitops deploys it (name, model, capacity)."""
+
+    name: str
+    model: str
+    instance_type: str
+    instance_count: int
+
+
+class QueuedRollout(_Frozen):
+    """A newer declaration for the same endpoint, waiting for the active rollout to hand over."""
+
+    rollout_id: str
+    commit: str
+    pushed_at: float
+    spec_hash: str
+    declaration: dict[str, Any]
+    source: dict[str, str] = Field(default_factory=dict)
+
+
+class RolloutStatus(_Frozen):
+    """Everything a tick needs to decide, persisted after every tick (conditional on version)."""
+
+    endpoint: str
+    rollout_id: str
+    phase: Phase = Phase.PENDING
+    strategy: Strategy
+    commit: str
+    pushed_at: float
+    spec_hash: str
+    declaration: dict[str, Any]
+    source: dict[str, str] = Field(default_factory=dict)
+    first_deploy: bool = False
+    stable: VariantRef | None = None
+    stable_config: str = ""  # the config live before the rollout (deleted only if smgitops made it)
+    candidate: VariantRef
+    step_index: int = -1
+    weights: dict[str, float] = Field(default_factory=dict)
+    started_at: float
+    phase_since: float
+    step_since: float | None = None
+    deadline_at: float
+    updated_at: float
+    failed_checks: int = 0
+    reason: str = ""
+    watched_alarms: list[str] = Field(default_factory=list)
+    generated_alarms: list[str] = Field(default_factory=list)
+    promote: Literal["", "step", "full"] = ""
+    abort_requested: str = ""
+    gate_token: str = ""
+    next: QueuedRollout | None = None
+    version: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.phase in ACTIVE_PHASES
+
+    @property
+    def done(self) -> bool:
+        return self.phase in TERMINAL_PHASES
+
+    def spec(self) -> Declaration:
+        return Declaration.model_validate(self.declaration)
+
+    def evolve(self, **changes: Any) -> RolloutStatus:
+        """A copy with ``changes`` (validated), the way every transition is written."""
+        return RolloutStatus.model_validate({**self.model_dump(), **changes})
+
+
+class HistoryRecord(_Frozen):
+    """One append-only event of an endpoint's history."""
+
+    at: float
+    endpoint: str
+    rollout_id: str
+    commit: str
+    spec_hash: str
+    phase: Phase
+    weights: dict[str, float] = Field(default_factory=dict)
+    reason: str = ""
+    event: str = ""
+    details: dict[str, Any] = Field(default_factory=dict)

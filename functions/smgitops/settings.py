@@ -1,0 +1,67 @@
+"""Environment read once, at cold start, into typed settings (a missing variable fails loudly)."""
+
+from __future__ import annotations
+
+import os
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from smgitops.errors import ConfigurationError
+
+
+class _Settings(BaseModel):
+    """Fields are read from ``SMGITOPS_<FIELD_NAME_UPPER>`` environment variables."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Self:
+        env = dict(os.environ if environ is None else environ)
+        values = {
+            name: env[f"SMGITOPS_{name.upper()}"]
+            for name in cls.model_fields
+            if f"SMGITOPS_{name.upper()}" in env and env[f"SMGITOPS_{name.upper()}"] != ""
+        }
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            missing = ", ".join(
+                f"SMGITOPS_{'.'.join(str(p) for p in e['loc']).upper()} ({e['msg']})"
+                for e in exc.errors()
+            )
+            raise ConfigurationError(f"{cls.__name__}: bad environment: {missing}") from exc
+
+
+class StoreSettings(_Settings):
+    """What every function that reads or writes rollout status needs."""
+
+    table: str
+
+
+class EngineSettings(StoreSettings):
+    """tick, abort, drift and the CLI's operator commands."""
+
+    topic_arn: str | None = None
+
+
+class ReconcileSettings(EngineSettings):
+    state_machine_arn: str
+    branch: str = "main"
+    declarations_dir: str = "endpoints"
+    prune: bool = False
+    repository_urls: str = ""  # comma-separated clone URLs (or fnmatch patterns) accepted
+    git_credentials_secret: str | None = None
+    github_token_secret: str | None = None
+    github_api_url: str = "https://api.github.com"
+    workdir: str = "/tmp/smgitops"  # noqa: S108 - Lambda's only writable folder
+
+
+class WebhookSettings(StoreSettings):
+    webhook_secret: str  # Secrets Manager name or ARN of the HMAC secret
+    queue_url: str
+    branch: str = "main"
+    repository_urls: str = ""
+    max_body_bytes: int = 5 * 1024 * 1024
+    secret_refresh_seconds: float = 5.0  # at most one re-read of the secret per this, on a 401
+    delivery_ttl_seconds: int = 7 * 86400  # delivery records (dedupe) expire after this

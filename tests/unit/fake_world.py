@@ -1,0 +1,132 @@
+"""An in-memory SageMaker + CloudWatch that applies rollout actions, for pure decide() tests.
+
+The integration tests run the same rollouts against moto; this one lets the unit tests walk
+hundreds of ticks in milliseconds and inspect every intermediate state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from smgitops.rollout.actions import (
+    Action,
+    CreateEndpoint,
+    CreateEndpointConfig,
+    CreateModel,
+    DeleteAlarms,
+    DeleteUnused,
+    PutAlarms,
+    SetWeights,
+    UpdateEndpoint,
+)
+from smgitops.rollout.observation import AlarmView, EndpointView, LiveVariant, Observation
+from smgitops.rollout.status import VariantRef
+
+
+@dataclass
+class Endpoint:
+    status: str
+    config: str
+    weights: dict[str, float]
+    pending_config: str = ""
+    failure_reason: str = ""
+
+
+@dataclass
+class World:
+    now: float = 1_000_000.0
+    models: set[str] = field(default_factory=set)
+    configs: dict[str, CreateEndpointConfig] = field(default_factory=dict)
+    endpoints: dict[str, Endpoint] = field(default_factory=dict)
+    alarms: dict[str, str] = field(default_factory=dict)
+    applied: list[Action] = field(default_factory=list)
+    fail_updates_with: str = ""
+
+    def apply(self, actions: tuple[Action, ...] | list[Action]) -> None:
+        for action in actions:
+            self.applied.append(action)
+            self._apply(action)
+
+    def _apply(self, action: Action) -> None:  # noqa: C901 - a switch over action kinds
+        match action:
+            case CreateModel():
+                self.models.add(action.name)
+            case CreateEndpointConfig():
+                self.configs[action.name] = action
+            case CreateEndpoint():
+                self.endpoints[action.endpoint] = Endpoint("Creating", "", {}, action.config)
+            case UpdateEndpoint():
+                endpoint = self.endpoints[action.endpoint]
+                assert endpoint.status == "InService", "update of a busy endpoint"
+                endpoint.status, endpoint.pending_config = "Updating", action.config
+            case SetWeights():
+                endpoint = self.endpoints[action.endpoint]
+                assert endpoint.status == "InService"
+                assert set(action.weights) <= set(endpoint.weights), "weights for unknown variant"
+                endpoint.weights.update(action.weights)
+            case PutAlarms():
+                for alarm in action.alarms:
+                    self.alarms.setdefault(alarm.name, "OK")
+            case DeleteAlarms():
+                for name in action.names:
+                    self.alarms.pop(name, None)
+            case DeleteUnused():
+                live = self.endpoints[action.endpoint].config
+                in_use = {v.model for v in self.configs[live].variants} if live else set()
+                for config in action.configs:
+                    if config != live:
+                        self.configs.pop(config, None)
+                for model in action.models:
+                    if model not in in_use:
+                        self.models.discard(model)
+
+    def settle(self) -> None:
+        """Finish in-flight creates and updates (SageMaker's Updating → InService)."""
+        for endpoint in self.endpoints.values():
+            if endpoint.status in {"Creating", "Updating"}:
+                config = self.configs.get(endpoint.pending_config)
+                if self.fail_updates_with or config is None:
+                    endpoint.failure_reason = self.fail_updates_with or "config not found"
+                    endpoint.status = "InService" if endpoint.config else "Failed"
+                else:
+                    endpoint.status, endpoint.config = "InService", config.name
+                    endpoint.weights = {v.name: v.weight for v in config.variants}
+                    endpoint.failure_reason = ""
+                endpoint.pending_config = ""
+
+    def observe(self, name: str, *, with_config: bool = True) -> Observation:
+        endpoint = self.endpoints.get(name)
+        view = None
+        variants = None
+        if endpoint is not None:
+            view = EndpointView(
+                name=name,
+                status=endpoint.status,
+                config=endpoint.config,
+                failure_reason=endpoint.failure_reason,
+                variants=[
+                    LiveVariant(name=n, current_weight=w, desired_weight=w)
+                    for n, w in endpoint.weights.items()
+                ],
+            )
+            if with_config and endpoint.config in self.configs:
+                variants = [
+                    VariantRef(
+                        name=v.name,
+                        model=v.model,
+                        instance_type=v.instance_type,
+                        instance_count=v.instance_count,
+                    )
+                    for v in self.configs[endpoint.config].variants
+                ]
+        return Observation(
+            now=self.now,
+            endpoint=view,
+            config_variants=variants,
+            alarms={n: AlarmView(name=n, state=s, reason=f"{n} breached") for n, s in self.alarms.items()},
+        )
+
+    def percent(self, name: str) -> dict[str, float]:
+        weights = self.endpoints[name].weights
+        total = sum(weights.values()) or 1.0
+        return {n: round(100 * w / total, 3) for n, w in weights.items()}
