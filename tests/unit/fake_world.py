@@ -123,7 +123,10 @@ class World:
             now=self.now,
             endpoint=view,
             config_variants=variants,
-            alarms={n: AlarmView(name=n, state=s, reason=f"{n} breached") for n, s in self.alarms.items()},
+            alarms={
+                n: AlarmView(name=n, state=s, reason=f"{n} breached")
+                for n, s in self.alarms.items()
+            },
         )
 
     def percent(self, name: str) -> dict[str, float]:

@@ -45,7 +45,9 @@ def run(world: World, status: RolloutStatus, limit: int = 50) -> tuple[RolloutSt
         status = decision.status
         endpoint = world.endpoints.get(status.endpoint)
         percent = (
-            world.percent(status.endpoint).get(status.candidate.name) if endpoint is not None else None
+            world.percent(status.endpoint).get(status.candidate.name)
+            if endpoint is not None
+            else None
         )
         trail.append((status.phase, percent))
         if status.done:
@@ -63,7 +65,11 @@ def test_first_deploy_creates_model_config_and_endpoint() -> None:
     world = World()
     status = start(declaration(version=1), world)
     decision = tick(world, status, settle=False)
-    assert [a.kind for a in decision.actions] == ["CreateModel", "CreateEndpointConfig", "CreateEndpoint"]
+    assert [a.kind for a in decision.actions] == [
+        "CreateModel",
+        "CreateEndpointConfig",
+        "CreateEndpoint",
+    ]
     assert decision.status.phase == Phase.INITIALIZING
     assert world.endpoints[NAME].status == "Creating"
     waiting = tick(world, decision.status, settle=False)
@@ -97,7 +103,9 @@ def test_canary_walks_its_steps_then_removes_the_old_variant() -> None:
 def test_linear_adds_step_weight_each_interval() -> None:
     world = World()
     deployed(world)
-    status, trail = run(world, start(declaration(version=2, strategy="linear", stepWeight=30), world))
+    status, trail = run(
+        world, start(declaration(version=2, strategy="linear", stepWeight=30), world)
+    )
     weights = [p for phase, p in trail if phase == Phase.PROGRESSING]
     assert weights == [30.0, 60.0, 90.0]
     assert status.phase == Phase.SUCCEEDED
@@ -180,7 +188,10 @@ def test_alarm_sends_all_traffic_back_then_removes_the_candidate(fire_at_tick: i
     decl = declaration(
         version=2,
         steps=[10, 25, 50],
-        analysis={"alarms": ["churn-5xx-rate"], "metrics": [{"metric": "Invocation5XXErrors", "statistic": "Sum", "max": 5}]},
+        analysis={
+            "alarms": ["churn-5xx-rate"],
+            "metrics": [{"metric": "Invocation5XXErrors", "statistic": "Sum", "max": 5}],
+        },
     )
     world.alarms["churn-5xx-rate"] = "OK"
     status = start(decl, world)
@@ -215,7 +226,9 @@ def test_max_failed_checks_tolerates_then_rolls_back() -> None:
     world = World()
     deployed(world)
     world.alarms["churn-5xx-rate"] = "OK"
-    decl = declaration(version=2, steps=[10, 50], maxFailedChecks=2, analysis={"alarms": ["churn-5xx-rate"]})
+    decl = declaration(
+        version=2, steps=[10, 50], maxFailedChecks=2, analysis={"alarms": ["churn-5xx-rate"]}
+    )
     status = tick(world, start(decl, world)).status
     status = tick(world, status).status
     world.alarms["churn-5xx-rate"] = "ALARM"
@@ -256,9 +269,15 @@ def test_rejected_action_rolls_back_or_fails() -> None:
     world = World()
     deployed(world)
     status = tick(world, start(declaration(version=2), world)).status
-    assert rejected(status, world.observe(NAME), "UpdateEndpoint", "bad").status.phase == Phase.ROLLING_BACK
+    assert (
+        rejected(status, world.observe(NAME), "UpdateEndpoint", "bad").status.phase
+        == Phase.ROLLING_BACK
+    )
     fresh = start(declaration(name="other"), world)
-    assert rejected(fresh, world.observe("other"), "CreateModel", "bad role").status.phase == Phase.FAILED
+    assert (
+        rejected(fresh, world.observe("other"), "CreateModel", "bad role").status.phase
+        == Phase.FAILED
+    )
 
 
 def test_repeating_a_tick_converges_without_duplicates() -> None:

@@ -4,4 +4,8 @@ each sub-command's ``func(args) -> int`` returns the exit code."""
 from __future__ import annotations
 
 # Order is the order in ``smgitops --help``.
-COMMAND_MODULES: tuple[str, ...] = ("smgitops.commands.validate",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "smgitops.commands.validate",
+    "smgitops.commands.operate",
+    "smgitops.commands.invoke",
+)
