@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -16,6 +19,8 @@ NAMESPACE = "smgitops"
 def logger() -> Logger:
     from aws_lambda_powertools import Logger  # noqa: PLC0415 - keep cold start low
 
+    if os.environ.get("SMGITOPS_LOG_STREAM") == "stderr":  # the local runtime: stdout is for data
+        return Logger(service=SERVICE, logger_handler=logging.StreamHandler(sys.stderr))
     return Logger(service=SERVICE)
 
 

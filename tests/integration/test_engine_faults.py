@@ -1,4 +1,4 @@
-"""Rollbacks from real alarm states, supersede, crashes, stale writers, failed updates, throttles."""
+"""Rollbacks from real alarm states, supersede, crashes, stale writers, throttling."""
 
 from __future__ import annotations
 

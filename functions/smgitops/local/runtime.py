@@ -1,0 +1,429 @@
+"""The whole system on one machine: ``smgitops local up``.
+
+One process runs what AWS runs, through the same handlers:
+
+- the AWS emulator (moto server on 127.0.0.1 plus smgitops.local's extensions), unless
+  ``AWS_ENDPOINT_URL`` already points at one;
+- the stack's resources created on it as template.yaml declares them: the status table, the
+  webhook secret, the FIFO work queue, the notification topic, the rollout state machine (the
+  real ``infra/statemachine/rollout.asl.json``) and the alarm → abort EventBridge rule;
+- the webhook function behind a real HTTP server (a POST becomes a Function URL event);
+- the reconcile function fed from the queue like an SQS event source mapping;
+- the tick function run by moto's Step Functions executor (tasks routed to the handler in
+  this process), and the abort function as the target of the alarm rule.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import secrets
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from smgitops.aws import clients
+from smgitops.local.resources import create_table
+
+log = logging.getLogger("smgitops.local")
+
+ACCOUNT = "123456789012"
+MAX_BODY = 6 * 1024 * 1024  # a Function URL's request payload limit
+ALARM_RULE_PATTERN = {
+    "source": ["aws.cloudwatch"],
+    "detail-type": ["CloudWatch Alarm State Change"],
+    "detail": {"state": {"value": ["ALARM"]}},
+}
+
+
+@dataclass
+class RuntimeOptions:
+    webhook_port: int = 0
+    aws_port: int = 0
+    secret: str = ""
+    branch: str = "main"
+    repositories: str = "/*"  # local paths and file:// URLs (normalised to paths)
+    update_delay: float = 1.0
+    table: str = "smgitops"
+    region: str = "us-east-1"
+    prune: bool = False
+    github_api_url: str = ""
+    github_token: str = ""
+
+
+@dataclass
+class LocalRuntime:
+    options: RuntimeOptions
+    aws_url: str
+    emulator: Any  # smgitops.local.emulator.Emulator, or None against an external endpoint
+    secret: str
+    env: dict[str, str]
+    workdir: tempfile.TemporaryDirectory[str]
+    webhook_server: ThreadingHTTPServer | None = None
+    state_machine_arn: str = ""
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    @property
+    def webhook_url(self) -> str:
+        assert self.webhook_server is not None  # noqa: S101
+        host, port = self.webhook_server.server_address[:2]
+        return f"http://{host!s}:{port}/"
+
+    def ready_line(self) -> str:
+        return json.dumps({"webhook": self.webhook_url, "aws": self.aws_url, "secret": self.secret})
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    @classmethod
+    def start(cls, options: RuntimeOptions | None = None) -> LocalRuntime:
+        options = options or RuntimeOptions()
+        emulator = None
+        external = os.environ.get("AWS_ENDPOINT_URL", "")
+        if external:
+            aws_url = external.rstrip("/")
+        else:
+            from smgitops.local.emulator import Emulator  # noqa: PLC0415 - needs moto
+
+            emulator = Emulator.start(
+                port=options.aws_port, region=options.region, update_delay=options.update_delay
+            )
+            aws_url = emulator.url
+        secret = options.secret or secrets.token_urlsafe(24)
+        workdir = tempfile.TemporaryDirectory(prefix="smgitops-local-")
+        runtime = cls(options, aws_url, emulator, secret, {}, workdir)
+        try:
+            runtime._configure_environment()
+            runtime._create_resources()
+            runtime._wire_functions()
+            runtime._serve_webhook()
+            runtime._poll_queue()
+        except BaseException:
+            runtime.stop()
+            raise
+        return runtime
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.webhook_server is not None:
+            self.webhook_server.shutdown()
+            self.webhook_server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self.emulator is not None:
+            self.emulator.stop()
+        self.workdir.cleanup()
+
+    def __enter__(self) -> LocalRuntime:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # --- setup --------------------------------------------------------------------------------
+
+    def _configure_environment(self) -> None:
+        region = self.options.region
+        names = {
+            "SMGITOPS_TABLE": self.options.table,
+            "SMGITOPS_WEBHOOK_SECRET": "smgitops/webhook-secret",
+            "SMGITOPS_QUEUE_URL": "",  # filled in once the queue exists
+            "SMGITOPS_STATE_MACHINE_ARN": "",  # filled in once the state machine exists
+            "SMGITOPS_TOPIC_ARN": f"arn:aws:sns:{region}:{ACCOUNT}:smgitops-rollouts",
+            "SMGITOPS_BRANCH": self.options.branch,
+            "SMGITOPS_REPOSITORY_URLS": self.options.repositories,
+            "SMGITOPS_WORKDIR": self.workdir.name,
+            "SMGITOPS_PRUNE": "true" if self.options.prune else "false",
+        }
+        if self.options.github_api_url:
+            names["SMGITOPS_GITHUB_API_URL"] = self.options.github_api_url
+            names["SMGITOPS_GITHUB_TOKEN_SECRET"] = "smgitops/github-token"  # noqa: S105 - a name
+        self.env = {
+            "AWS_ENDPOINT_URL": self.aws_url,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_SERVICE_NAME": "smgitops",
+            "SMGITOPS_LOG_STREAM": "stderr",
+            **names,
+        }
+        os.environ.update(self.env)
+        os.environ.pop("AWS_PROFILE", None)
+        clients.reset()
+
+    def _create_resources(self) -> None:
+        create_table(clients.client("dynamodb"), self.options.table)
+        sm = clients.client("secretsmanager")
+        _idempotent(sm.create_secret, Name="smgitops/webhook-secret", SecretString=self.secret)
+        if self.options.github_token:
+            _idempotent(
+                sm.create_secret,
+                Name="smgitops/github-token",
+                SecretString=self.options.github_token,
+            )
+        queue = clients.client("sqs").create_queue(
+            QueueName="smgitops-work.fifo",
+            Attributes={"FifoQueue": "true", "VisibilityTimeout": "5"},
+        )
+        self.env["SMGITOPS_QUEUE_URL"] = os.environ["SMGITOPS_QUEUE_URL"] = queue["QueueUrl"]
+        clients.client("sns").create_topic(Name="smgitops-rollouts")
+        self._create_state_machine()
+
+    def _function_arn(self, name: str) -> str:
+        return f"arn:aws:lambda:{self.options.region}:{ACCOUNT}:function:smgitops-{name}"
+
+    def _create_state_machine(self) -> None:
+        from smgitops.local import stepfunctions  # noqa: PLC0415
+
+        if self.emulator is not None:
+            # Before the state machine exists: moto keeps executable machines in another backend.
+            stepfunctions.install()
+            stepfunctions.configure_server(self.aws_url)
+        definition = stepfunctions.asl_definition({"TickFunctionArn": self._function_arn("tick")})
+        sfn = clients.client("stepfunctions")
+        out = sfn.create_state_machine(
+            name="smgitops-rollout",
+            definition=definition,
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/smgitops-rollout",
+        )
+        self.state_machine_arn = out["stateMachineArn"]
+        self.env["SMGITOPS_STATE_MACHINE_ARN"] = self.state_machine_arn
+        os.environ["SMGITOPS_STATE_MACHINE_ARN"] = self.state_machine_arn
+
+    def _wire_functions(self) -> None:
+        """Route the state machine's tasks and the alarm rule's target to the handlers here."""
+        from smgitops.handlers import abort, reconcile, tick, webhook  # noqa: PLC0415
+        from smgitops.local import stepfunctions  # noqa: PLC0415
+
+        for module in (abort, tick, webhook, reconcile):
+            for name in ("service", "settings"):
+                cached = getattr(module, name, None)
+                if cached is not None and hasattr(cached, "cache_clear"):
+                    cached.cache_clear()
+        if self.emulator is None:
+            log.warning(
+                "AWS_ENDPOINT_URL is set: state machine executions and alarm events need the "
+                "emulator in this process; rollouts are ticked by a local runner instead"
+            )
+            _use_local_runner()
+            return
+        stepfunctions.install()
+        tick_arn = self._function_arn("tick")
+        stepfunctions.register_function(
+            tick_arn, stepfunctions.as_task_function(tick.handler, tick_arn)
+        )
+        stepfunctions.configure_server(self.aws_url)
+        from smgitops.local.emulator import register_target  # noqa: PLC0415
+
+        abort_arn = self._function_arn("abort")
+        events = clients.client("events")
+        events.put_rule(
+            Name="smgitops-alarm-abort",
+            EventPattern=json.dumps(ALARM_RULE_PATTERN),
+            State="ENABLED",
+        )
+        events.put_targets(Rule="smgitops-alarm-abort", Targets=[{"Id": "abort", "Arn": abort_arn}])
+        register_target(abort_arn, _logged("abort", abort.handler))
+
+    def _serve_webhook(self) -> None:
+        from smgitops.handlers import webhook  # noqa: PLC0415
+
+        server = ThreadingHTTPServer(
+            ("127.0.0.1", self.options.webhook_port), _webhook_handler(webhook.handler)
+        )
+        server.daemon_threads = True
+        self.webhook_server = server
+        thread = threading.Thread(target=server.serve_forever, name="webhook", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _poll_queue(self) -> None:
+        thread = threading.Thread(target=self._queue_loop, name="reconcile-poller", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _queue_loop(self) -> None:
+        """An SQS event source mapping: batch size 1, delete on success, retry on failure."""
+        from smgitops.handlers import reconcile  # noqa: PLC0415
+
+        sqs = clients.client("sqs")
+        url = self.env["SMGITOPS_QUEUE_URL"]
+        while not self._stop.is_set():
+            try:
+                out = sqs.receive_message(
+                    QueueUrl=url,
+                    MaxNumberOfMessages=1,
+                    WaitTimeSeconds=1,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                )
+            except Exception:  # the poller must outlive the emulator stopping
+                if self._stop.wait(0.5):
+                    return
+                continue
+            for message in out.get("Messages", []):
+                self._reconcile(sqs, url, message, reconcile.handler)
+
+    def _reconcile(self, sqs: Any, url: str, message: dict[str, Any], handler: Any) -> None:
+        record = {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": message.get("MessageAttributes", {}),
+            "md5OfBody": message.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:{self.options.region}:{ACCOUNT}:smgitops-work.fifo",
+            "awsRegion": self.options.region,
+        }
+        try:
+            result = handler({"Records": [record]}, _Context("reconcile"))
+        except Exception:  # SQS would redeliver: leave the message
+            log.exception("reconcile failed; the message will be retried")
+            return
+        failures = (result or {}).get("batchItemFailures") or []
+        if not failures:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+class _Context:
+    def __init__(self, name: str) -> None:
+        self.function_name = f"smgitops-{name}"
+        self.memory_limit_in_mb = 512
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:smgitops-{name}"
+        self.aws_request_id = secrets.token_hex(8)
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 300_000
+
+
+def _logged(name: str, handler: Any) -> Any:
+    def call(event: dict[str, Any]) -> Any:
+        try:
+            return handler(event, _Context(name))
+        except Exception:
+            log.exception("%s function failed", name)
+            raise
+
+    return call
+
+
+def _idempotent(create: Any, **params: Any) -> None:
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    try:
+        create(**params)
+    except ClientError as exc:
+        if "Exists" not in exc.response["Error"]["Code"]:
+            raise
+
+
+def _use_local_runner() -> None:
+    """Against an external endpoint: start executions as in-process tick loops."""
+    from smgitops.aws import stepfunctions  # noqa: PLC0415
+    from smgitops.local.runner import LocalExecutions  # noqa: PLC0415
+
+    stepfunctions.Executions = LocalExecutions  # type: ignore[misc,assignment]
+
+
+def function_url_event(
+    method: str, path: str, headers: dict[str, str], body: bytes
+) -> dict[str, Any]:
+    """An HTTP request as Lambda hands it to a Function URL's function (payload format 2.0)."""
+    try:
+        text, is_base64 = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, is_base64 = base64.b64encode(body).decode(), True
+    lowered = {k.lower(): v for k, v in headers.items()}
+    now = time.time()
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": lowered,
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "local",
+            "domainName": lowered.get("host", "127.0.0.1"),
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": lowered.get("user-agent", ""),
+            },
+            "requestId": secrets.token_hex(8),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "body": text,
+        "isBase64Encoded": is_base64,
+    }
+
+
+def _webhook_handler(handler: Any) -> type[BaseHTTPRequestHandler]:
+    class WebhookRequest(BaseHTTPRequestHandler):
+        server_version = "smgitops-local"
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self._answer(413, {"message": f"request body over {MAX_BODY} bytes"})
+                return
+            body = self.rfile.read(length)
+            event = function_url_event("POST", self.path, dict(self.headers.items()), body)
+            try:
+                result = handler(event, _Context("webhook"))
+            except Exception:  # Lambda would answer 502; say so without a traceback
+                log.exception("webhook function failed")
+                self._answer(502, {"message": "webhook function failed"})
+                return
+            self._answer(
+                int(result.get("statusCode", 200)), result.get("body", ""), result.get("headers")
+            )
+
+        def do_GET(self) -> None:
+            self._answer(200, {"service": "smgitops webhook", "method": "POST a GitHub push"})
+
+        def _answer(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+            data = (body if isinstance(body, str) else json.dumps(body)).encode()
+            self.send_response(status)
+            for key, value in (headers or {"Content-Type": "application/json"}).items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.info("webhook %s", format % args)
+
+    return WebhookRequest
+
+
+def serve(options: RuntimeOptions) -> int:
+    """``smgitops local up``: print the ready line, run until SIGINT/SIGTERM."""
+    import signal  # noqa: PLC0415
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    runtime = LocalRuntime.start(options)
+    try:
+        print(runtime.ready_line(), flush=True)
+        log.info("local runtime ready: webhook %s, aws %s", runtime.webhook_url, runtime.aws_url)
+        stop.wait()
+    finally:
+        runtime.stop()
+    print("smgitops local: stopped", file=sys.stderr)
+    return 0
