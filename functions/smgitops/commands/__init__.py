@@ -8,4 +8,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "smgitops.commands.validate",
     "smgitops.commands.operate",
     "smgitops.commands.invoke",
+    "smgitops.commands.local",
 )

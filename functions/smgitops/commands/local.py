@@ -1,0 +1,71 @@
+"""``smgitops local up`` and ``smgitops demo``: the system on this machine, no AWS account."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    local = subparsers.add_parser("local", help="the whole system on this machine")
+    actions = local.add_subparsers(dest="local_command", metavar="ACTION", required=True)
+    up = actions.add_parser("up", help="run the local runtime until interrupted")
+    up.add_argument("--webhook-port", type=int, default=0, help="0 or absent: a free port")
+    up.add_argument("--aws-port", type=int, default=0, help="0 or absent: a free port")
+    up.add_argument("--secret", default="", help="webhook secret (random when absent)")
+    up.add_argument("--branch", default="main", help="tracked branch (default main)")
+    up.add_argument(
+        "--allow-repository",
+        default="/*",
+        help="clone URLs (comma-separated, fnmatch) the webhook accepts (default: local paths)",
+    )
+    up.add_argument(
+        "--update-delay", type=float, default=1.0, help="seconds SageMaker updates take (default 1)"
+    )
+    up.add_argument("--prune", action="store_true", help="delete endpoints whose file is removed")
+    up.add_argument("--log-level", default="INFO", help="log level of the functions (stderr)")
+    up.set_defaults(func=run_up)
+
+    demo = subparsers.add_parser("demo", help="the end-to-end story on the local runtime")
+    demo.add_argument("--output", choices=["text", "json"], default="text")
+    demo.add_argument("--update-delay", type=float, default=1.0)
+    demo.set_defaults(func=run_demo)
+
+
+def _quiet(level: str) -> None:
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", level)
+    logging.basicConfig(
+        stream=sys.stderr, level=level, format="%(levelname)s %(name)s: %(message)s"
+    )
+    # moto logs a state machine's Fail state (a rolled-back rollout) as an error: it is not one.
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+
+
+def run_up(args: argparse.Namespace) -> int:
+    from smgitops.local.runtime import RuntimeOptions, serve  # noqa: PLC0415
+
+    _quiet(args.log_level.upper())
+    return serve(
+        RuntimeOptions(
+            webhook_port=args.webhook_port,
+            aws_port=args.aws_port,
+            secret=args.secret,
+            branch=args.branch,
+            repositories=args.allow_repository,
+            update_delay=args.update_delay,
+            prune=args.prune,
+        )
+    )
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from smgitops.local import demo  # noqa: PLC0415
+
+    _quiet("WARNING")
+    os.environ.pop("AWS_ENDPOINT_URL", None)  # the demo always runs on its own emulator
+    return demo.run(args.output, update_delay=args.update_delay)

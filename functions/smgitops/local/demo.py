@@ -1,0 +1,287 @@
+"""``smgitops demo``: the whole job end to end on the local runtime, as a story.
+
+1. a first commit declares ``churn-predictor`` → a signed webhook → the endpoint is created;
+2. model v2 with a canary [10, 50] → traffic walks 10 → 50 → 100 %, the old variant is removed;
+3. model v3, which the traffic simulator makes fail → the generated 5xx alarm fires → all
+   traffic returns to v2 at once → rolled back, with the reason;
+4. the history: commit, strategy, outcome, duration, reason.
+
+Exit 0 only when each outcome is what it must be, so CI runs the demo as an end-to-end test.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+from smgitops.declaration.models import Declaration
+from smgitops.rollout import naming
+from smgitops.rollout.status import Phase, RolloutStatus
+
+ENDPOINT = "churn-predictor"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
+STEP_TIMEOUT = 90.0
+
+
+def demo_declaration(
+    version: int, *, error_rate: float = 0.0, interval: str = "3s"
+) -> dict[str, Any]:
+    environment = {"SAGEMAKER_PROGRAM": "inference.py", "SMGITOPS_SIM_LATENCY_MS": "40"}
+    if error_rate:
+        environment["SMGITOPS_SIM_ERROR_RATE"] = str(error_rate)
+    return {
+        "apiVersion": "smgitops/v1",
+        "kind": "Endpoint",
+        "metadata": {"name": ENDPOINT, "tags": {"team": "risk"}},
+        "spec": {
+            "model": {
+                "image": IMAGE,
+                "modelDataUrl": f"s3://ml-models/churn/v{version}/model.tar.gz",
+                "executionRoleArn": ROLE,
+                "environment": environment,
+            },
+            "instanceType": "ml.m5.large",
+            "instanceCount": 1,
+            "rollout": {
+                "strategy": "canary",
+                "steps": [10, 50],
+                "interval": interval,
+                "analysis": {
+                    "metrics": [
+                        {
+                            "metric": "Invocation5XXErrors",
+                            "statistic": "Sum",
+                            "max": 2,
+                            "period": 10,
+                        }
+                    ]
+                },
+            },
+        },
+    }
+
+
+@dataclass
+class Screen:
+    """Progress as it happens: rewritten in place on a terminal, plain lines otherwise."""
+
+    out: IO[str]
+    started: float = field(default_factory=time.monotonic)
+    labels: dict[str, str] = field(default_factory=dict)
+    _last: str = ""
+    _inline: bool = False
+
+    @property
+    def tty(self) -> bool:
+        return self.out.isatty()
+
+    def stamp(self) -> str:
+        return f"[{time.monotonic() - self.started:5.1f}s]"
+
+    def say(self, text: str) -> None:
+        self._end_inline()
+        print(text, file=self.out, flush=True)
+
+    def event(self, text: str) -> None:
+        self.say(f"{self.stamp()} {text}")
+
+    def state(self, status: RolloutStatus | None, live: dict[str, float]) -> None:
+        if status is None:
+            return
+        weights = "  ".join(
+            f"{self.labels.get(name, name)} {_bar(percent)} {percent:5.1f}%"
+            for name, percent in sorted(live.items(), key=lambda kv: self.labels.get(kv[0], kv[0]))
+        )
+        line = f"{status.phase!s:<12} {weights}"
+        if line == self._last:
+            return
+        phase_changed = self._last.split(" ", 1)[0] != str(status.phase)
+        self._last = line
+        if self.tty and not phase_changed:
+            self.out.write(f"\r{self.stamp()} {line}\x1b[K")
+            self.out.flush()
+            self._inline = True
+            return
+        self.event(line + (f"  — {status.reason}" if status.reason and status.done else ""))
+
+    def _end_inline(self) -> None:
+        if self._inline:
+            self.out.write("\n")
+            self._inline = False
+
+
+def _bar(percent: float, width: int = 10) -> str:
+    filled = round(width * percent / 100)
+    return "█" * filled + "·" * (width - filled)
+
+
+class Demo:
+    def __init__(self, out: IO[str], update_delay: float = 1.0) -> None:
+        self.screen = Screen(out)
+        self.update_delay = update_delay
+        self.failures: list[str] = []
+        self.commits: dict[str, str] = {}
+
+    def run(self) -> int:
+        from smgitops.local.runtime import LocalRuntime, RuntimeOptions  # noqa: PLC0415
+        from smgitops.local.scenario import GitRemote  # noqa: PLC0415
+
+        say = self.screen.say
+        say("smgitops demo — GitOps for SageMaker endpoints, on this machine, no AWS account")
+        self.screen.event("starting the local runtime (AWS emulator, webhook, state machine)…")
+        with tempfile.TemporaryDirectory(prefix="smgitops-demo-") as tmp:
+            runtime = LocalRuntime.start(RuntimeOptions(update_delay=self.update_delay))
+            try:
+                self.screen.event(f"AWS emulator {runtime.aws_url} · webhook {runtime.webhook_url}")
+                self.runtime = runtime
+                self.remote = GitRemote(Path(tmp) / "models")
+                self.screen.event(f"Git repository {self.remote.clone_url} (plays GitHub)")
+                self._story()
+                history = self._history()
+            finally:
+                runtime.stop()
+        self.history = history
+        if self.failures:
+            say("\nthe demo did not go as it must:")
+            for failure in self.failures:
+                say(f"  ✗ {failure}")
+            return 1
+        say("\n✓ every outcome was what it must be")
+        return 0
+
+    # --- the story ----------------------------------------------------------------------------
+
+    def _story(self) -> None:
+        say = self.screen.say
+        say("\n1/3 first deploy — a commit declares churn-predictor with model v1")
+        first = self._push(1, "Declare churn-predictor (model v1)")
+        self._expect(first, Phase.SUCCEEDED, "first deploy")
+
+        say("\n2/3 canary — model v2, steps 10 → 50 → 100 %, 3 s bake per step, traffic on")
+        self.runtime.emulator.start_traffic(ENDPOINT, rate_per_second=30)
+        second = self._push(2, "Model v2: retrained on October data")
+        status = self._expect(second, Phase.SUCCEEDED, "canary of v2")
+        live = self._live()
+        if status is not None and list(live) != [status.candidate.name]:
+            self.failures.append(f"after the canary the endpoint still has {sorted(live)}")
+        else:
+            self.screen.event("v1's variant, config and model are gone; v2 serves 100 %")
+
+        say("\n3/3 bad model — v3 answers 60 % of requests with 5xx; its 5xx alarm watches it")
+        third = self._push(3, "Model v3: new features", error_rate=0.6)
+        status = self._expect(third, Phase.ROLLED_BACK, "rollback of v3")
+        live = self._live()
+        v2 = self.screen.labels.get(next(iter(live), ""), "")
+        if status is not None:
+            if "alarm" not in status.reason:
+                self.failures.append(f"v3 rolled back without an alarm reason: {status.reason}")
+            if v2 != "v2" or len(live) != 1:
+                self.failures.append(f"after the rollback the endpoint serves {live}, not v2 alone")
+            else:
+                self.screen.event(f"all traffic back on v2 — reason: {status.reason}")
+        self.runtime.emulator.stop_traffic()
+
+    def _push(self, version: int, message: str, *, error_rate: float = 0.0) -> str:
+        from smgitops.local.scenario import send_webhook  # noqa: PLC0415
+
+        document = demo_declaration(version, error_rate=error_rate)
+        self.screen.labels[naming.variant_name(Declaration.model_validate(document))] = (
+            f"v{version}"
+        )
+        text = f"# model v{version}\n" + yaml.safe_dump(document, sort_keys=False)
+        sha = self.remote.commit({f"endpoints/{ENDPOINT}.yaml": text}, message)
+        before, after = self.remote.push()
+        delivery = send_webhook(
+            self.runtime.webhook_url, self.runtime.secret, self.remote.push_payload(before, after)
+        )
+        self.commits[sha] = f"v{version}"
+        self.screen.event(
+            f"git push {sha[:12]} → webhook {delivery.status} {delivery.body.get('message', '') if isinstance(delivery.body, dict) else ''}"
+        )
+        if delivery.status != 202:
+            self.failures.append(f"webhook answered {delivery.status} for {sha[:12]}")
+        return sha
+
+    def _expect(self, commit: str, phase: Phase, what: str) -> RolloutStatus | None:
+        from smgitops.aws.store import StatusStore  # noqa: PLC0415
+
+        store = StatusStore(self.runtime.options.table)
+        deadline = time.monotonic() + STEP_TIMEOUT
+        status = None
+        while time.monotonic() < deadline:
+            status = store.get(ENDPOINT)
+            if status is not None and status.commit == commit:
+                self.screen.state(status, self._live())
+                if status.done:
+                    break
+            time.sleep(0.2)
+        if status is None or status.commit != commit or status.phase != phase:
+            got = f"{status.phase} ({status.reason})" if status is not None else "nothing"
+            self.failures.append(f"{what}: expected {phase}, got {got}")
+            return status
+        return status
+
+    def _live(self) -> dict[str, float]:
+        from smgitops.aws import clients  # noqa: PLC0415
+
+        try:
+            out = clients.client("sagemaker").describe_endpoint(EndpointName=ENDPOINT)
+        except Exception:  # not created yet
+            return {}
+        variants = out.get("ProductionVariants", [])
+        total = sum(v.get("DesiredWeight", 0.0) for v in variants) or 1.0
+        return {v["VariantName"]: 100.0 * v.get("DesiredWeight", 0.0) / total for v in variants}
+
+    def _history(self) -> list[dict[str, Any]]:
+        from smgitops.aws.store import StatusStore  # noqa: PLC0415
+
+        records = StatusStore(self.runtime.options.table).history(ENDPOINT, limit=500)
+        rollouts: dict[str, dict[str, Any]] = {}
+        for record in sorted(records, key=lambda r: r.at):
+            entry = rollouts.setdefault(
+                record.rollout_id,
+                {
+                    "rolloutId": record.rollout_id,
+                    "commit": record.commit,
+                    "model": self.commits.get(record.commit, "?"),
+                    "startedAt": record.at,
+                },
+            )
+            entry["outcome"] = str(record.phase)
+            entry["endedAt"] = record.at
+            entry["reason"] = record.reason
+        rows = list(rollouts.values())
+        for row in rows:
+            row["durationSeconds"] = round(row.pop("endedAt") - row["startedAt"], 1)
+        self.screen.say("\nhistory (smgitops history churn-predictor):")
+        self.screen.say(
+            f"  {'COMMIT':<13}{'MODEL':<7}{'STRATEGY':<9}{'OUTCOME':<12}{'TIME':>7}  REASON"
+        )
+        for row in rows:
+            self.screen.say(
+                f"  {row['commit'][:12]:<13}{row['model']:<7}{'canary':<9}{row['outcome']:<12}"
+                f"{row['durationSeconds']:>6.1f}s  {row['reason']}"
+            )
+        return rows
+
+
+def run(output: str = "text", update_delay: float = 1.0) -> int:
+    """Progress on stdout (stderr with ``--output json``, which prints the history)."""
+    demo = Demo(sys.stderr if output == "json" else sys.stdout, update_delay=update_delay)
+    code = demo.run()
+    if output == "json":
+        json.dump(
+            {"ok": code == 0, "failures": demo.failures, "history": getattr(demo, "history", [])},
+            sys.stdout,
+            indent=2,
+        )
+        sys.stdout.write("\n")
+    return code
