@@ -203,9 +203,8 @@ class Demo:
             self.runtime.webhook_url, self.runtime.secret, self.remote.push_payload(before, after)
         )
         self.commits[sha] = f"v{version}"
-        self.screen.event(
-            f"git push {sha[:12]} → webhook {delivery.status} {delivery.body.get('message', '') if isinstance(delivery.body, dict) else ''}"
-        )
+        answer = delivery.body.get("message", "") if isinstance(delivery.body, dict) else ""
+        self.screen.event(f"git push {sha[:12]} → webhook {delivery.status} {answer}")
         if delivery.status != 202:
             self.failures.append(f"webhook answered {delivery.status} for {sha[:12]}")
         return sha
