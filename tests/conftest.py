@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from smgitops.local import emulator
+
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
 
@@ -17,6 +19,11 @@ hypothesis_settings.register_profile("ci", max_examples=150, deadline=None)
 hypothesis_settings.register_profile("dev", max_examples=100, deadline=None)
 hypothesis_settings.register_profile("nightly", max_examples=10_000, deadline=None)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+# The emulator's additions to moto are process-wide once installed: install them up front so
+# that every test sees the same moto, whatever ran before it in this worker.
+emulator.install()
 
 
 def load_event(name: str) -> dict[str, Any]:

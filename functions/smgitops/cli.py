@@ -41,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `smgitops schema | head`: the reader left; not an error of ours
+        sys.stderr.close()
+        return 0
     return code
 
 

@@ -55,6 +55,7 @@ class ReconcileSettings(EngineSettings):
     github_token_secret: str | None = None
     github_api_url: str = "https://api.github.com"
     workdir: str = "/tmp/smgitops"  # noqa: S108 - Lambda's only writable folder
+    max_fetch_attempts: int = 3  # a push whose commit cannot be fetched is recorded as failed
 
 
 class WebhookSettings(StoreSettings):
@@ -65,3 +66,10 @@ class WebhookSettings(StoreSettings):
     max_body_bytes: int = 5 * 1024 * 1024
     secret_refresh_seconds: float = 5.0  # at most one re-read of the secret per this, on a 401
     delivery_ttl_seconds: int = 7 * 86400  # delivery records (dedupe) expire after this
+
+
+class DriftSettings(EngineSettings):
+    """drift: the scheduled comparison of live endpoints with their last-applied declarations."""
+
+    state_machine_arn: str | None = None  # needed to start healing rollouts (selfHeal)
+    self_heal: bool = False  # SMGITOPS_SELF_HEAL=true: start a rollout back to the declaration

@@ -463,8 +463,13 @@ def test_unsafe_and_unknown_tags_are_rejected() -> None:
 
 def test_keys_stay_strings_as_written() -> None:
     # PyYAML would read `on` as True and `1` as an int; tag keys are text.
-    text = replace(5, "  tags: {on: 'yes', 1: two}")
-    assert load_text(text, FILE).metadata.tags == {"on": "yes", "1": "two"}
+    text = replace(5, "  tags: {on: 'yes', 1: two, eq: =, merge: <<}")
+    assert load_text(text, FILE).metadata.tags == {
+        "on": "yes",
+        "1": "two",
+        "eq": "=",
+        "merge": "<<",
+    }
     assert_one("? [a, b]\n: c\n", 1, None, "mapping keys must be plain strings")
 
 
@@ -547,8 +552,9 @@ def test_load_paths_takes_files_and_folders_and_shows_them_as_given(tmp_path: Pa
     one = write(tmp_path, "one.yaml", replace(4, "  name: one"))
     write(tmp_path, "more/two.yaml", replace(4, "  name: two"))
     write(tmp_path, "more/three.txt", "ignored")
-    result = load_paths([one, tmp_path / "more"])
+    result = load_paths([one, tmp_path / "more", tmp_path / "more" / "two.yaml", one])
     assert result.files == [str(one), str(tmp_path / "more" / "two.yaml")]
+    assert result.valid, result.problems  # named twice is not declared twice
     assert sorted(result.declarations) == ["one", "two"]
     with pytest.raises(FileNotFoundError):
         load_paths([tmp_path / "absent.yaml"])
@@ -561,3 +567,11 @@ def test_load_file_reports_unreadable_paths(tmp_path: Path) -> None:
     with pytest.raises(DeclarationError) as caught:
         load_file(tmp_path / "absent.yaml")
     assert re.match(r"^.+absent\.yaml:1: cannot read the file: ", caught.value.problems[0])
+
+
+def test_windows_line_endings_and_a_byte_order_mark_keep_line_numbers() -> None:
+    crlf = replace(16, "    steps: [3, 2]").replace("\n", "\r\n")
+    assert problems_of("\ufeff" + crlf) == [
+        f"{FILE}:16: spec.rollout.steps: steps must be strictly increasing (2 follows 3)"
+    ]
+    assert load_text("\ufeff" + VALID.replace("\n", "\r\n"), FILE).name == "churn-predictor"

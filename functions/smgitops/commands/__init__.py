@@ -6,6 +6,7 @@ from __future__ import annotations
 # Order is the order in ``smgitops --help``.
 COMMAND_MODULES: tuple[str, ...] = (
     "smgitops.commands.validate",
+    "smgitops.commands.plan",
     "smgitops.commands.operate",
     "smgitops.commands.invoke",
     "smgitops.commands.local",

@@ -44,6 +44,8 @@ def _quiet(level: str) -> None:
     )
     # moto logs a state machine's Fail state (a rolled-back rollout) as an error: it is not one.
     logging.getLogger("moto").setLevel(logging.CRITICAL)
+    for noisy in ("botocore", "urllib3", "werkzeug", "git"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def run_up(args: argparse.Namespace) -> int:

@@ -323,7 +323,9 @@ def _hold_weights(ctx: _Ctx, wait: float) -> Decision:
     """Re-apply the intended weights if they are not live (crash replay, manual edit)."""
     if not _weights_live(ctx, ctx.status.weights):
         ctx.notes.append("re-applying intended weights")
-        return ctx.decision(ctx.status, min(wait, ctx.poll), [_set_weights(ctx, ctx.status.weights)])
+        return ctx.decision(
+            ctx.status, min(wait, ctx.poll), [_set_weights(ctx, ctx.status.weights)]
+        )
     return ctx.decision(ctx.status, wait)
 
 

@@ -1,0 +1,109 @@
+"""The live state of an endpoint, for drift detection: DescribeEndpoint (status, weights and
+instance counts now), DescribeEndpointConfig (which model, which instance type per variant)
+and DescribeModel (what each model runs). Read only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from smgitops.aws import clients
+from smgitops.aws.errors import code_of, message_of, translate
+from smgitops.rollout.drift import LiveEndpoint, LiveModel, LiveVariantState
+
+
+def _not_found(error: ClientError) -> bool:
+    text = message_of(error).lower()
+    return code_of(error) in {"ValidationException", "ResourceNotFound"} and (
+        "could not find" in text or "not found" in text or "does not exist" in text
+    )
+
+
+def _variant(
+    name: str, live: dict[str, Any], configured: dict[str, Any] | None
+) -> LiveVariantState:
+    """One variant: counts and weights as the endpoint has them now, model and type as the
+    config declares them (a console weights edit changes the former, not the latter)."""
+    configured = configured or {}
+    weight = live.get("DesiredWeight", live.get("CurrentWeight"))
+    if weight is None:
+        weight = configured.get("InitialVariantWeight", 0.0)
+    count = live.get("DesiredInstanceCount", live.get("CurrentInstanceCount"))
+    if count is None:
+        count = configured.get("InitialInstanceCount", 0)
+    return LiveVariantState(
+        name=name,
+        model=str(configured.get("ModelName", "")),
+        instance_type=str(configured.get("InstanceType", "")),
+        instance_count=int(count),
+        weight=float(weight),
+    )
+
+
+def _variants(
+    live: list[dict[str, Any]], configured: list[dict[str, Any]]
+) -> list[LiveVariantState]:
+    by_name = {v["VariantName"]: v for v in configured}
+    names = [v["VariantName"] for v in live] or list(by_name)
+    live_by_name = {v["VariantName"]: v for v in live}
+    return [_variant(n, live_by_name.get(n, {}), by_name.get(n)) for n in names]
+
+
+class LiveEndpoints:
+    def __init__(self, client: Any = None) -> None:
+        self.client = client or clients.client("sagemaker")
+
+    def read(self, endpoint: str) -> LiveEndpoint | None:
+        """The endpoint as it is now, or None when it does not exist."""
+        described = self._describe("describe_endpoint", EndpointName=endpoint)
+        if described is None:
+            return None
+        config_name = str(described.get("EndpointConfigName", ""))
+        config = (
+            self._describe("describe_endpoint_config", EndpointConfigName=config_name)
+            if config_name
+            else None
+        )
+        configured = (config or {}).get("ProductionVariants", [])
+        shadow_configured = (config or {}).get("ShadowProductionVariants", [])
+        variants = _variants(described.get("ProductionVariants", []), configured)
+        shadows = _variants(described.get("ShadowProductionVariants", []), shadow_configured)
+        model_names = dict.fromkeys(v.model for v in [*variants, *shadows] if v.model)
+        return LiveEndpoint(
+            name=endpoint,
+            status=str(described.get("EndpointStatus", "")),
+            config=config_name,
+            config_found=config is not None,
+            failure_reason=str(described.get("FailureReason", "")),
+            variants=variants,
+            shadow_variants=shadows,
+            models={name: self.model(name) for name in model_names},
+        )
+
+    def model(self, name: str) -> LiveModel:
+        described = self._describe("describe_model", ModelName=name)
+        if described is None:
+            return LiveModel(name=name, found=False)
+        containers = described.get("Containers") or []
+        primary = described.get("PrimaryContainer") or (containers[0] if containers else {})
+        return LiveModel(
+            name=name,
+            image=primary.get("Image"),
+            model_data_url=primary.get("ModelDataUrl"),
+            model_package_arn=primary.get("ModelPackageName"),
+            environment=dict(primary.get("Environment") or {}),
+            execution_role_arn=str(described.get("ExecutionRoleArn", "")),
+            containers=max(1, len(containers)),
+        )
+
+    def _describe(self, operation: str, **params: Any) -> dict[str, Any] | None:
+        try:
+            out: dict[str, Any] = getattr(self.client, operation)(**params)
+        except ClientError as exc:
+            if _not_found(exc):
+                return None
+            raise translate(exc, operation) from exc
+        except BotoCoreError as exc:
+            raise translate(exc, operation) from exc
+        return out

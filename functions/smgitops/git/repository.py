@@ -1,0 +1,283 @@
+"""A repository read at exactly one commit, with GitPython.
+
+- :class:`GitFetcher` keeps one bare repository per remote under the work folder (reused across
+  warm invocations) and fetches just the pushed commit (``--depth 1``). HTTPS credentials go to
+  git through ``GIT_CONFIG_*`` environment variables as an ``http.<url>.extraHeader``: never on
+  a command line, never in ``.git/config``, never in a log.
+- :class:`Snapshot` reads files of that commit straight from the object database (no worktree,
+  no checkout) and exports a folder of it for the declaration loader.
+
+Every folder it writes is confined to the work folder: remote names are sanitised and every
+resolved path is checked to stay inside.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import hashlib
+import re
+import shutil
+import stat
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from git import BadName, Blob, GitCommandError, Repo, Tree
+from git.exc import GitError
+
+from smgitops.errors import ConfigurationError, GitFetchError
+from smgitops.ingest.allowlist import redact
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from git import Commit
+
+    from smgitops.aws.secrets import GitCredentials
+
+FETCH_TIMEOUT_S = 120
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+_SYMLINK = 0o120000
+_HTTPS = ("https://",)  # credentials are only ever sent over these
+_PROTOCOLS = "https:file"  # GIT_ALLOW_PROTOCOL: no ssh, git://, ext::, http
+
+
+def folder_name(url: str) -> str:
+    """A safe, unique, readable folder name for a remote: ``<tail>-<hash>``."""
+    tail = _UNSAFE.sub("-", url.rstrip("/").rsplit("/", 2)[-1] if "/" in url else url)
+    tail = tail.strip(".-")[:48] or "repo"
+    return f"{tail}-{hashlib.sha256(url.encode()).hexdigest()[:16]}"
+
+
+def confined(root: Path, *parts: str) -> Path:
+    """``root/parts…`` resolved, refused if it is not inside ``root``."""
+    base = root.resolve()
+    target = base.joinpath(*parts).resolve()
+    if not target.is_relative_to(base) or target == base:
+        raise ConfigurationError(f"refusing path outside the work folder: {'/'.join(parts)}")
+    return target
+
+
+def safe_relative(path: str) -> PurePosixPath:
+    """A relative POSIX path with no ``..`` and no absolute part (``ValueError`` otherwise)."""
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or any(part in ("..", "") for part in pure.parts) or "\\" in path:
+        raise ValueError(f"{path!r} is not a relative path inside the repository")
+    return pure
+
+
+def _is_local(url: str) -> bool:
+    return url.startswith(("/", "file://"))
+
+
+def _auth_env(url: str, credentials: GitCredentials | None) -> dict[str, str]:
+    """Environment that makes git non-interactive, restricted to https/file and, for HTTPS
+    remotes with credentials, sends them as a header scoped to this URL."""
+    env = {
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_ASKPASS": "",
+        "SSH_ASKPASS": "",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_ALLOW_PROTOCOL": _PROTOCOLS,
+        "GIT_CONFIG_COUNT": "0",
+    }
+    if credentials is not None and url.startswith(_HTTPS):
+        token = base64.b64encode(f"{credentials.username}:{credentials.password}".encode())
+        env.update(
+            {
+                "GIT_CONFIG_COUNT": "1",
+                "GIT_CONFIG_KEY_0": f"http.{url}.extraHeader",
+                "GIT_CONFIG_VALUE_0": f"Authorization: Basic {token.decode()}",
+            }
+        )
+    return env
+
+
+class Snapshot:
+    """The files of one commit, read from the object database."""
+
+    def __init__(self, repo: Repo, commit: Commit) -> None:
+        self.repo = repo
+        self.commit = commit
+
+    @property
+    def sha(self) -> str:
+        return str(self.commit.hexsha)
+
+    @property
+    def committed_at(self) -> float:
+        return float(self.commit.committed_date)
+
+    @classmethod
+    def open(cls, path: Path, ref: str = "HEAD") -> Snapshot:
+        """A local clone at ``ref`` (branch, tag, sha, ``HEAD~2``…), for ``smgitops plan``."""
+        try:
+            repo = Repo(path)
+            commit = repo.commit(ref)
+        except (GitError, BadName, ValueError, OSError) as exc:
+            raise GitFetchError(f"cannot read {ref!r} in {path}: {type(exc).__name__}") from None
+        return cls(repo, commit)
+
+    def _entry(self, path: str) -> Blob | Tree | None:
+        try:
+            entry = self.commit.tree / str(safe_relative(path))
+        except (KeyError, ValueError):
+            return None
+        return entry if isinstance(entry, Blob | Tree) else None
+
+    def read(self, path: str) -> bytes | None:
+        """A file's bytes at this commit, or None if it is absent (or not a regular file)."""
+        entry = self._entry(path)
+        if not isinstance(entry, Blob) or entry.mode == _SYMLINK:
+            return None
+        data: bytes = entry.data_stream.read()
+        return data
+
+    def export(self, folder: str, destination: Path) -> list[str]:
+        """Write the regular files under ``folder`` into ``destination/folder``.
+
+        Returns the paths of entries that were not written (symlinks, submodules): a
+        symlink in the repository is never followed.
+        """
+        skipped: list[str] = []
+        entry = self._entry(folder)
+        if not isinstance(entry, Tree):
+            return skipped
+        base = destination.resolve()
+        for item in entry.traverse():
+            if isinstance(item, Tree):
+                continue
+            if not isinstance(item, Blob):  # a submodule
+                skipped.append(str(getattr(item, "path", item)))
+                continue
+            if item.mode == _SYMLINK:
+                skipped.append(str(item.path))
+                continue
+            target = base.joinpath(*safe_relative(str(item.path)).parts)
+            if not target.resolve().is_relative_to(base):
+                skipped.append(str(item.path))
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(item.data_stream.read())
+            target.chmod(stat.S_IRUSR | stat.S_IWUSR)
+        return skipped
+
+
+class GitFetcher:
+    """Fetches one commit of a remote into a per-remote bare repository under ``workdir``."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        credentials: Callable[[str], GitCredentials | None] | None = None,
+        timeout: float = FETCH_TIMEOUT_S,
+    ) -> None:
+        if not workdir.is_absolute():
+            raise ConfigurationError(f"work folder must be absolute: {workdir}")
+        self.workdir = workdir
+        self.credentials = credentials
+        self.timeout = timeout
+
+    def repository(self, url: str) -> Path:
+        """The (confined) folder holding ``url``'s objects."""
+        return confined(self.workdir, "repos", folder_name(url))
+
+    @contextmanager
+    def checkout(self, url: str, commit: str) -> Iterator[tuple[Snapshot, Path]]:
+        """Fetch ``commit``; yield its snapshot and an empty scratch folder (confined to the
+        work folder, removed afterwards) to export files into."""
+        snapshot = self.fetch(url, commit)
+        scratch = confined(self.workdir, "checkouts", f"{folder_name(url)}-{commit[:12]}")
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(parents=True, mode=0o700)
+        try:
+            yield snapshot, scratch
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def fetch(self, url: str, commit: str) -> Snapshot:
+        with self._locked(url) as repo:
+            return self._fetch(repo, url, commit)
+
+    @contextmanager
+    def _locked(self, url: str) -> Iterator[Repo]:
+        if url.startswith("-"):
+            raise GitFetchError("refusing a repository URL that starts with '-'")
+        path = self.repository(url)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock = path.with_name(path.name + ".lock")
+        with lock.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # one fetch per remote at a time (local runtime)
+            try:
+                yield self._open(path)
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @staticmethod
+    def _open(path: Path) -> Repo:
+        try:
+            if (path / "HEAD").exists():
+                return Repo(path)
+        except GitError:
+            shutil.rmtree(path, ignore_errors=True)  # a corrupt cache: start again
+        try:
+            return Repo.init(path, bare=True, mkdir=True)
+        except GitError as exc:
+            raise GitFetchError(
+                f"cannot create the local repository: {type(exc).__name__}"
+            ) from None
+
+    def _fetch(self, repo: Repo, url: str, commit: str) -> Snapshot:
+        if not _SHA.match(commit):
+            raise GitFetchError(f"not a full commit id: {commit[:80]!r}")
+        have = self._commit(repo, commit)
+        if have is not None:
+            return Snapshot(repo, have)  # a warm container that already has it
+        credentials = None
+        if self.credentials is not None and not _is_local(url):
+            credentials = self.credentials(url)
+        env = _auth_env(url, credentials)
+        try:
+            with repo.git.custom_environment(**env):
+                repo.git.fetch(
+                    "--depth=1",
+                    "--no-tags",
+                    "--no-write-fetch-head",
+                    "--quiet",
+                    "--",
+                    url,
+                    commit,
+                    kill_after_timeout=self.timeout,
+                )
+        except GitCommandError as exc:
+            raise GitFetchError(
+                f"fetching {commit[:12]} from {redact(url)} failed (git exit {exc.status}): "
+                f"{_last_line(exc.stderr)}"
+            ) from None
+        have = self._commit(repo, commit)
+        if have is None:
+            raise GitFetchError(f"{redact(url)} did not return commit {commit[:12]}")
+        return Snapshot(repo, have)
+
+    @staticmethod
+    def _commit(repo: Repo, sha: str) -> Commit | None:
+        try:
+            found = repo.commit(sha)
+            found.tree  # noqa: B018 - the tree must be here too (not only a shallow boundary)
+        except (BadName, ValueError, GitError):
+            return None
+        return found
+
+
+def _last_line(stderr: str | bytes | None) -> str:
+    text = stderr.decode(errors="replace") if isinstance(stderr, bytes) else (stderr or "")
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    message = lines[-1] if lines else "no message"
+    return redact_text(message)[:300]
+
+
+def redact_text(text: str) -> str:
+    """Remove ``user:password@`` from any URL in ``text``."""
+    return re.sub(r"(https?://)[^/@\s]+@", r"\1***@", text)

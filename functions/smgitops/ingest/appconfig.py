@@ -1,0 +1,97 @@
+"""``.smgitops.yaml`` at the root of the repository, read at the pushed commit.
+
+```yaml
+branch: main              # the tracked branch (must agree with SMGITOPS_BRANCH)
+declarationsDir: endpoints
+prune: false              # true: delete endpoints whose declaration was removed
+```
+Every key is optional; an absent key (or an absent file) keeps the function's setting.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from smgitops.git.repository import safe_relative
+
+FILE = ".smgitops.yaml"
+MAX_BYTES = 16 * 1024
+
+
+class AppConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
+
+    branch: str | None = Field(default=None, min_length=1, max_length=255)
+    declarations_dir: str | None = Field(default=None, alias="declarationsDir", min_length=1)
+    prune: bool | None = None
+
+    @field_validator("declarations_dir")
+    @classmethod
+    def _folder(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return str(safe_relative(value.strip("/") or "."))
+
+
+class Effective(NamedTuple):
+    """The settings a push is reconciled with: the app config over the function's settings."""
+
+    branch: str
+    declarations_dir: str
+    prune: bool
+
+
+class Parsed(NamedTuple):
+    config: AppConfig
+    problems: list[str]
+
+
+def parse(data: bytes | None) -> Parsed:
+    """The app config, or the problems (``.smgitops.yaml:line: field: reason``) that make the
+    push invalid. ``None`` (no file) is an empty config."""
+    if data is None:
+        return Parsed(AppConfig(), [])
+    if len(data) > MAX_BYTES:
+        return Parsed(AppConfig(), [f"{FILE}:1: file is over {MAX_BYTES} bytes"])
+    try:
+        text = data.decode("utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        values = yaml.safe_load(text)
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", 0) + 1
+        return Parsed(AppConfig(), [f"{FILE}:{line}: not valid YAML: {type(exc).__name__}"])
+    if values is None:
+        return Parsed(AppConfig(), [])
+    if not isinstance(values, dict):
+        return Parsed(AppConfig(), [f"{FILE}:1: must be a mapping of settings"])
+    try:
+        return Parsed(AppConfig.model_validate(values), [])
+    except ValidationError as exc:
+        lines = _key_lines(node)
+        located = []
+        for error in exc.errors():
+            key = str(error["loc"][0]) if error["loc"] else ""
+            message = error["msg"].removeprefix("Value error, ")
+            located.append((lines.get(key, 1), f"{key or 'config'}: {message}"))
+        return Parsed(AppConfig(), [f"{FILE}:{line}: {text}" for line, text in sorted(located)])
+
+
+def _key_lines(node: Any) -> dict[str, int]:
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {
+        str(key.value): key.start_mark.line + 1
+        for key, _ in node.value
+        if isinstance(key, yaml.ScalarNode)
+    }
+
+
+def effective(config: AppConfig, *, branch: str, declarations_dir: str, prune: bool) -> Effective:
+    return Effective(
+        branch=config.branch or branch,
+        declarations_dir=config.declarations_dir or declarations_dir,
+        prune=prune if config.prune is None else config.prune,
+    )

@@ -1,0 +1,70 @@
+"""What is there now for ``smgitops plan``: live endpoints (DescribeEndpoint, its config, the
+models of its variants) and, when a table is configured, the last-applied status."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from smgitops.aws.errors import translate
+from smgitops.aws.sagemaker import SageMaker
+from smgitops.ingest.plan import MODEL_FIELDS, Current
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from smgitops.aws.store import StatusStore
+    from smgitops.rollout.status import RolloutStatus
+
+
+class LiveState:
+    """Reads, never writes: at most three SageMaker calls per declared endpoint that exists."""
+
+    def __init__(
+        self, sagemaker: SageMaker | None = None, store: StatusStore | None = None
+    ) -> None:
+        self.sagemaker = sagemaker or SageMaker()
+        self.store = store
+
+    def current(self, names: Iterable[str]) -> dict[str, Current]:
+        wanted = list(names)
+        statuses = self.store.get_many(wanted) if self.store is not None else {}
+        return {name: self._one(name, statuses.get(name)) for name in wanted}
+
+    def tracked(self) -> list[str]:
+        """Endpoints with a status record (smgitops manages them); none without a table."""
+        return [s.endpoint for s in self.store.list_statuses()] if self.store is not None else []
+
+    def _one(self, name: str, status: RolloutStatus | None) -> Current:
+        applied = None
+        if status is not None:
+            applied = status.next.spec_hash if status.next else status.spec_hash
+        managed = None if self.store is None else status is not None
+        endpoint = self.sagemaker.describe_endpoint(name)
+        if endpoint is None:
+            return Current(None, applied, exists=False, managed=managed)
+        variants = self.sagemaker.config_variants(endpoint.config) if endpoint.config else []
+        if not variants:
+            return Current({}, applied, exists=True, managed=managed)
+        weights = {v.name: v.desired_weight for v in endpoint.variants}
+        main = max(variants, key=lambda v: weights.get(v.name, 0.0))  # the one serving most
+        fields = self._model_fields(main.model)
+        fields["instanceType"] = main.instance_type
+        fields["instanceCount"] = main.instance_count
+        return Current(fields, applied, exists=True, managed=managed)
+
+    def _model_fields(self, model: str) -> dict[str, Any]:
+        try:
+            out = self.sagemaker.client.describe_model(ModelName=model)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, "DescribeModel") from exc
+        container = out.get("PrimaryContainer") or (out.get("Containers") or [{}])[0]
+        values = {
+            "image": container.get("Image"),
+            "modelDataUrl": container.get("ModelDataUrl"),
+            "modelPackageArn": container.get("ModelPackageName"),
+            "executionRoleArn": out.get("ExecutionRoleArn"),
+            "environment": dict(container.get("Environment") or {}),
+        }
+        return {f"model.{name}": values[name] for name in MODEL_FIELDS}

@@ -1,0 +1,247 @@
+"""Reconcile one push: the whole tree at the pushed commit is the desired state.
+
+fetch the commit · read ``.smgitops.yaml`` · load and validate every declaration ·
+invalid → deploy nothing, record every ``file:line`` problem, commit status ``failure`` ·
+valid → the rollout engine starts one rollout per changed endpoint (unchanged ones cost no
+SageMaker call; an older push than the one applied is ``stale``) · declarations removed →
+reported, deleted only with ``prune: true`` and only by the newest push · every push leaves a
+record in the push store.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+
+from smgitops.aws.deliveries import PushRecord
+from smgitops.errors import (
+    ActionRejectedError,
+    ConflictError,
+    NotFoundError,
+    SmgitopsError,
+)
+from smgitops.ingest import appconfig
+from smgitops.ingest.tree import read_desired_state
+from smgitops.observability import logger
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from contextlib import AbstractContextManager
+    from pathlib import Path
+
+    from smgitops.aws.deliveries import PushStatus
+    from smgitops.aws.github import State
+    from smgitops.declaration.models import Declaration
+    from smgitops.git.repository import Snapshot
+    from smgitops.ingest.allowlist import AllowList
+    from smgitops.ingest.work import PushWork
+    from smgitops.rollout.service import StartOutcome
+
+VALIDATE_CONTEXT = "smgitops/validate"
+PENDING_KINDS = frozenset({"started", "queued"})
+
+
+class Fetcher(Protocol):
+    def checkout(self, url: str, commit: str) -> AbstractContextManager[tuple[Snapshot, Path]]: ...
+
+
+class Engine(Protocol):
+    def reconcile(
+        self,
+        declarations: Sequence[Declaration],
+        *,
+        commit: str,
+        pushed_at: float,
+        source: dict[str, str],
+    ) -> list[StartOutcome]: ...
+    def orphans(self, declared: set[str]) -> list[str]: ...
+    def delete_endpoint(self, endpoint: str, *, commit: str) -> None: ...
+
+
+class Pushes(Protocol):
+    def put(self, record: PushRecord) -> PushRecord: ...
+    def newer_reconciled(self, repository: str, pushed_at: float) -> PushRecord | None: ...
+
+
+class Statuses(Protocol):
+    def post(
+        self,
+        full_name: str,
+        sha: str,
+        state: State,
+        context: str,
+        description: str,
+        *,
+        target_url: str | None = None,
+    ) -> bool: ...
+
+
+class Reconciler:
+    def __init__(
+        self,
+        *,
+        fetcher: Fetcher,
+        engine: Engine,
+        pushes: Pushes,
+        allow: AllowList,
+        statuses: Callable[[], Statuses | None] = lambda: None,
+        branch: str = "main",
+        declarations_dir: str = "endpoints",
+        prune: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.fetcher = fetcher
+        self.engine = engine
+        self.pushes = pushes
+        self.allow = allow
+        self.statuses = statuses
+        self.branch = branch
+        self.declarations_dir = declarations_dir
+        self.prune = prune
+        self.clock = clock
+
+    # --- the flow -----------------------------------------------------------------------------
+
+    def reconcile(self, work: PushWork) -> PushRecord:
+        """Reconcile ``work``; raises only what a retry can fix (TransientError, GitFetchError)."""
+        if not self.allow.allows(work.repository):
+            return self._record(work, "failed", reason=self.allow.refusal(work.repository))
+        if work.branch != self.branch:
+            return self._record(
+                work, "ignored", reason=f"branch {work.branch} is not the tracked branch"
+            )
+        self._record(work, "processing", reason="fetching the commit")
+        with self.fetcher.checkout(work.repository, work.commit) as (snapshot, scratch):
+            desired = read_desired_state(
+                snapshot,
+                scratch,
+                branch=self.branch,
+                declarations_dir=self.declarations_dir,
+                prune=self.prune,
+            )
+        if desired.config.branch != work.branch:
+            return self._record(
+                work,
+                "ignored",
+                reason=f"{appconfig.FILE} tracks branch {desired.config.branch}, not {work.branch}",
+            )
+        if desired.problems:
+            return self._invalid(work, desired.problems)
+        return self._apply(work, list(desired.declarations.values()), prune=desired.config.prune)
+
+    def fail(self, work: PushWork, reason: str) -> PushRecord:
+        """Record that ``work`` could not be reconciled (e.g. its commit cannot be fetched)."""
+        return self._record(work, "failed", reason=reason)
+
+    def _invalid(self, work: PushWork, problems: list[str]) -> PushRecord:
+        count = len(problems)
+        self._status(
+            work,
+            "failure",
+            VALIDATE_CONTEXT,
+            f"{count} problem{'s' if count > 1 else ''}: {problems[0]}",
+        )
+        return self._record(
+            work,
+            "invalid",
+            reason=f"{count} invalid declaration problem(s): nothing deployed",
+            problems=problems,
+        )
+
+    def _apply(self, work: PushWork, declarations: list[Declaration], *, prune: bool) -> PushRecord:
+        outcomes = self.engine.reconcile(
+            declarations, commit=work.commit, pushed_at=work.pushed_at, source=work.source()
+        )
+        count = len(declarations)
+        self._status(work, "success", VALIDATE_CONTEXT, f"{count} declaration(s) valid")
+        for outcome in outcomes:
+            if outcome.kind in PENDING_KINDS:
+                self._status(
+                    work,
+                    "pending",
+                    f"smgitops/{outcome.endpoint}",
+                    f"rollout {outcome.kind}: {outcome.rollout_id}"
+                    + (f" ({outcome.reason})" if outcome.reason else ""),
+                )
+        orphans = self._orphans(work, {d.name for d in declarations}, prune=prune)
+        started = sum(1 for o in outcomes if o.kind in PENDING_KINDS)
+        return self._record(
+            work,
+            "reconciled",
+            reason=f"{started} rollout(s) started of {count} declared; {len(orphans)} orphaned",
+            outcomes=[
+                {
+                    "endpoint": o.endpoint,
+                    "kind": o.kind,
+                    "rolloutId": o.rollout_id,
+                    "reason": o.reason,
+                }
+                for o in outcomes
+            ],
+            orphans=orphans,
+        )
+
+    def _orphans(self, work: PushWork, declared: set[str], *, prune: bool) -> list[dict[str, Any]]:
+        names = self.engine.orphans(declared)
+        if not names:
+            return []
+        if not prune:
+            return [
+                {"endpoint": n, "action": "reported", "reason": "declaration removed; prune is off"}
+                for n in names
+            ]
+        newer = self.pushes.newer_reconciled(work.full_name, work.pushed_at)
+        if newer is not None:
+            reason = f"not pruned: a newer push ({newer.commit[:12]}) is applied"
+            return [{"endpoint": n, "action": "reported", "reason": reason} for n in names]
+        return [self._prune(work, name) for name in names]
+
+    def _prune(self, work: PushWork, name: str) -> dict[str, Any]:
+        try:
+            self.engine.delete_endpoint(name, commit=work.commit)
+        except (ConflictError, NotFoundError, ActionRejectedError) as exc:
+            return {"endpoint": name, "action": "kept", "reason": f"not deleted: {exc}"}
+        logger().info("endpoint pruned", extra={"endpoint": name, "commit": work.commit})
+        return {"endpoint": name, "action": "deleted", "reason": "declaration removed; prune is on"}
+
+    # --- records and statuses ---------------------------------------------------------------
+
+    def _record(
+        self,
+        work: PushWork,
+        status: PushStatus,
+        *,
+        reason: str = "",
+        problems: Sequence[str] = (),
+        outcomes: Sequence[dict[str, Any]] = (),
+        orphans: Sequence[dict[str, Any]] = (),
+    ) -> PushRecord:
+        record = PushRecord(
+            repository=work.full_name,
+            commit=work.commit,
+            pushed_at=work.pushed_at,
+            status=status,
+            delivery=work.delivery,
+            provider=work.provider,
+            ref=work.ref,
+            clone_url=work.repository,
+            reason=reason,
+            problems=tuple(problems),
+            outcomes=tuple(outcomes),
+            orphans=tuple(orphans),
+        )
+        return self.pushes.put(record)
+
+    def _status(self, work: PushWork, state: State, context: str, description: str) -> None:
+        if work.provider != "github":
+            return
+        try:
+            poster = self.statuses()
+        except SmgitopsError as exc:  # a token that cannot be read never fails a deploy
+            logger().warning(
+                "commit status not sent: GitHub token unavailable",
+                extra={"error": f"{type(exc).__name__}: {exc}"},
+            )
+            return
+        if poster is not None:
+            poster.post(work.full_name, work.commit, state, context, description)

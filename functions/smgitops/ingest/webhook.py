@@ -1,0 +1,240 @@
+"""The GitHub webhook, as a domain function: one request in, one response out.
+
+Order of checks (each answer is documented in docs/ingestion.md):
+405 not a POST · 413 body over the limit · 400 undecodable base64 · 401 signature missing,
+malformed or wrong (nothing else is looked at before it passes) · 400 missing or bad
+``X-GitHub-Event`` / ``X-GitHub-Delivery`` · 200 ``ping`` · 202 any other event (ignored) ·
+400 body not JSON / not a push payload · 403 repository not allowed · 202 tag push, other
+branch, branch deletion (ignored) · 202 accepted (recorded once, enqueued) · 503 a dependency
+(Secrets Manager, DynamoDB, SQS) is unavailable — GitHub's redelivery is then safe.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import time
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from urllib.parse import parse_qs
+
+from pydantic import ValidationError
+
+from smgitops.errors import ConfigurationError, DependencyUnavailableError
+from smgitops.ingest import signature
+from smgitops.ingest.github import PingPayload, PushPayload
+from smgitops.ingest.work import Ignored
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Protocol
+
+    from smgitops.aws.deliveries import Delivery
+    from smgitops.ingest.allowlist import AllowList
+    from smgitops.ingest.work import PushWork
+
+    # What the webhook needs from its adapters (typing only: nothing to build at import).
+    class Secret(Protocol):
+        def values(self) -> tuple[str, ...]: ...
+        def refresh(self) -> tuple[str, ...] | None: ...
+
+    class Deliveries(Protocol):
+        def claim(
+            self,
+            delivery: str,
+            *,
+            status_code: int,
+            response: dict[str, Any],
+            repository: str,
+            commit: str,
+        ) -> Delivery | None: ...
+        def mark_queued(self, delivery: str) -> None: ...
+
+    class Queue(Protocol):
+        def send(self, work: PushWork) -> str: ...
+
+
+SIGNATURE = "x-hub-signature-256"
+EVENT = "x-github-event"
+DELIVERY = "x-github-delivery"
+FORM = "application/x-www-form-urlencoded"
+DELIVERY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,99}$")
+EVENT_NAME = re.compile(r"^[a-z_]{1,64}$")
+_P = TypeVar("_P", PushPayload, PingPayload)
+
+
+class Request(NamedTuple):
+    method: str
+    headers: Mapping[str, str]  # names in lower case
+    body: str
+    is_base64: bool = False
+
+
+class Response(NamedTuple):
+    status_code: int
+    body: dict[str, Any]
+    headers: Mapping[str, str] = {}  # never mutated
+
+    @property
+    def message(self) -> str:
+        return str(self.body.get("message", ""))
+
+
+class Rejected(Exception):
+    """Control flow inside this module: an early answer. Never raised out of it."""
+
+    def __init__(self, status_code: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.response = Response(status_code, {"message": message, **extra})
+
+
+def _answer(status_code: int, message: str, **extra: Any) -> Response:
+    return Response(status_code, {"message": message, **extra})
+
+
+class Webhook:
+    def __init__(
+        self,
+        *,
+        secret: Secret,
+        deliveries: Deliveries,
+        queue: Queue,
+        allow: AllowList,
+        branch: str = "main",
+        max_body_bytes: int = 5 * 1024 * 1024,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.secret = secret
+        self.deliveries = deliveries
+        self.queue = queue
+        self.allow = allow
+        self.branch = branch
+        self.max_body_bytes = max_body_bytes
+        self.clock = clock
+
+    def handle(self, request: Request) -> Response:
+        try:
+            return self._handle(request)
+        except Rejected as rejected:
+            return rejected.response
+        except DependencyUnavailableError as exc:
+            return Response(
+                503, {"message": f"unavailable, retry later: {exc}"}, {"Retry-After": "5"}
+            )
+        except ConfigurationError as exc:
+            return _answer(500, f"webhook misconfigured: {exc}")
+
+    def _handle(self, request: Request) -> Response:
+        if request.method.upper() != "POST":
+            return Response(405, {"message": "only POST is accepted"}, {"Allow": "POST"})
+        raw = self._raw_body(request)
+        self._verify(request.headers.get(SIGNATURE), raw)
+        event = request.headers.get(EVENT, "").strip()
+        delivery = request.headers.get(DELIVERY, "").strip()
+        if not event:
+            raise Rejected(400, "missing header X-GitHub-Event")
+        if not EVENT_NAME.match(event):
+            raise Rejected(400, "bad header X-GitHub-Event")
+        if not DELIVERY_ID.match(delivery):
+            raise Rejected(400, "missing or bad header X-GitHub-Delivery")
+        if event not in ("ping", "push"):
+            return _answer(202, f"ignored: {event}", delivery=delivery)
+        data = self._json(raw, request.headers.get("content-type", ""))
+        if event == "ping":
+            ping = self._validate(PingPayload, data, "ping")
+            return _answer(200, "pong", hookId=ping.id, delivery=delivery)
+        push = self._validate(PushPayload, data, "push")
+        if not self.allow.allows(push.repository.clone_url):
+            raise Rejected(403, self.allow.refusal(push.repository.clone_url), delivery=delivery)
+        work = push.work(branch=self.branch, delivery=delivery, received_at=self.clock())
+        if isinstance(work, Ignored):
+            return _answer(202, work.reason, delivery=delivery)
+        return self._accept(work)
+
+    def _raw_body(self, request: Request) -> bytes:
+        body = request.body
+        if not request.is_base64:
+            raw = body.encode("utf-8", "surrogateescape")
+        else:
+            if len(body) > (self.max_body_bytes + 2) // 3 * 4 + 4:
+                raise Rejected(413, f"body over {self.max_body_bytes} bytes")
+            try:
+                raw = base64.b64decode(body, validate=True)
+            except (binascii.Error, ValueError):
+                raise Rejected(400, "body is not valid base64") from None
+        if len(raw) > self.max_body_bytes:
+            raise Rejected(413, f"body over {self.max_body_bytes} bytes")
+        return raw
+
+    def _verify(self, header: str | None, raw: bytes) -> None:
+        if not header:
+            raise Rejected(401, "signature missing: X-Hub-Signature-256")
+        header = header.strip()
+        if not signature.is_well_formed(header):
+            raise Rejected(401, "signature malformed: expected sha256=<64 hex digits>")
+        if signature.verify(self._secrets(self.secret.values()), raw, header):
+            return
+        refreshed = self.secret.refresh()  # the secret may have been rotated
+        if refreshed is None or not signature.verify(self._secrets(refreshed), raw, header):
+            raise Rejected(401, "signature mismatch")
+
+    @staticmethod
+    def _secrets(values: tuple[str, ...]) -> list[bytes]:
+        return [value.encode() for value in values]
+
+    @staticmethod
+    def _json(raw: bytes, content_type: str) -> dict[str, Any]:
+        try:
+            text = raw.decode("utf-8")
+            if content_type.split(";", maxsplit=1)[0].strip().lower() == FORM:
+                form = parse_qs(text, max_num_fields=64, strict_parsing=True)
+                text = form["payload"][0]
+            data = json.loads(text)
+        except (UnicodeDecodeError, ValueError, KeyError, IndexError, RecursionError) as exc:
+            raise Rejected(400, f"body is not JSON: {type(exc).__name__}") from None
+        if not isinstance(data, dict):
+            raise Rejected(400, "body is not a JSON object")
+        return data
+
+    @staticmethod
+    def _validate(model: type[_P], data: dict[str, Any], name: str) -> _P:
+        try:
+            return model.model_validate(data)
+        except (ValidationError, ValueError, RecursionError) as exc:
+            raise Rejected(400, f"not a {name} payload: {_first_error(exc)}") from None
+
+    def _accept(self, work: PushWork) -> Response:
+        response = {
+            "message": "accepted",
+            "delivery": work.delivery,
+            "repository": work.full_name,
+            "commit": work.commit,
+        }
+        earlier = self.deliveries.claim(
+            work.delivery,
+            status_code=202,
+            response=response,
+            repository=work.full_name,
+            commit=work.commit,
+        )
+        if earlier is not None and earlier.state == "queued":
+            return Response(earlier.status_code, earlier.response, {"X-Smgitops-Replayed": "true"})
+        # New, or an earlier attempt stopped before enqueueing: enqueue (SQS drops a duplicate
+        # with the same delivery id inside its 5-minute window), then mark it done.
+        self.queue.send(work)
+        self.deliveries.mark_queued(work.delivery)
+        if earlier is not None:
+            return Response(earlier.status_code, earlier.response, {"X-Smgitops-Replayed": "true"})
+        return Response(202, response)
+
+
+def _first_error(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        errors = exc.errors()
+        if errors:
+            first = errors[0]
+            where = ".".join(str(part) for part in first["loc"]) or "body"
+            more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+            return f"{where}: {first['msg']}{more}"
+    return type(exc).__name__

@@ -1,0 +1,336 @@
+"""Drift: what smgitops last applied (the persisted status and its declaration) against what
+is live (DescribeEndpoint + DescribeEndpointConfig + DescribeModel), pure.
+
+What is expected live, from the last rollout's status:
+
+* ``Succeeded`` — the declared model alone: the status's variant (name, model, instance type,
+  count) at 100 %, in the config smgitops names for it, its model with the declared image,
+  model data, environment (or model package) and role;
+* ``RolledBack`` — the stable variant the rollout went back to (its model by name only: its
+  content was declared by an older commit), in the config it came from or the one smgitops
+  made for it;
+* anything else (an active rollout, Failed, pruned) is not compared: see :func:`not_comparable`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from smgitops.rollout import naming
+from smgitops.rollout.observation import BUSY, IN_SERVICE
+from smgitops.rollout.status import Phase, RolloutStatus, VariantRef
+
+WEIGHT_TOLERANCE = 0.5  # percent
+MODEL_FIELDS = ("image", "modelDataUrl", "modelPackageArn", "environment", "executionRoleArn")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- live state (built by smgitops.aws.live) ------------------------------------------------------
+
+
+class LiveModel(_Frozen):
+    name: str
+    found: bool = True
+    image: str | None = None
+    model_data_url: str | None = None
+    model_package_arn: str | None = None
+    environment: dict[str, str] = Field(default_factory=dict)
+    execution_role_arn: str = ""
+    containers: int = 1
+
+    def content(self) -> dict[str, Any]:
+        return {
+            "image": self.image,
+            "modelDataUrl": self.model_data_url,
+            "modelPackageArn": self.model_package_arn,
+            "environment": dict(self.environment),
+            "executionRoleArn": self.execution_role_arn,
+        }
+
+
+class LiveVariantState(_Frozen):
+    name: str
+    model: str = ""  # "" when the endpoint config could not be read
+    instance_type: str = ""
+    instance_count: int = 0  # desired count (DescribeEndpoint), else the config's initial count
+    weight: float = 0.0  # desired weight (DescribeEndpoint), else the config's initial weight
+
+
+class LiveEndpoint(_Frozen):
+    name: str
+    status: str
+    config: str
+    config_found: bool = True
+    failure_reason: str = ""
+    variants: list[LiveVariantState] = Field(default_factory=list)
+    shadow_variants: list[LiveVariantState] = Field(default_factory=list)
+    models: dict[str, LiveModel] = Field(default_factory=dict)
+
+    def variant(self, name: str) -> LiveVariantState | None:
+        return next((v for v in self.variants if v.name == name), None)
+
+    def percent(self) -> dict[str, float]:
+        total = sum(v.weight for v in self.variants)
+        if total <= 0:
+            return {v.name: 0.0 for v in self.variants}
+        return {v.name: round(100.0 * v.weight / total, 3) for v in self.variants}
+
+
+# --- expected state -------------------------------------------------------------------------------
+
+
+class Expected(_Frozen):
+    endpoint: str
+    basis: Literal["declaration", "rollback"]
+    variants: list[VariantRef]
+    weights: dict[str, float]
+    configs: list[str]  # acceptable endpoint config names; the first is smgitops's own
+    models: dict[str, dict[str, Any]] = Field(default_factory=dict)  # known model content
+
+
+def not_comparable(status: RolloutStatus) -> str:
+    """Why this status says nothing about what should be live ("" when it does)."""
+    if status.active or status.next is not None:
+        return f"a rollout is {status.phase}"
+    if status.phase == Phase.FAILED:
+        return f"the last rollout failed ({status.reason}); what is live is not known"
+    if status.phase == Phase.SUPERSEDED:
+        return "the last rollout was superseded"
+    if status.stable is None or not status.weights:
+        return "no variant is recorded as live (pruned or never deployed)"
+    return ""
+
+
+def declared_model(status: RolloutStatus) -> dict[str, Any]:
+    """The declared model's content, in the shape of :meth:`LiveModel.content`."""
+    model = status.spec().spec.model
+    return {
+        "image": model.image,
+        "modelDataUrl": model.model_data_url,
+        "modelPackageArn": model.model_package_arn,
+        "environment": dict(model.environment),
+        "executionRoleArn": model.execution_role_arn,
+    }
+
+
+def expected_state(status: RolloutStatus) -> Expected | None:
+    """What should be live after ``status`` (None: see :func:`not_comparable`)."""
+    if not_comparable(status) or status.stable is None:
+        return None
+    stable = status.stable
+    basis: Literal["declaration", "rollback"] = (
+        "declaration" if status.phase == Phase.SUCCEEDED else "rollback"
+    )
+    configs = [naming.config_name(status.endpoint, [stable])]
+    if basis == "rollback" and status.stable_config:
+        configs.append(status.stable_config)
+    models: dict[str, dict[str, Any]] = {}
+    if stable.model == status.candidate.model:
+        models[stable.model] = declared_model(status)
+    return Expected(
+        endpoint=status.endpoint,
+        basis=basis,
+        variants=[stable],
+        weights={stable.name: 100.0},
+        configs=configs,
+        models=models,
+    )
+
+
+# --- comparison -----------------------------------------------------------------------------------
+
+
+class Drift(_Frozen):
+    field: str
+    declared: Any
+    live: Any
+    healable: bool = True  # a rollout back to the declaration can repair it
+
+    def describe(self) -> str:
+        return f"{self.field}: {_short(self.declared)} → {_short(self.live)}"
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
+def _variant_drifts(ref: VariantRef, live: LiveVariantState, config_found: bool) -> list[Drift]:
+    where = f"variants[{ref.name}]"
+    drifts: list[Drift] = []
+    if config_found and live.model != ref.model:
+        drifts.append(Drift(field=f"{where}.model", declared=ref.model, live=live.model))
+    if config_found and live.instance_type != ref.instance_type:
+        drifts.append(
+            Drift(
+                field=f"{where}.instanceType", declared=ref.instance_type, live=live.instance_type
+            )
+        )
+    if live.instance_count != ref.instance_count:
+        drifts.append(
+            Drift(
+                field=f"{where}.instanceCount",
+                declared=ref.instance_count,
+                live=live.instance_count,
+            )
+        )
+    return drifts
+
+
+def _model_drifts(name: str, want: dict[str, Any], live: LiveModel | None) -> list[Drift]:
+    where = f"models[{name}]"
+    if live is None or not live.found:
+        return [Drift(field=where, declared="present", live="missing", healable=False)]
+    have = live.content()
+    keys = ["modelPackageArn"] if want.get("modelPackageArn") else ["image", "modelDataUrl"]
+    keys += ["environment", "executionRoleArn"]
+    drifts = [
+        Drift(field=f"{where}.{key}", declared=want.get(key), live=have.get(key), healable=False)
+        for key in keys
+        if (want.get(key) or None) != (have.get(key) or None)
+    ]
+    if live.containers != 1:
+        drifts.append(
+            Drift(field=f"{where}.containers", declared=1, live=live.containers, healable=False)
+        )
+    return drifts
+
+
+def detect(expected: Expected, live: LiveEndpoint | None) -> list[Drift]:
+    """Every difference between what should be live and what is (empty: in sync)."""
+    if live is None:
+        return [Drift(field="endpoint", declared=IN_SERVICE, live="missing")]
+    drifts: list[Drift] = []
+    if live.status != IN_SERVICE:
+        state = f"{live.status}: {live.failure_reason}" if live.failure_reason else live.status
+        drifts.append(Drift(field="endpoint.status", declared=IN_SERVICE, live=state))
+    if live.config not in expected.configs:
+        drifts.append(Drift(field="endpointConfig", declared=expected.configs[0], live=live.config))
+    elif not live.config_found:
+        drifts.append(
+            Drift(field="endpointConfig", declared=live.config, live=f"{live.config} (deleted)")
+        )
+    declared_names = sorted(v.name for v in expected.variants)
+    live_names = sorted(v.name for v in live.variants)
+    if declared_names != live_names:
+        drifts.append(Drift(field="variants", declared=declared_names, live=live_names))
+    for ref in expected.variants:
+        variant = live.variant(ref.name)
+        if variant is not None:
+            drifts += _variant_drifts(ref, variant, live.config_found)
+    if declared_names == live_names:
+        shares = live.percent()
+        drifts += [
+            Drift(field=f"variants[{name}].weight", declared=weight, live=shares.get(name, 0.0))
+            for name, weight in sorted(expected.weights.items())
+            if abs(shares.get(name, 0.0) - weight) > WEIGHT_TOLERANCE
+        ]
+    if live.shadow_variants:
+        drifts.append(
+            Drift(
+                field="shadowVariants",
+                declared=[],
+                live=sorted(v.name for v in live.shadow_variants),
+            )
+        )
+    for name, want in sorted(expected.models.items()):
+        drifts += _model_drifts(name, want, live.models.get(name))
+    return drifts
+
+
+def cause(drifts: list[Drift], live: LiveEndpoint | None) -> str:
+    """The most likely reason, for people reading the notification."""
+    fields = {d.field.split("[")[0].split(".")[0] for d in drifts}
+    if not drifts:
+        return ""
+    if live is None:
+        return "the endpoint was deleted outside smgitops"
+    if "endpoint" in fields:
+        return f"the endpoint is {live.status}"
+    if "endpointConfig" in fields or any(d.field.endswith(".model") for d in drifts):
+        if live.config.startswith(naming.PREFIX):
+            return (
+                "the endpoint runs another smgitops config: SageMaker rolled an update back, "
+                "or an older config was re-applied"
+            )
+        return "the endpoint config was replaced outside smgitops (console, CLI or another tool)"
+    if "shadowVariants" in fields:
+        return "a shadow variant was added outside smgitops"
+    if "models" in fields:
+        return "a model was deleted or re-created outside smgitops"
+    return (
+        "weights or instance counts were changed outside smgitops "
+        "(UpdateEndpointWeightsAndCapacities from the console, the CLI or autoscaling)"
+    )
+
+
+class DriftReport(_Frozen):
+    endpoint: str
+    commit: str = ""
+    basis: Literal["declaration", "rollback", ""] = ""
+    skipped: str = ""  # why nothing was compared
+    drifts: list[Drift] = Field(default_factory=list)
+    cause: str = ""
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.drifts)
+
+    @property
+    def healable(self) -> bool:
+        """A rollout back to the declaration would repair at least part of it."""
+        return self.basis == "declaration" and any(d.healable for d in self.drifts)
+
+    def fingerprint(self) -> str:
+        """Same drift, same fingerprint: a repeated check does not notify again."""
+        payload = [d.model_dump(mode="json") for d in sorted(self.drifts, key=lambda d: d.field)]
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+    def summary(self) -> str:
+        if self.skipped:
+            return f"not checked: {self.skipped}"
+        if not self.drifts:
+            return "in sync"
+        return f"{self.cause}: " + "; ".join(d.describe() for d in self.drifts)
+
+    def message(self) -> dict[str, Any]:
+        """The compact JSON of a notification."""
+        return {
+            "endpoint": self.endpoint,
+            "commit": self.commit,
+            "basis": self.basis,
+            "drift": [d.model_dump(mode="json") for d in self.drifts],
+            "cause": self.cause,
+            "fingerprint": self.fingerprint(),
+        }
+
+
+def compare(status: RolloutStatus, live: LiveEndpoint | None) -> DriftReport:
+    """The drift report of one endpoint (``live`` None: the endpoint does not exist)."""
+    expected = expected_state(status)
+    if expected is None:
+        return DriftReport(
+            endpoint=status.endpoint, commit=status.commit, skipped=not_comparable(status)
+        )
+    if live is not None and live.status in BUSY:
+        return DriftReport(
+            endpoint=status.endpoint,
+            commit=status.commit,
+            basis=expected.basis,
+            skipped=f"the endpoint is {live.status}; checked next time",
+        )
+    drifts = detect(expected, live)
+    return DriftReport(
+        endpoint=status.endpoint,
+        commit=status.commit,
+        basis=expected.basis,
+        drifts=drifts,
+        cause=cause(drifts, live),
+    )

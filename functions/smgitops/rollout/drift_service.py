@@ -1,0 +1,189 @@
+"""The drift check: every endpoint with a finished rollout, live vs last applied.
+
+Per endpoint: read the live state (adapter), :func:`smgitops.rollout.drift.compare` (pure),
+then — only when the drift differs from the last one recorded — a history entry
+(``drift: …`` or ``drift resolved``), a notification, and with ``selfHeal`` a rollout back to
+the declaration. A drift that stays the same is reported by the metric on every run but
+recorded, notified and healed once: a heal that could not repair it never loops.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from smgitops.errors import SmgitopsError
+from smgitops.observability import logger
+from smgitops.rollout.drift import DriftReport, compare, not_comparable
+from smgitops.rollout.status import HistoryRecord
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from smgitops.declaration.models import Declaration
+    from smgitops.rollout.drift import LiveEndpoint
+    from smgitops.rollout.status import RolloutStatus
+
+DRIFT_EVENT = "drift: "
+RESOLVED_EVENT = "drift resolved"
+HISTORY_LOOKBACK = 100
+
+
+class DriftStorePort(Protocol):
+    def list_statuses(self) -> list[RolloutStatus]: ...
+    def history(self, endpoint: str, limit: int = 200) -> list[HistoryRecord]: ...
+    def append_history(self, records: Sequence[HistoryRecord]) -> None: ...
+
+
+class LivePort(Protocol):
+    def read(self, endpoint: str) -> LiveEndpoint | None: ...
+
+
+class DriftNotifierPort(Protocol):
+    def drift(self, report: DriftReport) -> None: ...
+
+
+class Started(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def rollout_id(self) -> str: ...
+
+
+class HealerPort(Protocol):
+    """``RolloutService.start`` with ``force``: start even though the hash did not change."""
+
+    def start(
+        self,
+        declaration: Declaration,
+        *,
+        commit: str,
+        pushed_at: float,
+        source: dict[str, str],
+        force: bool = False,
+    ) -> Started: ...
+
+
+@dataclass(frozen=True)
+class DriftOutcome:
+    report: DriftReport
+    changed: bool = False  # differs from the last drift state recorded (recorded + notified)
+    healed: str = ""  # the rollout started to repair it
+    error: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.report.endpoint,
+            "drifted": self.report.drifted,
+            "summary": self.report.summary(),
+            "changed": self.changed,
+            "healed": self.healed,
+            "error": self.error,
+        }
+
+
+def last_fingerprint(history: Sequence[HistoryRecord]) -> str:
+    """The fingerprint of the drift last recorded ("" when none, or resolved since)."""
+    for record in history:  # newest first
+        if record.event.startswith(DRIFT_EVENT):
+            return str(record.details.get("fingerprint", ""))
+        if record.event == RESOLVED_EVENT:
+            return ""
+    return ""
+
+
+@dataclass
+class DriftService:
+    store: DriftStorePort
+    live: LivePort
+    notifier: DriftNotifierPort | None = None
+    healer: HealerPort | None = None
+    self_heal: bool = False
+    clock: Callable[[], float] = time.time
+
+    def check_all(self, endpoints: Sequence[str] = ()) -> list[DriftOutcome]:
+        """Every endpoint with a status (or only ``endpoints``); a failure stops no other."""
+        wanted = set(endpoints)
+        return [
+            self.check(status)
+            for status in self.store.list_statuses()
+            if not wanted or status.endpoint in wanted
+        ]
+
+    def check(self, status: RolloutStatus) -> DriftOutcome:
+        skipped = not_comparable(status)
+        if skipped:
+            return DriftOutcome(DriftReport(endpoint=status.endpoint, skipped=skipped))
+        try:
+            report = compare(status, self.live.read(status.endpoint))
+            if report.skipped:
+                return DriftOutcome(report)
+            return self._record(status, report)
+        except SmgitopsError as exc:
+            logger().warning(
+                "drift check failed", extra={"endpoint": status.endpoint, "error": str(exc)}
+            )
+            return DriftOutcome(
+                DriftReport(endpoint=status.endpoint, skipped=f"check failed: {exc}"),
+                error=str(exc),
+            )
+
+    def _record(self, status: RolloutStatus, report: DriftReport) -> DriftOutcome:
+        previous = last_fingerprint(self.store.history(status.endpoint, limit=HISTORY_LOOKBACK))
+        current = report.fingerprint() if report.drifted else ""
+        if current == previous:
+            return DriftOutcome(report)
+        healed, heal_error = "", ""
+        if report.drifted and self.self_heal and report.healable and self.healer is not None:
+            healed, heal_error = self._heal(status)
+        details: dict[str, Any] = {"fingerprint": current}
+        if report.drifted:
+            details |= {
+                "drift": [d.model_dump(mode="json") for d in report.drifts],
+                "cause": report.cause,
+                "basis": report.basis,
+            }
+        if healed or heal_error:
+            details["heal"] = healed or f"failed: {heal_error}"
+        event = f"{DRIFT_EVENT}{report.summary()}" if report.drifted else RESOLVED_EVENT
+        self.store.append_history([_history(status, self.clock(), event, details)])
+        if self.notifier is not None:
+            self.notifier.drift(report)
+        logger().info("drift changed", extra={"endpoint": status.endpoint, "event": event})
+        return DriftOutcome(report, changed=True, healed=healed, error=heal_error)
+
+    def _heal(self, status: RolloutStatus) -> tuple[str, str]:
+        assert self.healer is not None  # noqa: S101 - checked by the caller
+        try:
+            started = self.healer.start(
+                status.spec(),
+                commit=status.commit,
+                pushed_at=status.pushed_at,
+                source={**status.source, "provider": "drift", "reason": "selfHeal"},
+                force=True,
+            )
+        except SmgitopsError as exc:
+            logger().warning("self-heal failed", extra={"endpoint": status.endpoint})
+            return "", str(exc)
+        if started.kind not in {"started", "queued"}:
+            return "", f"rollout not started ({started.kind})"
+        return started.rollout_id, ""
+
+
+def _history(
+    status: RolloutStatus, now: float, event: str, details: dict[str, Any]
+) -> HistoryRecord:
+    return HistoryRecord(
+        at=now,
+        endpoint=status.endpoint,
+        rollout_id=status.rollout_id,
+        commit=status.commit,
+        spec_hash=status.spec_hash,
+        phase=status.phase,
+        weights=status.weights,
+        reason=status.reason,
+        event=event,
+        details=details,
+    )

@@ -1,0 +1,134 @@
+"""End-to-end: `smgitops local up` as a subprocess, driven the way a user drives it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+from smgitops.local.scenario import Delivery, GitRemote, send_webhook
+
+SMGITOPS = [sys.executable, "-m", "smgitops.cli"]
+
+
+@dataclass
+class LocalUp:
+    process: subprocess.Popen[str]
+    webhook: str
+    aws: str
+    secret: str
+    log: Path
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.aws,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
+        return subprocess.run(
+            [*SMGITOPS, *args, "--aws", self.aws],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=False,
+        )
+
+    def status(self, endpoint: str) -> dict[str, Any] | None:
+        result = self.cli("status", endpoint, "--output", "json")
+        if result.returncode != 0:
+            return None
+        rows: list[dict[str, Any]] = json.loads(result.stdout)
+        return rows[0] if rows else None
+
+    def weights(self, endpoint: str) -> dict[str, float]:
+        try:
+            out = self.client("sagemaker").describe_endpoint(EndpointName=endpoint)
+        except self.client("sagemaker").exceptions.ClientError:
+            return {}
+        variants = out["ProductionVariants"]
+        total = sum(v["DesiredWeight"] for v in variants) or 1.0
+        return {v["VariantName"]: round(100 * v["DesiredWeight"] / total, 1) for v in variants}
+
+    def wait_for(
+        self, endpoint: str, commit: str, phases: set[str], timeout: float = 90
+    ) -> dict[str, Any]:
+        """Poll ``status`` until the rollout of ``commit`` reaches one of ``phases``."""
+        deadline = time.monotonic() + timeout
+        status: dict[str, Any] | None = None
+        while time.monotonic() < deadline:
+            status = self.status(endpoint)
+            if status and status["commit"] == commit and status["phase"] in phases:
+                return status
+            time.sleep(0.3)
+        raise AssertionError(f"{endpoint}@{commit[:12]} never reached {phases}: {status}")
+
+
+@dataclass
+class Repo:
+    remote: GitRemote
+    up: LocalUp
+
+    def push(self, files: dict[str, str | None], message: str) -> tuple[str, Delivery]:
+        sha = self.remote.commit(files, message)
+        before, after = self.remote.push()
+        delivery = send_webhook(
+            self.up.webhook, self.up.secret, self.remote.push_payload(before, after)
+        )
+        return sha, delivery
+
+    def declare(self, document: dict[str, Any], message: str) -> tuple[str, Delivery]:
+        name = document["metadata"]["name"]
+        return self.push({f"endpoints/{name}.yaml": yaml.safe_dump(document)}, message)
+
+
+@pytest.fixture(scope="module")
+def local_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalUp]:
+    log = tmp_path_factory.mktemp("local-up") / "stderr.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
+    env["POWERTOOLS_LOG_LEVEL"] = "INFO"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [*SMGITOPS, "local", "up", "--update-delay", "0.5"],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env=env,
+        )
+        assert process.stdout is not None
+        line = process.stdout.readline()  # the one ready line
+        if not line:
+            process.wait(timeout=10)
+            raise AssertionError(f"local up did not start: {log.read_text()[-2000:]}")
+        ready = json.loads(line)
+        up = LocalUp(process, ready["webhook"], ready["aws"], ready["secret"], log)
+        try:
+            yield up
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                raise
+
+
+@pytest.fixture
+def repo(local_up: LocalUp, tmp_path: Path) -> Repo:
+    return Repo(GitRemote(tmp_path / "models"), local_up)

@@ -1,0 +1,80 @@
+"""Small builders shared by the emulator tests (SageMaker resources, waiting for a status)."""
+
+from __future__ import annotations
+
+import time
+from functools import cache
+from typing import Any
+
+import boto3
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/SageMakerExecution"
+INSTANCE = "ml.m5.large"
+ABORT_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:smgitops-abort"
+
+
+@cache
+def _session() -> boto3.session.Session:
+    return boto3.session.Session(region_name=REGION)
+
+
+def client(service: str) -> Any:
+    """A client for decorator mode from one shared session (moto resets boto3's default
+    session on every mock, which makes boto3.client reload the service model each time)."""
+    return _session().client(service)  # type: ignore[call-overload]
+
+
+def create_model(
+    sm: Any, name: str, environment: dict[str, str] | None = None, image: str | None = None
+) -> None:
+    container = {
+        "Image": image or f"683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:{name}",
+        "ModelDataUrl": f"s3://ml-models/{name}/model.tar.gz",
+        "Environment": environment or {},
+    }
+    sm.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer=container)
+
+
+def variant(name: str, model: str, weight: float = 1.0, count: int = 1) -> dict[str, Any]:
+    return {
+        "VariantName": name,
+        "ModelName": model,
+        "InitialInstanceCount": count,
+        "InstanceType": INSTANCE,
+        "InitialVariantWeight": weight,
+    }
+
+
+def create_config(
+    sm: Any,
+    name: str,
+    variants: list[dict[str, Any]],
+    shadows: list[dict[str, Any]] | None = None,
+) -> None:
+    kwargs: dict[str, Any] = {"EndpointConfigName": name, "ProductionVariants": variants}
+    if shadows:
+        kwargs["ShadowProductionVariants"] = shadows
+    sm.create_endpoint_config(**kwargs)
+
+
+def wait_for_status(sm: Any, endpoint: str, status: str, timeout: float = 5.0) -> dict[str, Any]:
+    """Poll DescribeEndpoint until it shows ``status``; AssertionError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        described: dict[str, Any] = sm.describe_endpoint(EndpointName=endpoint)
+        if described["EndpointStatus"] == status:
+            return described
+        assert time.monotonic() < deadline, f"{endpoint} stuck in {described['EndpointStatus']}"
+        time.sleep(0.02)
+
+
+def weights(described: dict[str, Any]) -> dict[str, float]:
+    return {v["VariantName"]: v["CurrentWeight"] for v in described["ProductionVariants"]}
+
+
+def deploy(sm: Any, endpoint: str, config: str) -> dict[str, Any]:
+    """CreateEndpoint and wait until it is InService."""
+    sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
+    return wait_for_status(sm, endpoint, "InService")

@@ -1,0 +1,207 @@
+"""The drift function against moto: an endpoint deployed by the engine, then edited "in the
+console" (UpdateEndpointWeightsAndCapacities, DeleteEndpoint) behind smgitops's back."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from smgitops.aws.cloudwatch import CloudWatch
+from smgitops.aws.sagemaker import SageMaker
+from smgitops.aws.store import StatusStore
+from smgitops.handlers import drift
+from smgitops.local.resources import create_table
+from smgitops.rollout.service import RolloutService
+from smgitops.rollout.status import Phase
+from tests.builders import declaration
+from tests.conftest import load_event
+from tests.integration.emulator_support import client
+
+TABLE = "smgitops-status"
+COMMIT = "a1b2c3d4e5f6" * 3 + "a1b2"
+
+
+@dataclass
+class Stack:
+    store: StatusStore
+    engine: RolloutService
+    queue_url: str
+    sm: Any
+    sqs: Any
+
+    def messages(self) -> list[dict[str, Any]]:
+        out = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
+        bodies = [json.loads(m["Body"]) for m in out.get("Messages", [])]
+        for m in out.get("Messages", []):
+            self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
+        return [json.loads(b["Message"]) for b in bodies]
+
+    def deploy(self, name: str = "churn-predictor", instance_count: int = 1) -> str:
+        decl = declaration(name, instance_count=instance_count)
+        started = self.engine.start(decl, commit=COMMIT, pushed_at=1.0, source={"provider": "test"})
+        for _ in range(5):
+            result = self.engine.tick(name, started.rollout_id)
+            if result.done:
+                break
+        status = self.store.get(name)
+        assert status is not None
+        assert status.phase == Phase.SUCCEEDED
+        return status.candidate.name
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    with mock_aws():
+        create_table(client("dynamodb"), TABLE)
+        sns, sqs = client("sns"), client("sqs")
+        topic = sns.create_topic(Name="smgitops")["TopicArn"]
+        queue_url = sqs.create_queue(QueueName="notifications")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"])
+        monkeypatch.setenv("SMGITOPS_TABLE", TABLE)
+        monkeypatch.setenv("SMGITOPS_TOPIC_ARN", topic)
+        monkeypatch.delenv("SMGITOPS_SELF_HEAL", raising=False)
+        drift.service.cache_clear()
+        store = StatusStore(TABLE)
+        engine = RolloutService(sagemaker=SageMaker(), cloudwatch=CloudWatch(), store=store)
+        yield Stack(store, engine, queue_url, client("sagemaker"), sqs)
+        drift.service.cache_clear()
+
+
+def run_drift(capsys: pytest.CaptureFixture[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The handler's answer and the EMF documents it printed."""
+    capsys.readouterr()
+    answer = drift.handler(load_event("drift-scheduled.json"), None)
+    emf = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("{") and '"_aws"' in line
+    ]
+    return answer, emf
+
+
+def drift_metric(emf: list[dict[str, Any]], endpoint: str) -> float | None:
+    values = [doc["Drift"] for doc in emf if doc.get("Endpoint") == endpoint and "Drift" in doc]
+    if not values:
+        return None
+    last = values[-1]
+    return float(last[-1] if isinstance(last, list) else last)
+
+
+def test_a_console_edit_is_detected_recorded_and_notified_once(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    variant = stack.deploy()
+
+    answer, emf = run_drift(capsys)
+    assert answer["checked"] == ["churn-predictor"]
+    assert answer["drifted"] == {}
+    assert drift_metric(emf, "churn-predictor") == 0.0
+    assert stack.messages() == []
+
+    stack.sm.update_endpoint_weights_and_capacities(
+        EndpointName="churn-predictor",
+        DesiredWeightsAndCapacities=[
+            {"VariantName": variant, "DesiredWeight": 1.0, "DesiredInstanceCount": 3}
+        ],
+    )
+    answer, emf = run_drift(capsys)
+    summary = answer["drifted"]["churn-predictor"]
+    assert f"variants[{variant}].instanceCount: 1 → 3" in summary
+    assert "UpdateEndpointWeightsAndCapacities" in summary
+    assert drift_metric(emf, "churn-predictor") == 1.0
+    [record] = [r for r in stack.store.history("churn-predictor") if r.event.startswith("drift")]
+    assert record.commit == COMMIT
+    assert record.details["drift"] == [
+        {
+            "field": f"variants[{variant}].instanceCount",
+            "declared": 1,
+            "live": 3,
+            "healable": True,
+        }
+    ]
+    [message] = stack.messages()
+    assert message["event"] == "drift"
+    assert message["endpoint"] == "churn-predictor"
+    assert message["drift"][0]["live"] == 3
+
+    answer, emf = run_drift(capsys)  # the same drift again: metric yes, record and message no
+    assert "churn-predictor" in answer["drifted"]
+    assert drift_metric(emf, "churn-predictor") == 1.0
+    assert (
+        len([r for r in stack.store.history("churn-predictor") if r.event.startswith("drift")]) == 1
+    )
+    assert stack.messages() == []
+
+    stack.sm.update_endpoint_weights_and_capacities(
+        EndpointName="churn-predictor",
+        DesiredWeightsAndCapacities=[
+            {"VariantName": variant, "DesiredWeight": 1.0, "DesiredInstanceCount": 1}
+        ],
+    )
+    answer, _ = run_drift(capsys)
+    assert answer["drifted"] == {}
+    assert stack.store.history("churn-predictor")[0].event == "drift resolved"
+    assert [m["event"] for m in stack.messages()] == ["driftResolved"]
+
+
+def test_a_deleted_endpoint_and_an_active_rollout(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack.deploy("churn-predictor")
+    stack.deploy("fraud-scorer")
+    stack.sm.delete_endpoint(EndpointName="fraud-scorer")
+    active = stack.store.get("churn-predictor")
+    assert active is not None
+    stack.store.save(active.evolve(phase=Phase.PROGRESSING), expected_version=active.version)
+
+    answer, emf = run_drift(capsys)
+    assert answer["skipped"] == {"churn-predictor": "a rollout is Progressing"}
+    assert answer["drifted"]["fraud-scorer"].startswith("the endpoint was deleted outside smgitops")
+    assert drift_metric(emf, "fraud-scorer") == 1.0
+    assert drift_metric(emf, "churn-predictor") is None
+
+
+def test_only_some_endpoints_on_request(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    stack.deploy("churn-predictor")
+    stack.deploy("fraud-scorer")
+    drift.handler({"endpoints": ["fraud-scorer"]}, None)
+    answer = drift.handler({"endpoints": ["fraud-scorer"]}, None)
+    assert answer["checked"] == ["fraud-scorer"]
+
+
+@pytest.mark.skipif(
+    "force" not in inspect.signature(RolloutService.start).parameters,
+    reason="RolloutService.start(force=True) is the lead's to add (see docs/analysis.md)",
+)
+def test_self_heal_restores_the_declared_instance_count(
+    stack: Stack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    variant = stack.deploy(instance_count=2)
+    stack.sm.update_endpoint_weights_and_capacities(
+        EndpointName="churn-predictor",
+        DesiredWeightsAndCapacities=[
+            {"VariantName": variant, "DesiredWeight": 1.0, "DesiredInstanceCount": 5}
+        ],
+    )
+    monkeypatch.setenv("SMGITOPS_SELF_HEAL", "true")
+    drift.service.cache_clear()
+    answer, _ = run_drift(capsys)
+    rollout = answer["healed"]["churn-predictor"]
+    status = stack.store.get("churn-predictor")
+    assert status is not None
+    assert status.rollout_id == rollout
+    assert status.source["provider"] == "drift"
+    for _ in range(10):
+        if stack.engine.tick("churn-predictor", rollout).done:
+            break
+    live = stack.sm.describe_endpoint(EndpointName="churn-predictor")["ProductionVariants"]
+    assert [v["DesiredInstanceCount"] for v in live] == [2]
+    answer, _ = run_drift(capsys)
+    assert answer["drifted"] == {}

@@ -1,0 +1,185 @@
+"""The traffic simulator: routing by weights, SageMaker metrics, a bad model tripping an alarm."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from smgitops.local.emulator import (
+    emulated_aws,
+    register_target,
+    set_seed,
+    set_update_delay,
+    simulate_traffic,
+    wait_for_deliveries,
+)
+from smgitops.local.traffic import EndpointUnavailableError
+from tests.integration.emulator_support import (
+    ABORT_ARN,
+    client,
+    create_config,
+    create_model,
+    deploy,
+    variant,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+BAD = {"SMGITOPS_SIM_ERROR_RATE": "1.0", "SMGITOPS_SIM_LATENCY_MS": "400"}
+
+
+@pytest.fixture
+def sm() -> Iterator[Any]:
+    with emulated_aws(update_delay=0.0, seed=42):
+        sm = client("sagemaker")
+        create_model(sm, "v1", {"SMGITOPS_SIM_LATENCY_MS": "20"})
+        create_model(sm, "v2", BAD)
+        yield sm
+
+
+def canary(sm: Any, blue: float, green: float) -> None:
+    create_config(sm, "canary", [variant("blue", "v1", blue), variant("green", "v2", green)])
+    deploy(sm, "churn", "canary")
+
+
+def metric_sum(name: str, variant_name: str, stat: str = "Sum") -> float:
+    cw = client("cloudwatch")
+    now = datetime.now(UTC)
+    points = cw.get_metric_statistics(
+        Namespace="AWS/SageMaker",
+        MetricName=name,
+        Dimensions=[
+            {"Name": "EndpointName", "Value": "churn"},
+            {"Name": "VariantName", "Value": variant_name},
+        ],
+        StartTime=now - timedelta(minutes=5),
+        EndTime=now + timedelta(minutes=1),
+        Period=360,
+        Statistics=[stat],
+    )["Datapoints"]
+    return float(sum(p[stat] for p in points))
+
+
+def test_split_follows_weights_and_is_reproducible(sm: Any) -> None:
+    canary(sm, 0.8, 0.2)
+    report = simulate_traffic("churn", 2000)
+    counts = report.counts()
+    assert sum(counts.values()) == 2000
+    assert counts["green"] / 2000 == pytest.approx(0.2, abs=0.03)
+    set_seed(42)
+    first = simulate_traffic("churn", 300).counts()
+    set_seed(42)
+    assert simulate_traffic("churn", 300).counts() == first
+
+
+def test_metrics_are_recorded_per_variant(sm: Any) -> None:
+    canary(sm, 0.5, 0.5)
+    report = simulate_traffic("churn", 400)
+    green = report.variants["green"]
+    assert green.errors_5xx == green.invocations  # error rate 1.0
+    assert report.variants["blue"].errors_5xx == 0
+    assert metric_sum("Invocations", "green") == green.invocations
+    assert metric_sum("Invocation5XXErrors", "green") == green.invocations
+    assert metric_sum("Invocation5XXErrors", "blue") == 0.0
+    latency = metric_sum("ModelLatency", "green", "Average")
+    assert latency == pytest.approx(400_000, rel=0.15)  # microseconds
+    assert metric_sum("ModelLatency", "blue", "Average") == pytest.approx(20_000, rel=0.15)
+
+
+def test_zero_weight_gets_nothing_but_target_variant_reaches_it(sm: Any) -> None:
+    canary(sm, 1.0, 0.0)
+    assert simulate_traffic("churn", 200).counts() == {"blue": 200}
+    assert simulate_traffic("churn", 5, target_variant="green").counts() == {"green": 5}
+
+
+def test_a_bad_model_trips_its_alarm_and_the_event_reaches_the_target(sm: Any) -> None:
+    canary(sm, 0.9, 0.1)
+    cw = client("cloudwatch")
+    events = client("events")
+    cw.put_metric_alarm(
+        AlarmName="churn-green-5xx",
+        Namespace="AWS/SageMaker",
+        MetricName="Invocation5XXErrors",
+        Dimensions=[
+            {"Name": "EndpointName", "Value": "churn"},
+            {"Name": "VariantName", "Value": "green"},
+        ],
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=5,
+        ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="notBreaching",
+    )
+    pattern = {"source": ["aws.cloudwatch"], "detail": {"state": {"value": ["ALARM"]}}}
+    events.put_rule(Name="abort", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="abort", Targets=[{"Id": "1", "Arn": ABORT_ARN}])
+    received: list[dict[str, Any]] = []
+    register_target(ABORT_ARN, received.append)
+
+    simulate_traffic("churn", 20)
+    alarm = cw.describe_alarms(AlarmNames=["churn-green-5xx"])["MetricAlarms"][0]
+    assert alarm["StateValue"] == "OK"  # too few requests reached green yet
+    simulate_traffic("churn", 200)
+    alarm = cw.describe_alarms(AlarmNames=["churn-green-5xx"])["MetricAlarms"][0]
+    assert alarm["StateValue"] == "ALARM"
+    assert wait_for_deliveries(1.0)
+    assert [e["detail"]["alarmName"] for e in received] == ["churn-green-5xx"]
+
+
+def test_shadow_gets_copies_without_touching_responses(sm: Any) -> None:
+    shadow = variant("shadow", "v2", 0.5)
+    create_config(sm, "shadowed", [variant("blue", "v1")], shadows=[shadow])
+    deploy(sm, "churn", "shadowed")
+    report = simulate_traffic("churn", 1000)
+    assert report.counts() == {"blue": 1000}
+    assert report.variants["blue"].errors_5xx == 0
+    assert report.shadow_counts()["shadow"] / 1000 == pytest.approx(0.5, abs=0.05)
+    assert metric_sum("Invocation5XXErrors", "shadow") == report.shadow_counts()["shadow"]
+
+
+def test_runtime_api_answers_like_sagemaker(sm: Any) -> None:
+    create_model(
+        sm, "custom", {"SMGITOPS_SIM_RESPONSE": "0.87", "SMGITOPS_SIM_CONTENT_TYPE": "text/csv"}
+    )
+    create_config(sm, "c", [variant("blue", "custom"), variant("green", "v2", 0.0)])
+    deploy(sm, "churn", "c")
+    runtime = client("sagemaker-runtime")
+    answer = runtime.invoke_endpoint(EndpointName="churn", Body=b"1,2,3", ContentType="text/csv")
+    assert (answer["Body"].read(), answer["ContentType"]) == (b"0.87", "text/csv")
+    assert answer["InvokedProductionVariant"] == "blue"
+    with pytest.raises(ClientError) as info:
+        runtime.invoke_endpoint(EndpointName="churn", Body=b"{}", TargetVariant="green")
+    error = info.value.response
+    assert error["Error"]["Code"] == "ModelError"
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 424
+    assert error["OriginalStatusCode"] == 500
+    assert "Received server error (500) from primary" in error["Error"]["Message"]
+    with pytest.raises(ClientError) as missing:
+        runtime.invoke_endpoint(EndpointName="nope", Body=b"{}")
+    assert missing.value.response["Error"]["Code"] == "ValidationError"
+
+
+def test_default_answer_echoes_variant_model_and_body(sm: Any) -> None:
+    create_config(sm, "c", [variant("blue", "v1")])
+    deploy(sm, "churn", "c")
+    runtime = client("sagemaker-runtime")
+    body = runtime.invoke_endpoint(EndpointName="churn", Body=b'{"x": 1}')["Body"].read()
+    assert json.loads(body) == {"variant": "blue", "model": "v1", "input": '{"x": 1}'}
+
+
+def test_old_variants_serve_while_updating_and_nothing_while_creating(sm: Any) -> None:
+    create_config(sm, "one", [variant("blue", "v1")])
+    deploy(sm, "churn", "one")
+    create_config(sm, "two", [variant("green", "v2")])
+    set_update_delay(30.0)
+    sm.update_endpoint(EndpointName="churn", EndpointConfigName="two")
+    assert simulate_traffic("churn", 10).counts() == {"blue": 10}
+    sm.create_endpoint(EndpointName="fresh", EndpointConfigName="one")
+    with pytest.raises(EndpointUnavailableError):
+        simulate_traffic("fresh", 1)

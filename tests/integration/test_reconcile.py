@@ -1,0 +1,440 @@
+"""The reconcile function end to end on the emulator: real git repositories (a bare "remote"
+and a clone that pushes), the real webhook and reconcile handlers, the real rollout engine on
+moto (DynamoDB, SQS FIFO, Step Functions, emulated SageMaker), GitHub's API on loopback."""
+
+from __future__ import annotations
+
+import copy
+import json
+import socket
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from smgitops.aws import clients
+from smgitops.aws.deliveries import PushRecord, PushStore
+from smgitops.aws.store import StatusStore
+from smgitops.handlers import reconcile
+from smgitops.ingest.work import PushWork
+from smgitops.local.emulator import emulated_aws
+from smgitops.rollout.status import Phase
+from tests.conftest import load_event
+from tests.unit.test_ingest_support import (
+    TOKEN_NAME,
+    Aws,
+    FakeGitHub,
+    GitRemote,
+    call_webhook,
+    create_aws,
+    fake_github,
+    signed,
+    webhook_env,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+T0 = 1_800_000_000.0
+FULL_NAME = "acme/ml-endpoints"
+
+
+@dataclass
+class Stack:
+    aws: Aws
+    remote: GitRemote
+    github: FakeGitHub
+    monkeypatch: pytest.MonkeyPatch
+    calls: list[str]
+
+    # --- driving ---------------------------------------------------------------------------
+
+    def work(
+        self, commit: str, pushed_at: float, *, provider: str = "github", **changes: Any
+    ) -> dict[str, Any]:
+        return PushWork.model_validate(
+            {
+                "provider": provider,
+                "repository": self.remote.url,
+                "fullName": FULL_NAME,
+                "ref": "refs/heads/main",
+                "commit": commit,
+                "pushedAt": pushed_at,
+                "delivery": f"d-{commit[:8]}-{int(pushed_at)}",
+                **changes,
+            }
+        ).model_dump(by_alias=True, exclude_none=True)
+
+    def deliver(self, *bodies: Any, receive_count: int = 1) -> dict[str, Any]:
+        """The reconcile handler on an SQS batch whose bodies are ``bodies`` (in order)."""
+        template = load_event("sqs-push-work.json")["Records"][0]
+        records = []
+        for index, body in enumerate(bodies):
+            record = copy.deepcopy(template)
+            record["messageId"] = f"m-{index}"
+            record["body"] = body if isinstance(body, str) else json.dumps(body)
+            record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
+            records.append(record)
+        result: dict[str, Any] = reconcile.handler({"Records": records}, None)
+        return result
+
+    def push(self, commit: str, pushed_at: float, **kw: Any) -> PushRecord:
+        assert self.deliver(self.work(commit, pushed_at, **kw)) == {"batchItemFailures": []}
+        return self.record(commit, pushed_at)
+
+    def record(self, commit: str, pushed_at: float) -> PushRecord:
+        found = PushStore(self.aws.table).get(FULL_NAME, pushed_at, commit)
+        assert found is not None
+        return found
+
+    def finish(self) -> None:
+        """Tick every active rollout to its end (first deploys: no bake time to wait)."""
+        engine = reconcile.service().engine
+        store = StatusStore(self.aws.table)
+        for status in store.list_statuses():
+            for _ in range(20):
+                result = engine.tick(status.endpoint, status.rollout_id)  # type: ignore[attr-defined]
+                if result.done:
+                    break
+            assert result.phase == Phase.SUCCEEDED, result
+
+    # --- looking -----------------------------------------------------------------------------
+
+    def executions(self) -> list[str]:
+        sfn = clients.client("stepfunctions")
+        arn = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
+        return sorted(e["name"] for e in sfn.list_executions(stateMachineArn=arn)["executions"])
+
+    def spec_hash(self, endpoint: str) -> str:
+        status = StatusStore(self.aws.table).get(endpoint)
+        assert status is not None
+        return status.next.spec_hash if status.next else status.spec_hash
+
+    def endpoint_exists(self, name: str) -> bool:
+        try:
+            clients.client("sagemaker").describe_endpoint(EndpointName=name)
+        except ClientError:
+            return False
+        return True
+
+    def statuses(self) -> list[tuple[str, str, str]]:
+        return [(r.path, r.body["context"], r.body["state"]) for r in self.github.requests]
+
+
+def _count(calls: list[str]) -> Any:
+    def hook(event_name: str, **_: Any) -> None:
+        calls.append(event_name.split(".", 2)[2])
+
+    return hook
+
+
+@pytest.fixture
+def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    remote = GitRemote(tmp_path)
+    with emulated_aws(update_delay=0), next_github() as github:
+        clients.reset()
+        aws = create_aws()
+        sfn = clients.client("stepfunctions")
+        arn = sfn.create_state_machine(
+            name="smgitops-rollout",
+            definition=json.dumps({"StartAt": "Tick", "States": {"Tick": {"Type": "Succeed"}}}),
+            roleArn="arn:aws:iam::123456789012:role/smgitops-rollout",
+        )["stateMachineArn"]
+        clients.client("secretsmanager").create_secret(Name=TOKEN_NAME, SecretString="gh-token")
+        env = {
+            "SMGITOPS_STATE_MACHINE_ARN": arn,
+            "SMGITOPS_WORKDIR": str(tmp_path / "work"),
+            "SMGITOPS_REPOSITORY_URLS": remote.url,
+            "SMGITOPS_GITHUB_TOKEN_SECRET": TOKEN_NAME,
+            "SMGITOPS_GITHUB_API_URL": github.url,
+        }
+        webhook_env(monkeypatch, aws, **env)
+        reconcile.settings.cache_clear()
+        reconcile.service.cache_clear()
+        calls: list[str] = []
+        clients.client("sagemaker").meta.events.register("before-call.sagemaker.*", _count(calls))
+        yield Stack(aws, remote, github, monkeypatch, calls)
+    reconcile.settings.cache_clear()
+    reconcile.service.cache_clear()
+    clients.reset()
+
+
+class next_github:
+    """A context manager over the :func:`fake_github` generator."""
+
+    def __enter__(self) -> FakeGitHub:
+        self._gen = fake_github()
+        return next(self._gen)
+
+    def __exit__(self, *exc: object) -> None:
+        self._gen.close()
+
+
+def _outcomes(record: PushRecord) -> dict[str, str]:
+    return {o["endpoint"]: o["kind"] for o in record.outcomes}
+
+
+# --- the whole path ------------------------------------------------------------------------------
+
+
+def test_signed_push_through_the_webhook_ends_in_exactly_the_declared_rollouts(
+    stack: Stack,
+) -> None:
+    stack.remote.declare("churn-predictor")
+    stack.remote.declare("fraud-scorer")
+    sha = stack.remote.commit("two endpoints")
+    event = signed(
+        "github-push-main.json", after=sha, clone_url=stack.remote.url, pushed_at=int(T0)
+    )
+    status, body, _ = call_webhook(event)
+    assert (status, body["commit"]) == (202, sha)
+    messages = stack.aws.receive()
+    assert len(messages) == 1
+    assert reconcile.handler({"Records": messages}, None) == {"batchItemFailures": []}
+    record = stack.record(sha, T0)
+    assert record.status == "reconciled"
+    assert record.provider == "local"  # a local bare repository plays GitHub
+    assert _outcomes(record) == {"churn-predictor": "started", "fraud-scorer": "started"}
+    assert stack.executions() == sorted(o["rolloutId"] for o in record.outcomes)
+    assert stack.calls == []  # starting a rollout is the engine's tick's job
+    assert stack.github.requests == []  # no commit status for a local repository
+
+
+# --- what a push changes --------------------------------------------------------------------------
+
+
+def test_two_endpoints_changed_in_one_push_start_two_rollouts(stack: Stack) -> None:
+    for name in ("churn-predictor", "fraud-scorer", "ltv-model"):
+        stack.remote.declare(name, version=1)
+    first = stack.remote.commit("v1")
+    assert set(_outcomes(stack.push(first, T0)).values()) == {"started"}
+    stack.finish()
+    before = stack.executions()
+    stack.remote.declare("churn-predictor", version=2)
+    stack.remote.declare("fraud-scorer", version=2)
+    second = stack.remote.commit("bump two models")
+    record = stack.push(second, T0 + 60)
+    assert _outcomes(record) == {
+        "churn-predictor": "started",
+        "fraud-scorer": "started",
+        "ltv-model": "unchanged",
+    }
+    new = sorted(set(stack.executions()) - set(before))
+    assert new == sorted(o["rolloutId"] for o in record.outcomes if o["endpoint"] != "ltv-model")
+    assert all(second[:12] in name for name in new)
+
+
+def test_push_touching_only_a_readme_starts_nothing_and_calls_no_sagemaker(stack: Stack) -> None:
+    stack.remote.declare("churn-predictor")
+    stack.push(stack.remote.commit("v1"), T0)
+    stack.finish()
+    executions = stack.executions()
+    stack.calls.clear()
+    stack.remote.write("README.md", "# models\n")
+    record = stack.push(stack.remote.commit("docs"), T0 + 60)
+    assert _outcomes(record) == {"churn-predictor": "unchanged"}
+    assert stack.executions() == executions
+    assert stack.calls == []
+
+
+def test_invalid_declaration_deploys_nothing_and_records_every_problem(stack: Stack) -> None:
+    stack.remote.declare("churn-predictor", version=1)
+    stack.remote.declare("fraud-scorer", version=1)
+    stack.push(stack.remote.commit("v1"), T0)
+    executions = stack.executions()
+    hashes = {n: stack.spec_hash(n) for n in ("churn-predictor", "fraud-scorer")}
+    stack.remote.declare("churn-predictor", version=2, steps=[50, 10])  # not increasing
+    stack.remote.write(
+        "endpoints/fraud-scorer.yaml",
+        stack.remote.root.joinpath("endpoints/fraud-scorer.yaml").read_text() + "surprise: true\n",
+    )
+    stack.remote.declare("ltv-model", version=1)  # valid, and still not deployed
+    sha = stack.remote.commit("broken")
+    record = stack.push(sha, T0 + 60)
+    assert record.status == "invalid"
+    assert len(record.problems) == 2
+    steps, unknown = sorted(record.problems)
+    assert steps.startswith("endpoints/churn-predictor.yaml:")
+    assert "spec.rollout.steps: " in steps and "strictly increasing" in steps
+    assert unknown.startswith("endpoints/fraud-scorer.yaml:")
+    assert "surprise" in unknown
+    assert all(p.split(":")[1].isdigit() for p in record.problems)  # file:line
+    assert stack.executions() == executions
+    assert {n: stack.spec_hash(n) for n in hashes} == hashes
+    assert StatusStore(stack.aws.table).get("ltv-model") is None
+    [request] = [r for r in stack.github.requests if r.body["context"] == "smgitops/validate"][-1:]
+    assert request.path == f"/repos/acme/ml-endpoints/statuses/{sha}"
+    assert request.body["state"] == "failure"
+    assert request.body["description"].startswith("2 problems: endpoints/churn-predictor.yaml:")
+    assert len(request.body["description"]) <= 140
+
+
+def test_out_of_order_pushes_never_let_the_older_commit_win(stack: Stack) -> None:
+    stack.remote.declare("churn-predictor", version=1)
+    older = stack.remote.commit("v1")
+    stack.remote.declare("churn-predictor", version=2)
+    newer = stack.remote.commit("v2")
+    record = stack.push(newer, T0 + 60)  # the newer push is processed first
+    assert _outcomes(record) == {"churn-predictor": "started"}
+    applied = stack.spec_hash("churn-predictor")
+    late = stack.push(older, T0)
+    assert _outcomes(late) == {"churn-predictor": "stale"}
+    assert stack.spec_hash("churn-predictor") == applied
+    assert len(stack.executions()) == 1
+
+
+def test_removed_declaration_is_reported_and_deleted_only_with_prune(stack: Stack) -> None:
+    stack.remote.declare("churn-predictor")
+    stack.remote.declare("fraud-scorer")
+    stack.push(stack.remote.commit("two"), T0)
+    stack.finish()
+    stack.remote.remove("endpoints/fraud-scorer.yaml")
+    record = stack.push(stack.remote.commit("drop fraud-scorer"), T0 + 60)
+    assert record.status == "reconciled"
+    assert [(o["endpoint"], o["action"]) for o in record.orphans] == [("fraud-scorer", "reported")]
+    assert stack.endpoint_exists("fraud-scorer")
+    stack.remote.write(".smgitops.yaml", "prune: true\n")
+    pruned = stack.push(stack.remote.commit("opt in to prune"), T0 + 120)
+    assert [(o["endpoint"], o["action"]) for o in pruned.orphans] == [("fraud-scorer", "deleted")]
+    assert not stack.endpoint_exists("fraud-scorer")
+    assert stack.endpoint_exists("churn-predictor")
+
+
+def test_an_older_push_never_prunes_what_a_newer_push_declares(stack: Stack) -> None:
+    stack.remote.write(".smgitops.yaml", "prune: true\n")
+    stack.remote.declare("churn-predictor")
+    older = stack.remote.commit("one")
+    stack.remote.declare("fraud-scorer")
+    newer = stack.remote.commit("two")
+    stack.push(newer, T0 + 60)
+    stack.finish()
+    late = stack.push(older, T0)
+    assert [(o["endpoint"], o["action"]) for o in late.orphans] == [("fraud-scorer", "reported")]
+    assert "a newer push" in late.orphans[0]["reason"]
+    assert stack.endpoint_exists("fraud-scorer")
+
+
+def test_declarations_folder_comes_from_the_app_config(stack: Stack) -> None:
+    stack.remote.write(".smgitops.yaml", "declarationsDir: deploy/sagemaker\n")
+    stack.remote.declare("churn-predictor", folder="deploy/sagemaker")
+    stack.remote.declare("ignored-here", folder="endpoints")
+    record = stack.push(stack.remote.commit("moved"), T0)
+    assert _outcomes(record) == {"churn-predictor": "started"}
+
+
+def test_bad_app_config_is_an_invalid_push(stack: Stack) -> None:
+    stack.remote.write(".smgitops.yaml", "branch: main\nprune: maybe\ndeclarationsDir: ../etc\n")
+    stack.remote.declare("churn-predictor")
+    record = stack.push(stack.remote.commit("bad config"), T0)
+    assert record.status == "invalid"
+    assert record.problems == (
+        ".smgitops.yaml:2: prune: Input should be a valid boolean",
+        ".smgitops.yaml:3: declarationsDir: '../etc' is not a relative path inside the repository",
+    )
+    assert stack.executions() == []
+
+
+# --- CodeCommit ----------------------------------------------------------------------------------
+
+
+def test_codecommit_events_reconcile_the_tracked_branch_and_ignore_tags(
+    stack: Stack, tmp_path: Path
+) -> None:
+    codecommit = "https://git-codecommit.us-east-1.amazonaws.com/v1/repos/ml-endpoints"
+    gitconfig = tmp_path / "gitconfig"  # git fetches "CodeCommit" from the local remote
+    gitconfig.write_text(f'[url "{stack.remote.url}"]\n\tinsteadOf = {codecommit}\n')
+    stack.monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    stack.monkeypatch.setenv("SMGITOPS_REPOSITORY_URLS", codecommit)
+    reconcile.settings.cache_clear()
+    reconcile.service.cache_clear()
+    stack.remote.declare("churn-predictor")
+    sha = stack.remote.commit("v1")
+    event = load_event("codecommit-reference-updated.json")
+    event["detail"]["commitId"] = sha
+    assert stack.deliver(event) == {"batchItemFailures": []}
+    record = PushStore(stack.aws.table).get("ml-endpoints", 1714564800.0, sha)
+    assert record is not None and record.provider == "codecommit"
+    assert record.clone_url == codecommit
+    assert _outcomes(record) == {"churn-predictor": "started"}
+    tag = load_event("codecommit-tag-created.json")
+    tag["detail"]["commitId"] = sha
+    assert reconcile.process(tag)["reason"] == "ignored: tag v1.4.0 is not a branch"
+    assert len(stack.executions()) == 1
+    assert stack.github.requests == []  # CodeCommit: no GitHub statuses
+
+
+# --- commit statuses -----------------------------------------------------------------------------
+
+
+def test_commit_statuses_reach_github(stack: Stack) -> None:
+    stack.remote.declare("churn-predictor")
+    stack.remote.declare("fraud-scorer")
+    sha = stack.remote.commit("v1")
+    record = stack.push(sha, T0)
+    path = f"/repos/acme/ml-endpoints/statuses/{sha}"
+    assert sorted(stack.statuses()) == [
+        (path, "smgitops/churn-predictor", "pending"),
+        (path, "smgitops/fraud-scorer", "pending"),
+        (path, "smgitops/validate", "success"),
+    ]
+    for request in stack.github.requests:
+        assert request.headers["authorization"] == "Bearer gh-token"
+        assert request.headers["accept"] == "application/vnd.github+json"
+    pending = next(
+        r for r in stack.github.requests if r.body["context"].endswith("churn-predictor")
+    )
+    rollout = next(o["rolloutId"] for o in record.outcomes if o["endpoint"] == "churn-predictor")
+    assert pending.body["description"] == f"rollout started: {rollout}"
+
+
+def test_github_api_down_does_not_fail_the_deploy(stack: Stack) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    stack.monkeypatch.setenv("SMGITOPS_GITHUB_API_URL", f"http://127.0.0.1:{port}")
+    reconcile.settings.cache_clear()
+    reconcile.service.cache_clear()
+    stack.remote.declare("churn-predictor")
+    record = stack.push(stack.remote.commit("v1"), T0)
+    assert record.status == "reconciled"
+    assert _outcomes(record) == {"churn-predictor": "started"}
+
+
+# --- failures and retries ------------------------------------------------------------------------
+
+
+def test_unfetchable_commit_is_retried_then_recorded_as_failed(stack: Stack) -> None:
+    stack.remote.declare("churn-predictor")
+    stack.remote.commit("v1")
+    missing = "ab" * 20
+    body = stack.work(missing, T0)
+    assert stack.deliver(body) == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+    assert stack.record(missing, T0).status == "processing"
+    assert stack.deliver(body, receive_count=3) == {"batchItemFailures": []}
+    record = stack.record(missing, T0)
+    assert record.status == "failed"
+    assert record.reason.startswith("gave up after 3 attempts: fetching abababababab from")
+
+
+def test_a_failed_record_holds_back_the_rest_of_the_batch(stack: Stack) -> None:
+    stack.remote.declare("churn-predictor")
+    good = stack.remote.commit("v1")
+    result = stack.deliver(stack.work("cd" * 20, T0), stack.work(good, T0 + 1))
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m-0"}, {"itemIdentifier": "m-1"}]}
+    assert stack.executions() == []
+
+
+def test_work_naming_another_repository_is_refused_and_recorded(stack: Stack) -> None:
+    body = stack.work("ef" * 20, T0, repository="https://github.com/evil/exfiltrate.git")
+    assert stack.deliver(body) == {"batchItemFailures": []}
+    record = stack.record("ef" * 20, T0)
+    assert record.status == "failed"
+    assert "is not in SMGITOPS_REPOSITORY_URLS" in record.reason
+
+
+def test_bad_messages_are_dropped_with_a_reason(stack: Stack) -> None:
+    assert reconcile.process("not json")["status"] == "dropped"
+    assert reconcile.process({"kind": "push"})["reason"].startswith("provider: Field required")
+    assert stack.deliver("[1]", {"detail-type": "Something Else"}) == {"batchItemFailures": []}

@@ -1,0 +1,402 @@
+"""Drift detection (pure) for each kind of change, and the drift check's record/notify/heal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from smgitops.errors import ConflictError, TransientError
+from smgitops.rollout import naming
+from smgitops.rollout.decide import new_status
+from smgitops.rollout.drift import (
+    DriftReport,
+    LiveEndpoint,
+    LiveModel,
+    LiveVariantState,
+    compare,
+    expected_state,
+    not_comparable,
+)
+from smgitops.rollout.drift_service import DriftService, last_fingerprint
+from smgitops.rollout.status import HistoryRecord, Phase, RolloutStatus, VariantRef
+from tests.builders import IMAGE, ROLE, declaration
+
+NOW = 1_700_000_000.0
+
+
+def succeeded(**kwargs: Any) -> RolloutStatus:
+    decl = declaration(**kwargs)
+    status = new_status(
+        decl, rollout_id="r-1", commit="c0ffee" * 6, pushed_at=NOW, source={}, now=NOW
+    )
+    return status.evolve(
+        phase=Phase.SUCCEEDED,
+        stable=status.candidate,
+        weights={status.candidate.name: 100.0},
+    )
+
+
+def live_of(status: RolloutStatus, /, **changes: Any) -> LiveEndpoint:
+    """The endpoint exactly as the status says it should be, then ``changes``."""
+    ref = status.stable
+    assert ref is not None
+    model = status.spec().spec.model
+    endpoint = LiveEndpoint(
+        name=status.endpoint,
+        status="InService",
+        config=naming.config_name(status.endpoint, [ref]),
+        variants=[
+            LiveVariantState(
+                name=ref.name,
+                model=ref.model,
+                instance_type=ref.instance_type,
+                instance_count=ref.instance_count,
+                weight=1.0,
+            )
+        ],
+        models={
+            ref.model: LiveModel(
+                name=ref.model,
+                image=model.image,
+                model_data_url=model.model_data_url,
+                environment=dict(model.environment),
+                execution_role_arn=ROLE,
+            )
+        },
+    )
+    return endpoint.model_copy(update=changes)
+
+
+def fields(report: DriftReport) -> list[str]:
+    return [d.field for d in report.drifts]
+
+
+STATUS = succeeded(environment={"WORKERS": "2"}, instance_count=2)
+VARIANT = STATUS.candidate.name
+MODEL = STATUS.candidate.model
+
+
+def variant_with(**changes: Any) -> list[LiveVariantState]:
+    return [live_of(STATUS).variants[0].model_copy(update=changes)]
+
+
+def model_with(**changes: Any) -> dict[str, LiveModel]:
+    return {MODEL: live_of(STATUS).models[MODEL].model_copy(update=changes)}
+
+
+def test_an_endpoint_as_declared_has_no_drift() -> None:
+    report = compare(STATUS, live_of(STATUS))
+    assert report.drifts == []
+    assert report.summary() == "in sync"
+    assert report.basis == "declaration"
+
+
+def test_a_deleted_endpoint() -> None:
+    report = compare(STATUS, None)
+    assert fields(report) == ["endpoint"]
+    assert report.cause == "the endpoint was deleted outside smgitops"
+    assert report.healable
+
+
+def test_instance_count_changed_in_the_console() -> None:
+    report = compare(STATUS, live_of(STATUS, variants=variant_with(instance_count=5)))
+    assert [(d.field, d.declared, d.live) for d in report.drifts] == [
+        (f"variants[{VARIANT}].instanceCount", 2, 5)
+    ]
+    assert "UpdateEndpointWeightsAndCapacities" in report.cause
+
+
+def test_weight_set_to_zero() -> None:
+    report = compare(STATUS, live_of(STATUS, variants=variant_with(weight=0.0)))
+    assert [(d.field, d.declared, d.live) for d in report.drifts] == [
+        (f"variants[{VARIANT}].weight", 100.0, 0.0)
+    ]
+
+
+def test_weights_moved_to_a_second_variant() -> None:
+    ours = variant_with(weight=1.0)
+    theirs = LiveVariantState(name="manual", model="m", instance_type="ml.m5.large", weight=1.0)
+    report = compare(STATUS, live_of(STATUS, variants=[*ours, theirs]))
+    assert fields(report) == ["variants"]
+    assert report.drifts[0].live == sorted([VARIANT, "manual"])
+
+
+def test_config_replaced_outside_smgitops() -> None:
+    manual = LiveVariantState(
+        name="AllTraffic",
+        model="my-model",
+        instance_type="ml.c5.xlarge",
+        instance_count=1,
+        weight=1,
+    )
+    report = compare(STATUS, live_of(STATUS, config="console-config", variants=[manual]))
+    assert fields(report) == ["endpointConfig", "variants"]
+    assert report.drifts[0].declared == naming.config_name(STATUS.endpoint, [STATUS.candidate])
+    assert report.cause.startswith("the endpoint config was replaced outside smgitops")
+
+
+def test_sagemaker_rolled_back_to_an_older_smgitops_config() -> None:
+    older = succeeded(version=1)
+    current = succeeded(version=2)
+    live = live_of(older)  # what the endpoint ran before the update that SageMaker undid
+    report = compare(current, live)
+    assert "endpointConfig" in fields(report)
+    assert report.cause.startswith("the endpoint runs another smgitops config")
+
+
+def test_same_variant_name_with_another_model_or_instance_type() -> None:
+    changed = variant_with(model="other-model", instance_type="ml.c5.xlarge")
+    report = compare(STATUS, live_of(STATUS, config="hand-made", variants=changed))
+    assert fields(report) == [
+        "endpointConfig",
+        f"variants[{VARIANT}].model",
+        f"variants[{VARIANT}].instanceType",
+    ]
+
+
+def test_model_re_created_with_another_image_or_environment() -> None:
+    report = compare(
+        STATUS,
+        live_of(STATUS, models=model_with(image=f"{IMAGE}-evil", environment={"WORKERS": "8"})),
+    )
+    assert fields(report) == [f"models[{MODEL}].image", f"models[{MODEL}].environment"]
+    assert report.cause == "a model was deleted or re-created outside smgitops"
+    assert not report.healable  # a rollout cannot replace a model that has the same name
+
+
+def test_model_deleted() -> None:
+    report = compare(STATUS, live_of(STATUS, models={MODEL: LiveModel(name=MODEL, found=False)}))
+    assert [(d.field, d.live) for d in report.drifts] == [(f"models[{MODEL}]", "missing")]
+
+
+def test_a_model_package_is_compared_by_its_arn() -> None:
+    status = succeeded()
+    decl = status.spec().model_dump(by_alias=True)
+    package = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/7"
+    decl["spec"]["model"] = {"modelPackageArn": package, "executionRoleArn": ROLE}
+    status = status.evolve(declaration=decl)
+    name = status.candidate.model
+    live_model = LiveModel(name=name, model_package_arn=package, execution_role_arn=ROLE)
+    assert compare(status, live_of(status, models={name: live_model})).drifts == []
+    other = live_model.model_copy(update={"model_package_arn": package[:-1] + "8"})
+    assert fields(compare(status, live_of(status, models={name: other}))) == [
+        f"models[{name}].modelPackageArn"
+    ]
+
+
+def test_shadow_variant_added() -> None:
+    shadow = LiveVariantState(name="shadow-1", model="m2", instance_type="ml.m5.large")
+    report = compare(STATUS, live_of(STATUS, shadow_variants=[shadow]))
+    assert fields(report) == ["shadowVariants"]
+    assert report.cause == "a shadow variant was added outside smgitops"
+
+
+def test_failed_endpoint_and_deleted_config() -> None:
+    failed = compare(STATUS, live_of(STATUS, status="Failed", failure_reason="image pull"))
+    assert [(d.field, d.live) for d in failed.drifts] == [("endpoint.status", "Failed: image pull")]
+    deleted = compare(STATUS, live_of(STATUS, config_found=False))
+    assert fields(deleted) == ["endpointConfig"]
+
+
+def test_a_busy_endpoint_is_checked_next_time() -> None:
+    report = compare(STATUS, live_of(STATUS, status="Updating", variants=variant_with(weight=0)))
+    assert report.skipped == "the endpoint is Updating; checked next time"
+    assert report.drifts == []
+
+
+def test_after_a_rollback_the_stable_variant_is_expected() -> None:
+    old = succeeded(version=1)
+    assert old.stable is not None
+    rolled_back = succeeded(version=2).evolve(
+        phase=Phase.ROLLED_BACK,
+        stable=old.stable,
+        weights={old.stable.name: 100.0},
+        stable_config="hand-made-before-smgitops",
+    )
+    expected = expected_state(rolled_back)
+    assert expected is not None
+    assert expected.basis == "rollback"
+    assert expected.models == {}  # the old model's content was declared by an older commit
+    assert compare(rolled_back, live_of(old)).drifts == []
+    adopted = live_of(old, config="hand-made-before-smgitops")
+    assert compare(rolled_back, adopted).drifts == []
+    changed = compare(
+        rolled_back,
+        live_of(old, variants=[live_of(old).variants[0].model_copy(update={"instance_count": 3})]),
+    )
+    assert changed.drifted
+    assert not changed.healable  # healing would roll the rolled-back model out again
+
+
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        ({"phase": Phase.PROGRESSING}, "a rollout is Progressing"),
+        ({"phase": Phase.FAILED, "reason": "boom"}, "the last rollout failed (boom)"),
+        ({"weights": {}}, "no variant is recorded as live"),
+        ({"phase": Phase.SUPERSEDED}, "superseded"),
+    ],
+)
+def test_statuses_that_say_nothing_about_the_live_endpoint(
+    changes: dict[str, Any], reason: str
+) -> None:
+    status = STATUS.evolve(**changes)
+    assert reason in not_comparable(status)
+    assert compare(status, None).skipped == not_comparable(status)
+
+
+def test_fingerprint_ignores_order_and_changes_with_the_drift() -> None:
+    one = compare(STATUS, live_of(STATUS, variants=variant_with(instance_count=5, weight=0.0)))
+    reordered = one.model_copy(update={"drifts": list(reversed(one.drifts))})
+    assert one.fingerprint() == reordered.fingerprint()
+    other = compare(STATUS, live_of(STATUS, variants=variant_with(instance_count=6, weight=0.0)))
+    assert other.fingerprint() != one.fingerprint()
+
+
+# --- the drift check ----------------------------------------------------------------------------
+
+
+@dataclass
+class Store:
+    statuses: list[RolloutStatus]
+    records: list[HistoryRecord] = field(default_factory=list)
+
+    def list_statuses(self) -> list[RolloutStatus]:
+        return self.statuses
+
+    def history(self, endpoint: str, limit: int = 200) -> list[HistoryRecord]:
+        return [r for r in reversed(self.records) if r.endpoint == endpoint][:limit]
+
+    def append_history(self, records: Any) -> None:
+        self.records.extend(records)
+
+
+@dataclass
+class Live:
+    endpoints: dict[str, LiveEndpoint | None]
+    broken: set[str] = field(default_factory=set)
+
+    def read(self, endpoint: str) -> LiveEndpoint | None:
+        if endpoint in self.broken:
+            raise TransientError("DescribeEndpoint: throttled")
+        return self.endpoints.get(endpoint)
+
+
+@dataclass
+class Notifier:
+    sent: list[DriftReport] = field(default_factory=list)
+
+    def drift(self, report: DriftReport) -> None:
+        self.sent.append(report)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str
+    rollout_id: str
+
+
+@dataclass
+class Healer:
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    error: Exception | None = None
+
+    def start(self, declaration: Any, **kwargs: Any) -> Outcome:
+        self.calls.append({"endpoint": declaration.name, **kwargs})
+        if self.error is not None:
+            raise self.error
+        return Outcome("started", "heal-1")
+
+
+def world(**live: Any) -> tuple[DriftService, Store, Live, Notifier, Healer]:
+    store = Store([STATUS])
+    endpoints = Live({STATUS.endpoint: live_of(STATUS, **live)})
+    notifier, healer = Notifier(), Healer()
+    service = DriftService(
+        store, endpoints, notifier, healer, self_heal=True, clock=lambda: NOW + 60
+    )
+    return service, store, endpoints, notifier, healer
+
+
+def test_a_new_drift_is_recorded_notified_and_healed_once() -> None:
+    service, store, _, notifier, healer = world(variants=variant_with(instance_count=5))
+    first = service.check_all()[0]
+    assert first.changed
+    assert first.healed == "heal-1"
+    [record] = store.records
+    assert record.event.startswith("drift: weights or instance counts were changed")
+    assert record.details["drift"][0]["field"] == f"variants[{VARIANT}].instanceCount"
+    assert record.details["heal"] == "heal-1"
+    assert record.commit == STATUS.commit
+    assert [r.endpoint for r in notifier.sent] == [STATUS.endpoint]
+    [call] = healer.calls
+    assert call["force"] is True
+    assert call["commit"] == STATUS.commit
+    assert call["source"]["provider"] == "drift"
+
+    again = service.check_all()[0]
+    assert again.report.drifted
+    assert not again.changed
+    assert len(store.records) == 1
+    assert len(notifier.sent) == 1
+    assert len(healer.calls) == 1
+
+
+def test_resolved_drift_is_recorded_and_notified() -> None:
+    service, store, endpoints, notifier, _ = world(variants=variant_with(instance_count=5))
+    service.check_all()
+    endpoints.endpoints[STATUS.endpoint] = live_of(STATUS)
+    outcome = service.check_all()[0]
+    assert outcome.changed
+    assert store.records[-1].event == "drift resolved"
+    assert not notifier.sent[-1].drifted
+    assert last_fingerprint(store.history(STATUS.endpoint)) == ""
+    assert not service.check_all()[0].changed  # in sync stays quiet
+
+
+def test_no_healing_without_self_heal_or_for_a_rollback() -> None:
+    service, _, _, _, healer = world(variants=variant_with(instance_count=5))
+    service.self_heal = False
+    assert service.check_all()[0].changed
+    assert healer.calls == []
+
+
+def test_a_heal_that_cannot_start_is_recorded() -> None:
+    service, store, _, _, healer = world(variants=variant_with(instance_count=5))
+    healer.error = ConflictError("status keeps changing")
+    outcome = service.check_all()[0]
+    assert outcome.error == "status keeps changing"
+    assert store.records[0].details["heal"] == "failed: status keeps changing"
+
+
+def test_one_failing_endpoint_does_not_stop_the_others() -> None:
+    other = succeeded(name="fraud-scorer")
+    service, store, endpoints, _, _ = world()
+    store.statuses = [STATUS, other]
+    endpoints.broken.add(STATUS.endpoint)
+    endpoints.endpoints[other.endpoint] = None
+    first, second = service.check_all()
+    assert first.error == "DescribeEndpoint: throttled"
+    assert first.report.skipped.startswith("check failed")
+    assert second.report.drifts[0].field == "endpoint"
+    assert service.check_all(["fraud-scorer"])[0].report.endpoint == "fraud-scorer"
+
+
+def test_an_active_rollout_is_not_read() -> None:
+    service, store, endpoints, _, _ = world()
+    store.statuses = [STATUS.evolve(phase=Phase.PROGRESSING)]
+    endpoints.broken.add(STATUS.endpoint)  # would raise if read
+    [outcome] = service.check_all()
+    assert outcome.report.skipped == "a rollout is Progressing"
+    assert not outcome.error
+
+
+def test_expected_state_names_smgitops_config_and_model() -> None:
+    expected = expected_state(STATUS)
+    assert expected is not None
+    assert expected.variants == [STATUS.candidate]
+    assert expected.configs == [naming.config_name(STATUS.endpoint, [STATUS.candidate])]
+    assert expected.models[MODEL]["environment"] == {"WORKERS": "2"}
+    assert isinstance(expected.variants[0], VariantRef)

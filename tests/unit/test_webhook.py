@@ -1,0 +1,333 @@
+"""The webhook handler on moto (DynamoDB, SQS FIFO, Secrets Manager): every documented answer,
+and nothing enqueued or recorded for a delivery that should not be."""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote_plus
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+from moto import mock_aws
+
+from smgitops.aws import clients
+from smgitops.aws.deliveries import DeliveryStore
+from smgitops.aws.secrets import CachedSecret, SecretReader
+from smgitops.ingest.work import PushWork
+from tests.conftest import load_event
+from tests.unit.test_ingest_support import (
+    GITHUB_REPO,
+    SECRET_NAME,
+    TEST_SECRET,
+    Aws,
+    body_of,
+    call_webhook,
+    create_aws,
+    signed,
+    webhook_env,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+PUSH = "github-push-main.json"
+AFTER = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    with mock_aws():
+        resources = create_aws()
+        webhook_env(monkeypatch, resources)
+        yield resources
+
+
+def _delivery(delivery: str) -> Any:
+    return DeliveryStore("smgitops-test").get(delivery)
+
+
+def test_signed_push_to_main_is_recorded_enqueued_and_answered_202(aws: Aws) -> None:
+    event = load_event(PUSH)
+    status, body, _ = call_webhook(event)
+    delivery = event["headers"]["x-github-delivery"]
+    assert status == 202
+    assert body == {
+        "message": "accepted",
+        "delivery": delivery,
+        "repository": "acme/ml-endpoints",
+        "commit": AFTER,
+    }
+    [message] = aws.receive()
+    assert message["attributes"]["MessageGroupId"] == "acme/ml-endpoints"
+    assert message["attributes"]["MessageDeduplicationId"] == delivery
+    work = PushWork.model_validate_json(message["body"])
+    assert (work.commit, work.ref, work.repository) == (AFTER, "refs/heads/main", GITHUB_REPO)
+    assert work.pushed_at == 1714564800.0  # repository.pushed_at: the ordering key
+    assert work.provider == "github" and work.delivery == delivery
+    record = _delivery(delivery)
+    assert record.state == "queued" and record.commit == AFTER
+
+
+def test_base64_body_is_decoded_before_the_signature_is_checked(aws: Aws) -> None:
+    event = load_event("github-push-main-base64.json")
+    assert event["isBase64Encoded"] is True
+    status, body, _ = call_webhook(event)
+    assert (status, body["commit"]) == (202, AFTER)
+    assert aws.queued() == 1
+
+
+def test_form_encoded_delivery_is_accepted(aws: Aws) -> None:
+    payload = body_of(load_event(PUSH))
+    raw = b"payload=" + quote_plus(payload.decode()).encode()
+    event = signed(PUSH, raw=raw)
+    event["headers"]["content-type"] = "application/x-www-form-urlencoded"
+    status, body, _ = call_webhook(event)
+    assert (status, body["message"]) == (202, "accepted")
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        (
+            "github-push-other-branch.json",
+            "ignored: branch feature/new-model is not the tracked branch main",
+        ),
+        ("github-push-tag.json", "ignored: tag push v1.4.0"),
+        ("github-push-branch-deleted.json", "ignored: branch main was deleted"),
+        ("github-issues-event.json", "ignored: issues"),
+    ],
+)
+def test_ignored_deliveries_answer_202_with_the_reason_and_do_nothing(
+    aws: Aws, name: str, reason: str
+) -> None:
+    event = load_event(name)
+    status, body, _ = call_webhook(event)
+    assert (status, body["message"]) == (202, reason)
+    assert aws.queued() == 0
+    assert _delivery(event["headers"]["x-github-delivery"]) is None
+
+
+def test_tracked_branch_is_configurable(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    webhook_env(monkeypatch, aws, SMGITOPS_BRANCH="feature/new-model")
+    status, body, _ = call_webhook(load_event("github-push-other-branch.json"))
+    assert (status, body["message"]) == (202, "accepted")
+    status, body, _ = call_webhook(load_event(PUSH))
+    assert body["message"] == "ignored: branch main is not the tracked branch feature/new-model"
+
+
+def test_ping_answers_200_with_the_hook_id(aws: Aws) -> None:
+    status, body, _ = call_webhook(load_event("github-ping.json"))
+    assert (status, body["message"], body["hookId"]) == (200, "pong", 482910374)
+    assert aws.queued() == 0
+
+
+@pytest.mark.parametrize(
+    ("mutate", "reason"),
+    [
+        (
+            lambda e: e["headers"].pop("x-hub-signature-256"),
+            "signature missing: X-Hub-Signature-256",
+        ),
+        (
+            lambda e: e["headers"].update({"x-hub-signature-256": "sha1=abc"}),
+            "signature malformed: expected sha256=<64 hex digits>",
+        ),
+        (
+            lambda e: e["headers"].update({"x-hub-signature-256": "sha256=" + "0" * 64}),
+            "signature mismatch",
+        ),
+        (lambda e: e.update({"body": e["body"].replace("jdoe", "mallory")}), "signature mismatch"),
+    ],
+)
+def test_missing_malformed_or_wrong_signature_is_401_and_nothing_else(
+    aws: Aws, mutate: Any, reason: str
+) -> None:
+    event = load_event(PUSH)
+    mutate(event)
+    status, body, _ = call_webhook(event)
+    assert (status, body) == (401, {"message": reason})
+    assert aws.queued() == 0
+    assert _delivery(event["headers"]["x-github-delivery"]) is None
+
+
+def test_signed_with_another_secret_is_401(aws: Aws) -> None:
+    status, body, _ = call_webhook(signed(PUSH, secret="not-the-secret"))
+    assert (status, body["message"]) == (401, "signature mismatch")
+    assert aws.queued() == 0
+
+
+def test_replayed_delivery_is_acted_on_once_and_answered_with_the_first_result(aws: Aws) -> None:
+    event = load_event(PUSH)
+    first = call_webhook(event)
+    second = call_webhook(event)
+    assert first[0] == second[0] == 202
+    assert first[1] == second[1]
+    assert second[2]["X-Smgitops-Replayed"] == "true"
+    assert aws.queued() == 1
+
+
+def test_replay_after_a_crash_before_enqueue_enqueues_once(aws: Aws) -> None:
+    event = load_event(PUSH)
+    delivery = event["headers"]["x-github-delivery"]
+    # An earlier attempt recorded the delivery and died before SendMessage.
+    DeliveryStore(aws.table).claim(
+        delivery,
+        status_code=202,
+        response={"message": "accepted", "delivery": delivery},
+        repository="acme/ml-endpoints",
+        commit=AFTER,
+    )
+    status, body, _ = call_webhook(event)
+    assert (status, body) == (202, {"message": "accepted", "delivery": delivery})
+    assert aws.queued() == 1
+    assert _delivery(delivery).state == "queued"
+    call_webhook(event)
+    assert aws.queued() == 1
+
+
+def test_rotated_secret_is_picked_up_and_the_previous_one_still_accepted(aws: Aws) -> None:
+    assert call_webhook(load_event(PUSH))[0] == 202  # caches the current secret
+    clients.client("secretsmanager").put_secret_value(
+        SecretId=SECRET_NAME, SecretString="rotated-secret"
+    )
+    status, body, _ = call_webhook(signed(PUSH, secret="rotated-secret", delivery="rot-1"))
+    assert (status, body["message"]) == (202, "accepted")
+    # GitHub may still sign with the old secret until its hook is updated: AWSPREVIOUS.
+    status, _, _ = call_webhook(signed(PUSH, secret=TEST_SECRET, delivery="rot-2"))
+    assert status == 202
+    assert call_webhook(signed(PUSH, secret="never-valid", delivery="rot-3"))[0] == 401
+
+
+def test_a_failed_check_refreshes_the_secret_at_most_once_per_interval(aws: Aws) -> None:
+    calls: list[str] = []
+    sm = clients.client("secretsmanager")
+    sm.meta.events.register(
+        "before-call.secrets-manager.GetSecretValue", lambda **_: calls.append("get")
+    )
+    now = [100.0]
+    secret = CachedSecret(SecretReader(SECRET_NAME), min_refresh=5.0, clock=lambda: now[0])
+    assert secret.values() == (TEST_SECRET,)
+    assert secret.refresh() is None  # fetched just now: no second call
+    now[0] += 6
+    assert secret.refresh() == (TEST_SECRET,)
+    assert calls == ["get", "get", "get"]  # values(), then AWSCURRENT + AWSPREVIOUS
+
+
+def test_secrets_manager_down_is_503_with_nothing_done(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMGITOPS_AWS_MAX_ATTEMPTS", "1")
+    clients.reset()
+
+    def down(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="https://secretsmanager.us-east-1.amazonaws.com")
+
+    clients.client("secretsmanager").meta.events.register(
+        "before-send.secrets-manager.GetSecretValue", down
+    )
+    event = load_event(PUSH)
+    status, body, headers = call_webhook(event)
+    assert status == 503
+    assert body["message"].startswith("unavailable, retry later: Secrets Manager unavailable")
+    assert headers["Retry-After"] == "5"
+    assert aws.queued() == 0
+    assert _delivery(event["headers"]["x-github-delivery"]) is None
+
+
+def test_queue_down_is_503_and_the_redelivery_completes(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMGITOPS_AWS_MAX_ATTEMPTS", "1")
+    clients.reset()
+    down = [True]
+
+    def send(**_: Any) -> None:
+        if down[0]:
+            raise EndpointConnectionError(endpoint_url="https://sqs.us-east-1.amazonaws.com")
+
+    clients.client("sqs").meta.events.register("before-send.sqs.SendMessage", send)
+    event = load_event(PUSH)
+    assert call_webhook(event)[0] == 503
+    assert aws.queued() == 0
+    down[0] = False
+    status, body, _ = call_webhook(event)  # GitHub's redelivery: same delivery id
+    assert (status, body["message"]) == (202, "accepted")
+    assert aws.queued() == 1
+
+
+def test_oversized_body_is_413(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    webhook_env(monkeypatch, aws, SMGITOPS_MAX_BODY_BYTES="1024")
+    event = load_event(PUSH)
+    assert len(body_of(event)) > 1024
+    status, body, _ = call_webhook(event)
+    assert (status, body["message"]) == (413, "body over 1024 bytes")
+    event = load_event("github-push-main-base64.json")
+    event["body"] = base64.b64encode(b"x" * 100_000).decode()
+    assert call_webhook(event)[0] == 413  # refused before decoding
+    assert aws.queued() == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"not json at all", "body is not JSON: JSONDecodeError"),
+        (b"[1, 2, 3]", "body is not a JSON object"),
+        (b"\xff\xfe", "body is not JSON: UnicodeDecodeError"),
+        (b"[" * 100_000 + b"]" * 100_000, "body is not JSON: RecursionError"),
+        (b'{"ref": "refs/heads/main"}', "not a push payload: before: Field required (+2 more)"),
+    ],
+)
+def test_signed_body_that_is_not_a_push_payload_is_400(aws: Aws, raw: bytes, reason: str) -> None:
+    event = signed("github-push-main-base64.json", raw=raw)  # base64 carries any bytes
+    status, body, _ = call_webhook(event)
+    assert (status, body["message"]) == (400, reason)
+    assert aws.queued() == 0
+
+
+def test_missing_event_or_delivery_header_is_400(aws: Aws) -> None:
+    event = load_event(PUSH)
+    del event["headers"]["x-github-event"]
+    assert call_webhook(event)[:2] == (400, {"message": "missing header X-GitHub-Event"})
+    event = load_event(PUSH)
+    del event["headers"]["x-github-delivery"]
+    assert call_webhook(event)[:2] == (400, {"message": "missing or bad header X-GitHub-Delivery"})
+    assert aws.queued() == 0
+
+
+def test_push_naming_another_repository_is_403(aws: Aws) -> None:
+    event = signed(PUSH, clone_url="https://github.com/evil/exfiltrate.git")
+    status, body, _ = call_webhook(event)
+    assert status == 403
+    assert body["message"] == (
+        "repository https://github.com/evil/exfiltrate.git is not in SMGITOPS_REPOSITORY_URLS"
+    )
+    assert aws.queued() == 0
+
+
+def test_no_allowed_repository_refuses_every_push(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    webhook_env(monkeypatch, aws, SMGITOPS_REPOSITORY_URLS="")
+    status, body, _ = call_webhook(load_event(PUSH))
+    assert (status, body["message"]) == (
+        403,
+        "no repository is allowed: set SMGITOPS_REPOSITORY_URLS",
+    )
+
+
+def test_only_post_is_accepted(aws: Aws) -> None:
+    event = load_event(PUSH)
+    event["requestContext"]["http"]["method"] = "GET"
+    status, _, headers = call_webhook(event)
+    assert (status, headers["Allow"]) == (405, "POST")
+
+
+def test_missing_configuration_is_a_500_without_details(monkeypatch: pytest.MonkeyPatch) -> None:
+    from smgitops.handlers import webhook
+
+    monkeypatch.delenv("SMGITOPS_TABLE", raising=False)
+    webhook.service.cache_clear()
+    status, body, _ = call_webhook(load_event(PUSH))
+    assert (status, body) == (500, {"message": "webhook misconfigured"})
+    webhook.service.cache_clear()
