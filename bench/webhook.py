@@ -1,0 +1,225 @@
+"""Benchmark: the webhook function, warm and cold.
+
+- warm: handler time per signed push delivery (new delivery id each time: verify HMAC,
+  conditional put, SendMessage to the FIFO queue, mark queued), against moto's server on
+  loopback; p50 / p99 over N deliveries after a warm-up. Target p99 < 50 ms.
+- cold import: ``import smgitops.handlers.webhook`` vs ``import boto3`` alone, each in fresh
+  interpreters, interleaved, timed inside the process around the import. The judged ratio is
+  the median of per-round ratios. Target <= 1.3. For context the same run measures the floor
+  any pydantic-based handler pays (``import boto3`` + one pydantic model) and the first request
+  of a cold process (settings, boto3 clients, secret fetch, the four AWS calls).
+
+Run: ``.venv/bin/python bench/webhook.py [--deliveries N] [--rounds R]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_P99_MS = 50.0
+TARGET_RATIO = 1.3
+SECRET = "bench-webhook-secret"  # noqa: S105 - a throwaway secret on a local emulator
+REPO = "https://github.com/acme/ml-endpoints.git"
+
+IMPORTS = {
+    "boto3": "import boto3",
+    "webhook": "import smgitops.handlers.webhook",
+    "floor": ("import boto3\nfrom pydantic import BaseModel\nclass M(BaseModel):\n    x: int"),
+}
+TIMED = "import time\nt = time.perf_counter()\n{code}\nprint(time.perf_counter() - t)"
+FIRST_REQUEST = """
+import json, sys, time
+t0 = time.perf_counter()
+from smgitops.handlers import webhook
+t1 = time.perf_counter()
+event = json.loads(sys.stdin.read())
+response = webhook.handler(event, None)
+t2 = time.perf_counter()
+assert response["statusCode"] == 202, response
+print(t1 - t0, t2 - t1)
+"""
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMGITOPS_", "AWS_"))}
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "PYTHONDONTWRITEBYTECODE": "0",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def _run(code: str, env: dict[str, str], stdin: str = "") -> list[float]:
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
+    if out.returncode:
+        raise SystemExit(f"subprocess failed:\n{out.stderr[-2000:]}")
+    return [float(value) for value in out.stdout.split()]
+
+
+def cold_imports(rounds: int) -> dict[str, list[float]]:
+    env = _env()
+    for code in IMPORTS.values():  # compile bytecode once, outside the timing
+        _run(TIMED.format(code=code), env)
+    samples: dict[str, list[float]] = {name: [] for name in IMPORTS}
+    for index in range(rounds):
+        names = list(IMPORTS) if index % 2 == 0 else list(IMPORTS)[::-1]
+        for name in names:
+            samples[name].append(_run(TIMED.format(code=IMPORTS[name]), env)[0] * 1000)
+    return samples
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _stack(endpoint: str) -> dict[str, str]:
+    """Table, FIFO queue and secret on the moto server; the function's environment."""
+    from smgitops.aws import clients
+    from smgitops.local.resources import create_table
+
+    clients.reset()
+    create_table(clients.client("dynamodb"), "bench-webhook")
+    queue_url = clients.client("sqs").create_queue(
+        QueueName="bench-reconcile.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+    )["QueueUrl"]
+    clients.client("secretsmanager").create_secret(Name="bench/webhook", SecretString=SECRET)
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "SMGITOPS_TABLE": "bench-webhook",
+        "SMGITOPS_QUEUE_URL": queue_url,
+        "SMGITOPS_WEBHOOK_SECRET": "bench/webhook",
+        "SMGITOPS_REPOSITORY_URLS": REPO,
+    }
+
+
+def _delivery(template: dict[str, Any], body: bytes) -> dict[str, Any]:
+    from smgitops.ingest.signature import sign
+
+    event = dict(template)
+    event["headers"] = {
+        **template["headers"],
+        "x-github-delivery": str(uuid.uuid4()),
+        "x-hub-signature-256": sign(SECRET.encode(), body),
+    }
+    event["body"] = body.decode()
+    return event
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deliveries", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--cold-requests", type=int, default=5)
+    args = parser.parse_args(argv)
+
+    from moto.server import ThreadedMotoServer
+
+    print(
+        f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; "
+        f"{args.deliveries} warm deliveries, {args.rounds} cold-import rounds"
+    )
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    saved = dict(os.environ)
+    try:
+        os.environ.update(_env({"AWS_ENDPOINT_URL": endpoint}))
+        function_env = _stack(endpoint)
+        os.environ.update(function_env)
+        template = json.loads((ROOT / "events" / "github-push-main.json").read_text())
+        body = template["body"].encode()
+
+        from smgitops.handlers import webhook
+
+        webhook.service.cache_clear()
+        for _ in range(20):  # warm: clients, secret, connections
+            assert webhook.handler(_delivery(template, body), None)["statusCode"] == 202
+        times = []
+        for _ in range(args.deliveries):
+            event = _delivery(template, body)
+            start = time.perf_counter()
+            response = webhook.handler(event, None)
+            times.append((time.perf_counter() - start) * 1000)
+            assert response["statusCode"] == 202, response
+        p50, p99 = percentile(times, 0.5), percentile(times, 0.99)
+        print(
+            f"warm handler per signed push: p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
+            f"max {max(times):.1f} ms (target p99 < {TARGET_P99_MS:.0f} ms: "
+            f"{'met' if p99 < TARGET_P99_MS else 'MISSED'})"
+        )
+
+        cold = [
+            _run(FIRST_REQUEST, _env(function_env), json.dumps(_delivery(template, body)))
+            for _ in range(args.cold_requests)
+        ]
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        server.stop()
+
+    samples = cold_imports(args.rounds)
+    median = {name: statistics.median(values) for name, values in samples.items()}
+    ratios = [w / b for w, b in zip(samples["webhook"], samples["boto3"], strict=True)]
+    floors = [f / b for f, b in zip(samples["floor"], samples["boto3"], strict=True)]
+    ratio = statistics.median(ratios)
+    print(
+        f"cold import (median of {args.rounds} fresh interpreters): import boto3 "
+        f"{median['boto3']:.1f} ms, webhook module {median['webhook']:.1f} ms -> ratio "
+        f"{ratio:.2f} (target <= {TARGET_RATIO}: {'met' if ratio <= TARGET_RATIO else 'MISSED'})"
+    )
+    print(
+        f"  floor for any pydantic handler: boto3 + one pydantic model {median['floor']:.1f} ms "
+        f"-> ratio {statistics.median(floors):.2f}; the webhook adds "
+        f"{median['webhook'] - median['floor']:.1f} ms over that floor"
+    )
+    imports = [c[0] * 1000 for c in cold]
+    firsts = [c[1] * 1000 for c in cold]
+    print(
+        f"cold process, first request (median of {len(cold)}): import "
+        f"{statistics.median(imports):.0f} ms + first delivery {statistics.median(firsts):.0f} ms "
+        "(settings, 3 boto3 clients, secret, 4 AWS calls)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""The real ASL on moto's executor with the REAL tick handler: a canary that succeeds and one
+that rolls back on a tripped alarm, with one-second intervals."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from smgitops.aws import clients
+from smgitops.handlers import tick
+from smgitops.local import sagemaker_ext
+from smgitops.local import stepfunctions as local_sfn
+from smgitops.local.resources import create_table
+from smgitops.rollout.service import RolloutService
+from smgitops.rollout.status import Phase
+from tests.builders import declaration
+from tests.template.rollout_harness import EXECUTE, TICK_ARN
+
+TABLE = "smgitops-asl"
+NAME = "churn-predictor"
+
+
+@pytest.fixture
+def service(monkeypatch: pytest.MonkeyPatch) -> Iterator[RolloutService]:
+    saved = sagemaker_ext.get_update_delay()
+    sagemaker_ext.set_update_delay(0.2)
+    with mock_aws(config=EXECUTE):
+        local_sfn.install()
+        clients.reset()
+        create_table(clients.client("dynamodb"), TABLE)
+        arn = local_sfn.ensure_state_machine(
+            clients.client("stepfunctions"), {"TickFunctionArn": TICK_ARN}
+        )
+        monkeypatch.setenv("SMGITOPS_TABLE", TABLE)
+        monkeypatch.setenv("SMGITOPS_STATE_MACHINE_ARN", arn)
+        monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+        tick.service.cache_clear()
+        local_sfn.register_function(TICK_ARN, local_sfn.as_task_function(tick.handler, TICK_ARN))
+        engine = RolloutService.from_settings(_settings(arn))
+        yield engine
+        local_sfn.unregister_function(TICK_ARN)
+        tick.service.cache_clear()
+    sagemaker_ext.set_update_delay(saved)
+    clients.reset()
+
+
+def _settings(arn: str) -> Any:
+    from smgitops.settings import ReconcileSettings
+
+    return ReconcileSettings(table=TABLE, state_machine_arn=arn)
+
+
+def _execution(rollout_id: str) -> dict[str, Any]:
+    sfn = clients.client("stepfunctions")
+    arns = [
+        e["executionArn"]
+        for e in sfn.list_executions(stateMachineArn=_machine())["executions"]
+        if e["name"] == rollout_id
+    ]
+    assert arns, f"no execution named {rollout_id}"
+    return local_sfn.wait_for_execution(sfn, arns[0], timeout_s=60)
+
+
+def _machine() -> str:
+    import os
+
+    return os.environ["SMGITOPS_STATE_MACHINE_ARN"]
+
+
+def _weights() -> dict[str, float]:
+    out = clients.client("sagemaker").describe_endpoint(EndpointName=NAME)
+    total = sum(v["DesiredWeight"] for v in out["ProductionVariants"]) or 1.0
+    return {v["VariantName"]: 100 * v["DesiredWeight"] / total for v in out["ProductionVariants"]}
+
+
+def _deploy(service: RolloutService, version: int, commit: str, **rollout: Any) -> str:
+    outcome = service.start(
+        declaration(version=version, interval="1s", **rollout),
+        commit=commit,
+        pushed_at=time.time(),
+        source={"provider": "test"},
+    )
+    assert outcome.kind == "started", outcome
+    return outcome.rollout_id
+
+
+def test_canary_succeeds_through_the_real_definition(service: RolloutService) -> None:
+    first = _deploy(service, 1, "1" * 40)
+    assert _execution(first)["status"] == "SUCCEEDED"
+    second = _deploy(service, 2, "2" * 40, steps=[25, 50])
+    execution = _execution(second)
+    assert execution["status"] == "SUCCEEDED", execution
+    status = service.store.get(NAME)
+    assert status is not None and status.phase == Phase.SUCCEEDED
+    assert _weights() == {status.candidate.name: 100.0}
+    phases = [r.phase for r in reversed(service.store.history(NAME)) if r.rollout_id == second]
+    assert Phase.PROGRESSING in phases and Phase.PROMOTING in phases and Phase.FINALIZING in phases
+
+
+def test_canary_rolls_back_on_an_alarm_through_the_real_definition(service: RolloutService) -> None:
+    cloudwatch = clients.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName="churn-5xx-rate",
+        Namespace="Custom",
+        MetricName="Errors",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    first = _deploy(service, 1, "1" * 40)
+    assert _execution(first)["status"] == "SUCCEEDED"
+    stable = service.store.get(NAME)
+    assert stable is not None
+    second = _deploy(
+        service, 2, "2" * 40, steps=[10, 50, 90], analysis={"alarms": ["churn-5xx-rate"]}
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        current = service.store.get(NAME)
+        if current is not None and current.phase == Phase.PROGRESSING:
+            break
+        time.sleep(0.05)
+    cloudwatch.set_alarm_state(
+        AlarmName="churn-5xx-rate", StateValue="ALARM", StateReason="Threshold Crossed"
+    )
+    execution = _execution(second)
+    assert execution["status"] == "FAILED"
+    status = service.store.get(NAME)
+    assert status is not None and status.phase == Phase.ROLLED_BACK
+    assert "churn-5xx-rate" in status.reason
+    assert _weights() == {stable.candidate.name: 100.0}
