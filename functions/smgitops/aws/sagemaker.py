@@ -97,6 +97,19 @@ class SageMaker:
             for v in out.get("ProductionVariants", [])
         ]
 
+    def package_approval(self, arn: str) -> tuple[str | None, int | None]:
+        """A registered model version's ModelApprovalStatus and version number."""
+        try:
+            out = self.client.describe_model_package(ModelPackageName=arn)
+        except ClientError as exc:
+            if _missing(exc):
+                return ("NotFound", None)
+            raise translate(exc, "DescribeModelPackage") from exc
+        except BotoCoreError as exc:
+            raise translate(exc, "DescribeModelPackage") from exc
+        version = out.get("ModelPackageVersion")
+        return (out.get("ModelApprovalStatus"), int(version) if version is not None else None)
+
     # --- act --------------------------------------------------------------------------------
 
     def apply(self, action: Action) -> None:

@@ -336,6 +336,12 @@ class RolloutSpec(_Model):
         default_factory=AnalysisSpec,
         json_schema_extra={"default": {"alarms": [], "metrics": []}},
     )
+    approval_timeout: str = Field(
+        default="24h",
+        description="modelPackageArn only: how long a PendingManualApproval package may keep "
+        "the rollout waiting before it fails. Default 24h.",
+        examples=["24h", "30m"],
+    )
 
     @field_validator("interval", mode="before")
     @classmethod
@@ -343,6 +349,17 @@ class RolloutSpec(_Model):
         if isinstance(value, int) and not isinstance(value, bool):
             raise ValueError(f"interval needs a unit: {value}s, or minutes (5m), hours (1h)")
         return value
+
+    @field_validator("approval_timeout")
+    @classmethod
+    def _approval_timeout(cls, value: str) -> str:
+        if not 1 <= parse_duration(value) <= 30 * 86400:
+            raise ValueError("approvalTimeout must be between 1s and 720h")
+        return value
+
+    @property
+    def approval_timeout_seconds(self) -> int:
+        return parse_duration(self.approval_timeout)
 
     @field_validator("interval")
     @classmethod

@@ -346,6 +346,9 @@ def _pending(ctx: _Ctx) -> Decision:
             ),
             0,
         )
+    waiting = _approval(ctx)
+    if waiting is not None:
+        return waiting
     ep = ctx.ep
     if ep is None:
         return _first_deploy(ctx)
@@ -391,6 +394,35 @@ def _pending(ctx: _Ctx) -> Decision:
         watched_alarms=[*ctx.decl.spec.rollout.analysis.alarms, *(a.name for a in alarms)],
     )
     return ctx.decision(status, ctx.poll, actions)
+
+
+APPROVED = "Approved"
+REJECTED = "Rejected"
+
+
+def _approval(ctx: _Ctx) -> Decision | None:
+    """Model Registry: only an Approved package version ever takes traffic."""
+    arn = ctx.decl.spec.model.model_package_arn
+    if arn is None:
+        return None
+    approval = ctx.obs.package_approval
+    version = f" (version {ctx.obs.package_version})" if ctx.obs.package_version else ""
+    if approval == APPROVED:
+        if ctx.status.reason.startswith("waiting for approval"):
+            ctx.notes.append(f"model package {arn}{version} approved")
+        else:
+            ctx.notes.append(f"model package {arn}{version} is Approved")
+        return None
+    if approval in {REJECTED, "NotFound"}:
+        reason = f"model package {arn}{version} is {approval}"
+        ctx.notes.append(reason)
+        return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
+    timeout = ctx.decl.spec.rollout.approval_timeout_seconds
+    if ctx.obs.now - ctx.status.started_at > timeout:
+        reason = f"model package {arn}{version} still {approval} after {timeout}s: not deployed"
+        return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
+    reason = f"waiting for approval: {arn}{version} is {approval or 'unknown'}"
+    return ctx.decision(ctx.status.evolve(reason=reason), max(ctx.poll, min(60, ctx.interval)))
 
 
 def _first_deploy(ctx: _Ctx) -> Decision:

@@ -52,6 +52,9 @@ class Observation(_Frozen):
     # The variants of the live endpoint config, fetched only when the status lacks them.
     config_variants: list[VariantRef] | None = None
     alarms: dict[str, AlarmView] = Field(default_factory=dict)
+    # modelPackageArn declarations, Pending only: ModelApprovalStatus and ModelPackageVersion.
+    package_approval: str | None = None
+    package_version: int | None = None
 
     def firing(self, names: list[str]) -> list[AlarmView]:
         return [

@@ -51,6 +51,7 @@ class SageMakerPort(Protocol):
     def apply(self, action: Action) -> None: ...
     def handles(self, action: Action) -> bool: ...
     def set_weights_now(self, action: SetWeights) -> bool: ...
+    def package_approval(self, arn: str) -> tuple[str | None, int | None]: ...
 
 
 class CloudWatchPort(Protocol):
@@ -200,8 +201,17 @@ class RolloutService:
         alarms = {}
         if status.watched_alarms and status.phase in GUARDED:
             alarms = self.cloudwatch.alarm_states(status.watched_alarms)
+        approval: tuple[str | None, int | None] = (None, None)
+        package = status.declaration.get("spec", {}).get("model", {}).get("modelPackageArn")
+        if status.phase == Phase.PENDING and package:
+            approval = self.sagemaker.package_approval(package)
         return Observation(
-            now=now, endpoint=endpoint, config_variants=config_variants, alarms=alarms
+            now=now,
+            endpoint=endpoint,
+            config_variants=config_variants,
+            alarms=alarms,
+            package_approval=approval[0],
+            package_version=approval[1],
         )
 
     def _act(self, status: RolloutStatus, observation: Observation, decision: Decision) -> Decision:
