@@ -9,7 +9,7 @@ endpoint checked, records and notifies each change of drift once, and with
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,7 +18,7 @@ from smgitops.rollout.drift_service import DriftService
 from smgitops.settings import DriftSettings
 
 if TYPE_CHECKING:
-    from smgitops.rollout.drift_service import DriftOutcome, HealerPort
+    from smgitops.rollout.drift_service import DriftOutcome
 
 
 class DriftRequest(BaseModel):
@@ -41,9 +41,7 @@ def service() -> DriftService:
     settings = DriftSettings.from_env()
     healer = None
     if settings.self_heal:
-        # RolloutService.start gains ``force`` (see docs/analysis.md, "Drift"); until then the
-        # cast states the contract the healing call relies on.
-        healer = cast("HealerPort", RolloutService.from_settings(settings))
+        healer = RolloutService.from_settings(settings)
     return DriftService(
         store=StatusStore(settings.table),
         live=LiveEndpoints(),

@@ -336,14 +336,14 @@ class _StepFacts:
     judgements: tuple[Judgement, ...]
     invocations: tuple[float, float]
     extensions: int
-    failed: list[Judgement] = field(init=False)
-    unsure: list[Judgement] = field(init=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "failed", [j for j in self.judgements if j.verdict == "fail"])
-        object.__setattr__(
-            self, "unsure", [j for j in self.judgements if j.verdict == "inconclusive"]
-        )
+    @property
+    def failed(self) -> list[Judgement]:
+        return [j for j in self.judgements if j.verdict == "fail"]
+
+    @property
+    def unsure(self) -> list[Judgement]:
+        return [j for j in self.judgements if j.verdict == "inconclusive"]
 
     @property
     def too_few(self) -> bool:

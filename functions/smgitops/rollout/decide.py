@@ -363,11 +363,7 @@ def _pending(ctx: _Ctx) -> Decision:
     candidate = ctx.status.candidate
     others = [v for v in live if v.name != candidate.name]
     if not others:
-        ctx.notes.append("the declared model is already live")
-        status = ctx.status.evolve(
-            phase=Phase.SUCCEEDED, stable=candidate, weights={candidate.name: 100.0}
-        )
-        return ctx.decision(status, 0)
+        return _already_live(ctx, ep)
     weights_by_name = {v.name: v.desired_weight for v in ep.variants}
     stable = max(others, key=lambda v: weights_by_name.get(v.name, 0.0))
     stable_config = ctx.status.stable_config or (
@@ -423,6 +419,24 @@ def _approval(ctx: _Ctx) -> Decision | None:
         return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
     reason = f"waiting for approval: {arn}{version} is {approval or 'unknown'}"
     return ctx.decision(ctx.status.evolve(reason=reason), max(ctx.poll, min(60, ctx.interval)))
+
+
+def _already_live(ctx: _Ctx, ep: EndpointView) -> Decision:
+    """The declared model is the endpoint's only variant: restore its capacity and weight."""
+    candidate = ctx.status.candidate
+    ctx.notes.append("the declared model is already live")
+    status = ctx.status.evolve(
+        phase=Phase.SUCCEEDED, stable=candidate, weights={candidate.name: 100.0}
+    )
+    live_variant = ep.variant(candidate.name)
+    actions: list[Action] = []
+    if live_variant is not None and (
+        live_variant.desired_instance_count != candidate.instance_count
+        or not _weights_live(ctx, {candidate.name: 100.0})
+    ):
+        ctx.notes.append(f"restoring {candidate.instance_count} instance(s) at 100 %")
+        actions.append(_set_weights(ctx, {candidate.name: 100.0}))
+    return ctx.decision(status, 0, actions)
 
 
 def _first_deploy(ctx: _Ctx) -> Decision:

@@ -254,6 +254,8 @@ def cause(drifts: list[Drift], live: LiveEndpoint | None) -> str:
         return "the endpoint was deleted outside smgitops"
     if "endpoint" in fields:
         return f"the endpoint is {live.status}"
+    if not live.config_found and live.config in {d.declared for d in drifts}:
+        return "the endpoint config was deleted outside smgitops (the endpoint still serves)"
     if "endpointConfig" in fields or any(d.field.endswith(".model") for d in drifts):
         if live.config.startswith(naming.PREFIX):
             return (

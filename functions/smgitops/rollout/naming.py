@@ -50,3 +50,8 @@ def alarm_name(endpoint: str, variant: str, metric: str, statistic: str) -> str:
 def rollout_id(endpoint: str, commit: str, spec_hash: str) -> str:
     """Also the Step Functions execution name (≤ 80 chars, [A-Za-z0-9-_])."""
     return f"{endpoint[:50]}-{commit[:12]}-{spec_hash[:8]}"
+
+
+def heal_rollout_id(base: str, now: float) -> str:
+    """A forced (drift repair) rollout of an unchanged declaration: a fresh execution name."""
+    return f"{base[:71]}-h{int(now) % 1_000_000:06d}"

@@ -349,10 +349,17 @@ class RolloutService:
         ]
 
     def start(
-        self, declaration: Declaration, *, commit: str, pushed_at: float, source: dict[str, str]
+        self,
+        declaration: Declaration,
+        *,
+        commit: str,
+        pushed_at: float,
+        source: dict[str, str],
+        force: bool = False,
     ) -> StartOutcome:
+        """``force``: start even when the declaration's hash is the one applied (drift repair)."""
         return self._start_one(
-            declaration, self.store.get(declaration.name), commit, pushed_at, source
+            declaration, self.store.get(declaration.name), commit, pushed_at, source, force
         )
 
     def _start_one(
@@ -362,10 +369,11 @@ class RolloutService:
         commit: str,
         pushed_at: float,
         source: dict[str, str],
+        force: bool = False,
     ) -> StartOutcome:
         for _ in range(CONFLICT_RETRIES):
             try:
-                return self._start_attempt(decl, current, commit, pushed_at, source)
+                return self._start_attempt(decl, current, commit, pushed_at, source, force)
             except ConflictError:
                 current = self.store.get(decl.name)
         raise ConflictError(f"could not start a rollout for {decl.name}: status keeps changing")
@@ -377,11 +385,16 @@ class RolloutService:
         commit: str,
         pushed_at: float,
         source: dict[str, str],
+        force: bool = False,
     ) -> StartOutcome:
         spec_hash = decl.content_hash()
         rollout_id = naming.rollout_id(decl.name, commit, spec_hash)
         now = self.clock()
-        if current is not None:
+        if force and current is not None and (current.active or current.next is not None):
+            return StartOutcome(decl.name, "unchanged", current.rollout_id, "a rollout is active")
+        if force:
+            rollout_id = naming.heal_rollout_id(rollout_id, now)
+        elif current is not None:
             newest = max(current.pushed_at, current.next.pushed_at if current.next else 0.0)
             target = current.next or current
             if target.spec_hash == spec_hash:
