@@ -23,10 +23,14 @@ from pydantic import (
     ConfigDict,
     Field,
     Strict,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+
+from smgitops.declaration import images
+from smgitops.declaration.extensions import CompareSpec, GateSpec, ShadowSpec, ValidationSpec
 
 if TYPE_CHECKING:
     from pydantic.config import JsonDict
@@ -143,17 +147,76 @@ class Metadata(_Model):
         return value
 
 
+def _framework_names(schema: JsonDict) -> None:
+    """The framework names the image table knows, as an enum (read when a schema is built)."""
+    schema["enum"] = list(images.table().names())
+
+
+class FrameworkSpec(_Model):
+    """A SageMaker framework inference image by name and version, instead of ``image``.
+
+    Resolved to the image URI of the function's region from the image table that ships with
+    smgitops (generated from the SageMaker SDK by scripts/generate_image_uris.py).
+    """
+
+    name: str = Field(
+        max_length=64,
+        description="Framework: xgboost, sklearn, pytorch or tensorflow (the frameworks of the "
+        "image table).",
+        examples=["xgboost", "pytorch"],
+        json_schema_extra=_framework_names,
+    )
+    version: str = Field(
+        max_length=64,
+        description="Framework version exactly as SageMaker names its image (quote it): "
+        '"1.7-1" for xgboost, "1.2-1" for sklearn, "2.1.0" for pytorch, "2.16.1" for tensorflow.',
+        examples=["1.7-1", "2.1.0"],
+    )
+    processor: Literal["cpu", "gpu"] = Field(
+        default="cpu",
+        validate_default=True,
+        description="cpu or gpu image (pytorch and tensorflow have both; use gpu on ml.g*/ml.p* "
+        "instances). Default cpu.",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        images.check_name(value)
+        return value
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str, info: ValidationInfo) -> str:
+        if "name" in info.data:  # an unknown name is reported once, on its own line
+            images.check_version(info.data["name"], value)
+        return value
+
+    @field_validator("processor")
+    @classmethod
+    def _processor(cls, value: str, info: ValidationInfo) -> str:
+        if "name" in info.data and "version" in info.data:
+            images.check_processor(info.data["name"], info.data["version"], value)
+        return value
+
+
+_SOURCES = ("image", "framework", "modelPackageArn")
+
+
+def _only(source: str, *excluded: str) -> JsonDict:
+    return {"required": [source], "not": {"anyOf": [{"required": [name]} for name in excluded]}}
+
+
 class ModelSpec(_Model):
-    """The model to serve: ``image`` (+ ``modelDataUrl``) or ``modelPackageArn``."""
+    """The model to serve: ``image`` or ``framework`` (+ ``modelDataUrl``), or
+    ``modelPackageArn``."""
 
     model_config = ConfigDict(
         json_schema_extra={
             "oneOf": [
-                {"required": ["image"], "not": {"required": ["modelPackageArn"]}},
-                {
-                    "required": ["modelPackageArn"],
-                    "not": {"anyOf": [{"required": ["image"]}, {"required": ["modelDataUrl"]}]},
-                },
+                _only("image", "framework", "modelPackageArn"),
+                _only("framework", "image", "modelPackageArn"),
+                _only("modelPackageArn", "image", "framework", "modelDataUrl"),
             ]
         }
     )
@@ -162,15 +225,20 @@ class ModelSpec(_Model):
         default=None,
         max_length=255,
         description="Inference container image URI: <registry>/<repository>[:tag][@sha256:...], "
-        "from ECR or any registry host with a dot or a port.",
+        "from ECR or any registry host with a dot or a port. Or give `framework` instead.",
         examples=["683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"],
         json_schema_extra=_schema_pattern(IMAGE_URI),
+    )
+    framework: FrameworkSpec | None = Field(
+        default=None,
+        description="A SageMaker framework image by name and version, instead of `image`: "
+        'e.g. {name: xgboost, version: "1.7-1"}; resolved for the region the endpoint runs in.',
     )
     model_data_url: str | None = Field(
         default=None,
         max_length=1024,
         description="s3://bucket/key of the model artifact (model.tar.gz). Optional with "
-        "`image` when the container carries its model.",
+        "`image` or `framework` when the container carries its model.",
         examples=["s3://ml-models/churn/v42/model.tar.gz"],
         json_schema_extra=_schema_pattern(S3_URL),
     )
@@ -242,11 +310,27 @@ class ModelSpec(_Model):
 
     @model_validator(mode="after")
     def _source(self) -> ModelSpec:
-        if self.model_package_arn is not None:
-            if self.image is not None or self.model_data_url is not None:
-                raise ValueError("give either modelPackageArn or image + modelDataUrl, not both")
-        elif self.image is None:
-            raise ValueError("give image (with modelDataUrl) or modelPackageArn")
+        given = [
+            name
+            for name, value in zip(
+                _SOURCES, (self.image, self.framework, self.model_package_arn), strict=True
+            )
+            if value is not None
+        ]
+        if not given:
+            raise ValueError(
+                "give image (or framework) with modelDataUrl, or modelPackageArn: "
+                "the model needs one source"
+            )
+        if len(given) > 1:
+            extra = "not both" if len(given) == 2 else "not all three"
+            raise ValueError(
+                f"give one of image, framework or modelPackageArn, {extra}: {' and '.join(given)}"
+            )
+        if self.model_package_arn is not None and self.model_data_url is not None:
+            raise ValueError(
+                "give either modelPackageArn or image/framework + modelDataUrl, not both"
+            )
         return self
 
 
@@ -292,9 +376,14 @@ class AnalysisSpec(_Model):
         default_factory=list,
         description="Per-variant alarms smgitops creates on the candidate, owns and deletes.",
     )
+    compare: CompareSpec | None = Field(
+        default=None,
+        description="Judge the candidate against the stable variant (Mann-Whitney U and an "
+        "effect-size tolerance) at the end of each step. See docs/analysis.md.",
+    )
 
 
-class RolloutSpec(_Model):
+class RolloutSpec(GateSpec, _Model):
     """How and how fast traffic moves to the new model, and what rolls it back.
 
     Each strategy reads only its own settings (``steps`` canary, ``stepWeight`` linear,
@@ -335,6 +424,15 @@ class RolloutSpec(_Model):
     analysis: AnalysisSpec = Field(
         default_factory=AnalysisSpec,
         json_schema_extra={"default": {"alarms": [], "metrics": []}},
+    )
+    validation: ValidationSpec | None = Field(
+        default=None,
+        description="Golden requests sent to the candidate alone before any traffic shifts; "
+        "below minScore the rollout fails before a single user request reaches it.",
+    )
+    shadow: ShadowSpec = Field(
+        default_factory=ShadowSpec,
+        description="shadow: the candidate as a shadow variant receiving a copy of traffic.",
     )
     approval_timeout: str = Field(
         default="24h",
