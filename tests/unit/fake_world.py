@@ -30,6 +30,7 @@ class Endpoint:
     weights: dict[str, float]
     pending_config: str = ""
     failure_reason: str = ""
+    shadows: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -72,7 +73,14 @@ class World:
                     self.alarms.pop(name, None)
             case DeleteUnused():
                 live = self.endpoints[action.endpoint].config
-                in_use = {v.model for v in self.configs[live].variants} if live else set()
+                in_use = (
+                    {
+                        v.model
+                        for v in [*self.configs[live].variants, *self.configs[live].shadow_variants]
+                    }
+                    if live
+                    else set()
+                )
                 for config in action.configs:
                     if config != live:
                         self.configs.pop(config, None)
@@ -91,6 +99,7 @@ class World:
                 else:
                     endpoint.status, endpoint.config = "InService", config.name
                     endpoint.weights = {v.name: v.weight for v in config.variants}
+                    endpoint.shadows = [v.name for v in config.shadow_variants]
                     endpoint.failure_reason = ""
                 endpoint.pending_config = ""
 
@@ -104,6 +113,7 @@ class World:
                 status=endpoint.status,
                 config=endpoint.config,
                 failure_reason=endpoint.failure_reason,
+                shadow_variants=list(endpoint.shadows),
                 variants=[
                     LiveVariant(name=n, current_weight=w, desired_weight=w)
                     for n, w in endpoint.weights.items()

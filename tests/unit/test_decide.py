@@ -303,15 +303,6 @@ def test_repeating_a_tick_converges_without_duplicates() -> None:
     assert sum(isinstance(a, UpdateEndpoint) for a in world.applied) == 2  # both-config, final
 
 
-def test_shadow_is_reported_as_not_yet_supported() -> None:
-    world = World()
-    deployed(world)
-    status = tick(world, start(declaration(version=2, strategy="shadow"), world)).status
-    assert status.phase == Phase.FAILED
-    assert "not yet supported" in status.reason
-    assert not [a for a in world.applied if a.kind == "UpdateEndpoint"]
-
-
 def test_newer_commit_supersedes_the_active_rollout() -> None:
     world = World()
     stable = deployed(world)

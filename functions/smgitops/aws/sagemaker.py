@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         DeleteUnused,
         SetWeights,
         UpdateEndpoint,
+        VariantSpec,
     )
 
 BUSY_MESSAGE = "Cannot update in-progress endpoint"
@@ -35,6 +36,16 @@ class EndpointBusyError(TransientError):
 
 def _tags(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+def _variant(variant: VariantSpec) -> dict[str, Any]:
+    return {
+        "VariantName": variant.name,
+        "ModelName": variant.model,
+        "InstanceType": variant.instance_type,
+        "InitialInstanceCount": variant.instance_count,
+        "InitialVariantWeight": variant.weight,
+    }
 
 
 def _exists(error: ClientError) -> bool:
@@ -79,6 +90,7 @@ class SageMaker:
             status=out["EndpointStatus"],
             config=out.get("EndpointConfigName", ""),
             variants=variants,
+            shadow_variants=[v["VariantName"] for v in out.get("ShadowProductionVariants", [])],
             failure_reason=out.get("FailureReason", ""),
         )
 
@@ -153,23 +165,14 @@ class SageMaker:
         )
 
     def _CreateEndpointConfig(self, action: CreateEndpointConfig) -> None:
-        variants = [
-            {
-                "VariantName": v.name,
-                "ModelName": v.model,
-                "InstanceType": v.instance_type,
-                "InitialInstanceCount": v.instance_count,
-                "InitialVariantWeight": v.weight,
-            }
-            for v in action.variants
-        ]
-        self._call(
-            "create_endpoint_config",
-            tolerate_exists=True,
-            EndpointConfigName=action.name,
-            ProductionVariants=variants,
-            Tags=_tags(action.tags),
-        )
+        params: dict[str, Any] = {
+            "EndpointConfigName": action.name,
+            "ProductionVariants": [_variant(v) for v in action.variants],
+            "Tags": _tags(action.tags),
+        }
+        if action.shadow_variants:
+            params["ShadowProductionVariants"] = [_variant(v) for v in action.shadow_variants]
+        self._call("create_endpoint_config", tolerate_exists=True, **params)
 
     def _CreateEndpoint(self, action: CreateEndpoint) -> None:
         self._call(

@@ -34,6 +34,8 @@ class CreateEndpointConfig(_Action):
     kind: Literal["CreateEndpointConfig"] = "CreateEndpointConfig"
     name: str
     variants: list[VariantSpec]
+    # weight = % of the production traffic copied to the shadow variant
+    shadow_variants: list[VariantSpec] = Field(default_factory=list)
     tags: dict[str, str] = Field(default_factory=dict)
 
 

@@ -12,8 +12,9 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from smgitops.declaration.extensions import FreezeWindow
 from smgitops.declaration.models import Declaration, Strategy
-from smgitops.rollout import naming
+from smgitops.rollout import freeze, naming
 from smgitops.rollout.actions import (
     Action,
     AlarmSpec,
@@ -31,6 +32,7 @@ from smgitops.rollout.observation import BUSY, FAILED, IN_SERVICE, EndpointView,
 from smgitops.rollout.status import (
     TERMINAL_PHASES,
     TRAFFIC_PHASES,
+    Context,
     Phase,
     QueuedRollout,
     RolloutStatus,
@@ -42,7 +44,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 MANAGED_TAGS = {"smgitops:managed": "true"}
-SUPPORTED = STEPPED | {Strategy.ALL_AT_ONCE}
+SUPPORTED = STEPPED | {Strategy.ALL_AT_ONCE, Strategy.SHADOW}
+BEFORE_FIRST_STEP = "beforeFirstStep"
+BEFORE_PROMOTION = "beforePromotion"
 WEIGHT_TOLERANCE = 0.5  # percent
 
 
@@ -55,6 +59,7 @@ class Decision:
     gate: bool = False
     # The final snapshot of a rollout that handed over to a newer one in this tick.
     superseded: RolloutStatus | None = None
+    details: dict[str, Any] = field(default_factory=dict)  # for the history (judgements...)
 
 
 @dataclass(frozen=True)
@@ -65,10 +70,21 @@ class _Ctx:
     decl: Declaration
     obs: Observation
     notes: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def interval(self) -> int:
         return self.decl.spec.rollout.interval_seconds
+
+    @property
+    def step_interval(self) -> int:
+        """The bake time of the current step: a shadow run lasts ``shadow.duration``."""
+        if self.status.shadow:
+            return self.decl.spec.rollout.shadow.duration_seconds(self.interval)
+        return self.interval
+
+    def evolve(self, **changes: Any) -> _Ctx:
+        return _Ctx(self.status.evolve(**changes), self.decl, self.obs, self.notes, self.details)
 
     @property
     def poll(self) -> int:
@@ -90,7 +106,9 @@ class _Ctx:
             status = status.evolve(phase_since=self.obs.now)
         status = status.evolve(updated_at=self.obs.now)
         wait_s = 0 if status.done else max(1, math.ceil(wait))
-        return Decision(tuple(actions or ()), status, wait_s, tuple(self.notes), gate)
+        return Decision(
+            tuple(actions or ()), status, wait_s, tuple(self.notes), gate, details=self.details
+        )
 
     def wait(self, note: str | None = None, seconds: float | None = None) -> Decision:
         if note:
@@ -155,6 +173,20 @@ def _both_config(ctx: _Ctx) -> CreateEndpointConfig:
 
 def _final_config(ctx: _Ctx) -> CreateEndpointConfig:
     return _config(ctx.decl, (ctx.status.candidate, 100.0))
+
+
+def _shadow_config(ctx: _Ctx) -> CreateEndpointConfig:
+    """The stable variant serving all traffic, the candidate receiving a sampled copy of it."""
+    assert ctx.status.stable is not None  # noqa: S101
+    sampling = float(ctx.decl.spec.rollout.shadow.sampling_percent)
+    base = _config(ctx.decl, (ctx.status.stable, 100.0))
+    extra = {"shadow": ctx.status.candidate.model_dump(), "sampling": sampling}
+    return base.model_copy(
+        update={
+            "name": naming.config_name(ctx.decl.name, [ctx.status.stable], extra),
+            "shadow_variants": [_variant(ctx.status.candidate, sampling)],
+        }
+    )
 
 
 def _stable_config(ctx: _Ctx) -> CreateEndpointConfig:
@@ -272,7 +304,7 @@ def rollback(ctx: _Ctx, reason: str, **changes: Any) -> Decision:
     if status.stable is None:
         ctx.notes.append(f"cannot roll back a first deploy: {reason}")
         return ctx.decision(status.evolve(phase=Phase.FAILED), 0)
-    ctx = _Ctx(status, ctx.decl, ctx.obs, ctx.notes)
+    ctx = _Ctx(status, ctx.decl, ctx.obs, ctx.notes, ctx.details)
     weights = _weights(ctx, 0.0)
     actions: list[Action] = []
     if (
@@ -301,14 +333,14 @@ def _guard(ctx: _Ctx) -> tuple[_Ctx, Decision | None]:
         if failed >= limit:
             return ctx, rollback(ctx, reason, failed_checks=failed)
         ctx.notes.append(f"failed check {failed}/{limit}: {reason}")
-        ctx = _Ctx(status.evolve(failed_checks=failed), ctx.decl, ctx.obs, ctx.notes)
-    if ctx.obs.now > status.deadline_at:
-        return ctx, rollback(ctx, "deadline exceeded")
+        ctx = ctx.evolve(failed_checks=failed)
+    if ctx.obs.now > status.deadline_at and status.phase != Phase.PAUSED:
+        return ctx, rollback(ctx, "deadline exceeded")  # a pause has its own timeout
     if ctx.ep is None:
         return ctx, rollback(ctx, "endpoint disappeared")
     if ctx.ep.status == FAILED:
         return ctx, rollback(ctx, f"endpoint failed: {ctx.ep.failure_reason}")
-    if ctx.ep.variant(status.candidate.name) is None and ctx.ep.status == IN_SERVICE:
+    if not ctx.ep.hosts(status.candidate.name) and ctx.ep.status == IN_SERVICE:
         return ctx, rollback(ctx, "candidate variant is no longer on the endpoint")
     return ctx, None
 
@@ -333,6 +365,173 @@ def _elapsed(ctx: _Ctx) -> float:
     return ctx.obs.now - (ctx.status.step_since or ctx.obs.now)
 
 
+# --- beyond alarms: freeze windows, golden requests, judgements, gates, shadow ---------------
+
+
+def _frozen(ctx: _Ctx) -> Decision | None:
+    """A push during a freeze window waits Pending until it opens (or the commit overrides)."""
+    if not ctx.status.freeze:
+        return None
+    windows = [FreezeWindow.model_validate(w) for w in ctx.status.freeze]
+    check = freeze.check(windows, ctx.obs.now)
+    if check.window is None:
+        return None
+    if ctx.status.override:
+        note = f"{check.reason}; overridden: Deploy-Override: {ctx.status.override}"
+        ctx.notes.append(note)
+        ctx.details["override"] = ctx.status.override
+        return None
+    return ctx.decision(ctx.status.evolve(reason=check.reason), check.wait_seconds(ctx.obs.now))
+
+
+def _validate(ctx: _Ctx) -> tuple[_Ctx, Decision | None]:
+    """Golden requests to the candidate alone, before a single user request reaches it."""
+    spec = ctx.decl.spec.rollout.validation
+    if spec is None or ctx.status.validated:
+        return ctx, None
+    outcome = ctx.obs.validation
+    if outcome is None:
+        return ctx, ctx.wait("waiting for the golden requests to be sent")
+    ctx.details["validation"] = outcome
+    reason = _validation_reason(outcome)
+    if not outcome.get("ok"):
+        return ctx, rollback(ctx, f"validation failed before any traffic: {reason}")
+    ctx.notes.append(f"validation passed: {reason}")
+    return ctx.evolve(validated=True), None
+
+
+def _validation_reason(outcome: dict[str, Any]) -> str:
+    head = (
+        f"{outcome.get('passed', 0)}/{outcome.get('total', 0)} golden requests passed "
+        f"(score {float(outcome.get('score', 0.0)):.2f}, minScore {outcome.get('minScore', 1)})"
+    )
+    failures = outcome.get("failures") or []
+    return f"{head}: {'; '.join(failures[:3])}" if failures else head
+
+
+def _judge(ctx: _Ctx) -> tuple[_Ctx, Decision | None]:
+    """The end of a step: candidate against stable. Fail rolls back; too little data extends."""
+    if ctx.decl.spec.rollout.analysis.compare is None or ctx.status.promote:
+        return ctx, None
+    judgement = ctx.obs.judgement
+    if judgement is None:
+        return ctx, ctx.wait("waiting for the step's metrics")
+    ctx.details["judgement"] = judgement
+    verdict, reason = judgement.get("verdict"), str(judgement.get("reason", ""))
+    if verdict == "fail":
+        return ctx, rollback(ctx, f"judged worse than stable: {reason}")
+    if verdict == "extend":
+        ctx.notes.append(f"step extended: {reason}")
+        extended = ctx.status.evolve(extensions=ctx.status.extensions + 1)
+        return ctx, ctx.decision(extended, ctx.step_interval)
+    ctx.notes.append(f"judged no worse than stable: {reason}")
+    return ctx.evolve(extensions=0), None
+
+
+def _gate(ctx: _Ctx, gate: str) -> Decision | None:
+    """Pause at a declared manual gate until ``promote`` (or ``abort``, or the timeout)."""
+    rollout = ctx.decl.spec.rollout
+    if gate not in rollout.gates or gate in ctx.status.gates_passed:
+        return None
+    reason = f"waiting at gate {gate}: smgitops promote {ctx.status.endpoint} (or abort)"
+    ctx.notes.append(reason)
+    paused = ctx.status.evolve(phase=Phase.PAUSED, gate=gate, reason=reason, promote="")
+    return ctx.decision(paused, rollout.gate_timeout_seconds, gate=True)
+
+
+def _at_gate(ctx: _Ctx) -> Decision:
+    gate = ctx.status.gate
+    timeout = ctx.decl.spec.rollout.gate_timeout_seconds
+    if ctx.status.promote:
+        ctx.notes.append(f"gate {gate} released by an operator")
+        released = ctx.evolve(
+            gate="",
+            gates_passed=[*ctx.status.gates_passed, gate],
+            reason="",
+            promote="",
+            deadline_at=_resumed_deadline(ctx),
+        )
+        if gate == BEFORE_FIRST_STEP:
+            return _enter_step(released, 0)
+        return _enter_promoting(released)
+    waited = ctx.obs.now - ctx.status.phase_since
+    if waited >= timeout:
+        return rollback(ctx, f"manual gate {gate} timed out after {timeout}s")
+    return ctx.decision(ctx.status, timeout - waited, gate=True)
+
+
+def _resumed_deadline(ctx: _Ctx) -> float:
+    """Time spent paused does not count against the rollout's deadline."""
+    return ctx.status.deadline_at + max(0.0, ctx.obs.now - ctx.status.phase_since)
+
+
+def _start_shadow(ctx: _Ctx) -> Decision:
+    config = _shadow_config(ctx)
+    actions: list[Action] = [_create_model(ctx.decl), config]
+    if ctx.ep is None or ctx.ep.config != config.name:
+        actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=config.name))
+    alarms = generated_alarms(ctx.decl, ctx.status.candidate.name)
+    if alarms:
+        actions.append(PutAlarms(alarms=alarms))
+    sampling = ctx.decl.spec.rollout.shadow.sampling_percent
+    ctx.notes.append(f"shadow: {sampling} % of requests copied to {ctx.status.candidate.name}")
+    status = ctx.status.evolve(
+        phase=Phase.INITIALIZING,
+        shadow=True,
+        weights={ctx.status.stable.name: 100.0} if ctx.status.stable else {},
+        generated_alarms=[a.name for a in alarms],
+        watched_alarms=[*ctx.decl.spec.rollout.analysis.alarms, *(a.name for a in alarms)],
+    )
+    return ctx.decision(status, ctx.poll, actions)
+
+
+def _after_shadow(ctx: _Ctx) -> Decision:
+    """The shadow run passed: report only (``then: stop``) or continue into a canary."""
+    if ctx.decl.spec.rollout.shadow.then == "canary":
+        both = _both_config(ctx)
+        ctx.notes.append("shadow passed: continuing as a canary from 0 %")
+        status = ctx.status.evolve(
+            phase=Phase.INITIALIZING,
+            shadow=False,
+            step_index=-1,
+            weights=_weights(ctx, 0.0),
+            extensions=0,
+        )
+        update = UpdateEndpoint(endpoint=ctx.status.endpoint, config=both.name)
+        return ctx.decision(status, ctx.poll, [both, update])
+    stable_only = _stable_config(ctx)
+    ctx.notes.append("shadow report complete (then: stop): removing the shadow variant")
+    status = ctx.status.evolve(phase=Phase.FINALIZING, reason="shadow report: passed, not promoted")
+    update = UpdateEndpoint(endpoint=ctx.status.endpoint, config=stable_only.name)
+    return ctx.decision(status, ctx.poll, [stable_only, update])
+
+
+def needs(declaration: Declaration, status: RolloutStatus, observation: Observation) -> set[str]:
+    """The checks that need I/O this tick ("validation", "judgement"), for the service to run."""
+    ctx = _Ctx(status, declaration, observation)
+    ep = observation.endpoint
+    if ep is None or ep.status != IN_SERVICE or status.abort_requested:
+        return set()
+    wanted: set[str] = set()
+    rollout = declaration.spec.rollout
+    if (
+        status.phase == Phase.INITIALIZING
+        and rollout.validation is not None
+        and not (status.validated or status.shadow or status.first_deploy)
+        and status.stable is not None
+        and ep.config == _both_config(ctx).name
+    ):
+        wanted.add("validation")
+    if (
+        status.phase == Phase.PROGRESSING
+        and rollout.analysis.compare is not None
+        and not status.promote
+        and _elapsed(ctx) >= ctx.step_interval
+    ):
+        wanted.add("judgement")
+    return wanted
+
+
 # --- one function per phase -------------------------------------------------------------------
 
 
@@ -346,7 +545,7 @@ def _pending(ctx: _Ctx) -> Decision:
             ),
             0,
         )
-    waiting = _approval(ctx)
+    waiting = _approval(ctx) or _frozen(ctx)
     if waiting is not None:
         return waiting
     ep = ctx.ep
@@ -369,12 +568,12 @@ def _pending(ctx: _Ctx) -> Decision:
     stable_config = ctx.status.stable_config or (
         ep.config if ep.variant(candidate.name) is None else ""
     )
-    ctx = _Ctx(
-        ctx.status.evolve(stable=stable, stable_config=stable_config), ctx.decl, ctx.obs, ctx.notes
-    )
+    ctx = ctx.evolve(stable=stable, stable_config=stable_config)
     if strategy == Strategy.ALL_AT_ONCE:
         ctx.notes.append("allAtOnce: replacing the model in one update")
         return _replace_all(ctx)
+    if strategy == Strategy.SHADOW:
+        return _start_shadow(ctx)
     both = _both_config(ctx)
     actions: list[Action] = [_create_model(ctx.decl), both]
     if ep.config != both.name:
@@ -473,9 +672,12 @@ def _initializing(ctx: _Ctx) -> Decision:
         return ctx.decision(status.evolve(phase=Phase.FAILED, reason="endpoint was not created"), 0)
     if status.abort_requested or ctx.obs.now > status.deadline_at:
         return rollback(ctx, status.abort_requested or "deadline exceeded")
-    if ep.status in BUSY:
-        return ctx.wait(f"endpoint is {ep.status}")
-    target = _final_config(ctx).name if status.first_deploy else _both_config(ctx).name
+    return _busy(ctx) or _initialized(ctx, ep)
+
+
+def _initialized(ctx: _Ctx, ep: EndpointView) -> Decision:
+    status = ctx.status
+    target = _initial_target(ctx)
     if ep.status == FAILED or (ep.config != target and ep.failure_reason):
         reason = f"endpoint update failed: {ep.failure_reason or ep.status}"
         if status.first_deploy:
@@ -487,7 +689,23 @@ def _initializing(ctx: _Ctx) -> Decision:
         ctx.notes.append("endpoint created and InService")
         done = status.evolve(phase=Phase.SUCCEEDED, stable=status.candidate, reason="created")
         return ctx.decision(done, 0)
-    return _enter_step(ctx, 0)
+    if status.shadow:
+        duration = ctx.step_interval
+        ctx.notes.append(f"shadow run: observing the candidate for {duration}s, no user traffic")
+        observing = status.evolve(phase=Phase.PROGRESSING, step_index=0, step_since=ctx.obs.now)
+        return ctx.decision(observing, duration)
+    ctx, stop = _validate(ctx)
+    if stop is not None:
+        return stop
+    return _gate(ctx, BEFORE_FIRST_STEP) or _enter_step(ctx, 0)
+
+
+def _initial_target(ctx: _Ctx) -> str:
+    if ctx.status.first_deploy:
+        return _final_config(ctx).name
+    if ctx.status.shadow:
+        return _shadow_config(ctx).name
+    return _both_config(ctx).name
 
 
 def _progressing(ctx: _Ctx) -> Decision:
@@ -497,14 +715,19 @@ def _progressing(ctx: _Ctx) -> Decision:
     busy = _busy(ctx)
     if busy is not None:
         return busy
-    steps = traffic_steps(ctx.decl.spec.rollout)
-    if ctx.status.promote == "full":
+    if ctx.status.promote == "full" and not ctx.status.shadow:
         ctx.notes.append("promoted to 100 % by an operator")
         return _enter_promoting(ctx)
     elapsed = _elapsed(ctx)
-    if elapsed < ctx.interval and ctx.status.promote != "step":
-        return _hold_weights(ctx, ctx.interval - elapsed)
+    if elapsed < ctx.step_interval and ctx.status.promote != "step":
+        return _hold_weights(ctx, ctx.step_interval - elapsed)
+    ctx, stop = _judge(ctx)
+    if stop is not None:
+        return stop
+    if ctx.status.shadow:
+        return _after_shadow(ctx)
     ctx.notes.append(f"step {ctx.status.step_index + 1} passed its checks")
+    steps = traffic_steps(ctx.decl.spec.rollout)
     following = ctx.status.step_index + 1
     if following < len(steps):
         return _enter_step(ctx, following)
@@ -514,7 +737,7 @@ def _progressing(ctx: _Ctx) -> Decision:
         ctx.notes.append(reason)
         paused = ctx.status.evolve(phase=Phase.PAUSED, reason=reason, promote="")
         return ctx.decision(paused, ctx.interval)
-    return _enter_promoting(ctx)
+    return _gate(ctx, BEFORE_PROMOTION) or _enter_promoting(ctx)
 
 
 def _paused(ctx: _Ctx) -> Decision:
@@ -524,10 +747,11 @@ def _paused(ctx: _Ctx) -> Decision:
     busy = _busy(ctx)
     if busy is not None:
         return busy
+    if ctx.status.gate:
+        return _at_gate(ctx)
     if ctx.status.promote:
         ctx.notes.append("promoted by an operator")
-        promoted = _Ctx(ctx.status.evolve(reason=""), ctx.decl, ctx.obs, ctx.notes)
-        return _enter_promoting(promoted)
+        return _enter_promoting(ctx.evolve(reason="", deadline_at=_resumed_deadline(ctx)))
     return _hold_weights(ctx, ctx.interval)
 
 
@@ -550,6 +774,8 @@ def _finalizing(ctx: _Ctx) -> Decision:
         return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason="endpoint disappeared"), 0)
     if ep.status in BUSY:
         return ctx.wait(f"endpoint is {ep.status}")
+    if ctx.status.shadow:
+        return _finish_shadow_report(ctx, ep)
     final = _final_config(ctx).name
     if ep.status == FAILED or (ep.config != final and ep.failure_reason):
         return rollback(ctx, f"endpoint update failed: {ep.failure_reason or ep.status}")
@@ -572,6 +798,17 @@ def _finalizing(ctx: _Ctx) -> Decision:
     return ctx.decision(done, 0, _cleanup(ctx, configs, models))
 
 
+def _finish_shadow_report(ctx: _Ctx, ep: EndpointView) -> Decision:
+    """``then: stop``: the stable variant alone again; the candidate was only observed."""
+    stable_only = _stable_config(ctx).name
+    if ep.config != stable_only:
+        return ctx.wait(f"waiting for config {stable_only} to be live")
+    ctx.notes.append("shadow run ended; the stable model serves alone, as before")
+    done = ctx.status.evolve(phase=Phase.SUCCEEDED)
+    configs = [_shadow_config(ctx).name]
+    return ctx.decision(done, 0, _cleanup(ctx, configs, [ctx.status.candidate.model]))
+
+
 def _rolling_back(ctx: _Ctx) -> Decision:
     ep = ctx.ep
     status = ctx.status
@@ -582,11 +819,14 @@ def _rolling_back(ctx: _Ctx) -> Decision:
     if ep.status == FAILED:
         reason = f"{status.reason}; endpoint failed: {ep.failure_reason}"
         return ctx.decision(status.evolve(phase=Phase.FAILED, reason=reason), 0)
-    candidate_live = ep.variant(status.candidate.name)
     if ep.status in BUSY:
         return ctx.wait(f"endpoint is {ep.status}", 1)
-    if candidate_live is None:
-        configs = [_both_config(ctx).name, _final_config(ctx).name] if status.stable else []
+    if not ep.hosts(status.candidate.name):
+        configs = (
+            [_both_config(ctx).name, _final_config(ctx).name, _shadow_config(ctx).name]
+            if status.stable
+            else []
+        )
         models = (
             [status.candidate.model]
             if status.stable and status.stable.model != status.candidate.model
@@ -648,6 +888,7 @@ def _hand_over(decision: Decision, now: float) -> Decision:
         pushed_at=queued.pushed_at,
         source=queued.source,
         now=now,
+        context=queued.context,
     ).evolve(version=old.version)
     notes = (*decision.notes, f"superseded by {queued.commit[:12]}")
     return Decision(decision.actions, fresh, 1, notes, superseded=final_old)
@@ -664,8 +905,13 @@ def new_status(
     pushed_at: float,
     source: dict[str, str],
     now: float,
+    context: Context | None = None,
 ) -> RolloutStatus:
+    context = context or Context()
     return RolloutStatus(
+        golden=context.golden,
+        freeze=context.freeze,
+        override=context.override,
         endpoint=declaration.name,
         rollout_id=rollout_id,
         phase=Phase.PENDING,

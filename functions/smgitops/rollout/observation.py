@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from smgitops.rollout.status import VariantRef
@@ -28,10 +30,15 @@ class EndpointView(_Frozen):
     status: str
     config: str
     variants: list[LiveVariant] = Field(default_factory=list)
+    shadow_variants: list[str] = Field(default_factory=list)
     failure_reason: str = ""
 
     def variant(self, name: str) -> LiveVariant | None:
         return next((v for v in self.variants if v.name == name), None)
+
+    def hosts(self, name: str) -> bool:
+        """The variant serves on this endpoint, as a production or a shadow variant."""
+        return self.variant(name) is not None or name in self.shadow_variants
 
     def desired_percent(self) -> dict[str, float]:
         total = sum(v.desired_weight for v in self.variants)
@@ -55,6 +62,9 @@ class Observation(_Frozen):
     # modelPackageArn declarations, Pending only: ModelApprovalStatus and ModelPackageVersion.
     package_approval: str | None = None
     package_version: int | None = None
+    # Results of checks that need I/O, run by the service when needs() asks for them.
+    validation: dict[str, Any] | None = None  # ValidationOutcome.as_dict()
+    judgement: dict[str, Any] | None = None  # StepJudgement.as_dict()
 
     def firing(self, names: list[str]) -> list[AlarmView]:
         return [

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from smgitops.declaration.models import Declaration
 from smgitops.errors import ActionRejectedError, ConflictError, NotFoundError, TransientError
 from smgitops.observability import logger
 from smgitops.rollout import naming
@@ -19,6 +20,7 @@ from smgitops.rollout.decide import (
     Decision,
     abort_now,
     decide,
+    needs,
     new_status,
     queue,
     rejected,
@@ -26,6 +28,7 @@ from smgitops.rollout.decide import (
 from smgitops.rollout.observation import IN_SERVICE, EndpointView, LiveVariant, Observation
 from smgitops.rollout.status import (
     TRAFFIC_PHASES,
+    Context,
     HistoryRecord,
     Phase,
     QueuedRollout,
@@ -33,9 +36,8 @@ from smgitops.rollout.status import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
-    from smgitops.declaration.models import Declaration
     from smgitops.rollout.actions import Action
     from smgitops.rollout.observation import AlarmView
     from smgitops.rollout.status import VariantRef
@@ -82,6 +84,15 @@ class ExecutionsPort(Protocol):
     def release_gate(self, token: str, endpoint: str, rollout_id: str) -> bool: ...
 
 
+class AnalysisPort(Protocol):
+    """Checks that talk to the endpoint or CloudWatch, returning plain results for decide()."""
+
+    def validate(self, declaration: Declaration, status: RolloutStatus) -> dict[str, Any]: ...
+    def judge(
+        self, declaration: Declaration, status: RolloutStatus, now: float
+    ) -> dict[str, Any]: ...
+
+
 class NotifierPort(Protocol):
     def phase_changed(self, status: RolloutStatus, previous: str) -> None: ...
 
@@ -112,6 +123,16 @@ class TickResult:
 
 
 @dataclass(frozen=True)
+class StartRequest:
+    declaration: Declaration
+    commit: str
+    pushed_at: float
+    source: dict[str, str]
+    context: Context
+    force: bool = False
+
+
+@dataclass(frozen=True)
 class StartOutcome:
     endpoint: str
     kind: Literal["started", "queued", "unchanged", "stale"]
@@ -126,12 +147,14 @@ class RolloutService:
     store: StorePort
     executions: ExecutionsPort | None = None
     notifier: NotifierPort | None = None
+    analysis: AnalysisPort | None = None
     clock: Callable[[], float] = time.time
     listeners: list[Callable[[RolloutStatus, Decision], None]] = field(default_factory=list)
 
     @classmethod
     def from_settings(cls, settings: EngineSettings) -> RolloutService:
         """Wire the real adapters (imported here so the core stays free of boto3)."""
+        from smgitops.aws.analysis import Analysis  # noqa: PLC0415
         from smgitops.aws.cloudwatch import CloudWatch  # noqa: PLC0415
         from smgitops.aws.notify import SnsNotifier  # noqa: PLC0415
         from smgitops.aws.sagemaker import SageMaker  # noqa: PLC0415
@@ -140,6 +163,7 @@ class RolloutService:
 
         arn = getattr(settings, "state_machine_arn", None)
         return cls(
+            analysis=Analysis(),
             sagemaker=SageMaker(),
             cloudwatch=CloudWatch(),
             store=StatusStore(settings.table),
@@ -173,9 +197,8 @@ class RolloutService:
         queued = status.next is not None and status.next.rollout_id == rollout_id
         if not mine and not queued:
             return self._result_for_other(status, rollout_id)
-        if mine and task_token:
-            saved = self._save(status, status.evolve(gate_token=task_token), ["waiting at a gate"])
-            return self._result(saved, rollout_id, 0)
+        if task_token:
+            return self._hold_at_gate(status, rollout_id, task_token, mine=mine)
         if mine and abort_reason and status.active and status.phase != Phase.ROLLING_BACK:
             status = status.evolve(abort_requested=abort_reason)
         observation = self.observe(status)
@@ -184,8 +207,23 @@ class RolloutService:
         saved = self._persist(status, decision)
         return self._result(saved, rollout_id, decision.wait_seconds, decision.gate)
 
+    def _hold_at_gate(
+        self, status: RolloutStatus, rollout_id: str, token: str, *, mine: bool
+    ) -> TickResult:
+        """The state machine waits on ``token`` at a manual gate; promote/abort answer it."""
+        if mine and status.phase == Phase.PAUSED and status.gate and not status.promote:
+            saved = self._save(
+                status, status.evolve(gate_token=token), [f"waiting at gate {status.gate}"]
+            )
+            return self._result(saved, rollout_id, 0)
+        # Released (or aborted) before the token arrived: answer it now, never leave it waiting.
+        if self.executions is not None:
+            self.executions.release_gate(token, status.endpoint, rollout_id)
+        return self._result(status, rollout_id, 0)
+
     def observe(self, status: RolloutStatus) -> Observation:
-        """At most three reads: DescribeEndpoint, (Pending only) its config, DescribeAlarms."""
+        """At most three reads: DescribeEndpoint, (Pending only) its config, DescribeAlarms;
+        plus golden requests once, and the step's metrics at the end of a judged step."""
         now = self.clock()
         if status.done and status.next is None:
             return Observation(now=now)
@@ -205,7 +243,7 @@ class RolloutService:
         package = status.declaration.get("spec", {}).get("model", {}).get("modelPackageArn")
         if status.phase == Phase.PENDING and package:
             approval = self.sagemaker.package_approval(package)
-        return Observation(
+        observation = Observation(
             now=now,
             endpoint=endpoint,
             config_variants=config_variants,
@@ -213,6 +251,18 @@ class RolloutService:
             package_approval=approval[0],
             package_version=approval[1],
         )
+        return self._checks(status, observation)
+
+    def _checks(self, status: RolloutStatus, observation: Observation) -> Observation:
+        """Run the I/O-heavy checks decide() will ask for this tick (golden requests, metrics)."""
+        declaration = status.spec()
+        wanted = needs(declaration, status, observation)
+        update: dict[str, Any] = {}
+        if "validation" in wanted and self.analysis is not None:
+            update["validation"] = self.analysis.validate(declaration, status)
+        if "judgement" in wanted and self.analysis is not None:
+            update["judgement"] = self.analysis.judge(declaration, status, observation.now)
+        return observation.model_copy(update=update) if update else observation
 
     def _act(self, status: RolloutStatus, observation: Observation, decision: Decision) -> Decision:
         try:
@@ -257,7 +307,10 @@ class RolloutService:
             or after.weights != before.weights
             or after.rollout_id != before.rollout_id
         ):
-            details: dict[str, Any] = {"actions": [str(a.kind) for a in decision.actions]}
+            details: dict[str, Any] = {
+                "actions": [str(a.kind) for a in decision.actions],
+                **decision.details,
+            }
             if after.failed_checks:
                 details["failedChecks"] = after.failed_checks
             records.append(self._record(after, "; ".join(decision.notes), details))
@@ -302,6 +355,7 @@ class RolloutService:
     def _result(
         self, status: RolloutStatus, rollout_id: str, wait: int, gate: bool = False
     ) -> TickResult:
+        timeout = status.spec().spec.rollout.gate_timeout_seconds if gate else 0
         if status.rollout_id != rollout_id:
             if status.next is not None and status.next.rollout_id == rollout_id:
                 return TickResult(status.endpoint, rollout_id, Phase.PENDING, max(wait, 1), False)
@@ -313,6 +367,9 @@ class RolloutService:
             wait_seconds=wait,
             done=status.done,
             gate=gate,
+            gate_timeout_seconds=max(1, int(timeout - (self.clock() - status.phase_since)))
+            if gate
+            else 0,
             reason=status.reason,
         )
 
@@ -341,11 +398,21 @@ class RolloutService:
         commit: str,
         pushed_at: float,
         source: dict[str, str],
+        contexts: Mapping[str, Context] | None = None,
     ) -> list[StartOutcome]:
-        """Start one rollout per changed endpoint; a batch read, no SageMaker call for the rest."""
+        """Start one rollout per changed endpoint; a batch read, no SageMaker call for the rest.
+
+        ``contexts``: per endpoint, what the rollout needs from the repository besides the
+        declaration (golden requests, freeze windows, a Deploy-Override).
+        """
         current = self.store.get_many([d.name for d in declarations])
+        contexts = contexts or {}
         return [
-            self._start_one(d, current.get(d.name), commit, pushed_at, source) for d in declarations
+            self._start_one(
+                StartRequest(d, commit, pushed_at, source, contexts.get(d.name, Context())),
+                current.get(d.name),
+            )
+            for d in declarations
         ]
 
     def start(
@@ -356,72 +423,46 @@ class RolloutService:
         pushed_at: float,
         source: dict[str, str],
         force: bool = False,
+        context: Context | None = None,
     ) -> StartOutcome:
         """``force``: start even when the declaration's hash is the one applied (drift repair)."""
-        return self._start_one(
-            declaration, self.store.get(declaration.name), commit, pushed_at, source, force
-        )
+        request = StartRequest(declaration, commit, pushed_at, source, context or Context(), force)
+        return self._start_one(request, self.store.get(declaration.name))
 
-    def _start_one(
-        self,
-        decl: Declaration,
-        current: RolloutStatus | None,
-        commit: str,
-        pushed_at: float,
-        source: dict[str, str],
-        force: bool = False,
-    ) -> StartOutcome:
+    def _start_one(self, request: StartRequest, current: RolloutStatus | None) -> StartOutcome:
         for _ in range(CONFLICT_RETRIES):
             try:
-                return self._start_attempt(decl, current, commit, pushed_at, source, force)
+                return self._start_attempt(request, current)
             except ConflictError:
-                current = self.store.get(decl.name)
-        raise ConflictError(f"could not start a rollout for {decl.name}: status keeps changing")
+                current = self.store.get(request.declaration.name)
+        raise ConflictError(
+            f"could not start a rollout for {request.declaration.name}: status keeps changing"
+        )
 
-    def _start_attempt(
-        self,
-        decl: Declaration,
-        current: RolloutStatus | None,
-        commit: str,
-        pushed_at: float,
-        source: dict[str, str],
-        force: bool = False,
-    ) -> StartOutcome:
+    def _start_attempt(self, request: StartRequest, current: RolloutStatus | None) -> StartOutcome:
+        decl, commit = request.declaration, request.commit
         spec_hash = decl.content_hash()
         rollout_id = naming.rollout_id(decl.name, commit, spec_hash)
         now = self.clock()
-        if force and current is not None and (current.active or current.next is not None):
-            return StartOutcome(decl.name, "unchanged", current.rollout_id, "a rollout is active")
-        if force:
+        if request.force:
+            if current is not None and (current.active or current.next is not None):
+                return StartOutcome(
+                    decl.name, "unchanged", current.rollout_id, "a rollout is active"
+                )
             rollout_id = naming.heal_rollout_id(rollout_id, now)
         elif current is not None:
-            newest = max(current.pushed_at, current.next.pushed_at if current.next else 0.0)
-            target = current.next or current
-            if target.spec_hash == spec_hash:
-                if current.active:
-                    self._start_execution(decl.name, target.rollout_id)  # a retry after a crash
-                reason = f"{target.rollout_id} already declares this model"
-                if not current.next and current.phase in {Phase.ROLLED_BACK, Phase.FAILED}:
-                    reason = (
-                        f"this model was {current.phase} at {current.commit[:12]} "
-                        f"({current.reason}); change the declaration to try again"
-                    )
-                return StartOutcome(decl.name, "unchanged", target.rollout_id, reason)
-            if pushed_at < newest:
-                return StartOutcome(
-                    decl.name,
-                    "stale",
-                    rollout_id,
-                    f"push of {commit[:12]} is older than the one applied ({target.commit[:12]})",
-                )
+            skip = self._skip(request, current, spec_hash, rollout_id)
+            if skip is not None:
+                return skip
             if current.active:
                 queued = QueuedRollout(
                     rollout_id=rollout_id,
                     commit=commit,
-                    pushed_at=pushed_at,
+                    pushed_at=request.pushed_at,
                     spec_hash=spec_hash,
                     declaration=decl.model_dump(mode="json", by_alias=True),
-                    source=source,
+                    source=request.source,
+                    context=request.context,
                 )
                 after = queue(current, queued, now)
                 self._save(current, after, [f"superseded by {commit[:12]} (queued)"])
@@ -430,7 +471,13 @@ class RolloutService:
                     decl.name, "queued", rollout_id, f"supersedes {current.rollout_id}"
                 )
         fresh = new_status(
-            decl, rollout_id=rollout_id, commit=commit, pushed_at=pushed_at, source=source, now=now
+            decl,
+            rollout_id=rollout_id,
+            commit=commit,
+            pushed_at=request.pushed_at,
+            source=request.source,
+            now=now,
+            context=request.context,
         )
         record = self._record(fresh, f"rollout started for {commit[:12]}", {})
         saved = self.store.save(
@@ -442,6 +489,33 @@ class RolloutService:
             self.notifier.phase_changed(saved, str(current.phase) if current else "")
         self._start_execution(decl.name, rollout_id)
         return StartOutcome(decl.name, "started", rollout_id)
+
+    def _skip(
+        self, request: StartRequest, current: RolloutStatus, spec_hash: str, rollout_id: str
+    ) -> StartOutcome | None:
+        """Unchanged (the declared model is the one applied or queued) or stale (older push)."""
+        name = request.declaration.name
+        newest = max(current.pushed_at, current.next.pushed_at if current.next else 0.0)
+        target = current.next or current
+        if target.spec_hash == spec_hash:
+            if current.active:
+                self._start_execution(name, target.rollout_id)  # a retry after a crash
+            reason = f"{target.rollout_id} already declares this model"
+            if not current.next and current.phase in {Phase.ROLLED_BACK, Phase.FAILED}:
+                reason = (
+                    f"this model was {current.phase} at {current.commit[:12]} "
+                    f"({current.reason}); change the declaration to try again"
+                )
+            return StartOutcome(name, "unchanged", target.rollout_id, reason)
+        if request.pushed_at < newest:
+            return StartOutcome(
+                name,
+                "stale",
+                rollout_id,
+                f"push of {request.commit[:12]} is older than the one applied "
+                f"({target.commit[:12]})",
+            )
+        return None
 
     def _start_execution(self, endpoint: str, rollout_id: str) -> None:
         if self.executions is not None:

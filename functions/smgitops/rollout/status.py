@@ -43,6 +43,14 @@ class VariantRef(_Frozen):
     instance_count: int
 
 
+class Context(_Frozen):
+    """What a rollout needs from the repository at its commit besides the declaration."""
+
+    golden: list[dict[str, Any]] = Field(default_factory=list)  # validation.NamedRequest dumps
+    freeze: list[dict[str, Any]] = Field(default_factory=list)  # FreezeWindow dumps
+    override: str = ""  # the commit's Deploy-Override trailer
+
+
 class QueuedRollout(_Frozen):
     """A newer declaration for the same endpoint, waiting for the active rollout to hand over."""
 
@@ -52,6 +60,7 @@ class QueuedRollout(_Frozen):
     spec_hash: str
     declaration: dict[str, Any]
     source: dict[str, str] = Field(default_factory=dict)
+    context: Context = Field(default_factory=Context)
 
 
 class RolloutStatus(_Frozen):
@@ -85,6 +94,17 @@ class RolloutStatus(_Frozen):
     abort_requested: str = ""
     gate_token: str = ""
     next: QueuedRollout | None = None
+    # manual gates: the one waited at now, and those already released
+    gate: str = ""
+    gates_passed: list[str] = Field(default_factory=list)
+    # analysis: extensions of the current step, golden requests passed, candidate is a shadow
+    extensions: int = 0
+    validated: bool = False
+    shadow: bool = False
+    # from the repository at the commit: golden requests, freeze windows, a Deploy-Override
+    golden: list[dict[str, Any]] = Field(default_factory=list)
+    freeze: list[dict[str, Any]] = Field(default_factory=list)
+    override: str = ""
     version: int = 0
 
     @property

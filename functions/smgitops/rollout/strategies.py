@@ -24,12 +24,18 @@ def traffic_steps(rollout: RolloutSpec) -> list[float]:
             return [0.0]  # full capacity, no traffic: bake, then 100 % at once
         case Strategy.AB_TEST:
             return [float(rollout.split)]
+        case Strategy.SHADOW if rollout.shadow.then == "canary":
+            return [float(s) for s in rollout.steps]  # after the shadow run
         case _:
             return []
 
 
 def minimum_duration(rollout: RolloutSpec) -> int:
     """Seconds of baking the rollout needs at the least (steps + the promotion bake)."""
+    if rollout.strategy == Strategy.SHADOW:
+        shadow = rollout.shadow.duration_seconds(rollout.interval_seconds)
+        steps = traffic_steps(rollout)
+        return shadow + (rollout.interval_seconds * (len(steps) + 1) if steps else 0)
     if rollout.strategy not in STEPPED:
         return 0
     return rollout.interval_seconds * (len(traffic_steps(rollout)) + 1)

@@ -1,0 +1,68 @@
+"""The rollout's I/O-bound checks: golden requests to the candidate alone, and the step's
+per-variant metrics judged candidate against stable. Results are plain dicts for decide()."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from smgitops.rollout import analysis, validation
+
+if TYPE_CHECKING:
+    from smgitops.declaration.models import Declaration
+    from smgitops.rollout.status import RolloutStatus
+
+
+class Analysis:
+    def __init__(self, runtime: Any = None, metrics: Any = None) -> None:
+        self._runtime = runtime
+        self._metrics = metrics
+
+    @property
+    def runtime(self) -> Any:
+        if self._runtime is None:
+            from smgitops.aws.runtime import Runtime  # noqa: PLC0415
+
+            self._runtime = Runtime()
+        return self._runtime
+
+    @property
+    def metrics(self) -> Any:
+        if self._metrics is None:
+            from smgitops.aws.metrics import VariantMetrics  # noqa: PLC0415
+
+            self._metrics = VariantMetrics()
+        return self._metrics
+
+    def validate(self, declaration: Declaration, status: RolloutStatus) -> dict[str, Any]:
+        spec = declaration.spec.rollout.validation
+        assert spec is not None  # noqa: S101 - decide() asks only when it is declared
+        requests = [
+            validation.NamedRequest(
+                name=str(item["name"]),
+                request=validation.GoldenRequest.model_validate(item["request"]),
+            )
+            for item in status.golden
+        ]
+        invoke = self.runtime.invoker(status.endpoint, status.candidate.name)
+        outcome = validation.run(requests, invoke, spec.content_type, spec.min_score)
+        result = outcome.as_dict()
+        if not requests:
+            result["failures"] = [f"no golden request matched {', '.join(spec.requests)}"]
+        return result
+
+    def judge(self, declaration: Declaration, status: RolloutStatus, now: float) -> dict[str, Any]:
+        from smgitops.aws.metrics import queries_for  # noqa: PLC0415
+
+        spec = declaration.spec.rollout.analysis.compare
+        assert spec is not None and status.stable is not None  # noqa: S101
+        candidate, stable = status.candidate.name, status.stable.name
+        series = self.metrics.read(
+            status.endpoint,
+            [candidate, stable],
+            queries_for(spec),
+            start=status.step_since or now,
+            end=now,
+            period=spec.period,
+        )
+        judged = analysis.compare_step(spec, series[candidate], series[stable], status.extensions)
+        return judged.as_dict()

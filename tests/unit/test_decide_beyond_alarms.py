@@ -1,0 +1,191 @@
+"""decide() for what goes beyond alarms: shadow, gates, golden requests, judgements, freezes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from smgitops.rollout.actions import SetWeights
+from smgitops.rollout.decide import Decision, decide
+from smgitops.rollout.status import Phase, RolloutStatus
+from tests.builders import declaration
+from tests.unit.fake_world import World
+from tests.unit.test_decide import NAME, deployed, run, start
+
+
+def tick(world: World, status: RolloutStatus, **observed: Any) -> Decision:
+    observation = world.observe(status.endpoint).model_copy(update=observed)
+    decision = decide(status.spec(), status, observation)
+    world.apply(decision.actions)
+    world.settle()
+    world.now += decision.wait_seconds
+    return decision
+
+
+def until(world: World, status: RolloutStatus, phase: Phase, **observed: Any) -> RolloutStatus:
+    for _ in range(30):
+        if status.phase == phase:
+            return status
+        status = tick(world, status, **observed).status
+    raise AssertionError(f"never reached {phase}: {status.phase}")
+
+
+def test_shadow_report_only_never_shifts_traffic() -> None:
+    world = World()
+    stable = deployed(world)
+    status = start(declaration(version=2, strategy="shadow", shadow={"samplingPercent": 40}), world)
+    status = until(world, status, Phase.PROGRESSING)
+    assert world.endpoints[NAME].shadows == [status.candidate.name]
+    assert world.percent(NAME) == {stable.candidate.name: 100.0}
+    final, trail = run(world, status)
+    assert final.phase == Phase.SUCCEEDED and final.reason.startswith("shadow report")
+    assert world.percent(NAME) == {stable.candidate.name: 100.0}
+    assert world.endpoints[NAME].shadows == []
+    assert not [a for a in world.applied if isinstance(a, SetWeights)]
+    assert status.candidate.model not in world.models  # the observed model is cleaned up
+    shadow_configs = [
+        a for a in world.applied if a.kind == "CreateEndpointConfig" and a.shadow_variants
+    ]
+    assert shadow_configs[0].shadow_variants[0].weight == 40.0
+
+
+def test_shadow_then_canary_continues_into_steps() -> None:
+    world = World()
+    deployed(world)
+    decl = declaration(version=2, strategy="shadow", steps=[30], shadow={"then": "canary"})
+    final, trail = run(world, start(decl, world))
+    assert final.phase == Phase.SUCCEEDED
+    percents = [p for phase, p in trail if phase == Phase.PROGRESSING]
+    assert percents[0] == 0.0 or percents[0] is None  # the shadow step: no traffic
+    assert 30.0 in percents
+    assert world.percent(NAME) == {final.candidate.name: 100.0}
+
+
+def test_gate_before_first_step_holds_until_promote() -> None:
+    world = World()
+    deployed(world)
+    status = start(declaration(version=2, gates=["beforeFirstStep"]), world)
+    status = tick(world, status).status  # Initializing
+    gated = tick(world, status)
+    assert gated.status.phase == Phase.PAUSED and gated.gate
+    assert gated.status.gate == "beforeFirstStep"
+    assert gated.wait_seconds == 24 * 3600  # the task token's timeout: gateTimeout
+    status = gated.status
+    for minutes in (1, 30, 600):  # repeated ticks inside the timeout change nothing
+        world.now = status.phase_since + minutes * 60
+        status = tick(world, status).status
+    assert status.phase == Phase.PAUSED
+    assert world.percent(NAME)[status.candidate.name] == 0.0
+    released = tick(world, status.evolve(promote="step"))
+    assert released.status.phase == Phase.PROGRESSING
+    assert world.percent(NAME)[status.candidate.name] == 10.0
+    final, _ = run(world, released.status)
+    assert final.phase == Phase.SUCCEEDED
+
+
+def test_gate_before_promotion_times_out_into_a_rollback() -> None:
+    world = World()
+    stable = deployed(world)
+    decl = declaration(version=2, steps=[20], gates=["beforePromotion"], gateTimeout="10m")
+    status = until(world, start(decl, world), Phase.PAUSED)
+    assert status.gate == "beforePromotion"
+    world.now = status.phase_since + 601
+    decision = tick(world, status)
+    assert decision.status.phase == Phase.ROLLING_BACK
+    assert "gate beforePromotion timed out" in decision.status.reason
+    final, _ = run(world, decision.status)
+    assert final.phase == Phase.ROLLED_BACK
+    assert world.percent(NAME) == {stable.candidate.name: 100.0}
+
+
+GOLDEN = {"requests": ["tests/churn/*.json"]}
+
+
+def test_failed_golden_requests_stop_the_rollout_before_any_traffic() -> None:
+    world = World()
+    stable = deployed(world)
+    status = start(declaration(version=2, validation=GOLDEN), world)
+    status = tick(world, status).status  # Initializing, candidate at 0 %
+    outcome = {"ok": False, "score": 0.5, "minScore": 1.0, "passed": 1, "total": 2,
+               "failures": ["tests/churn/a.json: $.score: 0.9 is not <= 0.5"]}  # fmt: skip
+    decision = tick(world, status, validation=outcome)
+    assert decision.status.phase == Phase.ROLLING_BACK
+    assert "validation failed before any traffic" in decision.status.reason
+    assert "1/2 golden requests passed" in decision.status.reason
+    assert decision.details["validation"] == outcome
+    final, trail = run(world, decision.status)
+    assert final.phase == Phase.ROLLED_BACK
+    weights = [a.weights for a in world.applied if isinstance(a, SetWeights)]
+    assert all(w.get(status.candidate.name, 0.0) == 0.0 for w in weights)  # never any traffic
+    assert world.percent(NAME) == {stable.candidate.name: 100.0}
+
+
+def test_passing_golden_requests_are_recorded_and_the_steps_begin() -> None:
+    world = World()
+    deployed(world)
+    status = tick(world, start(declaration(version=2, validation=GOLDEN), world)).status
+    waiting = tick(world, status)  # no outcome observed yet: wait, do not shift
+    assert waiting.status.phase == Phase.INITIALIZING
+    ok = {"ok": True, "score": 1.0, "minScore": 1.0, "passed": 3, "total": 3, "failures": []}
+    decision = tick(world, waiting.status, validation=ok)
+    assert decision.status.phase == Phase.PROGRESSING and decision.status.validated
+    assert any("validation passed: 3/3" in n for n in decision.notes)
+
+
+def _judgement(verdict: str, reason: str = "ModelLatency: +40 % (p=0.001)") -> dict[str, Any]:
+    return {"verdict": verdict, "reason": reason, "judgements": [], "extensions": 0}
+
+
+COMPARE = {"compare": {"metrics": [{"metric": "ModelLatency"}]}}
+
+
+def test_judged_worse_than_stable_rolls_back() -> None:
+    world = World()
+    deployed(world)
+    status = until(world, start(declaration(version=2, analysis=COMPARE), world), Phase.PROGRESSING)
+    world.now = (status.step_since or 0) + 30
+    decision = tick(world, status, judgement=_judgement("fail"))
+    assert decision.status.phase == Phase.ROLLING_BACK
+    assert decision.status.reason.startswith("judged worse than stable: ModelLatency")
+    assert decision.details["judgement"]["verdict"] == "fail"
+
+
+@pytest.mark.parametrize("then", ["pass", "fail"])
+def test_too_little_traffic_extends_the_step(then: str) -> None:
+    world = World()
+    deployed(world)
+    status = until(world, start(declaration(version=2, analysis=COMPARE), world), Phase.PROGRESSING)
+    world.now = (status.step_since or 0) + 30
+    extended = tick(world, status, judgement=_judgement("extend", "too few invocations"))
+    assert extended.status.phase == Phase.PROGRESSING and extended.status.extensions == 1
+    assert extended.status.step_index == 0  # same step, longer window
+    after = tick(world, extended.status, judgement=_judgement(then))
+    if then == "pass":
+        assert after.status.step_index == 1 and after.status.extensions == 0
+    else:
+        assert after.status.phase == Phase.ROLLING_BACK
+
+
+FREEZE = [{"timezone": "UTC", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+           "start": "00:00", "end": "23:59", "reason": "year-end freeze"}]  # fmt: skip
+
+
+def test_a_push_during_a_freeze_waits_pending() -> None:
+    world = World()
+    deployed(world)
+    status = start(declaration(version=2), world).evolve(freeze=FREEZE)
+    decision = tick(world, status)
+    assert decision.status.phase == Phase.PENDING and not decision.actions
+    assert decision.status.reason.startswith("frozen: ")
+    assert "year-end freeze" in decision.status.reason
+
+
+def test_deploy_override_trailer_lets_it_through_and_is_recorded() -> None:
+    world = World()
+    deployed(world)
+    status = start(declaration(version=2), world).evolve(freeze=FREEZE, override="hotfix INC-42")
+    decision = tick(world, status)
+    assert decision.status.phase == Phase.INITIALIZING
+    assert decision.details["override"] == "hotfix INC-42"
+    assert any("Deploy-Override: hotfix INC-42" in n for n in decision.notes)
