@@ -38,7 +38,7 @@ def test_shadow_report_only_never_shifts_traffic() -> None:
     status = until(world, status, Phase.PROGRESSING)
     assert world.endpoints[NAME].shadows == [status.candidate.name]
     assert world.percent(NAME) == {stable.candidate.name: 100.0}
-    final, trail = run(world, status)
+    final, _ = run(world, status)
     assert final.phase == Phase.SUCCEEDED and final.reason.startswith("shadow report")
     assert world.percent(NAME) == {stable.candidate.name: 100.0}
     assert world.endpoints[NAME].shadows == []
@@ -114,7 +114,7 @@ def test_failed_golden_requests_stop_the_rollout_before_any_traffic() -> None:
     assert "validation failed before any traffic" in decision.status.reason
     assert "1/2 golden requests passed" in decision.status.reason
     assert decision.details["validation"] == outcome
-    final, trail = run(world, decision.status)
+    final, _ = run(world, decision.status)
     assert final.phase == Phase.ROLLED_BACK
     weights = [a.weights for a in world.applied if isinstance(a, SetWeights)]
     assert all(w.get(status.candidate.name, 0.0) == 0.0 for w in weights)  # never any traffic
