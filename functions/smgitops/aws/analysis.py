@@ -36,13 +36,7 @@ class Analysis:
     def validate(self, declaration: Declaration, status: RolloutStatus) -> dict[str, Any]:
         spec = declaration.spec.rollout.validation
         assert spec is not None  # noqa: S101 - decide() asks only when it is declared
-        requests = [
-            validation.NamedRequest(
-                name=str(item["name"]),
-                request=validation.GoldenRequest.model_validate(item["request"]),
-            )
-            for item in status.golden
-        ]
+        requests = validation.restore_requests(status.golden)
         invoke = self.runtime.invoker(status.endpoint, status.candidate.name)
         outcome = validation.run(requests, invoke, spec.content_type, spec.min_score)
         result = outcome.as_dict()

@@ -560,3 +560,21 @@ def run(
         response = invoke(body, content_type, named.request.accept)
         results.append(evaluate(named.name, named.request, response))
     return summarize(results, min_score)
+
+
+def dump_requests(requests: Sequence[NamedRequest]) -> list[dict[str, Any]]:
+    """Golden requests as the rollout status keeps them (JSON, what was written and no more)."""
+    return [
+        {
+            "name": r.name,
+            "request": r.request.model_dump(mode="json", by_alias=True, exclude_unset=True),
+        }
+        for r in requests
+    ]
+
+
+def restore_requests(dumped: Sequence[dict[str, Any]]) -> list[NamedRequest]:
+    return [
+        NamedRequest(name=str(d["name"]), request=GoldenRequest.model_validate(d["request"]))
+        for d in dumped
+    ]
