@@ -135,3 +135,25 @@ def test_canary_rolls_back_on_an_alarm_through_the_real_definition(service: Roll
     assert status is not None and status.phase == Phase.ROLLED_BACK
     assert "churn-5xx-rate" in status.reason
     assert _weights() == {stable.candidate.name: 100.0}
+
+
+def test_manual_gate_waits_on_a_task_token_until_promote(service: RolloutService) -> None:
+    first = _deploy(service, 1, "1" * 40)
+    assert _execution(first)["status"] == "SUCCEEDED"
+    second = _deploy(service, 2, "2" * 40, steps=[20], gates=["beforePromotion"])
+    deadline = time.monotonic() + 30
+    status = service.store.get(NAME)
+    while time.monotonic() < deadline:
+        status = service.store.get(NAME)
+        if status is not None and status.gate_token:
+            break
+        time.sleep(0.1)
+    assert status is not None and status.phase == Phase.PAUSED
+    assert status.gate == "beforePromotion" and status.gate_token
+    time.sleep(1.5)  # the execution really waits: no tick moves it on
+    held = service.store.get(NAME)
+    assert held is not None and held.phase == Phase.PAUSED
+    service.promote(NAME)  # answers the task token
+    execution = _execution(second)
+    assert execution["status"] == "SUCCEEDED", execution
+    assert _weights() == {status.candidate.name: 100.0}
