@@ -10,30 +10,34 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from moto import mock_aws
 
-from smgitops.aws.cloudwatch import CloudWatch
-from smgitops.aws.sagemaker import SageMaker
+from smgitops.aws import clients
+from smgitops.aws.live import LiveEndpoints
 from smgitops.aws.store import StatusStore
 from smgitops.handlers import drift
-from smgitops.local.resources import create_table
 from smgitops.rollout.service import RolloutService
 from smgitops.rollout.status import Phase
 from tests.builders import declaration
 from tests.conftest import load_event
-from tests.integration.emulator_support import client
+from tests.integration.conftest import TABLE, Engine
+from tests.integration.emulator_support import create_config, create_model, variant
 
-TABLE = "smgitops-status"
 COMMIT = "a1b2c3d4e5f6" * 3 + "a1b2"
 
 
 @dataclass
 class Stack:
-    store: StatusStore
-    engine: RolloutService
+    engine: Engine
     queue_url: str
-    sm: Any
     sqs: Any
+
+    @property
+    def store(self) -> StatusStore:
+        return StatusStore(TABLE)
+
+    @property
+    def sm(self) -> Any:
+        return self.engine.sagemaker
 
     def messages(self) -> list[dict[str, Any]]:
         out = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
@@ -43,35 +47,25 @@ class Stack:
         return [json.loads(b["Message"]) for b in bodies]
 
     def deploy(self, name: str = "churn-predictor", instance_count: int = 1) -> str:
-        decl = declaration(name, instance_count=instance_count)
-        started = self.engine.start(decl, commit=COMMIT, pushed_at=1.0, source={"provider": "test"})
-        for _ in range(5):
-            result = self.engine.tick(name, started.rollout_id)
-            if result.done:
-                break
+        self.engine.deploy(declaration(name, instance_count=instance_count), COMMIT)
         status = self.store.get(name)
         assert status is not None
-        assert status.phase == Phase.SUCCEEDED
         return status.candidate.name
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    with mock_aws():
-        create_table(client("dynamodb"), TABLE)
-        sns, sqs = client("sns"), client("sqs")
-        topic = sns.create_topic(Name="smgitops")["TopicArn"]
-        queue_url = sqs.create_queue(QueueName="notifications")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"])
-        monkeypatch.setenv("SMGITOPS_TABLE", TABLE)
-        monkeypatch.setenv("SMGITOPS_TOPIC_ARN", topic)
-        monkeypatch.delenv("SMGITOPS_SELF_HEAL", raising=False)
-        drift.service.cache_clear()
-        store = StatusStore(TABLE)
-        engine = RolloutService(sagemaker=SageMaker(), cloudwatch=CloudWatch(), store=store)
-        yield Stack(store, engine, queue_url, client("sagemaker"), sqs)
-        drift.service.cache_clear()
+def stack(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    sns, sqs = clients.client("sns"), clients.client("sqs")
+    topic = sns.create_topic(Name="smgitops")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="notifications")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"])
+    monkeypatch.setenv("SMGITOPS_TABLE", TABLE)
+    monkeypatch.setenv("SMGITOPS_TOPIC_ARN", topic)
+    monkeypatch.delenv("SMGITOPS_SELF_HEAL", raising=False)
+    drift.service.cache_clear()
+    yield Stack(engine, queue_url, sqs)
+    drift.service.cache_clear()
 
 
 def run_drift(capsys: pytest.CaptureFixture[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -147,7 +141,9 @@ def test_a_console_edit_is_detected_recorded_and_notified_once(
     )
     answer, _ = run_drift(capsys)
     assert answer["drifted"] == {}
-    assert stack.store.history("churn-predictor")[0].event == "drift resolved"
+    drift_events = [r.event for r in stack.store.history("churn-predictor") if "drift" in r.event]
+    assert drift_events[0] == "drift resolved"  # newest first
+    assert len(drift_events) == 2
     assert [m["event"] for m in stack.messages()] == ["driftResolved"]
 
 
@@ -198,10 +194,34 @@ def test_self_heal_restores_the_declared_instance_count(
     assert status is not None
     assert status.rollout_id == rollout
     assert status.source["provider"] == "drift"
-    for _ in range(10):
-        if stack.engine.tick("churn-predictor", rollout).done:
-            break
+    trail = stack.engine.run("churn-predictor", rollout)
+    assert trail[-1][0] == Phase.SUCCEEDED
     live = stack.sm.describe_endpoint(EndpointName="churn-predictor")["ProductionVariants"]
     assert [v["DesiredInstanceCount"] for v in live] == [2]
     answer, _ = run_drift(capsys)
     assert answer["drifted"] == {}
+
+
+def test_live_state_of_an_endpoint_with_a_shadow_variant(engine: Engine) -> None:
+    sm = engine.sagemaker
+    create_model(sm, "m-prod", environment={"WORKERS": "2"})
+    create_model(sm, "m-shadow")
+    create_config(
+        sm, "hand-made", [variant("prod", "m-prod", count=2)], [variant("shadow", "m-shadow")]
+    )
+    sm.create_endpoint(EndpointName="hand-made-endpoint", EndpointConfigName="hand-made")
+    sm.delete_model(ModelName="m-shadow")
+
+    live = LiveEndpoints().read("hand-made-endpoint")
+
+    assert live is not None
+    assert (live.status, live.config, live.config_found) == ("InService", "hand-made", True)
+    assert [(v.name, v.model, v.instance_type, v.instance_count) for v in live.variants] == [
+        ("prod", "m-prod", "ml.m5.large", 2)
+    ]
+    assert [v.name for v in live.shadow_variants] == ["shadow"]
+    assert live.models["m-prod"].environment == {"WORKERS": "2"}
+    assert live.models["m-prod"].image is not None
+    assert live.models["m-prod"].image.endswith(":m-prod")
+    assert not live.models["m-shadow"].found
+    assert LiveEndpoints().read("no-such-endpoint") is None

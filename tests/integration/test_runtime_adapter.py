@@ -1,9 +1,10 @@
-"""InvokeEndpoint with TargetVariant (moto), a model's error as a failed answer (botocore's
-Stubber: moto never answers ModelError) and a timeout as a failed answer."""
+"""InvokeEndpoint with TargetVariant on the emulator (a model's error is a failed answer, not
+an exception); throttling and timeouts through botocore's Stubber and event hooks."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -11,13 +12,20 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
-from moto import mock_aws
-from moto.sagemakerruntime.models import sagemakerruntime_backends
 
 from smgitops.aws.runtime import Runtime
 from smgitops.errors import ActionRejectedError, TransientError
-from smgitops.rollout.validation import NamedRequest, parse_request, run
-from tests.integration.emulator_support import ACCOUNT, REGION, client
+from smgitops.local.emulator import emulated_aws
+from smgitops.local.traffic import ERROR_RATE, RESPONSE
+from smgitops.rollout.validation import NamedRequest, check, parse_request, run
+from tests.integration.emulator_support import (
+    REGION,
+    client,
+    create_config,
+    create_model,
+    deploy,
+    variant,
+)
 
 ENDPOINT = "churn-predictor"
 
@@ -28,63 +36,71 @@ def runtime_client(**config: Any) -> Any:
     )
 
 
-def test_golden_requests_go_to_the_candidate_variant_and_are_scored() -> None:
-    with mock_aws():
-        answers = sagemakerruntime_backends[ACCOUNT][REGION].results_queue
-        answers.append(('{"label": "stay", "score": 0.2}', "application/json", "cand", ""))
-        answers.append(('{"label": "churn", "score": 0.97}', "application/json", "cand", ""))
-        sm_runtime = client("sagemaker-runtime")
-        headers: list[dict[str, Any]] = []
-        sm_runtime.meta.events.register(
-            "before-send.sagemaker-runtime.InvokeEndpoint",
-            lambda request, **_: headers.append(dict(request.headers)),
+@pytest.fixture
+def endpoint() -> Iterator[Any]:
+    """stable (all the traffic), cand (weight 0, echoes) and broken (its model always fails)."""
+    with emulated_aws(update_delay=0, seed=3):
+        sm = client("sagemaker")
+        create_model(sm, "m-stable", environment={RESPONSE: '{"label": "stay"}'})
+        create_model(sm, "m-cand")
+        create_model(sm, "m-broken", environment={ERROR_RATE: "1"})
+        create_config(
+            sm,
+            "cfg",
+            [
+                variant("stable", "m-stable", weight=1.0),
+                variant("cand", "m-cand", weight=0.0),
+                variant("broken", "m-broken", weight=0.0),
+            ],
         )
-        requests = [
-            NamedRequest(
-                name,
-                parse_request(
-                    name,
-                    json.dumps(
-                        {
-                            "body": {"customer": name},
-                            "expect": {
-                                "fields": [{"path": "$.label", "op": "==", "value": "stay"}]
-                            },
-                        }
-                    ),
-                ),
-            )
-            for name in ("a.json", "b.json")
-        ]
-        invoke = Runtime(sm_runtime).invoker(ENDPOINT, "cand")
-        outcome = run(requests, invoke, "application/json", min_score=1.0)
+        deploy(sm, ENDPOINT, "cfg")
+        yield client("sagemaker-runtime")
+
+
+def golden(name: str, request: dict[str, Any]) -> NamedRequest:
+    return NamedRequest(name, parse_request(name, json.dumps(request)))
+
+
+def test_golden_requests_go_to_the_candidate_variant_and_are_scored(endpoint: Any) -> None:
+    headers: list[dict[str, Any]] = []
+    endpoint.meta.events.register(
+        "before-send.sagemaker-runtime.InvokeEndpoint",
+        lambda request, **_: headers.append(dict(request.headers)),
+    )
+    echo_checks = [
+        {"path": "$.variant", "op": "==", "value": "cand"},
+        {"path": "$.input", "op": "matches", "value": '"customer":"a"'},
+    ]
+    requests = [
+        golden("a.json", {"body": {"customer": "a"}, "expect": {"fields": echo_checks}}),
+        golden("b.json", {"body": "b", "expect": {"exact": {"label": "stay"}}}),
+    ]
+    outcome = run(requests, Runtime(endpoint).invoker(ENDPOINT, "cand"), "text/csv", 1.0)
     assert [h["X-Amzn-SageMaker-Target-Variant"] for h in headers] == [b"cand", b"cand"]
-    assert [h["Content-Type"] for h in headers] == [b"application/json"] * 2
+    assert [h["Content-Type"] for h in headers] == [b"text/csv"] * 2
     assert outcome.score == 0.5
     assert not outcome.ok
-    assert outcome.failures == ('b.json: $.label: expected == "stay", got "churn"',)
+    assert outcome.failures[0].startswith("b.json: body differs: $.input: expected nothing")
 
 
-def test_a_model_error_is_a_failed_answer_not_an_exception() -> None:
-    sm_runtime = runtime_client()
-    with Stubber(sm_runtime) as stub:
-        stub.add_client_error(
-            "invoke_endpoint",
-            service_error_code="ModelError",
-            service_message="Received server error (500) from primary",
-            http_status_code=424,
-            modeled_fields={"OriginalStatusCode": 500, "OriginalMessage": "division by zero"},
-        )
-        response = Runtime(sm_runtime).invoke(ENDPOINT, "cand", b"{}", "application/json")
+def test_a_model_error_is_a_failed_answer_not_an_exception(endpoint: Any) -> None:
+    response = Runtime(endpoint).invoke(ENDPOINT, "broken", b"{}", "application/json")
     assert response.status == 500
-    assert response.body == b"division by zero"
-    assert response.error == "ModelError: Received server error (500) from primary"
+    assert response.body == b"Internal Server Error"
+    assert response.error.startswith("ModelError: Received server error (500) from primary")
+    assert check(parse_request("x.json", '{"body": 1}'), response) == [
+        f"status 500, expected 200 ({response.error})"
+    ]
+
+
+def test_an_unknown_variant_is_refused(endpoint: Any) -> None:
+    with pytest.raises(ActionRejectedError, match="Target variant nope"):
+        Runtime(endpoint).invoke(ENDPOINT, "nope", b"{}", "application/json")
 
 
 @pytest.mark.parametrize(
     "code, error",
     [
-        ("ValidationError", ActionRejectedError),
         ("ModelNotReadyException", TransientError),
         ("ThrottlingException", TransientError),
     ],

@@ -198,6 +198,7 @@ def test_failed_endpoint_and_deleted_config() -> None:
     assert [(d.field, d.live) for d in failed.drifts] == [("endpoint.status", "Failed: image pull")]
     deleted = compare(STATUS, live_of(STATUS, config_found=False))
     assert fields(deleted) == ["endpointConfig"]
+    assert deleted.cause.startswith("the endpoint config was deleted outside smgitops")
 
 
 def test_a_busy_endpoint_is_checked_next_time() -> None:

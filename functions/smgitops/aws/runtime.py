@@ -8,7 +8,7 @@ refuses (unknown endpoint or variant) raises ``ActionRejectedError``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
@@ -16,6 +16,9 @@ from smgitops.aws import clients
 from smgitops.aws.errors import code_of, message_of, translate
 from smgitops.errors import TransientError
 from smgitops.rollout.validation import Response
+
+if TYPE_CHECKING:
+    from smgitops.rollout.validation import Invoke
 
 MODEL_ERROR = "ModelError"
 NOT_READY = frozenset({"ModelNotReadyException", "ModelNotReady"})
@@ -58,7 +61,7 @@ class Runtime:
             content_type=str(out.get("ContentType", "")),
         )
 
-    def invoker(self, endpoint: str, variant: str) -> Any:
+    def invoker(self, endpoint: str, variant: str) -> Invoke:
         """``invoke(body, content_type, accept)`` bound to one variant, for ``validation.run``."""
 
         def invoke(body: bytes, content_type: str, accept: str | None) -> Response:

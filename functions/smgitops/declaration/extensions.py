@@ -1,10 +1,11 @@
-"""Declaration fields beyond alarms (issue 7), and the repository's app config.
+"""Declaration fields beyond alarms (issue 7), and the freeze windows of the app config.
 
 * ``rollout.validation``      golden requests sent to the candidate before it takes traffic
 * ``rollout.analysis.compare`` the candidate judged against the stable variant per step
 * ``rollout.shadow``          settings of ``strategy: shadow``
 * ``rollout.gates`` / ``rollout.gateTimeout``  manual gates (:class:`GateSpec`)
-* ``.smgitops.yaml``          :class:`AppConfig`: branch, folder, prune, selfHeal, freeze windows
+* ``.smgitops.yaml``          :class:`FreezeWindow` (``freeze:``), for
+  :class:`smgitops.ingest.appconfig.AppConfig`, which owns that file
 
 Same conventions as :mod:`smgitops.declaration.models` (frozen, ``extra="forbid"``, camelCase
 aliases, strict numbers, ``ValueError`` messages that read well after ``file:line: field:``).
@@ -34,8 +35,6 @@ DURATION_SCHEMA: JsonDict = {"pattern": r"^\d+(s|m|h)$"}
 CLOCK = re.compile(r"(?P<hour>[01]\d|2[0-3]):(?P<minute>[0-5]\d)", re.ASCII)
 CLOCK_SCHEMA: JsonDict = {"pattern": r"^([01]\d|2[0-3]):[0-5]\d$"}
 
-StrictInt = Annotated[int, Strict()]
-StrictNumber = Annotated[float, Strict()]
 Statistic = Literal["Average", "Sum", "Maximum", "Minimum", "SampleCount"]
 """CloudWatch statistics smgitops reads. Percentiles are left out on purpose (see docs)."""
 
@@ -422,51 +421,3 @@ class FreezeWindow(ExtensionModel):
         days = ",".join(self.days) if len(self.days) < 7 else "daily"
         label = f"{days} {self.start}-{self.end} {self.timezone}"
         return f"{self.reason} ({label})" if self.reason else label
-
-
-class AppConfig(ExtensionModel):
-    """``.smgitops.yaml`` at the repository root: settings of the whole repository."""
-
-    model_config = ConfigDict(title="smgitops repository config (.smgitops.yaml)")
-
-    branch: str = Field(
-        default="main",
-        min_length=1,
-        max_length=255,
-        description="The tracked branch: only pushes to it deploy. Default main.",
-    )
-    declarations_dir: str = Field(
-        default="endpoints",
-        min_length=1,
-        max_length=255,
-        description="Folder of the declarations, relative to the repository root. "
-        "Default endpoints.",
-    )
-    prune: bool = Field(
-        default=False,
-        description="Delete an endpoint whose declaration was removed. Default false.",
-    )
-    self_heal: bool = Field(
-        default=False,
-        description="When drift is found, start a rollout back to the declared state. "
-        "Default false (drift is reported only).",
-    )
-    freeze: list[FreezeWindow] = Field(
-        default_factory=list,
-        max_length=50,
-        description="Freeze windows: pushes are validated and planned, rollouts wait until "
-        "the window ends (unless the commit carries a `Deploy-Override: <reason>` trailer).",
-    )
-
-    @field_validator("declarations_dir")
-    @classmethod
-    def _folder(cls, value: str) -> str:
-        return _relative_path(value.rstrip("/") or value, "declarationsDir")
-
-    @field_validator("branch")
-    @classmethod
-    def _branch(cls, value: str) -> str:
-        value = value.removeprefix("refs/heads/")
-        if any(c in value for c in " ~^:?*[\\") or value.startswith("-") or ".." in value:
-            raise ValueError(f"{value!r} is not a valid branch name")
-        return value
