@@ -62,3 +62,8 @@ class DependencyUnavailableError(TransientError):
 
 class GitFetchError(SmgitopsError):
     """The repository or the commit could not be fetched."""
+
+
+class ImageResolutionError(SmgitopsError):
+    """``model.framework`` has no image for the function's region in the bundled image table
+    (``smgitops/data/image_uris.json``); retrying cannot help, regenerating the table may."""

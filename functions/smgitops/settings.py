@@ -55,7 +55,6 @@ class ReconcileSettings(EngineSettings):
     github_token_secret: str | None = None
     github_api_url: str = "https://api.github.com"
     workdir: str = "/tmp/smgitops"  # noqa: S108 - Lambda's only writable folder
-    max_fetch_attempts: int = 3  # a push whose commit cannot be fetched is recorded as failed
 
 
 class WebhookSettings(StoreSettings):

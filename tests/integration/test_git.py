@@ -48,6 +48,13 @@ def test_fetches_exactly_the_pushed_commit_not_the_branch_tip(
     assert snapshot.read("../../etc/passwd") is None
 
 
+def test_file_urls_work_like_paths(remote: GitRemote, tmp_path: Path) -> None:
+    remote.declare("churn-predictor")
+    sha = remote.commit("v1")
+    snapshot = GitFetcher(tmp_path / "work").fetch(f"file://{remote.url}", sha)
+    assert snapshot.sha == sha and snapshot.read("endpoints/churn-predictor.yaml")
+
+
 def test_the_local_repository_is_reused_across_invocations(
     remote: GitRemote, tmp_path: Path
 ) -> None:

@@ -200,6 +200,15 @@ def test_signed_push_through_the_webhook_ends_in_exactly_the_declared_rollouts(
     assert stack.executions() == sorted(o["rolloutId"] for o in record.outcomes)
     assert stack.calls == []  # starting a rollout is the engine's tick's job
     assert stack.github.requests == []  # no commit status for a local repository
+    stack.finish()  # what the state machine's ticks do
+    sagemaker = clients.client("sagemaker")
+    for name in ("churn-predictor", "fraud-scorer"):
+        live = sagemaker.describe_endpoint(EndpointName=name)
+        assert live["EndpointStatus"] == "InService"
+        assert len(live["ProductionVariants"]) == 1
+        config = sagemaker.describe_endpoint_config(EndpointConfigName=live["EndpointConfigName"])
+        model = sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+        assert model["PrimaryContainer"]["ModelDataUrl"] == "s3://ml-models/churn/v1/model.tar.gz"
 
 
 # --- what a push changes --------------------------------------------------------------------------
@@ -405,17 +414,19 @@ def test_github_api_down_does_not_fail_the_deploy(stack: Stack) -> None:
 # --- failures and retries ------------------------------------------------------------------------
 
 
-def test_unfetchable_commit_is_retried_then_recorded_as_failed(stack: Stack) -> None:
+def test_unfetchable_commit_is_recorded_as_failed_and_retried(stack: Stack) -> None:
     stack.remote.declare("churn-predictor")
     stack.remote.commit("v1")
     missing = "ab" * 20
     body = stack.work(missing, T0)
     assert stack.deliver(body) == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
-    assert stack.record(missing, T0).status == "processing"
-    assert stack.deliver(body, receive_count=3) == {"batchItemFailures": []}
     record = stack.record(missing, T0)
     assert record.status == "failed"
-    assert record.reason.startswith("gave up after 3 attempts: fetching abababababab from")
+    assert record.reason.startswith("attempt 1 failed, the queue retries: fetching abababababab")
+    assert stack.deliver(body, receive_count=3) == {
+        "batchItemFailures": [{"itemIdentifier": "m-0"}]
+    }
+    assert stack.record(missing, T0).reason.startswith("attempt 3 failed")
 
 
 def test_a_failed_record_holds_back_the_rest_of_the_batch(stack: Stack) -> None:

@@ -4,6 +4,8 @@ and nothing enqueued or recorded for a delivery that should not be."""
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
@@ -331,3 +333,14 @@ def test_missing_configuration_is_a_500_without_details(monkeypatch: pytest.Monk
     status, body, _ = call_webhook(load_event(PUSH))
     assert (status, body) == (500, {"message": "webhook misconfigured"})
     webhook.service.cache_clear()
+
+
+def test_the_webhook_imports_nothing_it_does_not_need() -> None:
+    code = (
+        "import sys, smgitops.handlers.webhook\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('git', 'yaml') or m.startswith("
+        "('smgitops.declaration', 'smgitops.rollout', 'smgitops.git', "
+        "'aws_lambda_powertools.event_handler'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

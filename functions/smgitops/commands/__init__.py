@@ -5,6 +5,7 @@ from __future__ import annotations
 
 # Order is the order in ``smgitops --help``.
 COMMAND_MODULES: tuple[str, ...] = (
+    "smgitops.commands.init",
     "smgitops.commands.validate",
     "smgitops.commands.plan",
     "smgitops.commands.operate",

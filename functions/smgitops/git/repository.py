@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from smgitops.aws.secrets import GitCredentials
 
 FETCH_TIMEOUT_S = 120
+FETCHED_REF = "refs/smgitops/fetched"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 _SYMLINK = 0o120000
@@ -259,6 +260,8 @@ class GitFetcher:
         have = self._commit(repo, commit)
         if have is None:
             raise GitFetchError(f"{redact(url)} did not return commit {commit[:12]}")
+        # A ref keeps the objects from gc and lets the next fetch say what it already has.
+        repo.git.update_ref(FETCHED_REF, commit)
         return Snapshot(repo, have)
 
     @staticmethod

@@ -1,9 +1,11 @@
 """Reconcile function: SQS FIFO records (push work, or CodeCommit EventBridge events) → rollouts.
 
 Partial batch response: a record that failed for a reason a retry can fix (AWS unavailable,
-git fetch failed) is reported in ``batchItemFailures`` together with every record after it, so
-the queue's per-repository order holds. Bad messages are logged and dropped (a retry cannot
-fix them); after ``max_fetch_attempts`` a failing fetch is recorded and dropped too.
+git fetch failed, a status write conflict) is recorded as ``failed`` with the attempt number
+and reported in ``batchItemFailures`` together with every record after it, so the queue's
+per-repository order holds; after the queue's ``maxReceiveCount`` it goes to the dead-letter
+queue, from where it can be redriven. Bad messages are logged and dropped (a retry cannot fix
+them).
 """
 
 from __future__ import annotations
@@ -102,10 +104,9 @@ def process(body: Any, *, attempt: int = 1) -> dict[str, Any]:
     reconciler = service()
     try:
         record = reconciler.reconcile(work)
-    except GitFetchError as exc:
-        if attempt < settings().max_fetch_attempts:
-            raise
-        record = reconciler.fail(work, f"gave up after {attempt} attempts: {exc}")
+    except (TransientError, GitFetchError, ConflictError) as exc:
+        reconciler.fail(work, f"attempt {attempt} failed, the queue retries: {exc}")
+        raise
     log.info("push reconciled", extra={"status": record.status, "reason": record.reason})
     return record.to_json()
 

@@ -3,10 +3,11 @@
 Order of checks (each answer is documented in docs/ingestion.md):
 405 not a POST · 413 body over the limit · 400 undecodable base64 · 401 signature missing,
 malformed or wrong (nothing else is looked at before it passes) · 400 missing or bad
-``X-GitHub-Event`` / ``X-GitHub-Delivery`` · 200 ``ping`` · 202 any other event (ignored) ·
-400 body not JSON / not a push payload · 403 repository not allowed · 202 tag push, other
-branch, branch deletion (ignored) · 202 accepted (recorded once, enqueued) · 503 a dependency
-(Secrets Manager, DynamoDB, SQS) is unavailable — GitHub's redelivery is then safe.
+``X-GitHub-Event`` / ``X-GitHub-Delivery`` · 202 any event but ping and push (ignored) ·
+400 body not JSON · 200 ``ping`` · 400 not a push payload · 403 repository not allowed ·
+202 tag push, other branch, branch deletion (ignored) · 202 accepted (recorded once,
+enqueued) · 503 a dependency (Secrets Manager, DynamoDB, SQS) is unavailable — GitHub's
+redelivery is then safe.
 """
 
 from __future__ import annotations

@@ -1,0 +1,117 @@
+"""``smgitops plan`` against the emulator: endpoints deployed by a real reconcile, then a
+clone that changes, adds and removes declarations (nothing pushed, nothing checked out)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from smgitops.cli import main
+from tests.integration.test_reconcile import T0, Stack, stack  # noqa: F401 - the fixture
+
+if TYPE_CHECKING:
+    import pytest
+
+
+def _plan(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
+    capsys.readouterr()  # drop what earlier steps logged
+    code = main(["plan", *args])
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if "--output" in args and out else out), err
+
+
+def _deployed(stack: Stack) -> None:  # noqa: F811 - the fixture's value
+    stack.remote.declare("churn-predictor", version=1)
+    stack.remote.declare("fraud-scorer", version=1)
+    stack.push(stack.remote.commit("v1"), T0)
+    stack.finish()
+
+
+def test_plan_lists_create_update_unchanged_and_orphaned(
+    stack: Stack,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _deployed(stack)
+    stack.remote.declare("churn-predictor", version=2, instance_count=2)
+    stack.remote.declare("ltv-model")
+    stack.remote.remove("endpoints/fraud-scorer.yaml")
+    stack.remote.commit("change, add, remove", push=False)
+    stack.calls.clear()
+    code, plan, _ = _plan(
+        capsys, "--repo", str(stack.remote.root), "--output", "json", "--table", stack.aws.table
+    )
+    assert code == 0
+    assert plan["summary"] == {"create": 1, "update": 1, "unchanged": 0, "orphaned": 1}
+    by_name = {c["endpoint"]: c for c in plan["changes"]}
+    assert by_name["ltv-model"]["action"] == "create"
+    assert by_name["fraud-scorer"]["action"] == "orphaned"
+    churn = by_name["churn-predictor"]
+    assert churn["action"] == "update"
+    assert churn["file"] == "endpoints/churn-predictor.yaml"
+    assert [(d["field"], d["before"], d["after"]) for d in churn["diffs"]] == [
+        (
+            "model.modelDataUrl",
+            "s3://ml-models/churn/v1/model.tar.gz",
+            "s3://ml-models/churn/v2/model.tar.gz",
+        ),
+        ("instanceCount", 1, 2),
+    ]
+    assert set(stack.calls) <= {"DescribeEndpoint", "DescribeEndpointConfig", "DescribeModel"}
+    # The pushed commit is what is live: nothing to do.
+    code, plan, _ = _plan(
+        capsys,
+        "--repo",
+        str(stack.remote.root),
+        "--ref",
+        "HEAD~1",
+        "--output",
+        "json",
+        "--table",
+        stack.aws.table,
+    )
+    assert [c["action"] for c in plan["changes"]] == ["unchanged", "unchanged"]
+
+
+def test_plan_without_a_table_compares_with_the_live_endpoints_only(
+    stack: Stack,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _deployed(stack)
+    stack.monkeypatch.delenv("SMGITOPS_TABLE")
+    stack.remote.declare("churn-predictor", version=2)
+    stack.remote.commit("v2", push=False)
+    code, text, _ = _plan(capsys, "--repo", str(stack.remote.root))
+    assert code == 0
+    lines = text.splitlines()
+    assert lines[0].endswith(": 0 to create, 1 to update, 1 unchanged, 0 orphaned")
+    assert "  ~ update     churn-predictor  endpoints/churn-predictor.yaml" in lines
+    assert "      model.modelDataUrl: s3://ml-models/churn/v1/model.tar.gz -> " in text
+
+
+def test_plan_of_invalid_declarations_prints_every_problem_and_exits_1(
+    stack: Stack,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stack.remote.declare("churn-predictor", steps=[50, 10])
+    stack.remote.declare("fraud-scorer", instance_count=0)
+    stack.remote.commit("broken", push=False)
+    code, out, err = _plan(capsys, "--repo", str(stack.remote.root))
+    assert (code, out) == (1, "")
+    problems = err.splitlines()[:-1]
+    assert len(problems) == 2
+    assert problems[0].startswith("endpoints/churn-predictor.yaml:")
+    assert problems[1].startswith("endpoints/fraud-scorer.yaml:")
+    assert err.splitlines()[-1] == "smgitops plan: 2 problem(s); nothing planned"
+
+
+def test_plan_usage_errors_exit_2(
+    stack: Stack,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Any,
+) -> None:
+    stack.remote.declare("churn-predictor")
+    stack.remote.commit("v1", push=False)
+    code, _, err = _plan(capsys, "--repo", str(stack.remote.root), "--ref", "no-such-ref")
+    assert code == 2 and "cannot read 'no-such-ref'" in err
+    code, _, err = _plan(capsys, "--repo", str(tmp_path / "missing"))
+    assert code == 2 and "not a folder" in err

@@ -1,0 +1,245 @@
+"""Typed events and the small pieces of ingestion: GitHub and CodeCommit events to push work,
+the repository allow-list, signatures with several secrets, the app config, SQS ids, and
+commit statuses against a loopback GitHub."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+from pydantic import ValidationError
+
+from smgitops.aws.github import GitHubStatuses, shorten
+from smgitops.aws.queue import sqs_id
+from smgitops.handlers.reconcile import work_from
+from smgitops.ingest import appconfig, signature
+from smgitops.ingest.allowlist import AllowList, redact
+from smgitops.ingest.codecommit import CodeCommitEvent
+from smgitops.ingest.github import PushPayload
+from smgitops.ingest.work import Ignored, PushWork, parse_timestamp
+from tests.conftest import load_event
+from tests.unit.test_ingest_support import FakeGitHub, body_of, fake_github
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+AFTER = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+SHA = "a" * 40
+
+
+def _push(name: str) -> PushPayload:
+    return PushPayload.model_validate(json.loads(body_of(load_event(name))))
+
+
+# --- GitHub -----------------------------------------------------------------------------------
+
+
+def test_push_to_the_tracked_branch_is_work_with_the_ordering_key() -> None:
+    work = _push("github-push-main.json").work(branch="main", delivery="d1", received_at=5.0)
+    assert isinstance(work, PushWork)
+    assert work.commit == AFTER and work.pushed_at == 1714564800.0
+    assert work.source() == {
+        "repository": "https://github.com/acme/ml-endpoints.git",
+        "fullName": "acme/ml-endpoints",
+        "ref": "refs/heads/main",
+        "delivery": "d1",
+        "provider": "github",
+    }
+    assert PushWork.model_validate_json(work.to_message()) == work
+
+
+def test_pushed_at_may_be_an_iso_string_or_missing() -> None:
+    data = json.loads(body_of(load_event("github-push-main.json")))
+    data["repository"]["pushed_at"] = "2024-05-01T12:00:00Z"
+    assert PushPayload.model_validate(data).repository.pushed_at == 1714564800.0
+    del data["repository"]["pushed_at"]
+    work = PushPayload.model_validate(data).work(branch="main", delivery="d", received_at=42.0)
+    assert isinstance(work, PushWork) and work.pushed_at == 42.0
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("github-push-tag.json", "ignored: tag push v1.4.0"),
+        ("github-push-branch-deleted.json", "ignored: branch main was deleted"),
+        (
+            "github-push-other-branch.json",
+            "ignored: branch feature/new-model is not the tracked branch main",
+        ),
+    ],
+)
+def test_pushes_that_ask_for_nothing(name: str, reason: str) -> None:
+    assert _push(name).work(branch="main", delivery="d", received_at=0) == Ignored(reason)
+
+
+def test_local_clone_urls_make_local_work() -> None:
+    data = json.loads(body_of(load_event("github-push-main.json")))
+    data["repository"]["clone_url"] = "/srv/git/models.git"
+    work = PushPayload.model_validate(data).work(branch="main", delivery="d", received_at=0)
+    assert isinstance(work, PushWork) and work.provider == "local"
+
+
+def test_push_payload_rejects_bad_commit_ids() -> None:
+    data = json.loads(body_of(load_event("github-push-main.json")))
+    data["after"] = "HEAD; rm -rf /"
+    with pytest.raises(ValidationError, match="after"):
+        PushPayload.model_validate(data)
+
+
+# --- CodeCommit --------------------------------------------------------------------------------
+
+
+def test_codecommit_reference_updated_and_created_become_work() -> None:
+    for name in ("codecommit-reference-updated.json", "codecommit-reference-created.json"):
+        event = load_event(name)
+        work = CodeCommitEvent.model_validate(event).work(branch="main")
+        assert isinstance(work, PushWork)
+        assert work.provider == "codecommit"
+        assert work.repository == (
+            "https://git-codecommit.us-east-1.amazonaws.com/v1/repos/ml-endpoints"
+        )
+        assert (work.full_name, work.commit, work.ref) == ("ml-endpoints", AFTER, "refs/heads/main")
+        assert work.pushed_at == parse_timestamp("2024-05-01T12:00:00Z")
+        assert work.delivery == event["id"]
+
+
+def test_codecommit_events_that_ask_for_nothing() -> None:
+    tag = CodeCommitEvent.model_validate(load_event("codecommit-tag-created.json"))
+    assert tag.work(branch="main") == Ignored("ignored: tag v1.4.0 is not a branch")
+    updated = load_event("codecommit-reference-updated.json")
+    other = CodeCommitEvent.model_validate(updated).work(branch="release")
+    assert other == Ignored("ignored: branch main is not the tracked branch release")
+    deleted = json.loads(json.dumps(updated))
+    deleted["detail"]["event"] = "referenceDeleted"
+    del deleted["detail"]["commitId"]
+    assert CodeCommitEvent.model_validate(deleted).work(branch="main") == Ignored(
+        "ignored: CodeCommit event referenceDeleted"
+    )
+
+
+def test_sqs_bodies_are_push_work_or_codecommit_events() -> None:
+    work = work_from(load_event("sqs-push-work.json")["Records"][0]["body"], branch="main")
+    assert isinstance(work, PushWork) and work.commit == AFTER
+    codecommit = work_from(
+        load_event("sqs-codecommit-push.json")["Records"][0]["body"], branch="main"
+    )
+    assert isinstance(codecommit, PushWork) and codecommit.provider == "codecommit"
+    assert work_from({"detail-type": "Other", "source": "x"}, branch="main") == Ignored(
+        "ignored: EventBridge event Other"
+    )
+    with pytest.raises(ValueError, match="not a JSON object"):
+        work_from("[1, 2]", branch="main")
+    with pytest.raises(ValidationError):
+        work_from({"kind": "push", "provider": "github"}, branch="main")
+
+
+# --- allow-list, signatures, ids -------------------------------------------------------------
+
+
+def test_allow_list_matches_normalised_urls_and_patterns_only() -> None:
+    allow = AllowList.parse(
+        "https://github.com/acme/ml-endpoints.git, https://GitHub.com/models/*, /srv/git/m.git"
+    )
+    assert allow.allows("https://github.com/acme/ml-endpoints")
+    assert allow.allows("https://github.com/acme/ml-endpoints.git/")
+    assert allow.allows("https://github.com/models/fraud.git")
+    assert allow.allows("file:///srv/git/m.git")
+    assert not allow.allows("https://github.com/acme/ml-endpoints-evil.git")
+    assert not allow.allows("https://github.com/models/../acme/secrets.git")
+    assert not allow.allows("https://user:token@github.com/acme/ml-endpoints.git")
+    assert not allow.allows("http://github.com/acme/ml-endpoints.git")
+    assert not AllowList.parse("").allows("https://github.com/acme/ml-endpoints.git")
+    assert redact("https://user:token@github.com/x.git") == "https://***@github.com/x.git"
+
+
+def test_signature_is_checked_against_every_candidate_secret() -> None:
+    body = b'{"zen": "x"}'
+    header = signature.sign(b"new", body)
+    assert signature.verify([b"old", b"new"], body, header)
+    assert signature.verify([b"new"], body, header.upper().replace("SHA256=", "sha256="))
+    assert not signature.verify([b"old"], body, header)
+    assert not signature.verify([], body, header)
+    assert not signature.is_well_formed("sha256=xyz")
+    assert signature.is_well_formed(header)
+
+
+def test_sqs_ids_are_valid_and_distinct() -> None:
+    assert sqs_id("acme/ml-endpoints") == "acme/ml-endpoints"
+    long = "x" * 200
+    assert len(sqs_id(long)) == 64 and sqs_id(long) != sqs_id(long + "y")
+    assert sqs_id("with space") != "with space" and " " not in sqs_id("with space")
+
+
+# --- app config -------------------------------------------------------------------------------
+
+
+def test_app_config_overrides_settings_and_reports_located_problems() -> None:
+    parsed = appconfig.parse(b"branch: release\ndeclarationsDir: deploy/sm/\nprune: true\n")
+    assert parsed.problems == []
+    effective = appconfig.effective(
+        parsed.config, branch="main", declarations_dir="endpoints", prune=False
+    )
+    assert effective == appconfig.Effective("release", "deploy/sm", True)
+    assert appconfig.parse(None).config == appconfig.AppConfig()
+    assert appconfig.parse(b"unknown: 1\n").problems == [
+        ".smgitops.yaml:1: unknown: Extra inputs are not permitted"
+    ]
+    assert appconfig.parse(b"- a\n").problems == [".smgitops.yaml:1: must be a mapping of settings"]
+    assert appconfig.parse(b"a: [\n").problems[0].startswith(".smgitops.yaml:2: not valid YAML")
+    # A leading "/" is the repository root; ".." can never leave it.
+    assert appconfig.parse(b"declarationsDir: /deploy\n").config.declarations_dir == "deploy"
+    assert appconfig.parse(b"declarationsDir: a/../../etc\n").problems == [
+        ".smgitops.yaml:1: declarationsDir: 'a/../../etc' is not a relative path inside the "
+        "repository"
+    ]
+
+
+# --- commit statuses ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    yield from fake_github()
+
+
+def test_status_is_posted_with_bearer_token_and_a_short_description(github: FakeGitHub) -> None:
+    statuses = GitHubStatuses(github.url, "tok-123")
+    long = "rolled back: alarm churn-5xx-rate in ALARM at 25 % " * 5
+    assert statuses.post("acme/ml-endpoints", SHA, "failure", "smgitops/churn", long)
+    [request] = github.requests
+    assert request.path == f"/repos/acme/ml-endpoints/statuses/{SHA}"
+    assert request.headers["authorization"] == "Bearer tok-123"
+    assert request.body["state"] == "failure"
+    assert request.body["context"] == "smgitops/churn"
+    assert len(request.body["description"]) == 140 and request.body["description"].endswith("…")
+    assert "target_url" not in request.body
+    assert "tok-123" not in repr(statuses)
+
+
+def test_github_errors_return_false_and_never_raise(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    github.status = 500
+    statuses = GitHubStatuses(github.url, "tok-456", timeout=0.5)
+    assert statuses.post("acme/ml-endpoints", SHA, "success", "smgitops/x", "ok") is False
+    github.status, github.delay = 201, 2.0
+    start = time.monotonic()
+    assert statuses.post("acme/ml-endpoints", SHA, "success", "smgitops/x", "ok") is False
+    assert time.monotonic() - start < 1.5  # the short timeout, not GitHub's pace
+    assert statuses.post("acme/../../admin", SHA, "success", "smgitops/x", "ok") is False
+    assert statuses.post("acme/ml-endpoints", "HEAD", "success", "smgitops/x", "ok") is False
+    assert GitHubStatuses("http://127.0.0.1:9", "t").post("a/b", SHA, "error", "c", "d") is False
+    assert "tok-456" not in capsys.readouterr().out
+
+
+def test_redirects_are_not_followed(github: FakeGitHub) -> None:
+    github.status = 302
+    assert GitHubStatuses(github.url, "tok").post("a/b", SHA, "pending", "c", "d") is False
+    assert len(github.requests) == 1
+
+
+def test_shorten_keeps_one_line() -> None:
+    assert shorten("a\n  b\tc") == "a b c"
+    assert len(shorten("x" * 500)) == 140
