@@ -16,7 +16,7 @@ import json
 import re
 from enum import StrEnum
 from itertools import pairwise
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 from pydantic import (
     BaseModel,
@@ -152,11 +152,21 @@ def _framework_names(schema: JsonDict) -> None:
     schema["enum"] = list(images.table().names())
 
 
+TRUSTED: Final = {"check_images": False}
+"""Validation context for a declaration read back from storage (rollout status): it was
+checked against the image table when it was loaded, and a later table need not know it."""
+
+
+def _check_images(info: ValidationInfo) -> bool:
+    return not (isinstance(info.context, dict) and info.context.get("check_images") is False)
+
+
 class FrameworkSpec(_Model):
     """A SageMaker framework inference image by name and version, instead of ``image``.
 
     Resolved to the image URI of the function's region from the image table that ships with
-    smgitops (generated from the SageMaker SDK by scripts/generate_image_uris.py).
+    smgitops (generated from the SageMaker SDK by scripts/generate_image_uris.py). Validated
+    against that table unless the validation context is :data:`TRUSTED`.
     """
 
     name: str = Field(
@@ -181,21 +191,23 @@ class FrameworkSpec(_Model):
 
     @field_validator("name")
     @classmethod
-    def _name(cls, value: str) -> str:
-        images.check_name(value)
+    def _name(cls, value: str, info: ValidationInfo) -> str:
+        if _check_images(info):
+            images.check_name(value)
         return value
 
     @field_validator("version")
     @classmethod
     def _version(cls, value: str, info: ValidationInfo) -> str:
-        if "name" in info.data:  # an unknown name is reported once, on its own line
+        # An unknown name is reported once, on its own line.
+        if "name" in info.data and _check_images(info):
             images.check_version(info.data["name"], value)
         return value
 
     @field_validator("processor")
     @classmethod
     def _processor(cls, value: str, info: ValidationInfo) -> str:
-        if "name" in info.data and "version" in info.data:
+        if "name" in info.data and "version" in info.data and _check_images(info):
             images.check_processor(info.data["name"], info.data["version"], value)
         return value
 

@@ -307,15 +307,22 @@ def rollback(ctx: _Ctx, reason: str, **changes: Any) -> Decision:
     ctx = _Ctx(status, ctx.decl, ctx.obs, ctx.notes, ctx.details)
     weights = _weights(ctx, 0.0)
     actions: list[Action] = []
-    if (
-        ctx.ep is not None
-        and ctx.ep.status == IN_SERVICE
-        and ctx.ep.variant(status.candidate.name) is not None
-        and not _weights_live(ctx, weights)
-    ):
+    if _both_live(ctx) and not _weights_live(ctx, weights):
         actions.append(_set_weights(ctx, weights))
     ctx.notes.append(f"rolling back: {reason}")
     return ctx.decision(status.evolve(phase=Phase.ROLLING_BACK, weights=weights), 1, actions)
+
+
+def _both_live(ctx: _Ctx) -> bool:
+    """Stable and candidate are both production variants: a weights call can move traffic."""
+    ep, status = ctx.ep, ctx.status
+    return (
+        ep is not None
+        and ep.status == IN_SERVICE
+        and status.stable is not None
+        and ep.variant(status.stable.name) is not None
+        and ep.variant(status.candidate.name) is not None
+    )
 
 
 def _guard(ctx: _Ctx) -> tuple[_Ctx, Decision | None]:
@@ -536,15 +543,13 @@ def needs(declaration: Declaration, status: RolloutStatus, observation: Observat
 
 
 def _pending(ctx: _Ctx) -> Decision:
+    if ctx.status.abort_requested and ctx.ep is None:
+        return _ended_before_start(ctx, [_final_config(ctx).name])
     strategy = ctx.decl.spec.rollout.strategy
     if strategy not in SUPPORTED:
-        ctx.notes.append(f"strategy {strategy} is not yet supported")
-        return ctx.decision(
-            ctx.status.evolve(
-                phase=Phase.FAILED, reason=f"strategy {strategy} is not yet supported"
-            ),
-            0,
-        )
+        reason = f"strategy {strategy} is not yet supported"
+        ctx.notes.append(reason)
+        return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
     waiting = _approval(ctx) or _frozen(ctx)
     if waiting is not None:
         return waiting
@@ -559,6 +564,11 @@ def _pending(ctx: _Ctx) -> Decision:
     live = ctx.obs.config_variants
     if live is None:
         return ctx.wait("endpoint config not observed yet")
+    return _from_live(ctx, ep, live)
+
+
+def _from_live(ctx: _Ctx, ep: EndpointView, live: list[VariantRef]) -> Decision:
+    """The endpoint serves: its heaviest other variant becomes the stable one."""
     candidate = ctx.status.candidate
     others = [v for v in live if v.name != candidate.name]
     if not others:
@@ -569,6 +579,9 @@ def _pending(ctx: _Ctx) -> Decision:
         ep.config if ep.variant(candidate.name) is None else ""
     )
     ctx = ctx.evolve(stable=stable, stable_config=stable_config)
+    if ctx.status.abort_requested and not ep.hosts(candidate.name):
+        return _ended_before_start(ctx, [_both_config(ctx).name, _shadow_config(ctx).name])
+    strategy = ctx.decl.spec.rollout.strategy
     if strategy == Strategy.ALL_AT_ONCE:
         ctx.notes.append("allAtOnce: replacing the model in one update")
         return _replace_all(ctx)
@@ -618,6 +631,13 @@ def _approval(ctx: _Ctx) -> Decision | None:
         return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
     reason = f"waiting for approval: {arn}{version} is {approval or 'unknown'}"
     return ctx.decision(ctx.status.evolve(reason=reason), max(ctx.poll, min(60, ctx.interval)))
+
+
+def _ended_before_start(ctx: _Ctx, configs: list[str]) -> Decision:
+    """Aborted while Pending: nothing reached the endpoint; remove what a crashed tick made."""
+    ctx.notes.append("ended before any change to the endpoint")
+    ended = ctx.status.evolve(phase=Phase.ROLLED_BACK, reason=ctx.status.abort_requested)
+    return ctx.decision(ended, 0, _cleanup(ctx, configs, [ctx.status.candidate.model]))
 
 
 def _already_live(ctx: _Ctx, ep: EndpointView) -> Decision:
@@ -694,6 +714,10 @@ def _initialized(ctx: _Ctx, ep: EndpointView) -> Decision:
         ctx.notes.append(f"shadow run: observing the candidate for {duration}s, no user traffic")
         observing = status.evolve(phase=Phase.PROGRESSING, step_index=0, step_since=ctx.obs.now)
         return ctx.decision(observing, duration)
+    firing = ctx.obs.firing(status.watched_alarms)
+    if firing:  # already in ALARM: not a single request for the candidate
+        names = ", ".join(a.name for a in firing)
+        return rollback(ctx, f"alarm {names} in ALARM before the first step: {firing[0].reason}")
     ctx, stop = _validate(ctx)
     if stop is not None:
         return stop
@@ -812,13 +836,10 @@ def _finish_shadow_report(ctx: _Ctx, ep: EndpointView) -> Decision:
 def _rolling_back(ctx: _Ctx) -> Decision:
     ep = ctx.ep
     status = ctx.status
-    if ep is None:
-        return ctx.decision(
-            status.evolve(phase=Phase.FAILED, reason=f"{status.reason}; endpoint disappeared"), 0
-        )
-    if ep.status == FAILED:
-        reason = f"{status.reason}; endpoint failed: {ep.failure_reason}"
-        return ctx.decision(status.evolve(phase=Phase.FAILED, reason=reason), 0)
+    if ep is None or ep.status == FAILED:
+        why = "endpoint disappeared" if ep is None else f"endpoint failed: {ep.failure_reason}"
+        failed = status.evolve(phase=Phase.FAILED, reason=f"{status.reason}; {why}")
+        return ctx.decision(failed, 0, _cleanup(ctx, [], []))
     if ep.status in BUSY:
         return ctx.wait(f"endpoint is {ep.status}", 1)
     if not ep.hosts(status.candidate.name):
@@ -836,8 +857,10 @@ def _rolling_back(ctx: _Ctx) -> Decision:
         done = status.evolve(phase=Phase.ROLLED_BACK)
         return ctx.decision(done, 0, _cleanup(ctx, configs, models))
     weights = _weights(ctx, 0.0)
-    if not _weights_live(ctx, weights):
+    if _both_live(ctx) and not _weights_live(ctx, weights):
         return ctx.decision(status.evolve(weights=weights), 1, [_set_weights(ctx, weights)])
+    # Weights are back on stable, or stable is not on the endpoint any more (the candidate-only
+    # config went live while finalizing): the stable-only config brings it back either way.
     stable_only = _stable_config(ctx)
     ctx.notes.append(f"removing the candidate: endpoint config {stable_only.name}")
     actions: list[Action] = [
@@ -909,6 +932,7 @@ def new_status(
 ) -> RolloutStatus:
     context = context or Context()
     return RolloutStatus(
+        watched_alarms=list(declaration.spec.rollout.analysis.alarms),
         golden=context.golden,
         freeze=context.freeze,
         override=context.override,
@@ -960,6 +984,9 @@ def abort_now(
     ctx = _Ctx(status, declaration, observation)
     if status.done or status.phase == Phase.ROLLING_BACK:
         return ctx.decision(status, 1 if status.active else 0)
+    if status.phase == Phase.PENDING:  # nothing shifted yet: the next tick ends it cleanly
+        ctx.notes.append(f"abort requested before the rollout began: {reason}")
+        return ctx.decision(status.evolve(abort_requested=status.abort_requested or reason), 1)
     if count_as_check:
         failed = status.failed_checks + 1
         limit = declaration.spec.rollout.max_failed_checks

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from smgitops.settings import EngineSettings
 
 CONFLICT_RETRIES = 3
-GUARDED = frozenset({Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING})
+GUARDED = frozenset({Phase.INITIALIZING, Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING})
 
 
 class SageMakerPort(Protocol):
@@ -484,6 +484,7 @@ class RolloutService:
             fresh.evolve(version=current.version if current else 0),
             expected_version=current.version if current else None,
             history=[record],
+            watch=fresh.watched_alarms,  # declared alarms abort from the very start
         )
         if self.notifier is not None:
             self.notifier.phase_changed(saved, str(current.phase) if current else "")
