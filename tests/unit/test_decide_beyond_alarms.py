@@ -189,3 +189,35 @@ def test_deploy_override_trailer_lets_it_through_and_is_recorded() -> None:
     assert decision.status.phase == Phase.INITIALIZING
     assert decision.details["override"] == "hotfix INC-42"
     assert any("Deploy-Override: hotfix INC-42" in n for n in decision.notes)
+
+
+def _framework_declaration() -> Any:
+    from smgitops.declaration.models import Declaration
+    from tests.builders import declaration_dict
+
+    document = declaration_dict(version=2)
+    del document["spec"]["model"]["image"]
+    document["spec"]["model"]["framework"] = {"name": "xgboost", "version": "1.7-1"}
+    return Declaration.model_validate(document)
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
+def test_framework_shorthand_creates_the_model_with_the_regions_image(region: str) -> None:
+    world = World()
+    deployed(world)
+    status = start(_framework_declaration(), world)
+    decision = tick(world, status, region=region)
+    created = [a for a in decision.actions if a.kind == "CreateModel"]
+    assert created and created[0].image is not None
+    assert "sagemaker-xgboost:1.7-1" in created[0].image
+    assert f".{region}." in created[0].image
+
+
+def test_framework_in_an_unknown_region_fails_before_creating_anything() -> None:
+    world = World()
+    deployed(world)
+    before = len(world.applied)
+    decision = tick(world, start(_framework_declaration(), world), region="xx-nowhere-1")
+    assert decision.status.phase == Phase.FAILED
+    assert "xx-nowhere-1" in decision.status.reason
+    assert len(world.applied) == before

@@ -64,6 +64,10 @@ class SageMaker:
     def __init__(self, client: Any = None) -> None:
         self.client = client or clients.client("sagemaker")
 
+    @property
+    def region(self) -> str:
+        return str(self.client.meta.region_name)
+
     # --- observe ----------------------------------------------------------------------------
 
     def describe_endpoint(self, name: str) -> EndpointView | None:

@@ -12,8 +12,10 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from smgitops.declaration import images
 from smgitops.declaration.extensions import FreezeWindow
 from smgitops.declaration.models import Declaration, Strategy
+from smgitops.errors import ImageResolutionError
 from smgitops.rollout import freeze, naming
 from smgitops.rollout.actions import (
     Action,
@@ -132,12 +134,12 @@ def candidate_ref(decl: Declaration) -> VariantRef:
     )
 
 
-def _create_model(decl: Declaration) -> CreateModel:
+def _create_model(decl: Declaration, region: str) -> CreateModel:
     model = decl.spec.model
     return CreateModel(
         name=naming.model_name(decl),
         execution_role_arn=model.execution_role_arn or "",
-        image=model.image,
+        image=images.resolve_image(model, region),
         model_data_url=model.model_data_url,
         model_package_arn=model.model_package_arn,
         environment=dict(model.environment),
@@ -474,7 +476,7 @@ def _resumed_deadline(ctx: _Ctx) -> float:
 
 def _start_shadow(ctx: _Ctx) -> Decision:
     config = _shadow_config(ctx)
-    actions: list[Action] = [_create_model(ctx.decl), config]
+    actions: list[Action] = [_create_model(ctx.decl, ctx.obs.region), config]
     if ctx.ep is None or ctx.ep.config != config.name:
         actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=config.name))
     alarms = generated_alarms(ctx.decl, ctx.status.candidate.name)
@@ -546,8 +548,12 @@ def _pending(ctx: _Ctx) -> Decision:
     if ctx.status.abort_requested and ctx.ep is None:
         return _ended_before_start(ctx, [_final_config(ctx).name])
     strategy = ctx.decl.spec.rollout.strategy
-    if strategy not in SUPPORTED:
-        reason = f"strategy {strategy} is not yet supported"
+    reason = "" if strategy in SUPPORTED else f"strategy {strategy} is not yet supported"
+    try:
+        images.resolve_image(ctx.decl.spec.model, ctx.obs.region)
+    except ImageResolutionError as exc:
+        reason = str(exc)
+    if reason:  # nothing is created
         ctx.notes.append(reason)
         return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
     waiting = _approval(ctx) or _frozen(ctx)
@@ -588,7 +594,7 @@ def _from_live(ctx: _Ctx, ep: EndpointView, live: list[VariantRef]) -> Decision:
     if strategy == Strategy.SHADOW:
         return _start_shadow(ctx)
     both = _both_config(ctx)
-    actions: list[Action] = [_create_model(ctx.decl), both]
+    actions: list[Action] = [_create_model(ctx.decl, ctx.obs.region), both]
     if ep.config != both.name:
         actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=both.name))
     alarms = generated_alarms(ctx.decl, candidate.name)
@@ -662,7 +668,7 @@ def _first_deploy(ctx: _Ctx) -> Decision:
     final = _final_config(ctx)
     ctx.notes.append(f"creating endpoint {ctx.status.endpoint} with {ctx.status.candidate.name}")
     actions: list[Action] = [
-        _create_model(ctx.decl),
+        _create_model(ctx.decl, ctx.obs.region),
         final,
         CreateEndpoint(endpoint=ctx.status.endpoint, config=final.name, tags=_tags(ctx.decl)),
     ]
@@ -676,7 +682,7 @@ def _first_deploy(ctx: _Ctx) -> Decision:
 
 def _replace_all(ctx: _Ctx) -> Decision:
     final = _final_config(ctx)
-    actions: list[Action] = [_create_model(ctx.decl), final]
+    actions: list[Action] = [_create_model(ctx.decl, ctx.obs.region), final]
     if ctx.ep is None or ctx.ep.config != final.name:
         actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=final.name))
     status = ctx.status.evolve(phase=Phase.FINALIZING, weights={ctx.status.candidate.name: 100.0})

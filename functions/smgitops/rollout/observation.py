@@ -55,6 +55,7 @@ class AlarmView(_Frozen):
 
 class Observation(_Frozen):
     now: float
+    region: str = "us-east-1"  # where the endpoint lives: resolves framework images
     endpoint: EndpointView | None = None
     # The variants of the live endpoint config, fetched only when the status lacks them.
     config_variants: list[VariantRef] | None = None

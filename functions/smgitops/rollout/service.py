@@ -48,6 +48,8 @@ GUARDED = frozenset({Phase.INITIALIZING, Phase.PROGRESSING, Phase.PAUSED, Phase.
 
 
 class SageMakerPort(Protocol):
+    @property
+    def region(self) -> str: ...
     def describe_endpoint(self, name: str) -> EndpointView | None: ...
     def config_variants(self, config: str) -> list[VariantRef]: ...
     def apply(self, action: Action) -> None: ...
@@ -245,6 +247,7 @@ class RolloutService:
             approval = self.sagemaker.package_approval(package)
         observation = Observation(
             now=now,
+            region=self.sagemaker.region,
             endpoint=endpoint,
             config_variants=config_variants,
             alarms=alarms,

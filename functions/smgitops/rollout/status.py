@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from smgitops.declaration.models import Declaration, Strategy
+from smgitops.declaration.models import TRUSTED, Declaration, Strategy
 
 
 class Phase(StrEnum):
@@ -116,7 +116,8 @@ class RolloutStatus(_Frozen):
         return self.phase in TERMINAL_PHASES
 
     def spec(self) -> Declaration:
-        return Declaration.model_validate(self.declaration)
+        """The declaration this rollout applies (validated when it was accepted: trusted)."""
+        return Declaration.model_validate(self.declaration, context=TRUSTED)
 
     def evolve(self, **changes: Any) -> RolloutStatus:
         """A copy with ``changes`` (validated), the way every transition is written."""
