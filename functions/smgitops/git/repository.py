@@ -111,6 +111,11 @@ class Snapshot:
     def committed_at(self) -> float:
         return float(self.commit.committed_date)
 
+    @property
+    def message(self) -> str:
+        message = self.commit.message
+        return message if isinstance(message, str) else message.decode("utf-8", "replace")
+
     @classmethod
     def open(cls, path: Path, ref: str = "HEAD") -> Snapshot:
         """A local clone at ``ref`` (branch, tag, sha, ``HEAD~2``…), for ``smgitops plan``."""

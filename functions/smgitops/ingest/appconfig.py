@@ -4,6 +4,8 @@
 branch: main              # the tracked branch (must agree with SMGITOPS_BRANCH)
 declarationsDir: endpoints
 prune: false              # true: delete endpoints whose declaration was removed
+freeze:                   # rollouts wait while a window is open (Deploy-Override: <reason>)
+  - {timezone: Europe/Paris, days: [fri], start: "16:00", end: "23:59", reason: weekend}
 ```
 Every key is optional; an absent key (or an absent file) keeps the function's setting.
 """
@@ -15,6 +17,7 @@ from typing import Any, NamedTuple
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from smgitops.declaration.extensions import FreezeWindow
 from smgitops.git.repository import safe_relative
 
 FILE = ".smgitops.yaml"
@@ -27,6 +30,8 @@ class AppConfig(BaseModel):
     branch: str | None = Field(default=None, min_length=1, max_length=255)
     declarations_dir: str | None = Field(default=None, alias="declarationsDir", min_length=1)
     prune: bool | None = None
+    freeze: list[FreezeWindow] | None = Field(default=None, max_length=50)
+    self_heal: bool | None = Field(default=None, alias="selfHeal")
 
     @field_validator("declarations_dir")
     @classmethod
@@ -42,6 +47,7 @@ class Effective(NamedTuple):
     branch: str
     declarations_dir: str
     prune: bool
+    freeze: tuple[FreezeWindow, ...] = ()
 
 
 class Parsed(NamedTuple):
@@ -94,4 +100,5 @@ def effective(config: AppConfig, *, branch: str, declarations_dir: str, prune: b
         branch=config.branch or branch,
         declarations_dir=config.declarations_dir or declarations_dir,
         prune=prune if config.prune is None else config.prune,
+        freeze=tuple(config.freeze or ()),
     )

@@ -25,7 +25,7 @@ from smgitops.ingest.tree import read_desired_state
 from smgitops.observability import logger
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from contextlib import AbstractContextManager
     from pathlib import Path
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from smgitops.ingest.allowlist import AllowList
     from smgitops.ingest.work import PushWork
     from smgitops.rollout.service import StartOutcome
+    from smgitops.rollout.status import Context
 
 VALIDATE_CONTEXT = "smgitops/validate"
 PENDING_KINDS = frozenset({"started", "queued"})
@@ -53,8 +54,9 @@ class Engine(Protocol):
         commit: str,
         pushed_at: float,
         source: dict[str, str],
+        contexts: Mapping[str, Context] | None = None,
     ) -> list[StartOutcome]: ...
-    def orphans(self, declared: set[str]) -> list[str]: ...
+    def orphans(self, declared: set[str], repository: str = "") -> list[str]: ...
     def delete_endpoint(self, endpoint: str, *, commit: str) -> None: ...
 
 
@@ -127,7 +129,12 @@ class Reconciler:
             )
         if desired.problems:
             return self._invalid(work, desired.problems)
-        return self._apply(work, list(desired.declarations.values()), prune=desired.config.prune)
+        return self._apply(
+            work,
+            list(desired.declarations.values()),
+            prune=desired.config.prune,
+            contexts=desired.contexts,
+        )
 
     def fail(self, work: PushWork, reason: str) -> PushRecord:
         """Record that ``work`` could not be reconciled (e.g. its commit cannot be fetched)."""
@@ -148,9 +155,20 @@ class Reconciler:
             problems=problems,
         )
 
-    def _apply(self, work: PushWork, declarations: list[Declaration], *, prune: bool) -> PushRecord:
+    def _apply(
+        self,
+        work: PushWork,
+        declarations: list[Declaration],
+        *,
+        prune: bool,
+        contexts: dict[str, Context] | None = None,
+    ) -> PushRecord:
         outcomes = self.engine.reconcile(
-            declarations, commit=work.commit, pushed_at=work.pushed_at, source=work.source()
+            declarations,
+            commit=work.commit,
+            pushed_at=work.pushed_at,
+            source=work.source(),
+            contexts=contexts,
         )
         count = len(declarations)
         self._status(work, "success", VALIDATE_CONTEXT, f"{count} declaration(s) valid")
@@ -182,7 +200,7 @@ class Reconciler:
         )
 
     def _orphans(self, work: PushWork, declared: set[str], *, prune: bool) -> list[dict[str, Any]]:
-        names = self.engine.orphans(declared)
+        names = self.engine.orphans(declared, repository=work.full_name)
         if not names:
             return []
         if not prune:

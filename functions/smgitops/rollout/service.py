@@ -453,7 +453,7 @@ class RolloutService:
                     decl.name, "unchanged", current.rollout_id, "a rollout is active"
                 )
             rollout_id = naming.heal_rollout_id(rollout_id, now)
-        elif current is not None:
+        elif current is not None and not current.deleted:
             skip = self._skip(request, current, spec_hash, rollout_id)
             if skip is not None:
                 return skip
@@ -597,8 +597,15 @@ class RolloutService:
             raise NotFoundError(f"no rollout recorded for endpoint {endpoint}")
         return status
 
-    def orphans(self, declared: set[str]) -> list[str]:
-        return [s.endpoint for s in self.store.list_statuses() if s.endpoint not in declared]
+    def orphans(self, declared: set[str], repository: str = "") -> list[str]:
+        """Endpoints this repository deployed whose declaration is gone (pruned ones excluded)."""
+        return [
+            s.endpoint
+            for s in self.store.list_statuses()
+            if s.endpoint not in declared
+            and not s.deleted
+            and (not repository or s.source.get("fullName", repository) == repository)
+        ]
 
     def delete_endpoint(self, endpoint: str, *, commit: str) -> None:
         """Prune (opt-in): delete an endpoint whose declaration was removed from the repository."""
@@ -612,7 +619,12 @@ class RolloutService:
         if status is not None:
             record = self._record(status, f"endpoint deleted (prune) at {commit[:12]}", {})
             self.store.save(
-                status.evolve(phase=Phase.SUCCEEDED, reason=f"pruned at {commit[:12]}", weights={}),
+                status.evolve(
+                    phase=Phase.SUCCEEDED,
+                    reason=f"pruned at {commit[:12]}",
+                    weights={},
+                    deleted=True,
+                ),
                 expected_version=status.version,
                 history=[record],
             )

@@ -105,6 +105,7 @@ class RolloutStatus(_Frozen):
     golden: list[dict[str, Any]] = Field(default_factory=list)
     freeze: list[dict[str, Any]] = Field(default_factory=list)
     override: str = ""
+    deleted: bool = False  # pruned: the endpoint was deleted with its declaration
     version: int = 0
 
     @property

@@ -1,0 +1,52 @@
+# ruff: noqa: F811 - the `stack` fixture is shared with test_reconcile (imported, then requested)
+"""What a rollout takes from the repository besides its declaration: golden requests, freeze
+windows from .smgitops.yaml and the commit's Deploy-Override trailer."""
+
+from __future__ import annotations
+
+import json
+
+from smgitops.aws.store import StatusStore
+from tests.integration.test_reconcile import T0, Stack, _outcomes, stack  # noqa: F401
+
+GOLDEN = {
+    "body": {"tenure": 3},
+    "expect": {"status": 200, "fields": [{"path": "$.churn", "op": "<=", "value": 1}]},
+}
+ALWAYS = (
+    "freeze:\n"
+    "  - {timezone: UTC, days: [mon, tue, wed, thu, fri, sat, sun], start: '00:00', end: '23:59',"
+    " reason: audit}\n"
+)
+
+
+def test_golden_requests_at_the_commit_travel_with_the_rollout(stack: Stack) -> None:
+    stack.remote.write("tests/churn/a.json", json.dumps(GOLDEN))
+    stack.remote.write("tests/churn/b.json", json.dumps({**GOLDEN, "body": {"tenure": 40}}))
+    stack.remote.declare("churn-predictor", validation={"requests": ["tests/churn/*.json"]})
+    record = stack.push(stack.remote.commit("v1 with golden requests"), T0)
+    assert _outcomes(record) == {"churn-predictor": "started"}
+    status = StatusStore(stack.aws.table).get("churn-predictor")
+    assert status is not None
+    assert sorted(g["name"] for g in status.golden) == ["tests/churn/a.json", "tests/churn/b.json"]
+    assert status.golden[1]["request"]["body"] == {"tenure": 40}
+
+
+def test_a_bad_golden_request_makes_the_push_invalid_with_its_location(stack: Stack) -> None:
+    stack.remote.write("tests/churn/a.json", '{"body": {"tenure": 3},\n "expect": [1]}')
+    stack.remote.declare("churn-predictor", validation={"requests": ["tests/churn/*.json"]})
+    record = stack.push(stack.remote.commit("broken golden request"), T0)
+    assert record.status == "invalid"
+    assert any(p.startswith("tests/churn/a.json") for p in record.problems)
+    assert StatusStore(stack.aws.table).get("churn-predictor") is None  # nothing deployed
+
+
+def test_freeze_windows_and_the_override_trailer_reach_the_status(stack: Stack) -> None:
+    stack.remote.write(".smgitops.yaml", ALWAYS)
+    stack.remote.declare("churn-predictor")
+    sha = stack.remote.commit("hotfix\n\nDeploy-Override: INC-42 outage fix")
+    stack.push(sha, T0)
+    status = StatusStore(stack.aws.table).get("churn-predictor")
+    assert status is not None
+    assert status.freeze and status.freeze[0]["reason"] == "audit"
+    assert status.override == "INC-42 outage fix"
