@@ -43,6 +43,8 @@ class EngineSettings(StoreSettings):
     """tick, abort, drift and the CLI's operator commands."""
 
     topic_arn: str | None = None
+    github_token_secret: str | None = None  # commit statuses on rollout outcomes (optional)
+    github_api_url: str = "https://api.github.com"
 
 
 class ReconcileSettings(EngineSettings):
@@ -52,8 +54,6 @@ class ReconcileSettings(EngineSettings):
     prune: bool = False
     repository_urls: str = ""  # comma-separated clone URLs (or fnmatch patterns) accepted
     git_credentials_secret: str | None = None
-    github_token_secret: str | None = None
-    github_api_url: str = "https://api.github.com"
     workdir: str = "/tmp/smgitops"  # noqa: S108 - Lambda's only writable folder
 
 

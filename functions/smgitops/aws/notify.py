@@ -12,6 +12,7 @@ from smgitops.observability import logger
 
 if TYPE_CHECKING:
     from smgitops.rollout.status import RolloutStatus
+    from smgitops.settings import EngineSettings
 
 
 class Notifier(Protocol):
@@ -63,3 +64,74 @@ class Notifiers:
     def phase_changed(self, status: RolloutStatus, previous: str) -> None:
         for notifier in self.notifiers:
             notifier.phase_changed(status, previous)
+
+
+GITHUB_STATES: dict[str, str] = {
+    "Succeeded": "success",
+    "RolledBack": "failure",
+    "Failed": "error",
+    "Superseded": "error",
+}
+
+
+class GitHubNotifier:
+    """The rollout's outcome as a commit status on the commit that caused it.
+
+    ``pending`` is set by the reconcile when the rollout starts; this sets the end:
+    ``success`` / ``failure`` / ``error`` with the one-line reason, context
+    ``smgitops/<endpoint>``. Never raises: GitHub being down fails no deploy.
+    """
+
+    def __init__(self, statuses: Any) -> None:
+        self.statuses = statuses  # () -> GitHubStatuses | None, created with a fresh token
+
+    def phase_changed(self, status: RolloutStatus, previous: str) -> None:
+        del previous
+        state = GITHUB_STATES.get(str(status.phase))
+        full_name = status.source.get("fullName", "")
+        if state is None or status.source.get("provider") != "github" or not full_name:
+            return
+        try:
+            poster = self.statuses()
+        except Exception as exc:  # a token that cannot be read: log, never fail the rollout
+            logger().warning("commit status not sent", extra={"error": type(exc).__name__})
+            return
+        if poster is None:
+            return
+        poster.post(
+            full_name, status.commit, state, f"smgitops/{status.endpoint}", outcome_line(status)
+        )
+
+
+def outcome_line(status: RolloutStatus) -> str:
+    """``rolled back: alarm churn-5xx-rate in ALARM at 25 %`` and the like (one line)."""
+    words = {
+        "Succeeded": "deployed",
+        "RolledBack": "rolled back",
+        "Failed": "failed",
+        "Superseded": "superseded",
+    }
+    head = words.get(str(status.phase), str(status.phase).lower())
+    reason = status.reason.splitlines()[0] if status.reason else ""
+    return f"{head}: {reason}" if reason else head
+
+
+def notifier_from(settings: EngineSettings) -> Notifier | None:
+    """SNS when a topic is configured, GitHub commit statuses when a token secret is."""
+    chosen: list[Notifier] = []
+    if settings.topic_arn:
+        chosen.append(SnsNotifier(settings.topic_arn))
+    if settings.github_token_secret:
+        from smgitops.aws.github import GitHubStatuses  # noqa: PLC0415
+        from smgitops.aws.secrets import CachedSecret, SecretReader, token_from  # noqa: PLC0415
+
+        secret = CachedSecret(SecretReader(settings.github_token_secret), max_age=300)
+        api_url = settings.github_api_url
+
+        def statuses() -> GitHubStatuses:
+            return GitHubStatuses(api_url, token_from(secret.values()[0]))
+
+        chosen.append(GitHubNotifier(statuses))
+    if not chosen:
+        return None
+    return chosen[0] if len(chosen) == 1 else Notifiers(*chosen)

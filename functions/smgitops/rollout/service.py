@@ -158,7 +158,7 @@ class RolloutService:
         """Wire the real adapters (imported here so the core stays free of boto3)."""
         from smgitops.aws.analysis import Analysis  # noqa: PLC0415
         from smgitops.aws.cloudwatch import CloudWatch  # noqa: PLC0415
-        from smgitops.aws.notify import SnsNotifier  # noqa: PLC0415
+        from smgitops.aws.notify import notifier_from  # noqa: PLC0415
         from smgitops.aws.sagemaker import SageMaker  # noqa: PLC0415
         from smgitops.aws.stepfunctions import Executions  # noqa: PLC0415
         from smgitops.aws.store import StatusStore  # noqa: PLC0415
@@ -170,7 +170,7 @@ class RolloutService:
             cloudwatch=CloudWatch(),
             store=StatusStore(settings.table),
             executions=Executions(arn) if arn else None,
-            notifier=SnsNotifier(settings.topic_arn) if settings.topic_arn else None,
+            notifier=notifier_from(settings),
         )
 
     # --- the tick -----------------------------------------------------------------------------

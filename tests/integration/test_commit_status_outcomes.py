@@ -1,0 +1,56 @@
+"""The rollout's outcome reaches the commit on GitHub: success, or failure with the reason."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from smgitops.aws.github import GitHubStatuses
+from smgitops.aws.notify import GitHubNotifier
+from smgitops.rollout.status import Phase
+from tests.builders import declaration
+from tests.integration.conftest import Engine
+from tests.unit import test_ingest_support
+
+fake_github = contextmanager(test_ingest_support.fake_github)
+
+NAME = "churn-predictor"
+SOURCE = {"provider": "github", "fullName": "acme/models"}
+
+
+def test_outcomes_become_commit_statuses_with_the_reason(engine: Engine) -> None:
+    engine.cloudwatch.put_metric_alarm(
+        AlarmName="churn-5xx-rate", Namespace="C", MetricName="E", Statistic="Sum",
+        Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
+    )  # fmt: skip
+    with fake_github() as github:
+        engine.service.notifier = GitHubNotifier(lambda: GitHubStatuses(github.url, "gh-token"))
+        first = engine.service.start(
+            declaration(version=1), commit="1" * 40, pushed_at=engine.clock.now, source=SOURCE
+        )
+        engine.run(NAME, first.rollout_id)
+        bad = declaration(version=2, analysis={"alarms": ["churn-5xx-rate"]})
+        second = engine.service.start(
+            bad, commit="2" * 40, pushed_at=engine.clock.now, source=SOURCE
+        )
+        engine.tick(NAME, second.rollout_id)
+        engine.tick(NAME, second.rollout_id)
+        engine.cloudwatch.set_alarm_state(
+            AlarmName="churn-5xx-rate", StateValue="ALARM", StateReason="Threshold Crossed"
+        )
+        trail = engine.run(NAME, second.rollout_id)
+    assert trail[-1][0] == Phase.ROLLED_BACK
+    posted = [(r.path, r.body["state"], r.body["description"]) for r in github.requests]
+    assert posted[0] == (f"/repos/acme/models/statuses/{'1' * 40}", "success", "deployed: created")
+    path, state, description = posted[-1]
+    assert path == f"/repos/acme/models/statuses/{'2' * 40}" and state == "failure"
+    assert description.startswith("rolled back: alarm churn-5xx-rate in ALARM at 10 %")
+    assert all(r.body["context"] == "smgitops/churn-predictor" for r in github.requests)
+    assert all(r.headers.get("authorization", "").endswith("gh-token") for r in github.requests)
+
+
+def test_github_down_never_fails_the_rollout(engine: Engine) -> None:
+    engine.service.notifier = GitHubNotifier(lambda: GitHubStatuses("http://127.0.0.1:9", "t"))
+    outcome = engine.service.start(
+        declaration(version=1), commit="1" * 40, pushed_at=engine.clock.now, source=SOURCE
+    )
+    assert engine.run(NAME, outcome.rollout_id)[-1][0] == Phase.SUCCEEDED
