@@ -221,3 +221,24 @@ def test_framework_in_an_unknown_region_fails_before_creating_anything() -> None
     assert decision.status.phase == Phase.FAILED
     assert "xx-nowhere-1" in decision.status.reason
     assert len(world.applied) == before
+
+
+def test_instance_metrics_get_per_variant_alarms_in_the_endpoints_namespace() -> None:
+    world = World()
+    deployed(world)
+    metrics = [
+        {"metric": "CPUUtilization", "statistic": "Maximum", "max": 90},
+        {"metric": "Invocation5XXErrors", "statistic": "Sum", "max": 5},
+    ]
+    status = start(declaration(version=2, analysis={"metrics": metrics}), world)
+    decision = tick(world, status)
+    puts = [a for a in decision.actions if a.kind == "PutAlarms"]
+    assert puts, decision.actions
+    namespaces = {a.metric: a.namespace for a in puts[0].alarms}
+    assert namespaces == {
+        "CPUUtilization": "/aws/sagemaker/Endpoints",
+        "Invocation5XXErrors": "AWS/SageMaker",
+    }
+    assert all(a.variant == status.candidate.name for a in puts[0].alarms)
+    final, _ = run(world, decision.status)
+    assert final.phase == Phase.SUCCEEDED and not world.alarms  # created with it, deleted after
