@@ -12,6 +12,7 @@ from smgitops.commands.common import add_aws_options, emit_json, service_from, t
 if TYPE_CHECKING:
     import argparse
 
+    from smgitops.rollout.service import RolloutService
     from smgitops.rollout.status import RolloutStatus
 
 
@@ -46,7 +47,7 @@ def _when(at: float) -> str:
     return dt.datetime.fromtimestamp(at, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _status_row(s: RolloutStatus) -> list[str]:
+def _status_row(s: RolloutStatus, drift: str) -> list[str]:
     return [
         s.endpoint,
         str(s.phase),
@@ -54,8 +55,21 @@ def _status_row(s: RolloutStatus) -> list[str]:
         weights_text(s.weights),
         s.commit[:12],
         _when(s.updated_at),
+        drift,
         s.reason,
     ]
+
+
+def _drift(service: RolloutService, endpoint: str) -> str:
+    """The drift function's latest finding for the endpoint ('-' when none recorded)."""
+    from smgitops.rollout.drift_service import DRIFT_EVENT, RESOLVED_EVENT  # noqa: PLC0415
+
+    for record in service.store.history(endpoint, limit=50):
+        if record.event.startswith(DRIFT_EVENT):
+            return record.event.removeprefix(DRIFT_EVENT)
+        if record.event.startswith(RESOLVED_EVENT):
+            return "none"
+    return "-"
 
 
 def run_status(args: argparse.Namespace) -> int:
@@ -68,13 +82,18 @@ def run_status(args: argparse.Namespace) -> int:
         statuses = [one]
     else:
         statuses = service.store.list_statuses()
+    drifts = {s.endpoint: _drift(service, s.endpoint) for s in statuses}
     if args.output == "json":
+        hidden = {"declaration", "gate_token", "golden"}
         emit_json(
-            [s.model_dump(mode="json", exclude={"declaration", "gate_token"}) for s in statuses]
+            [
+                {**s.model_dump(mode="json", exclude=hidden), "drift": drifts[s.endpoint]}
+                for s in statuses
+            ]
         )
         return 0
-    headers = ["ENDPOINT", "PHASE", "STRATEGY", "WEIGHTS", "COMMIT", "UPDATED (UTC)", "REASON"]
-    print(table([_status_row(s) for s in statuses], headers))
+    headers = ["ENDPOINT", "PHASE", "STRATEGY", "WEIGHTS", "COMMIT", "UPDATED (UTC)", "DRIFT"]
+    print(table([_status_row(s, drifts[s.endpoint]) for s in statuses], [*headers, "REASON"]))
     return 0
 
 

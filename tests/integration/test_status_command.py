@@ -1,0 +1,46 @@
+"""`smgitops status` and `history` read the status table: phase, weights, commit, drift, reason."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from smgitops.cli import main
+from smgitops.rollout.status import HistoryRecord
+from tests.builders import declaration
+from tests.integration.conftest import TABLE, Engine
+
+NAME = "churn-predictor"
+
+
+def test_status_shows_the_drift_column_and_json(
+    engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outcome = engine.deploy(declaration(version=1), "1" * 40)
+    assert main(["status", "--table", TABLE]) == 0
+    text = capsys.readouterr().out
+    assert "DRIFT" in text and NAME in text and "Succeeded" in text and "-" in text
+    status = engine.service.store.get(NAME)
+    assert status is not None
+    drift = HistoryRecord(
+        at=engine.clock.now + 1, endpoint=NAME, rollout_id=outcome.rollout_id, commit="1" * 40,
+        spec_hash=status.spec_hash, phase=status.phase,
+        event="drift: weights: declared 100 %, live 50 % (console edit)",
+    )  # fmt: skip
+    engine.service.store.append_history([drift])  # type: ignore[attr-defined]
+    assert main(["status", NAME, "--table", TABLE, "--output", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["drift"].startswith("weights: declared 100 %")
+    assert rows[0]["phase"] == "Succeeded" and rows[0]["commit"] == "1" * 40
+    assert "declaration" not in rows[0] and "gate_token" not in rows[0]
+    assert main(["history", NAME, "--table", TABLE]) == 0
+    assert "console edit" in capsys.readouterr().out
+
+
+def test_status_of_an_unknown_endpoint_is_an_error(
+    engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["status", "nope", "--table", TABLE]) == 1
+    assert "no rollout recorded for nope" in capsys.readouterr().err
+    assert engine.calls.of("sagemaker") == []
