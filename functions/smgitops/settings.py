@@ -54,7 +54,7 @@ class ReconcileSettings(EngineSettings):
     prune: bool = False
     repository_urls: str = ""  # comma-separated clone URLs (or fnmatch patterns) accepted
     git_credentials_secret: str | None = None
-    workdir: str = "/tmp/smgitops"  # noqa: S108 - Lambda's only writable folder
+    workdir: str = "/tmp/smgitops"  # noqa: S108 - Lambda's only writable folder  # nosec B108
 
 
 class WebhookSettings(StoreSettings):

@@ -167,12 +167,7 @@ def test_the_workflow_commands_are_ones_the_cli_accepts(tmp_path: Path) -> None:
     parser = build_parser()
     args = parser.parse_args(["validate", "endpoints"])
     assert args.func.__name__ == "run_validate"
-    options = plan_options()
-    if not {"--base", "--head", "--format"} <= options:
-        pytest.skip(
-            "smgitops plan has no --base/--head/--format yet (the pull-request plan of issue 8); "
-            f"it has {sorted(o for o in options if o.startswith('--'))}"
-        )
+    assert {"--base", "--head", "--format", "--declarations-dir"} <= plan_options()
     repo = Repo.init(tmp_path, initial_branch="main")
     repo.index.add(sorted(SINGLE))
     base = repo.index.commit("scaffold").hexsha

@@ -1,12 +1,21 @@
-"""``smgitops plan --repo DIR [--ref REF] [--output json]``: what a push of REF would change.
+"""``smgitops plan``: what a push or a merge would change. Two modes:
 
-Reads ``.smgitops.yaml`` and the declarations at REF straight from the clone's object database
-(no checkout: the working tree and its uncommitted changes are ignored), compares them with the
-live endpoints (DescribeEndpoint, DescribeEndpointConfig, DescribeModel: the emulator or AWS
-through the usual credentials and ``AWS_ENDPOINT_URL``) and, with ``--table`` or
-``SMGITOPS_TABLE``, the last-applied status. Prints per endpoint create / update (with the
-fields that differ) / unchanged / orphaned. Exit 0, 1 when a declaration is invalid (every
-problem on stderr as ``file:line: field: reason``), 2 for a usage error.
+* ``--repo DIR [--ref REF]``: the declarations at REF against the live endpoints.
+  Reads ``.smgitops.yaml`` and the declarations at REF straight from the clone's object
+  database (no checkout: the working tree and its uncommitted changes are ignored), compares
+  them with the live endpoints (DescribeEndpoint, DescribeEndpointConfig, DescribeModel: the
+  emulator or AWS through the usual credentials and ``AWS_ENDPOINT_URL``) and, with
+  ``--table`` or ``SMGITOPS_TABLE``, the last-applied status. Prints per endpoint create /
+  update (with the fields that differ) / unchanged / orphaned. Exit 0, 1 when a declaration
+  is invalid (every problem on stderr as ``file:line: field: reason``, nothing on stdout).
+* ``--base REF --head REF``: the pull-request plan, offline. Both refs read from the clone;
+  per endpoint created / changed / rollout settings only / removed / unchanged, the rollout
+  each change starts, and every validation problem at head (:mod:`smgitops.ingest.review`).
+  Exit 0, 1 when head is invalid: the plan is printed all the same, so that a workflow can
+  post it.
+
+``--format text|json|markdown`` (``--output`` is the same option). Exit 2 for a usage error or
+a ref that cannot be read.
 """
 
 from __future__ import annotations
@@ -29,18 +38,43 @@ if TYPE_CHECKING:
 OK = 0
 INVALID = 1
 USAGE = 2
+FORMATS = ("text", "json", "markdown")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "plan",
-        help="what a push of REF would change, against the live endpoints",
-        description="Compare the declarations at REF of a local clone with the live "
-        "endpoints (and the status table, when configured): create / update (with the fields "
-        "that differ) / unchanged / orphaned. Exit 0, 1 invalid declarations, 2 usage error.",
+        help="what a push of REF (or merging --head into --base) would change",
+        description="Against the live endpoints (--ref): the declarations at REF of a local "
+        "clone, create / update (with the fields that differ) / unchanged / orphaned. "
+        "Pull-request plan (--base and --head, no AWS needed): per endpoint what merging head "
+        "changes, the rollout it starts (steps, bake, minimum duration) and every validation "
+        "error at head. Exit 0, 1 invalid declarations, 2 usage error.",
     )
-    parser.add_argument("--repo", type=Path, required=True, metavar="DIR", help="a local clone")
-    parser.add_argument("--ref", default="HEAD", help="branch, tag or commit (default HEAD)")
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        default=Path(),
+        metavar="DIR",
+        help="a local clone (default: the current folder)",
+    )
+    parser.add_argument(
+        "--ref",
+        default=None,
+        help="plan against the live endpoints: branch, tag or commit (default HEAD)",
+    )
+    parser.add_argument(
+        "--base",
+        default=None,
+        metavar="REF",
+        help="pull-request plan: the ref merged into (what is deployed), e.g. the PR's base sha",
+    )
+    parser.add_argument(
+        "--head",
+        default=None,
+        metavar="REF",
+        help="pull-request plan: the proposed ref (default HEAD); needs --base",
+    )
     parser.add_argument(
         "--declarations-dir",
         default=None,
@@ -50,9 +84,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--table",
         default=os.environ.get("SMGITOPS_TABLE") or None,
-        help="status table for last-applied state and orphans (default $SMGITOPS_TABLE)",
+        help="against the live endpoints: status table for last-applied state and orphans "
+        "(default $SMGITOPS_TABLE)",
     )
-    parser.add_argument("--output", choices=("text", "json", "markdown"), default="text")
+    parser.add_argument(
+        "--format",
+        "--output",
+        dest="format",
+        choices=FORMATS,
+        default="text",
+        help="text (default), json, or markdown (a pull-request comment)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -73,23 +115,42 @@ def read_ref(repo: Path, ref: str, declarations_dir: str | None) -> tuple[str, D
     return snapshot.sha, desired
 
 
-def run(args: argparse.Namespace) -> int:
+def _usage(args: argparse.Namespace) -> str:
+    """Why the options do not make sense together, or ""."""
     if not args.repo.is_dir():
-        print(f"smgitops plan: {args.repo}: not a folder", file=sys.stderr)
+        return f"{args.repo}: not a folder"
+    if args.head is not None and args.base is None:
+        return "--head needs --base (or use --ref for a plan against the live endpoints)"
+    if args.base is not None and args.ref is not None:
+        return "--ref is for a plan against the live endpoints; with --base, give --head"
+    return ""
+
+
+def run(args: argparse.Namespace) -> int:
+    problem = _usage(args)
+    if problem:
+        print(f"smgitops plan: {problem}", file=sys.stderr)
         return USAGE
     try:
-        sha, desired = read_ref(args.repo, args.ref, args.declarations_dir)
+        if args.base is not None:
+            return run_review(args)
+        return run_live(args)
     except GitFetchError as exc:
         print(f"smgitops plan: {exc}", file=sys.stderr)
         return USAGE
+
+
+def run_live(args: argparse.Namespace) -> int:
+    ref = args.ref or "HEAD"
+    sha, desired = read_ref(args.repo, ref, args.declarations_dir)
     header = {
         "repository": str(args.repo),
-        "ref": args.ref,
+        "ref": ref,
         "commit": sha,
         "declarationsDir": desired.config.declarations_dir,
     }
     if desired.problems:
-        if args.output == "json":
+        if args.format == "json":
             print(json.dumps({**header, "valid": False, "problems": desired.problems}, indent=2))
         for problem in desired.problems:
             print(problem, file=sys.stderr)
@@ -98,9 +159,9 @@ def run(args: argparse.Namespace) -> int:
         )
         return INVALID
     plan = live_plan(desired, header, args.table)
-    if args.output == "json":
+    if args.format == "json":
         print(json.dumps({**plan.to_json(), "valid": True}, indent=2))
-    elif args.output == "markdown":
+    elif args.format == "markdown":
         print(render_markdown(plan))
     else:
         print(render_text(plan))
@@ -119,3 +180,37 @@ def live_plan(desired: DesiredState, header: dict[str, str], table: str | None) 
         tracked=live.tracked(),
     )
     return Plan(changes, header)
+
+
+def run_review(args: argparse.Namespace) -> int:
+    """The pull-request plan: head against base, both from the clone; no AWS call."""
+    from smgitops.ingest.review import (  # noqa: PLC0415
+        render_review_markdown,
+        render_review_text,
+        review,
+    )
+
+    head_ref = args.head or "HEAD"
+    base_sha, base = read_ref(args.repo, args.base, args.declarations_dir)
+    head_sha, head = read_ref(args.repo, head_ref, args.declarations_dir)
+    header = {
+        "repository": str(args.repo),
+        "base": {"ref": args.base, "commit": base_sha},
+        "head": {"ref": head_ref, "commit": head_sha},
+        "declarationsDir": head.config.declarations_dir,
+    }
+    plan = review(base, head, header)
+    if args.format == "json":
+        print(json.dumps(plan.to_json(), indent=2))
+    elif args.format == "markdown":
+        print(render_review_markdown(plan), end="")
+    else:
+        print(render_review_text(plan))
+    if plan.valid:
+        return OK
+    print(
+        f"smgitops plan: {len(plan.problems)} problem(s) at {head_ref}; a push of it deploys "
+        "nothing",
+        file=sys.stderr,
+    )
+    return INVALID

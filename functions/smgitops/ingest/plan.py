@@ -1,27 +1,42 @@
 """What a push would change: desired declarations against what is there now.
 
 Pure: the "now" side is given as :class:`Current` values, built from the live endpoints and
-the status table (``smgitops plan``) or from the declarations at a base ref (a pull request
-plan), so one comparison and one set of renderers serve both.
+the status table (``smgitops plan --repo DIR --ref REF``). The pull-request plan
+(:mod:`smgitops.ingest.review`, ``smgitops plan --base REF --head REF``) compares two refs
+with the same fields, diffs and renderers.
 
 Only the deployable part counts (model, instance type and count): that is what the content
 hash covers and what a rollout changes. A change to rollout settings alone starts nothing.
+Environment variable values are never part of a diff, only which names were added, changed or
+removed: a value may be a secret even though the file lives in Git.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
     from smgitops.declaration.models import Declaration
+    from smgitops.ingest.review import RolloutPlan
 
-Action = Literal["create", "update", "unchanged", "orphaned"]
-ORDER: tuple[Action, ...] = ("create", "update", "unchanged", "orphaned")
-SYMBOLS = {"create": "+", "update": "~", "unchanged": "=", "orphaned": "-"}
+Action = Literal["create", "update", "settings", "invalid", "unchanged", "orphaned"]
+ORDER: tuple[Action, ...] = ("create", "update", "unchanged", "orphaned")  # against live
+SYMBOLS = {
+    "create": "+",
+    "update": "~",
+    "settings": "*",
+    "invalid": "!",
+    "unchanged": "=",
+    "orphaned": "-",
+}
 MODEL_FIELDS = ("image", "modelDataUrl", "modelPackageArn", "executionRoleArn", "environment")
+ENVIRONMENT = "model.environment"
+HIDDEN = "(hidden)"  # an environment value: present, never shown
+ORPHANED = "declaration removed; deleted only with prune: true"
 
 
 def fields_of(declaration: Declaration) -> dict[str, Any]:
@@ -29,7 +44,7 @@ def fields_of(declaration: Declaration) -> dict[str, Any]:
     deployable = declaration.deployable()
     model = deployable["model"]
     out: dict[str, Any] = {f"model.{name}": model.get(name) for name in MODEL_FIELDS}
-    out["model.environment"] = dict(model.get("environment") or {})
+    out[ENVIRONMENT] = dict(model.get("environment") or {})
     out["instanceType"] = deployable["instanceType"]
     out["instanceCount"] = deployable["instanceCount"]
     return out
@@ -56,15 +71,30 @@ class Change(NamedTuple):
     file: str = ""
     diffs: tuple[Diff, ...] = ()
     note: str = ""
+    rollout: RolloutPlan | None = None  # what a pull-request plan expects to run
+    base_file: str = ""  # pull-request plan: where the base ref declared it, when elsewhere
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "endpoint": self.endpoint,
             "action": self.action,
             "file": self.file,
             "diffs": [d._asdict() for d in self.diffs],
             "note": self.note,
         }
+        if self.base_file:
+            out["baseFile"] = self.base_file
+        if self.rollout is not None:
+            out["rollout"] = self.rollout.to_json()
+        return out
+
+    @property
+    def deployable_diffs(self) -> tuple[Diff, ...]:
+        return tuple(d for d in self.diffs if not d.field.startswith(("rollout.", "metadata.")))
+
+    @property
+    def settings_diffs(self) -> tuple[Diff, ...]:
+        return tuple(d for d in self.diffs if d.field.startswith(("rollout.", "metadata.")))
 
 
 class Plan(NamedTuple):
@@ -85,13 +115,32 @@ class Plan(NamedTuple):
         }
 
 
-def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[Diff, ...]:
-    """The fields that differ; a field the declaration leaves unset is not compared."""
-    return tuple(
-        Diff(name, before.get(name), value)
-        for name, value in after.items()
-        if value is not None and before.get(name) != value
-    )
+def diff(
+    before: Mapping[str, Any], after: Mapping[str, Any], *, unset: bool = False
+) -> tuple[Diff, ...]:
+    """The fields that differ. A field ``after`` leaves unset (None) is not compared unless
+    ``unset`` (both sides are declarations). Environment variables differ per name, with
+    their values replaced by :data:`HIDDEN`."""
+    out: list[Diff] = []
+    for name, value in after.items():
+        old = before.get(name)
+        if name == ENVIRONMENT:
+            out += _environment_diff(old or {}, value or {})
+        elif (value is not None or unset) and old != value:
+            out.append(Diff(name, old, value))
+    return tuple(out)
+
+
+def _environment_diff(before: Mapping[str, str], after: Mapping[str, str]) -> list[Diff]:
+    return [
+        Diff(
+            f"{ENVIRONMENT}.{name}",
+            HIDDEN if name in before else None,
+            HIDDEN if name in after else None,
+        )
+        for name in sorted(before.keys() | after.keys())
+        if before.get(name) != after.get(name)
+    ]
 
 
 def compare(
@@ -109,8 +158,7 @@ def compare(
         for name, declaration in sorted(desired.items())
     ]
     changes += [
-        Change(name, "orphaned", note="declaration removed; deleted only with prune: true")
-        for name in sorted(set(tracked) - set(desired))
+        Change(name, "orphaned", note=ORPHANED) for name in sorted(set(tracked) - set(desired))
     ]
     return tuple(sorted(changes, key=lambda c: (ORDER.index(c.action), c.endpoint)))
 
@@ -139,10 +187,53 @@ def _change(name: str, declaration: Declaration, now: Current | None, file: str)
 # --- rendering ------------------------------------------------------------------------------
 
 
-def _value(value: Any) -> str:
-    if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True) if value else "{}"
+def same(text: str) -> str:
+    return text
+
+
+def _value(value: Any, field: str = "") -> str:
+    if field == "model.framework" and isinstance(value, dict):
+        return f"{value.get('name')} {value.get('version')} ({value.get('processor', 'cpu')})"
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True) if value else json.dumps(value)
     return "(none)" if value is None else str(value)
+
+
+def environment_line(diffs: Iterable[Diff], quote: Callable[[str], str] = same) -> str:
+    """``added A; changed B; removed C (values not shown)``, or "" when none differ."""
+    kinds: dict[str, list[str]] = {"added": [], "changed": [], "removed": []}
+    for d in diffs:
+        if d.field.startswith(ENVIRONMENT + "."):
+            kind = "added" if d.before is None else "removed" if d.after is None else "changed"
+            kinds[kind].append(quote(d.field.removeprefix(ENVIRONMENT + ".")))
+    listed = [f"{kind} {', '.join(names)}" for kind, names in kinds.items() if names]
+    return "; ".join(listed) + " (values not shown)" if listed else ""
+
+
+def changed_fields(change: Change) -> list[str]:
+    """The deployable fields that differ, every environment name counted as one."""
+    names = [
+        ENVIRONMENT if d.field.startswith(ENVIRONMENT + ".") else d.field
+        for d in change.deployable_diffs
+    ]
+    return list(dict.fromkeys(names))
+
+
+def field_lines(
+    diffs: Iterable[Diff], quote: Callable[[str], str] = same
+) -> list[tuple[str, str | None, str]]:
+    """(field, before, after) per diff; the environment as one line of names (before None)."""
+    diffs = list(diffs)
+    rows: list[tuple[str, str | None, str]] = [
+        (d.field, _value(d.before, d.field), _value(d.after, d.field))
+        for d in diffs
+        if not d.field.startswith(ENVIRONMENT + ".")
+    ]
+    env = environment_line(diffs, quote)
+    if env:
+        at = next(i for i, d in enumerate(diffs) if d.field.startswith(ENVIRONMENT + "."))
+        rows.insert(at, (ENVIRONMENT, None, env))
+    return rows
 
 
 def render_text(plan: Plan) -> str:
@@ -151,18 +242,30 @@ def render_text(plan: Plan) -> str:
         f"{plan.count(a)} {'to ' + a if a in ('create', 'update') else a}" for a in ORDER
     )
     lines = [f"plan for {header.get('ref', '')} ({str(header.get('commit', ''))[:12]}): {summary}"]
-    width = max((len(c.endpoint) for c in plan.changes), default=0)
-    for change in plan.changes:
+    lines += text_changes(plan.changes)
+    return "\n".join(lines)
+
+
+def text_changes(changes: Iterable[Change]) -> list[str]:
+    changes = list(changes)
+    lines = []
+    width = max((len(c.endpoint) for c in changes), default=0)
+    for change in changes:
         line = f"  {SYMBOLS[change.action]} {change.action:<9}  {change.endpoint:<{width}}"
         if change.file:
             line += f"  {change.file}"
+        if change.base_file:
+            line += f"  (moved from {change.base_file})"
         if change.note:
             line += f"  ({change.note})"
         lines.append(line.rstrip())
-        lines.extend(
-            f"      {d.field}: {_value(d.before)} -> {_value(d.after)}" for d in change.diffs
-        )
-    return "\n".join(lines)
+        for field, before, after in field_lines(change.diffs):
+            shown = after if before is None or change.action == "create" else f"{before} -> {after}"
+            lines.append(f"      {field}: {shown}")
+        if change.rollout is not None:
+            lines.append(f"      rollout: {change.rollout.headline()}")
+            lines.extend(f"        {line}" for line in change.rollout.details())
+    return lines
 
 
 def render_markdown(plan: Plan) -> str:
@@ -170,12 +273,32 @@ def render_markdown(plan: Plan) -> str:
     rows = ["| | endpoint | action | details |", "|---|---|---|---|"]
     for change in plan.changes:
         details = "<br>".join(
-            f"`{d.field}`: `{_value(d.before)}` → `{_value(d.after)}`" for d in change.diffs
+            f"{cell(field)}: {cell(before)} → {cell(after)}"
+            if before is not None
+            else f"{cell(field)}: {after}"
+            for field, before, after in field_lines(change.diffs, cell)
         )
         if change.note:
             details = f"{details}<br>{change.note}" if details else change.note
         rows.append(
-            f"| {SYMBOLS[change.action]} | `{change.endpoint}` | {change.action} | {details} |"
+            f"| {SYMBOLS[change.action]} | {cell(change.endpoint)} | {change.action} | {details} |"
         )
     summary = ", ".join(f"{plan.count(a)} {a}" for a in ORDER)
     return f"**smgitops plan** ({summary})\n\n" + "\n".join(rows)
+
+
+def code(text: str, *, in_table: bool = False) -> str:
+    """``text`` as a Markdown code span: whatever it holds (backticks, ``@mentions``, HTML)
+    shows as written. ``in_table``: also escape ``|`` for a table cell."""
+    text = " ".join(str(text).split())
+    if not text:
+        return ""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    span = f"{fence}{pad}{text}{pad}{fence}"
+    return span.replace("|", "\\|") if in_table else span
+
+
+def cell(text: str) -> str:
+    """:func:`code` for a table cell."""
+    return code(text, in_table=True)

@@ -215,7 +215,7 @@ class Emulator:
         """A boto3 client pointed at this emulator (test credentials if none are set)."""
         session = boto3.session.Session(
             aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - the emulator accepts any key
+            aws_secret_access_key="testing",  # noqa: S106 - the emulator accepts any key  # nosec B106
             region_name=self.region,
         )
         return session.client(service, endpoint_url=self.url)

@@ -132,7 +132,7 @@ class LocalRuntime:
         region = self.options.region
         names = {
             "SMGITOPS_TABLE": self.options.table,
-            "SMGITOPS_WEBHOOK_SECRET": "smgitops/webhook-secret",
+            "SMGITOPS_WEBHOOK_SECRET": "smgitops/webhook-secret",  # nosec B105
             "SMGITOPS_QUEUE_URL": "",  # filled in once the queue exists
             "SMGITOPS_STATE_MACHINE_ARN": "",  # filled in once the state machine exists
             "SMGITOPS_TOPIC_ARN": f"arn:aws:sns:{region}:{ACCOUNT}:smgitops-rollouts",
@@ -143,7 +143,7 @@ class LocalRuntime:
         }
         if self.options.github_api_url:
             names["SMGITOPS_GITHUB_API_URL"] = self.options.github_api_url
-            names["SMGITOPS_GITHUB_TOKEN_SECRET"] = "smgitops/github-token"  # noqa: S105 - a name
+            names["SMGITOPS_GITHUB_TOKEN_SECRET"] = "smgitops/github-token"  # noqa: S105 - a name  # nosec B105
         self.env = {
             "AWS_ENDPOINT_URL": self.aws_url,
             "AWS_DEFAULT_REGION": region,

@@ -175,7 +175,7 @@ def configure_server(endpoint_url: str, *, execute: bool = True) -> None:
         method="POST",
         headers={"Content-Type": "application/json"},
     )
-    with urlopen(request, timeout=10) as response:  # noqa: S310 - loopback http only
+    with urlopen(request, timeout=10) as response:  # noqa: S310 - loopback http only  # nosec B310
         response.read()
 
 

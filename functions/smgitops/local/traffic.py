@@ -51,7 +51,7 @@ RESPONSE = "SMGITOPS_SIM_RESPONSE"
 CONTENT_TYPE = "SMGITOPS_SIM_CONTENT_TYPE"
 DEFAULT_LATENCY_MS = 20.0
 
-_RNG = random.Random()  # noqa: S311 - simulation, not security
+_RNG = random.Random()  # noqa: S311 - simulation, not security  # nosec B311
 _RNG_LOCK = threading.Lock()
 
 
