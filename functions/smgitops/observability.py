@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -15,13 +16,31 @@ SERVICE = "smgitops"
 NAMESPACE = "smgitops"
 
 
+_LOCK = threading.Lock()
+
+
 @cache
-def logger() -> Logger:
+def _logger() -> Logger:
     from aws_lambda_powertools import Logger  # noqa: PLC0415 - keep cold start low
 
     if os.environ.get("SMGITOPS_LOG_STREAM") == "stderr":  # the local runtime: stdout is for data
         return Logger(service=SERVICE, logger_handler=logging.StreamHandler(sys.stderr))
     return Logger(service=SERVICE)
+
+
+def logger() -> Logger:
+    """Built once per process, under a lock: a second powertools Logger for the same service
+    would find it configured and keep a handler without its formatter."""
+    with _LOCK:
+        return _logger()
+
+
+def log_to_stderr() -> None:
+    """Send the logs to stderr from now on (stdout carries a command's answer)."""
+    os.environ["SMGITOPS_LOG_STREAM"] = "stderr"
+    handler = logger().registered_handler
+    if isinstance(handler, logging.StreamHandler):
+        handler.setStream(sys.stderr)
 
 
 @cache

@@ -46,10 +46,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.aws:
         os.environ["AWS_ENDPOINT_URL"] = args.aws
-    os.environ["SMGITOPS_LOG_STREAM"] = "stderr"  # stdout carries the handler's answer only
-    from smgitops.observability import logger  # noqa: PLC0415
+    from smgitops.observability import log_to_stderr  # noqa: PLC0415
 
-    logger.cache_clear()
+    log_to_stderr()  # stdout carries the handler's answer only
     module = importlib.import_module(f"smgitops.handlers.{args.function}")
     emit_json(module.handler(event, _Context()))
     return 0
