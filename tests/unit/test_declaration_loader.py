@@ -575,3 +575,23 @@ def test_windows_line_endings_and_a_byte_order_mark_keep_line_numbers() -> None:
         f"{FILE}:16: spec.rollout.steps: steps must be strictly increasing (2 follows 3)"
     ]
     assert load_text("\ufeff" + VALID.replace("\n", "\r\n"), FILE).name == "churn-predictor"
+
+
+def test_environment_values_are_never_echoed_in_problems() -> None:
+    """An environment value may be a secret: the message names the variable, not its value."""
+    from smgitops.declaration.loader import load_text
+    from smgitops.errors import DeclarationError
+
+    text = (
+        "apiVersion: smgitops/v1\nkind: Endpoint\nmetadata: {name: e}\nspec:\n"
+        "  model:\n"
+        "    image: 683313688378.dkr.ecr.us-east-1.amazonaws.com/x:1\n"
+        "    executionRoleArn: arn:aws:iam::123456789012:role/R\n"
+        "    environment: {API_TOKEN: 987654321}\n"
+        "  instanceType: ml.m5.large\n"
+    )
+    with pytest.raises(DeclarationError) as raised:
+        load_text(text, "endpoints/e.yaml")
+    problems = "\n".join(raised.value.problems)
+    assert "endpoints/e.yaml:8: spec.model.environment.API_TOKEN" in problems
+    assert "987654321" not in problems

@@ -503,6 +503,10 @@ _TYPE_MESSAGES: Final = {
 _SCALAR_INPUTS: Final = (str, int, float, bool, type(None))
 
 
+def _secret_place(loc: tuple[object, ...]) -> bool:
+    return "environment" in loc
+
+
 def _message(error: ErrorDetails) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -517,7 +521,11 @@ def _message(error: ErrorDetails) -> str:
                 message = "must" + message[len(prefix) :]
                 break
     value = error.get("input")
-    if kind != "missing" and isinstance(value, _SCALAR_INPUTS):
+    if _secret_place(tuple(error["loc"])):  # environment values may be secrets: never echo
+        value = None
+        if kind == "string_type":
+            return f"{message}; quote the value to make it a string"
+    if kind != "missing" and value is not None and isinstance(value, _SCALAR_INPUTS):
         shown = repr(value) if not isinstance(value, str) or len(value) <= 60 else "a long string"
         message += f" (got {shown})"
         if kind == "string_type" and not isinstance(value, str):
