@@ -4,6 +4,9 @@ and nothing enqueued or recorded for a delivery that should not be."""
 from __future__ import annotations
 
 import base64
+import json
+import math
+import os
 import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
@@ -12,6 +15,7 @@ from urllib.parse import quote_plus
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
 from smgitops.aws import clients
 from smgitops.aws.deliveries import DeliveryStore
@@ -287,6 +291,33 @@ def test_signed_body_that_is_not_a_push_payload_is_400(aws: Aws, raw: bytes, rea
     assert aws.queued() == 0
 
 
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        # Each of these answered 500 when pydantic validated the payload but not the work.
+        (
+            {"pushed_at": -1},
+            "repository.pushed_at: Input should be greater than or equal to 0",
+        ),
+        ({"pushed_at": math.nan}, "repository.pushed_at: Input should be a finite number"),
+        ({"pushed_at": math.inf}, "repository.pushed_at: Input should be a finite number"),
+        (
+            {"pusher": {"name": "x" * 300}},
+            "pusher.name: String should have at most 256 characters",
+        ),
+        # Strict types: a lax reader took "true" for a deletion and True for a timestamp.
+        ({"deleted": "true"}, "deleted: Input should be a valid boolean"),
+        ({"pushed_at": True}, "repository.pushed_at: Input should be a valid number"),
+    ],
+)
+def test_a_push_whose_work_would_be_invalid_is_400_not_500(
+    aws: Aws, changes: dict[str, Any], reason: str
+) -> None:
+    status, body, _ = call_webhook(signed(PUSH, **changes))
+    assert (status, body["message"]) == (400, f"not a push payload: {reason}")
+    assert aws.queued() == 0
+
+
 def test_missing_event_or_delivery_header_is_400(aws: Aws) -> None:
     event = load_event(PUSH)
     del event["headers"]["x-github-event"]
@@ -335,12 +366,69 @@ def test_missing_configuration_is_a_500_without_details(monkeypatch: pytest.Monk
     webhook.service.cache_clear()
 
 
-def test_the_webhook_imports_nothing_it_does_not_need() -> None:
-    code = (
-        "import sys, smgitops.handlers.webhook\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('git', 'yaml') or m.startswith("
-        "('smgitops.declaration', 'smgitops.rollout', 'smgitops.git', "
-        "'aws_lambda_powertools.event_handler'))))"
-    )
+# What the webhook's cold path must never load: pydantic (it alone costs more than the import
+# budget, docs/benchmarks.md), YAML, GitPython, the declaration and rollout models, the
+# pydantic settings and payload models, powertools' event handler.
+HEAVY = (
+    "pydantic",
+    "pydantic_core",
+    "yaml",
+    "git",
+    "smgitops.declaration",
+    "smgitops.rollout",
+    "smgitops.git",
+    "smgitops.settings",
+    "smgitops.ingest.github",
+    "smgitops.ingest.work",
+    "aws_lambda_powertools.event_handler",
+)
+LOADED = (
+    "import sys\n"
+    "def loaded(): return sorted(m for m in sys.modules if any("
+    f"m == h or m.startswith(h + '.') for h in {HEAVY!r}))\n"
+)
+
+
+def test_importing_the_webhook_loads_no_pydantic_yaml_git_or_models() -> None:
+    code = LOADED + "import smgitops.handlers.webhook\nprint(loaded())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+    # The Logger is created on the first request, not at import.
+    code = "import sys, smgitops.handlers.webhook; print('aws_lambda_powertools' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_a_cold_process_serves_a_signed_push_without_loading_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first request too (settings, clients, secret, payload, message): a fresh interpreter
+    against moto's server on loopback, as a new Lambda container would serve it."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
+        clients.reset()
+        resources = create_aws()
+        webhook_env(monkeypatch, resources)
+        code = LOADED + (
+            "import json\n"
+            "from smgitops.handlers import webhook\n"
+            "response = webhook.handler(json.load(sys.stdin), None)\n"
+            "print(json.dumps([response['statusCode'], loaded()]))"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            input=json.dumps(load_event(PUSH)),
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING"},
+        )
+        assert json.loads(out.stdout) == [202, []]
+        [message] = resources.receive()  # the whole path ran: enqueued, valid push work
+        assert PushWork.model_validate_json(message["body"]).commit == AFTER
+    finally:
+        clients.reset()
+        server.stop()

@@ -17,7 +17,7 @@ from smgitops.aws.clients import client as aws_client
 from smgitops.aws.deliveries import aws_error
 
 if TYPE_CHECKING:
-    from smgitops.ingest.work import PushWork
+    from smgitops.ingest.push import WorkMessage
 
 _SQS_ID_MAX = 128
 _SQS_ID_CHARS = re.compile(r"[^A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]")
@@ -43,7 +43,7 @@ class WorkQueue:
             self._client = aws_client("sqs")
         return self._client
 
-    def send(self, work: PushWork) -> str:
+    def send(self, work: WorkMessage) -> str:
         """Enqueue ``work``; returns the SQS message id (the same one for a duplicate)."""
         try:
             response = self.client.send_message(

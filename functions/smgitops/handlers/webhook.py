@@ -1,7 +1,9 @@
 """Webhook function (Lambda Function URL): GitHub push → verified, deduplicated, enqueued.
 
-Kept light on purpose (cold start): no GitPython, no YAML, no declaration models on this path,
-and no powertools event handler — a Function URL has one route, so the request is mapped here.
+Kept light on purpose (cold start, docs/benchmarks.md): no pydantic, no GitPython, no YAML, no
+declaration or rollout models on this path, and no powertools event handler — a Function URL
+has one route, so the request is mapped here. The environment is read by
+:class:`~smgitops.ingest.webhook.WebhookConfig` (the variables of ``WebhookSettings``).
 """
 
 from __future__ import annotations
@@ -15,15 +17,14 @@ from smgitops.aws.queue import WorkQueue
 from smgitops.aws.secrets import CachedSecret, SecretReader
 from smgitops.errors import ConfigurationError
 from smgitops.ingest.allowlist import AllowList
-from smgitops.ingest.webhook import Request, Response, Webhook
+from smgitops.ingest.webhook import Request, Response, Webhook, WebhookConfig
 from smgitops.observability import logger
-from smgitops.settings import WebhookSettings
 
 
 @cache
 def service() -> Webhook:
     """Built once per container from the environment (tests call ``service.cache_clear()``)."""
-    settings = WebhookSettings.from_env()
+    settings = WebhookConfig.from_env()
     return Webhook(
         secret=CachedSecret(
             SecretReader(settings.webhook_secret), min_refresh=settings.secret_refresh_seconds

@@ -1,33 +1,41 @@
-"""Typed GitHub webhook payloads (``push`` and ``ping``) and what a push asks for.
+"""Typed GitHub webhook payloads (``push`` and ``ping``) as pydantic models.
 
 Only the fields smgitops reads are modelled; GitHub adds fields freely, so extras are ignored.
+The webhook function does not use these models (pydantic would double its cold start): it
+validates with :class:`smgitops.ingest.push.Push` and :class:`~smgitops.ingest.push.Ping`,
+which follow the same rules. These models are the typed, documented form of those rules, for
+code and tests that already hold pydantic; ``tests/unit/test_ingest_push.py`` checks that both
+accept and refuse the same payloads with the same reasons. Strict: JSON types are not coerced.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from smgitops.ingest.work import (
-    BRANCH_PREFIX,
+from smgitops.ingest.push import (
     COMMIT_SHA,
-    TAG_PREFIX,
+    MAX_CLONE_URL,
+    MAX_FULL_NAME,
+    MAX_PUSHER,
+    MAX_REF,
+    NOT_A_SHA,
     ZERO_SHA,
     Ignored,
-    PushWork,
-    is_local_url,
+    Push,
     parse_timestamp,
 )
+from smgitops.ingest.work import PushWork
 
 
 class _Payload(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True, defer_build=True)
 
 
 class Repository(_Payload):
-    full_name: str = Field(min_length=1, max_length=256)
-    clone_url: str = Field(min_length=1, max_length=2048)
+    full_name: str = Field(min_length=1, max_length=MAX_FULL_NAME)
+    clone_url: str = Field(min_length=1, max_length=MAX_CLONE_URL)
     # An integer in push payloads, an ISO string in others: always a number once parsed.
-    pushed_at: float | None = None
+    pushed_at: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 
     @field_validator("pushed_at", mode="before")
     @classmethod
@@ -38,11 +46,11 @@ class Repository(_Payload):
 
 
 class Pusher(_Payload):
-    name: str | None = None
+    name: str | None = Field(default=None, max_length=MAX_PUSHER)
 
 
 class PushPayload(_Payload):
-    ref: str = Field(min_length=1, max_length=1024)
+    ref: str = Field(min_length=1, max_length=MAX_REF)
     before: str
     after: str
     created: bool = False
@@ -55,36 +63,27 @@ class PushPayload(_Payload):
     @classmethod
     def _sha(cls, value: str) -> str:
         if not (COMMIT_SHA.match(value) or ZERO_SHA.match(value)):
-            raise ValueError("not a hex commit id")
+            raise ValueError(NOT_A_SHA)
         return value
 
     def is_deletion(self) -> bool:
         return self.deleted or bool(ZERO_SHA.match(self.after))
 
     def work(self, *, branch: str, delivery: str, received_at: float) -> PushWork | Ignored:
-        """The reconcile work this push asks for, or why it asks for none."""
-        if self.ref.startswith(TAG_PREFIX):
-            return Ignored(reason=f"ignored: tag push {self.ref.removeprefix(TAG_PREFIX)}")
-        if not self.ref.startswith(BRANCH_PREFIX):
-            return Ignored(reason=f"ignored: {self.ref} is not a branch")
-        pushed = self.ref.removeprefix(BRANCH_PREFIX)
-        if pushed != branch:
-            return Ignored(reason=f"ignored: branch {pushed} is not the tracked branch {branch}")
-        if self.is_deletion():
-            return Ignored(reason=f"ignored: branch {pushed} was deleted")
-        pushed_at = self.repository.pushed_at
-        clone_url = self.repository.clone_url
-        return PushWork(
-            provider="local" if is_local_url(clone_url) else "github",
-            repository=clone_url,
-            full_name=self.repository.full_name,
+        """The reconcile work this push asks for, or why it asks for none (the webhook's rules:
+        :meth:`smgitops.ingest.push.Push.work`)."""
+        push = Push(
             ref=self.ref,
-            commit=self.after,
-            pushed_at=received_at if pushed_at is None else pushed_at,
-            delivery=delivery,
-            before=None if ZERO_SHA.match(self.before) else self.before,
+            before=self.before,
+            after=self.after,
+            full_name=self.repository.full_name,
+            clone_url=self.repository.clone_url,
+            pushed_at=self.repository.pushed_at,
+            deleted=self.deleted,
             pusher=self.pusher.name if self.pusher else None,
         )
+        work = push.work(branch=branch, delivery=delivery, received_at=received_at)
+        return work if isinstance(work, Ignored) else PushWork.of(work)
 
 
 class Hook(_Payload):

@@ -8,6 +8,9 @@ malformed or wrong (nothing else is looked at before it passes) · 400 missing o
 202 tag push, other branch, branch deletion (ignored) · 202 accepted (recorded once,
 enqueued) · 503 a dependency (Secrets Manager, DynamoDB, SQS) is unavailable — GitHub's
 redelivery is then safe.
+
+Nothing here imports pydantic (the webhook's cold start, docs/benchmarks.md): the payloads are
+validated by :mod:`smgitops.ingest.push`, the environment by :class:`WebhookConfig`.
 """
 
 from __future__ import annotations
@@ -15,17 +18,17 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+import os
 import re
 import time
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from dataclasses import MISSING, dataclass, fields
+from typing import TYPE_CHECKING, Any, NamedTuple, Self, TypeVar, get_type_hints
 from urllib.parse import parse_qs
-
-from pydantic import ValidationError
 
 from smgitops.errors import ConfigurationError, DependencyUnavailableError
 from smgitops.ingest import signature
-from smgitops.ingest.github import PingPayload, PushPayload
-from smgitops.ingest.work import Ignored
+from smgitops.ingest.push import Ignored, PayloadError, Ping, Push
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -33,7 +36,7 @@ if TYPE_CHECKING:
 
     from smgitops.aws.deliveries import Delivery
     from smgitops.ingest.allowlist import AllowList
-    from smgitops.ingest.work import PushWork
+    from smgitops.ingest.push import WorkMessage
 
     # What the webhook needs from its adapters (typing only: nothing to build at import).
     class Secret(Protocol):
@@ -53,7 +56,7 @@ if TYPE_CHECKING:
         def mark_queued(self, delivery: str) -> None: ...
 
     class Queue(Protocol):
-        def send(self, work: PushWork) -> str: ...
+        def send(self, work: WorkMessage) -> str: ...
 
 
 SIGNATURE = "x-hub-signature-256"
@@ -62,7 +65,7 @@ DELIVERY = "x-github-delivery"
 FORM = "application/x-www-form-urlencoded"
 DELIVERY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,99}$")
 EVENT_NAME = re.compile(r"^[a-z_]{1,64}$")
-_P = TypeVar("_P", PushPayload, PingPayload)
+_P = TypeVar("_P", Push, Ping)
 
 
 class Request(NamedTuple):
@@ -143,11 +146,11 @@ class Webhook:
             return _answer(202, f"ignored: {event}", delivery=delivery)
         data = self._json(raw, request.headers.get("content-type", ""))
         if event == "ping":
-            ping = self._validate(PingPayload, data, "ping")
+            ping = self._validate(Ping, data)
             return _answer(200, "pong", hookId=ping.id, delivery=delivery)
-        push = self._validate(PushPayload, data, "push")
-        if not self.allow.allows(push.repository.clone_url):
-            raise Rejected(403, self.allow.refusal(push.repository.clone_url), delivery=delivery)
+        push = self._validate(Push, data)
+        if not self.allow.allows(push.clone_url):
+            raise Rejected(403, self.allow.refusal(push.clone_url), delivery=delivery)
         work = push.work(branch=self.branch, delivery=delivery, received_at=self.clock())
         if isinstance(work, Ignored):
             return _answer(202, work.reason, delivery=delivery)
@@ -199,13 +202,13 @@ class Webhook:
         return data
 
     @staticmethod
-    def _validate(model: type[_P], data: dict[str, Any], name: str) -> _P:
+    def _validate(payload: type[_P], data: dict[str, Any]) -> _P:
         try:
-            return model.model_validate(data)
-        except (ValidationError, ValueError, RecursionError) as exc:
-            raise Rejected(400, f"not a {name} payload: {_first_error(exc)}") from None
+            return payload.parse(data)
+        except PayloadError as exc:
+            raise Rejected(400, str(exc)) from None
 
-    def _accept(self, work: PushWork) -> Response:
+    def _accept(self, work: WorkMessage) -> Response:
         response = {
             "message": "accepted",
             "delivery": work.delivery,
@@ -230,12 +233,64 @@ class Webhook:
         return Response(202, response)
 
 
-def _first_error(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        errors = exc.errors()
-        if errors:
-            first = errors[0]
-            where = ".".join(str(part) for part in first["loc"]) or "body"
-            more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-            return f"{where}: {first['msg']}{more}"
-    return type(exc).__name__
+# --- configuration -------------------------------------------------------------------------
+
+_WHOLE = re.compile(r"\+?[0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    """The webhook function's environment, read once at cold start without pydantic.
+
+    The same ``SMGITOPS_<FIELD>`` variables, field names and defaults as
+    :class:`smgitops.settings.WebhookSettings` (the contract the template is checked against;
+    a test keeps both in step). A missing required variable, or a number that is not one,
+    fails loudly with every problem named. Numbers are plain decimals, never negative.
+    """
+
+    table: str
+    webhook_secret: str  # Secrets Manager name or ARN of the HMAC secret
+    queue_url: str
+    branch: str = "main"
+    repository_urls: str = ""  # comma-separated clone URLs (or fnmatch patterns) accepted
+    max_body_bytes: int = 5 * 1024 * 1024
+    secret_refresh_seconds: float = 5.0  # at most one re-read of the secret per this, on a 401
+    delivery_ttl_seconds: int = 7 * 86400  # delivery records (dedupe) expire after this
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        env = os.environ if environ is None else environ
+        types = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for field in fields(cls):
+            name = f"SMGITOPS_{field.name.upper()}"
+            raw = env.get(name, "")
+            if raw == "":  # unset or empty: the default, if there is one
+                if field.default is MISSING:  # no default: required
+                    problems.append(f"{name} (missing)")
+                continue
+            try:
+                values[field.name] = _convert(types[field.name], raw)
+            except ValueError as exc:
+                problems.append(f"{name} ({exc}: {raw[:40]!r})")
+        if problems:
+            raise ConfigurationError(f"webhook: bad environment: {', '.join(problems)}")
+        return cls(**values)
+
+
+def _convert(kind: type, raw: str) -> str | int | float:
+    text = raw.strip()
+    if kind is int:
+        if not _WHOLE.fullmatch(text):
+            raise ValueError("not a whole number >= 0")
+        return int(text)
+    if kind is float:
+        try:
+            number = float(text) if text.isascii() else math.nan
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number) or number < 0:
+            raise ValueError("not a number >= 0")
+        return number
+    return raw

@@ -1,46 +1,48 @@
 """The unit of reconcile work: one push (GitHub or CodeCommit) to the tracked branch.
 
 It travels as the JSON body of an SQS FIFO message (camelCase keys), grouped by repository so
-pushes to one repository are reconciled in order, one at a time.
+pushes to one repository are reconciled in order, one at a time. The webhook writes it without
+pydantic (:class:`~smgitops.ingest.push.WorkMessage`, its cold path); :class:`PushWork`
+validates it on the reconcile side and writes the same JSON through the same class.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
-from typing import Literal, NamedTuple
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-Provider = Literal["github", "codecommit", "local"]
+from smgitops.ingest.push import (
+    BRANCH_PREFIX,
+    COMMIT_SHA,
+    MAX_CLONE_URL,
+    MAX_FULL_NAME,
+    MAX_PUSHER,
+    TAG_PREFIX,
+    ZERO_SHA,
+    Ignored,
+    Provider,
+    WorkMessage,
+    is_local_url,
+    parse_timestamp,
+)
 
-COMMIT_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
-ZERO_SHA = re.compile(r"^0+$")
-BRANCH_PREFIX = "refs/heads/"
-TAG_PREFIX = "refs/tags/"
-
-
-def is_local_url(url: str) -> bool:
-    """A local path or ``file://`` URL: the local runtime's stand-in for GitHub."""
-    return url.startswith(("/", "file://", "./", "../"))
-
-
-def parse_timestamp(value: float | str) -> float:
-    """Seconds since the epoch from a number or an ISO 8601 string (``Z`` or an offset)."""
-    if isinstance(value, int | float):
-        return float(value)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a timestamp") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
+__all__ = [
+    "BRANCH_PREFIX",
+    "COMMIT_SHA",
+    "TAG_PREFIX",
+    "ZERO_SHA",
+    "Ignored",
+    "Provider",
+    "PushWork",
+    "is_local_url",
+    "parse_timestamp",
+]
 
 
 class _Camel(BaseModel):
-    # defer_build: the schema is built on first use, not at import (the webhook's cold start).
+    # defer_build: the schema is built on first use, not at import.
     model_config = ConfigDict(
         alias_generator=to_camel,
         populate_by_name=True,
@@ -56,14 +58,20 @@ class PushWork(_Camel):
 
     kind: Literal["push"] = "push"
     provider: Provider
-    repository: str = Field(min_length=1, max_length=2048, description="clone URL or local path")
-    full_name: str = Field(min_length=1, max_length=256, description="owner/repo or repo name")
+    repository: str = Field(
+        min_length=1, max_length=MAX_CLONE_URL, description="clone URL or local path"
+    )
+    full_name: str = Field(
+        min_length=1, max_length=MAX_FULL_NAME, description="owner/repo or repo name"
+    )
     ref: str = Field(pattern=r"^refs/heads/.+")
     commit: str
-    pushed_at: float = Field(ge=0, description="the ordering key: newer pushes win")
+    pushed_at: float = Field(
+        ge=0, allow_inf_nan=False, description="the ordering key: newer pushes win"
+    )
     delivery: str = Field(min_length=1, max_length=128)
     before: str | None = None
-    pusher: str | None = Field(default=None, max_length=256)
+    pusher: str | None = Field(default=None, max_length=MAX_PUSHER)
 
     @field_validator("commit", "before")
     @classmethod
@@ -71,6 +79,11 @@ class PushWork(_Camel):
         if value is not None and not COMMIT_SHA.match(value):
             raise ValueError("not a full lowercase hex commit id")
         return value
+
+    @classmethod
+    def of(cls, message: WorkMessage) -> Self:
+        """The webhook's message, validated."""
+        return cls.model_validate(message.fields())
 
     @property
     def branch(self) -> str:
@@ -87,10 +100,4 @@ class PushWork(_Camel):
         }
 
     def to_message(self) -> str:
-        return self.model_dump_json(by_alias=True, exclude_none=True)
-
-
-class Ignored(NamedTuple):
-    """An event that is authentic but asks for nothing to be done, and why."""
-
-    reason: str
+        return WorkMessage(**self.model_dump(exclude={"kind"})).to_message()
