@@ -523,6 +523,7 @@ def _message(error: ErrorDetails) -> str:
     value = error.get("input")
     if _secret_place(tuple(error["loc"])):  # environment values may be secrets: never echo
         value = None
+        message += " (value not shown)"
         if kind == "string_type":
             return f"{message}; quote the value to make it a string"
     if kind != "missing" and value is not None and isinstance(value, _SCALAR_INPUTS):
