@@ -845,7 +845,18 @@ def _rolling_back(ctx: _Ctx) -> Decision:
     if ep is None or ep.status == FAILED:
         why = "endpoint disappeared" if ep is None else f"endpoint failed: {ep.failure_reason}"
         failed = status.evolve(phase=Phase.FAILED, reason=f"{status.reason}; {why}")
-        return ctx.decision(failed, 0, _cleanup(ctx, [], []))
+        configs = (
+            [
+                _both_config(ctx).name,
+                _final_config(ctx).name,
+                _shadow_config(ctx).name,
+                _stable_config(ctx).name,
+            ]
+            if status.stable
+            else []
+        )
+        # Only what the failed endpoint does not use: DeleteUnused checks before deleting.
+        return ctx.decision(failed, 0, _cleanup(ctx, configs, [status.candidate.model]))
     if ep.status in BUSY:
         return ctx.wait(f"endpoint is {ep.status}", 1)
     if not ep.hosts(status.candidate.name):
