@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("validate", "webhook", "reconcile", "tick", "coldstart", "local")
+BENCHMARKS = ("validate", "webhook", "reconcile", "tick", "coldstart", "local", "scale")
 
 
 def main() -> int:

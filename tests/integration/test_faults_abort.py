@@ -154,8 +154,7 @@ def _alarm_before_the_first_step(engine: Engine, deliver: Any, name: str) -> tup
     record(
         ABORT,
         "delivered before the first step (rollout Pending)",
-        f"{status.phase}"
-        + (f" ✗ candidate got {most[0]:g} % first (engine bug, xfail test)" if most[0] else ""),
+        f"{status.phase}" + (f" ✗ the candidate took {most[0]:g} % first" if most[0] else ""),
         resources_line(inventory(name)),
         f"event acted on: {bool(dropped)}; "
         + history_line(engine.service, name, canary.rollout_id),
@@ -198,7 +197,7 @@ def test_an_event_during_the_finalize_step_ends_cleanly(engine: Engine, deliver:
     record(
         ABORT,
         "delivered during the finalize step (candidate-only config live)",
-        f"{status.phase}" + ("" if ended_well else " ✗ (engine bug, xfail test)"),
+        f"{status.phase}" + ("" if ended_well else " ✗"),
         resources_line(found),
         history_line(engine.service, canary.name, canary.rollout_id),
     )

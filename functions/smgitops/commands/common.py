@@ -45,12 +45,12 @@ def service_from(args: argparse.Namespace) -> RolloutService:
         clients.reset()
     environ = {**os.environ, "SMGITOPS_TABLE": args.table}
     settings = EngineSettings.from_env(environ)
-    arn = os.environ.get("SMGITOPS_STATE_MACHINE_ARN")
     service = RolloutService.from_settings(settings)
-    if arn and service.executions is None:
+    if service.executions is None:
         from smgitops.aws.stepfunctions import Executions  # noqa: PLC0415
 
-        service.executions = Executions(arn)
+        # Answering a manual gate's task token needs no state machine ARN.
+        service.executions = Executions(os.environ.get("SMGITOPS_STATE_MACHINE_ARN", ""))
     return service
 
 

@@ -1,0 +1,135 @@
+"""Beyond alarms, through `smgitops local up` as a user drives it: git push, signed webhook,
+the CLI and boto3 on the printed emulator URL."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.builders import ROLE, declaration_dict
+from tests.e2e.conftest import LocalUp, Repo
+
+pytestmark = pytest.mark.e2e
+
+ALWAYS_FROZEN = {
+    "freeze": [
+        {
+            "timezone": "UTC",
+            "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+            "start": "00:00",
+            "end": "23:59",
+            "reason": "quarter close",
+        }
+    ]
+}
+
+
+def _deploy_v1(local_up: LocalUp, repo: Repo, name: str) -> str:
+    sha, delivery = repo.declare(declaration_dict(name, version=1, interval="1s"), "v1")
+    assert delivery.status == 202
+    local_up.wait_for(name, sha, {"Succeeded"})
+    return sha
+
+
+def test_a_failing_golden_request_stops_the_rollout_before_traffic(
+    local_up: LocalUp, repo: Repo
+) -> None:
+    name = "e2e-golden"
+    _deploy_v1(local_up, repo, name)
+    golden = {
+        "body": {"tenure": 2},
+        "expect": {"fields": [{"path": "$.churn", "op": "<=", "value": 0.5}]},
+    }
+    document = declaration_dict(
+        name, version=2, interval="1s",
+        environment={"SMGITOPS_SIM_RESPONSE": json.dumps({"churn": 0.97})},
+        validation={"requests": ["tests/churn/*.json"]},
+    )  # fmt: skip
+    sha, _ = repo.push(
+        {
+            "tests/churn/high-risk.json": json.dumps(golden),
+            f"endpoints/{name}.yaml": yaml.safe_dump(document),
+        },
+        "v2 with a golden request",
+    )
+    status = local_up.wait_for(name, sha, {"RolledBack", "Succeeded"})
+    assert status["phase"] == "RolledBack"
+    assert status["reason"].startswith("validation failed before any traffic: 0/1")
+    history = json.loads(local_up.cli("history", name, "--output", "json").stdout)
+    candidate = status["candidate"]["name"]
+    assert all(r["weights"].get(candidate, 0.0) == 0.0 for r in history if r["commit"] == sha)
+
+
+def test_a_manual_gate_holds_until_promote(local_up: LocalUp, repo: Repo) -> None:
+    name = "e2e-gate"
+    _deploy_v1(local_up, repo, name)
+    document = declaration_dict(
+        name, version=2, interval="1s", steps=[30], gates=["beforePromotion"]
+    )
+    sha, _ = repo.declare(document, "v2 behind a gate")
+    paused = local_up.wait_for(name, sha, {"Paused"})
+    assert paused["gate"] == "beforePromotion"
+    time.sleep(3)  # three intervals: nothing moves while the gate holds
+    held = local_up.status(name)
+    assert held is not None and held["phase"] == "Paused"
+    assert sorted(local_up.weights(name).values()) == [30.0, 70.0]
+    assert local_up.cli("promote", name).returncode == 0
+    local_up.wait_for(name, sha, {"Succeeded"})
+    assert local_up.weights(name) == {paused["candidate"]["name"]: 100.0}
+
+
+def test_a_push_during_a_freeze_waits_pending(local_up: LocalUp, repo: Repo) -> None:
+    name = "e2e-freeze"
+    repo.push({".smgitops.yaml": yaml.safe_dump(ALWAYS_FROZEN)}, "freeze for the quarter close")
+    sha, _ = repo.declare(declaration_dict(name, version=1, interval="1s"), "during the freeze")
+    status = local_up.wait_for(name, sha, {"Pending"})
+    time.sleep(2)
+    status = local_up.status(name)
+    assert status is not None and status["phase"] == "Pending"
+    assert "quarter close" in status["reason"] and status["reason"].startswith("frozen")
+    assert local_up.weights(name) == {}  # not even created
+
+
+def test_registry_approval_gates_the_rollout(local_up: LocalUp, repo: Repo) -> None:
+    name = "e2e-registry"
+    sm = local_up.client("sagemaker")
+    sm.create_model_package_group(ModelPackageGroupName=name)
+    arn = sm.create_model_package(
+        ModelPackageGroupName=name,
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification={
+            "Containers": [{"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/x:1"}],
+            "SupportedContentTypes": ["application/json"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+    )["ModelPackageArn"]
+    document: dict[str, Any] = declaration_dict(name, interval="1s")
+    document["spec"]["model"] = {"modelPackageArn": arn, "executionRoleArn": ROLE}
+    sha, _ = repo.declare(document, "deploy registered model v1")
+    waiting = local_up.wait_for(name, sha, {"Pending"})
+    time.sleep(2)
+    waiting = local_up.status(name) or waiting
+    assert waiting["reason"].startswith("waiting for approval") and arn in waiting["reason"]
+    assert local_up.weights(name) == {}
+    sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    local_up.wait_for(name, sha, {"Succeeded"})
+
+
+def test_a_shadow_run_reports_without_shifting_weights(local_up: LocalUp, repo: Repo) -> None:
+    name = "e2e-shadow"
+    _deploy_v1(local_up, repo, name)
+    stable = dict(local_up.weights(name))
+    document = declaration_dict(
+        name, version=2, interval="2s", strategy="shadow", shadow={"samplingPercent": 50}
+    )
+    sha, _ = repo.declare(document, "v2 in shadow")
+    local_up.wait_for(name, sha, {"Progressing"})
+    live = local_up.client("sagemaker").describe_endpoint(EndpointName=name)
+    assert len(live.get("ShadowProductionVariants", [])) == 1
+    done = local_up.wait_for(name, sha, {"Succeeded", "RolledBack"})
+    assert done["phase"] == "Succeeded" and done["reason"].startswith("shadow report")
+    assert local_up.weights(name) == stable
