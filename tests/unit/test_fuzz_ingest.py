@@ -170,12 +170,6 @@ def test_no_message_from_outside_the_allow_list_starts_anything(
 YEAR_10000 = 253402300800.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingestion: PushWork.pushed_at has no upper bound; a pushedAt past year 9999 passes "
-    "validation, then aws/deliveries.iso() raises ValueError (datetime out of range) inside "
-    "reconcile: the message is retried, not dropped, and holds back its FIFO group",
-)
 def test_push_work_stamped_after_year_9999_is_dropped_not_retried(
     table: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -185,11 +179,6 @@ def test_push_work_stamped_after_year_9999_is_dropped_not_retried(
     assert result["status"] == "dropped"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingestion: the webhook accepts (202) and enqueues a signed push whose "
-    "repository.pushed_at is past year 9999; the reconcile function then fails on it forever",
-)
 def test_a_signed_push_stamped_after_year_9999_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

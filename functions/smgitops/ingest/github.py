@@ -18,6 +18,7 @@ from smgitops.ingest.push import (
     MAX_FULL_NAME,
     MAX_PUSHER,
     MAX_REF,
+    MAX_TIMESTAMP,
     NOT_A_SHA,
     ZERO_SHA,
     Ignored,
@@ -35,7 +36,7 @@ class Repository(_Payload):
     full_name: str = Field(min_length=1, max_length=MAX_FULL_NAME)
     clone_url: str = Field(min_length=1, max_length=MAX_CLONE_URL)
     # An integer in push payloads, an ISO string in others: always a number once parsed.
-    pushed_at: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    pushed_at: float | None = Field(default=None, ge=0, le=MAX_TIMESTAMP, allow_inf_nan=False)
 
     @field_validator("pushed_at", mode="before")
     @classmethod

@@ -42,6 +42,9 @@ def is_local_url(url: str) -> bool:
     return url.startswith(("/", "file://", "./", "../"))
 
 
+MAX_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z: what every date library can represent
+
+
 def parse_timestamp(value: float | str) -> float:
     """Seconds since the epoch from a number or an ISO 8601 string (``Z`` or an offset)."""
     if isinstance(value, int | float):
@@ -252,6 +255,9 @@ class _Fields:
             return None
         if number < 0:
             self.problem(key, "Input should be greater than or equal to 0")
+            return None
+        if number > MAX_TIMESTAMP:
+            self.problem(key, f"Input should be less than or equal to {MAX_TIMESTAMP}")
             return None
         return number
 

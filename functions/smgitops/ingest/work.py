@@ -19,6 +19,7 @@ from smgitops.ingest.push import (
     MAX_CLONE_URL,
     MAX_FULL_NAME,
     MAX_PUSHER,
+    MAX_TIMESTAMP,
     TAG_PREFIX,
     ZERO_SHA,
     Ignored,
@@ -67,7 +68,10 @@ class PushWork(_Camel):
     ref: str = Field(pattern=r"^refs/heads/.+")
     commit: str
     pushed_at: float = Field(
-        ge=0, allow_inf_nan=False, description="the ordering key: newer pushes win"
+        ge=0,
+        le=MAX_TIMESTAMP,
+        allow_inf_nan=False,
+        description="the ordering key: newer pushes win",
     )
     delivery: str = Field(min_length=1, max_length=128)
     before: str | None = None
