@@ -19,7 +19,6 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     Strict,
@@ -27,10 +26,15 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
 
 from smgitops.declaration import images
-from smgitops.declaration.extensions import CompareSpec, GateSpec, ShadowSpec, ValidationSpec
+from smgitops.declaration.extensions import (
+    CompareSpec,
+    ExtensionModel,
+    GateSpec,
+    ShadowSpec,
+    ValidationSpec,
+)
 
 if TYPE_CHECKING:
     from pydantic.config import JsonDict
@@ -73,15 +77,8 @@ def _full(pattern: re.Pattern[str], value: str) -> bool:
     return pattern.fullmatch(value) is not None
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        alias_generator=to_camel,
-        populate_by_name=True,
-        str_strip_whitespace=False,
-        field_title_generator=lambda name, _info: to_camel(name),
-    )
+class _Model(ExtensionModel):
+    """Every declaration model: frozen, no unknown fields, camelCase names in YAML."""
 
 
 class Strategy(StrEnum):

@@ -360,6 +360,12 @@ def _busy(ctx: _Ctx) -> Decision | None:
     return None
 
 
+def _checked(ctx: _Ctx) -> tuple[_Ctx, Decision | None]:
+    """The checks of every phase in which the candidate may take traffic: guard, then busy."""
+    ctx, stop = _guard(ctx)
+    return ctx, stop or _busy(ctx)
+
+
 def _hold_weights(ctx: _Ctx, wait: float) -> Decision:
     """Re-apply the intended weights if they are not live (crash replay, manual edit)."""
     if not _weights_live(ctx, ctx.status.weights):
@@ -739,12 +745,9 @@ def _initial_target(ctx: _Ctx) -> str:
 
 
 def _progressing(ctx: _Ctx) -> Decision:
-    ctx, stop = _guard(ctx)
+    ctx, stop = _checked(ctx)
     if stop is not None:
         return stop
-    busy = _busy(ctx)
-    if busy is not None:
-        return busy
     if ctx.status.promote == "full" and not ctx.status.shadow:
         ctx.notes.append("promoted to 100 % by an operator")
         return _enter_promoting(ctx)
@@ -771,12 +774,9 @@ def _progressing(ctx: _Ctx) -> Decision:
 
 
 def _paused(ctx: _Ctx) -> Decision:
-    ctx, stop = _guard(ctx)
+    ctx, stop = _checked(ctx)
     if stop is not None:
         return stop
-    busy = _busy(ctx)
-    if busy is not None:
-        return busy
     if ctx.status.gate:
         return _at_gate(ctx)
     if ctx.status.promote:
@@ -786,12 +786,9 @@ def _paused(ctx: _Ctx) -> Decision:
 
 
 def _promoting(ctx: _Ctx) -> Decision:
-    ctx, stop = _guard(ctx)
+    ctx, stop = _checked(ctx)
     if stop is not None:
         return stop
-    busy = _busy(ctx)
-    if busy is not None:
-        return busy
     elapsed = _elapsed(ctx)
     if elapsed < ctx.interval:
         return _hold_weights(ctx, ctx.interval - elapsed)
