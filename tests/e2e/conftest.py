@@ -105,7 +105,7 @@ def local_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalUp]:
     env["POWERTOOLS_LOG_LEVEL"] = "INFO"
     with log.open("w") as stderr:
         process = subprocess.Popen(
-            [*SMGITOPS, "local", "up", "--update-delay", "0.5"],
+            [*SMGITOPS, "local", "up", "--update-delay", "0.5", "--drift-interval", "2"],
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,

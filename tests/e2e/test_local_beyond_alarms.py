@@ -133,3 +133,22 @@ def test_a_shadow_run_reports_without_shifting_weights(local_up: LocalUp, repo: 
     done = local_up.wait_for(name, sha, {"Succeeded", "RolledBack"})
     assert done["phase"] == "Succeeded" and done["reason"].startswith("shadow report")
     assert local_up.weights(name) == stable
+
+
+def test_a_console_edit_is_reported_as_drift(local_up: LocalUp, repo: Repo) -> None:
+    name = "e2e-drift"
+    _deploy_v1(local_up, repo, name)
+    variant = next(iter(local_up.weights(name)))
+    local_up.client("sagemaker").update_endpoint_weights_and_capacities(
+        EndpointName=name,
+        DesiredWeightsAndCapacities=[{"VariantName": variant, "DesiredInstanceCount": 3}],
+    )  # someone scaled it by hand in the console
+    deadline = time.monotonic() + 30
+    drift = "-"
+    while time.monotonic() < deadline:
+        status = local_up.status(name)
+        drift = status["drift"] if status else "-"
+        if drift not in {"-", "none"}:
+            break
+        time.sleep(0.5)
+    assert "instance" in drift.lower() and "3" in drift, drift

@@ -28,6 +28,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--update-delay", type=float, default=1.0, help="seconds SageMaker updates take (default 1)"
     )
     up.add_argument("--prune", action="store_true", help="delete endpoints whose file is removed")
+    up.add_argument(
+        "--drift-interval",
+        type=float,
+        default=30.0,
+        help="seconds between drift checks (the drift function's schedule; 0: off)",
+    )
+    up.add_argument(
+        "--self-heal", action="store_true", help="drift starts a rollout back to the declaration"
+    )
     up.add_argument("--log-level", default="INFO", help="log level of the functions (stderr)")
     up.set_defaults(func=run_up)
 
@@ -61,6 +70,8 @@ def run_up(args: argparse.Namespace) -> int:
             repositories=args.allow_repository,
             update_delay=args.update_delay,
             prune=args.prune,
+            drift_interval=args.drift_interval,
+            self_heal=args.self_heal,
         )
     )
 

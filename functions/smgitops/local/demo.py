@@ -138,7 +138,8 @@ class Demo:
         say("smgitops demo — GitOps for SageMaker endpoints, on this machine, no AWS account")
         self.screen.event("starting the local runtime (AWS emulator, webhook, state machine)…")
         with tempfile.TemporaryDirectory(prefix="smgitops-demo-") as tmp:
-            runtime = LocalRuntime.start(RuntimeOptions(update_delay=self.update_delay))
+            options = RuntimeOptions(update_delay=self.update_delay, drift_interval=0)
+            runtime = LocalRuntime.start(options)
             try:
                 self.screen.event(f"AWS emulator {runtime.aws_url} · webhook {runtime.webhook_url}")
                 self.runtime = runtime

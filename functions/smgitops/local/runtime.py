@@ -55,6 +55,8 @@ class RuntimeOptions:
     prune: bool = False
     github_api_url: str = ""
     github_token: str = ""
+    drift_interval: float = 30.0  # the drift function's schedule (0: off)
+    self_heal: bool = False
 
 
 @dataclass
@@ -104,6 +106,7 @@ class LocalRuntime:
             runtime._wire_functions()
             runtime._serve_webhook()
             runtime._poll_queue()
+            runtime._schedule_drift()
         except BaseException:
             runtime.stop()
             raise
@@ -140,6 +143,7 @@ class LocalRuntime:
             "SMGITOPS_REPOSITORY_URLS": self.options.repositories,
             "SMGITOPS_WORKDIR": self.workdir.name,
             "SMGITOPS_PRUNE": "true" if self.options.prune else "false",
+            "SMGITOPS_SELF_HEAL": "true" if self.options.self_heal else "false",
         }
         if self.options.github_api_url:
             names["SMGITOPS_GITHUB_API_URL"] = self.options.github_api_url
@@ -248,6 +252,25 @@ class LocalRuntime:
         thread = threading.Thread(target=self._queue_loop, name="reconcile-poller", daemon=True)
         thread.start()
         self._threads.append(thread)
+
+    def _schedule_drift(self) -> None:
+        """The EventBridge schedule of the drift function."""
+        if self.options.drift_interval <= 0:
+            return
+        thread = threading.Thread(target=self._drift_loop, name="drift-schedule", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _drift_loop(self) -> None:
+        from smgitops.handlers import drift  # noqa: PLC0415
+
+        drift.service.cache_clear()
+        event = {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+        while not self._stop.wait(self.options.drift_interval):
+            try:
+                drift.handler(event, _Context("drift"))
+            except Exception:  # a schedule fires again; log like Lambda would
+                log.exception("drift function failed")
 
     def _queue_loop(self) -> None:
         """An SQS event source mapping: batch size 1, delete on success, retry on failure."""
