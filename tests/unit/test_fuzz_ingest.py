@@ -28,6 +28,7 @@ from smgitops.ingest import signature
 from smgitops.local.resources import create_table
 from tests.conftest import load_event
 from tests.unit.test_ingest_support import call_webhook, create_aws, signed, webhook_env
+from tests.unit.test_webhook_fuzz import json_values
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -86,14 +87,6 @@ HOSTILE = [
     "-uhoh",
     "ext::sh -c id",
 ]
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
-    ),
-    max_leaves=12,
-)
 
 
 @st.composite

@@ -203,8 +203,9 @@ class RolloutService:
             return self._hold_at_gate(status, rollout_id, task_token, mine=mine)
         if mine and abort_reason and status.active and status.phase != Phase.ROLLING_BACK:
             status = status.evolve(abort_requested=abort_reason)
-        observation = self.observe(status)
-        decision = decide(status.spec(), status, observation)
+        declaration = status.spec()
+        observation = self.observe(status, declaration)
+        decision = decide(declaration, status, observation)
         decision = self._act(status, observation, decision)
         saved = self._persist(status, decision)
         return self._result(saved, rollout_id, decision.wait_seconds, decision.gate)
@@ -223,7 +224,7 @@ class RolloutService:
             self.executions.release_gate(token, status.endpoint, rollout_id)
         return self._result(status, rollout_id, 0)
 
-    def observe(self, status: RolloutStatus) -> Observation:
+    def observe(self, status: RolloutStatus, declaration: Declaration | None = None) -> Observation:
         """At most three reads: DescribeEndpoint, (Pending only) its config, DescribeAlarms;
         plus golden requests once, and the step's metrics at the end of a judged step."""
         now = self.clock()
@@ -254,11 +255,12 @@ class RolloutService:
             package_approval=approval[0],
             package_version=approval[1],
         )
-        return self._checks(status, observation)
+        return self._checks(status, declaration or status.spec(), observation)
 
-    def _checks(self, status: RolloutStatus, observation: Observation) -> Observation:
+    def _checks(
+        self, status: RolloutStatus, declaration: Declaration, observation: Observation
+    ) -> Observation:
         """Run the I/O-heavy checks decide() will ask for this tick (golden requests, metrics)."""
-        declaration = status.spec()
         wanted = needs(declaration, status, observation)
         update: dict[str, Any] = {}
         if "validation" in wanted and self.analysis is not None:
