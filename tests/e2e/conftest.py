@@ -7,9 +7,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -98,14 +100,14 @@ class Repo:
         return self.push({f"endpoints/{name}.yaml": yaml.safe_dump(document)}, message)
 
 
-@pytest.fixture(scope="module")
-def local_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalUp]:
-    log = tmp_path_factory.mktemp("local-up") / "stderr.log"
+@contextmanager
+def running_local_up(log: Path, *options: str) -> Iterator[LocalUp]:
+    """``smgitops local up *options`` as a subprocess, stopped with SIGTERM at the end."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
     env["POWERTOOLS_LOG_LEVEL"] = "INFO"
     with log.open("w") as stderr:
         process = subprocess.Popen(
-            [*SMGITOPS, "local", "up", "--update-delay", "0.5", "--drift-interval", "2"],
+            [*SMGITOPS, "local", "up", *options],
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
@@ -129,6 +131,54 @@ def local_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalUp]:
                 raise
 
 
+@pytest.fixture(scope="module")
+def local_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalUp]:
+    log = tmp_path_factory.mktemp("local-up") / "stderr.log"
+    with running_local_up(log, "--update-delay", "0.5", "--drift-interval", "2") as up:
+        yield up
+
+
 @pytest.fixture
 def repo(local_up: LocalUp, tmp_path: Path) -> Repo:
     return Repo(GitRemote(tmp_path / "models"), local_up)
+
+
+@dataclass
+class Traffic:
+    """Requests to an endpoint from a background thread (real InvokeEndpoint calls over HTTP)."""
+
+    up: LocalUp
+    endpoint: str
+    pause: float = 0.0  # seconds between two requests (0: as fast as the emulator answers)
+    served: dict[str, int] = field(default_factory=dict)  # by variant
+    failed: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def __enter__(self) -> Traffic:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        runtime = self.up.client("sagemaker-runtime")
+        while not self._stop.is_set():
+            try:
+                out = runtime.invoke_endpoint(
+                    EndpointName=self.endpoint,
+                    Body=b'{"tenure": 3}',
+                    ContentType="application/json",
+                )
+            except runtime.exceptions.ClientError:
+                self.failed += 1  # not created yet, or a model error
+                self._stop.wait(0.05)
+                continue
+            variant = out["ResponseMetadata"]["HTTPHeaders"].get(
+                "x-amzn-invoked-production-variant", "?"
+            )
+            self.served[variant] = self.served.get(variant, 0) + 1
+            if self.pause:
+                self._stop.wait(self.pause)

@@ -216,13 +216,16 @@ def test_inconclusive_after_max_extensions_follows_the_policy() -> None:
     failed = judge_step(spec(maxExtensions=2), few, (10.0, 10.0), extensions=2)
     assert failed.verdict == "fail"
     assert "inconclusive after 2 extensions (fail)" in failed.reason
+    assert failed.inconclusive and failed.as_dict()["inconclusive"] is True
     passed = judge_step(spec(maxExtensions=2, inconclusive="pass"), few, (10.0, 10.0), 2)
-    assert passed.verdict == "pass"
+    assert passed.verdict == "pass" and passed.inconclusive
+    extending = judge_step(spec(maxExtensions=2), few, (10.0, 10.0), extensions=1)
+    assert extending.verdict == "extend" and not extending.inconclusive
 
 
 def test_a_failing_metric_fails_once_extensions_are_exhausted_whatever_the_policy() -> None:
     step = judge_step(spec(maxExtensions=1, inconclusive="pass"), SLOW, (10.0, 10.0), 1)
-    assert step.verdict == "fail"
+    assert step.verdict == "fail" and not step.inconclusive  # judged worse, not the policy
 
 
 def test_a_metric_without_samples_is_inconclusive_and_extends() -> None:

@@ -133,8 +133,16 @@ def test_passing_golden_requests_are_recorded_and_the_steps_begin() -> None:
     assert any("validation passed: 3/3" in n for n in decision.notes)
 
 
-def _judgement(verdict: str, reason: str = "ModelLatency: +40 % (p=0.001)") -> dict[str, Any]:
-    return {"verdict": verdict, "reason": reason, "judgements": [], "extensions": 0}
+def _judgement(
+    verdict: str, reason: str = "ModelLatency: +40 % (p=0.001)", *, inconclusive: bool = False
+) -> dict[str, Any]:
+    return {
+        "verdict": verdict,
+        "reason": reason,
+        "judgements": [],
+        "extensions": 0,
+        "inconclusive": inconclusive,
+    }
 
 
 COMPARE = {"compare": {"metrics": [{"metric": "ModelLatency"}]}}
@@ -149,6 +157,23 @@ def test_judged_worse_than_stable_rolls_back() -> None:
     assert decision.status.phase == Phase.ROLLING_BACK
     assert decision.status.reason.startswith("judged worse than stable: ModelLatency")
     assert decision.details["judgement"]["verdict"] == "fail"
+
+
+@pytest.mark.parametrize(("verdict", "phase"), [("fail", Phase.ROLLING_BACK), ("pass", None)])
+def test_an_inconclusive_step_says_so_rather_than_judged_worse_or_no_worse(
+    verdict: str, phase: Phase | None
+) -> None:
+    world = World()
+    deployed(world)
+    status = until(world, start(declaration(version=2, analysis=COMPARE), world), Phase.PROGRESSING)
+    world.now = (status.step_since or 0) + 30
+    reason = f"inconclusive after 3 extensions ({verdict}): too few invocations"
+    decision = tick(world, status, judgement=_judgement(verdict, reason, inconclusive=True))
+    if phase is not None:
+        assert decision.status.phase == phase and decision.status.reason == reason
+    else:
+        assert decision.status.step_index == 1
+        assert reason in decision.notes and not any("judged" in n for n in decision.notes)
 
 
 @pytest.mark.parametrize("then", ["pass", "fail"])

@@ -13,13 +13,13 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws.clients import client as aws_client
+from smgitops.clock import now as clock_now
 from smgitops.errors import DependencyUnavailableError
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ class DeliveryStore(_Table):
         *,
         ttl_seconds: int = 7 * 86400,
         client: Any = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = clock_now,
     ) -> None:
         super().__init__(table, client, clock)
         self.ttl_seconds = ttl_seconds
@@ -215,7 +215,7 @@ class PushStore(_Table):
         *,
         ttl_seconds: int = 90 * 86400,
         client: Any = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = clock_now,
     ) -> None:
         super().__init__(table, client, clock)
         self.ttl_seconds = ttl_seconds

@@ -37,6 +37,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     up.add_argument(
         "--self-heal", action="store_true", help="drift starts a rollout back to the declaration"
     )
+    up.add_argument(
+        "--time-scale",
+        type=_time_scale,
+        default=1.0,
+        help="run the runtime's clock this many times faster (60: a wall-clock second is an "
+        "emulated minute, so bakes and one-minute metric periods pass in seconds; default 1)",
+    )
     up.add_argument("--log-level", default="INFO", help="log level of the functions (stderr)")
     up.set_defaults(func=run_up)
 
@@ -44,6 +51,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     demo.add_argument("--output", choices=["text", "json"], default="text")
     demo.add_argument("--update-delay", type=float, default=1.0)
     demo.set_defaults(func=run_demo)
+
+
+def _time_scale(text: str) -> float:
+    import argparse  # noqa: PLC0415
+
+    from smgitops.clock import MAX_SCALE  # noqa: PLC0415
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 1.0 <= value <= MAX_SCALE:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_SCALE:g}")
+    return value
 
 
 def _quiet(level: str) -> None:
@@ -72,6 +93,7 @@ def run_up(args: argparse.Namespace) -> int:
             prune=args.prune,
             drift_interval=args.drift_interval,
             self_heal=args.self_heal,
+            time_scale=args.time_scale,
         )
     )
 

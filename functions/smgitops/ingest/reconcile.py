@@ -10,10 +10,10 @@ record in the push store.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from smgitops.aws.deliveries import PushRecord
+from smgitops.clock import now as clock_now
 from smgitops.errors import (
     ActionRejectedError,
     ConflictError,
@@ -90,7 +90,7 @@ class Reconciler:
         branch: str = "main",
         declarations_dir: str = "endpoints",
         prune: bool = False,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = clock_now,
     ) -> None:
         self.fetcher = fetcher
         self.engine = engine

@@ -21,11 +21,11 @@ import json
 import math
 import os
 import re
-import time
 from dataclasses import MISSING, dataclass, fields
 from typing import TYPE_CHECKING, Any, NamedTuple, Self, TypeVar, get_type_hints
 from urllib.parse import parse_qs
 
+from smgitops.clock import now as clock_now
 from smgitops.errors import ConfigurationError, DependencyUnavailableError
 from smgitops.ingest import signature
 from smgitops.ingest.push import Ignored, PayloadError, Ping, Push
@@ -107,7 +107,7 @@ class Webhook:
         allow: AllowList,
         branch: str = "main",
         max_body_bytes: int = 5 * 1024 * 1024,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = clock_now,
     ) -> None:
         self.secret = secret
         self.deliveries = deliveries

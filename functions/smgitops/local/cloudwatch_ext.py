@@ -19,13 +19,13 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from moto.cloudwatch.models import cloudwatch_backends
 
+from smgitops import clock
 from smgitops.local import alarm_events
 from smgitops.local.alarms import (
     INSUFFICIENT_DATA,
@@ -219,7 +219,7 @@ def evaluate_alarms(
     Returns the state changes (each also sent as an EventBridge event). ``only_due`` limits it to
     the alarms whose evaluation cadence has come, as the background evaluator does.
     """
-    at = time.time() if now is None else (_epoch(now) if isinstance(now, datetime) else now)
+    at = clock.now() if now is None else (_epoch(now) if isinstance(now, datetime) else now)
     changes: list[StateChange] = []
     with _LOCK:
         for backend in _backends():
@@ -235,7 +235,7 @@ def evaluate_alarms(
 
 def _evaluate_touched(backend: Any, touched: set[tuple[str, str]]) -> None:
     index = _index(backend)
-    now = time.time()
+    now = clock.now()
     for alarm in list(backend.alarms.values()):
         try:
             watched = _watched(alarm)
@@ -251,7 +251,7 @@ def prune_metric_data(max_age_seconds: float, now: float | None = None) -> int:
     CloudWatch keeps data for 15 days; an emulator running for hours with simulated traffic
     would otherwise grow without bound (and moto scans every datum on each query).
     """
-    cutoff = (time.time() if now is None else now) - max_age_seconds
+    cutoff = (clock.now() if now is None else now) - max_age_seconds
     dropped = 0
     with _LOCK:
         for backend in _backends():
@@ -300,7 +300,7 @@ def _wrap_put_metric_alarm(original: Callable[..., Any]) -> Callable[..., Any]:
                 alarm.state_reason_data = "{}"
             index = _index(self)
             index.last_evaluated.pop(name, None)
-            _evaluate_one(self, index, alarm, time.time())
+            _evaluate_one(self, index, alarm, clock.now())
             return alarm
 
     return put_metric_alarm
@@ -316,7 +316,7 @@ def _wrap_set_alarm_state(original: Callable[..., None]) -> Callable[..., None]:
             original(self, alarm_name, reason, reason_data, state_value)
             if alarm is not None:
                 # the set state holds until the alarm's next scheduled evaluation
-                _index(self).last_evaluated[alarm_name] = time.time()
+                _index(self).last_evaluated[alarm_name] = clock.now()
             if previous is not None and previous.value != state_value:
                 if not reason_data:
                     alarm.state_reason_data = json.dumps({})

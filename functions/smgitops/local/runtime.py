@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from smgitops import clock
 from smgitops.aws import clients
 from smgitops.local.resources import create_table
 
@@ -57,6 +58,7 @@ class RuntimeOptions:
     github_token: str = ""
     drift_interval: float = 30.0  # the drift function's schedule (0: off)
     self_heal: bool = False
+    time_scale: float = 1.0  # smgitops.clock's speed: emulated seconds per wall-clock second
 
 
 @dataclass
@@ -88,6 +90,11 @@ class LocalRuntime:
         options = options or RuntimeOptions()
         emulator = None
         external = os.environ.get("AWS_ENDPOINT_URL", "")
+        if external and options.time_scale != 1.0:
+            raise ValueError(
+                "--time-scale needs the embedded emulator (its metric timestamps and alarm "
+                "evaluation follow the same clock): unset AWS_ENDPOINT_URL"
+            )
         if external:
             aws_url = external.rstrip("/")
         else:
@@ -101,6 +108,7 @@ class LocalRuntime:
         workdir = tempfile.TemporaryDirectory(prefix="smgitops-local-")
         runtime = cls(options, aws_url, emulator, secret, {}, workdir)
         try:
+            clock.warp(options.time_scale)
             runtime._configure_environment()
             runtime._create_resources()
             runtime._wire_functions()
@@ -122,6 +130,7 @@ class LocalRuntime:
         if self.emulator is not None:
             self.emulator.stop()
         self.workdir.cleanup()
+        clock.reset()
 
     def __enter__(self) -> LocalRuntime:
         return self

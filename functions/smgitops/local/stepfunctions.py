@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.request import Request, urlopen
 
+from smgitops import clock
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
@@ -135,7 +137,9 @@ def _lambda_eval_utils() -> Any:
 
 
 def install() -> None:
-    """Patch moto's Lambda invocation from Step Functions (idempotent; process-wide)."""
+    """Patch moto's Lambda invocation from Step Functions (idempotent; process-wide), and make
+    its Wait states and task-token timeouts follow :mod:`smgitops.clock`'s time scale."""
+    _scale_waits()
     module = _lambda_eval_utils()
     original = module._invoke_lambda_function
     if getattr(original, _PATCH_MARK, None) is not None:
@@ -151,6 +155,42 @@ def install() -> None:
 
     setattr(_invoke_lambda_function, _PATCH_MARK, original)  # what uninstall() puts back
     module._invoke_lambda_function = _invoke_lambda_function
+
+
+def _scale_waits() -> None:
+    """A Wait of N seconds (or a task-token timeout of N seconds) lasts N / scale wall seconds.
+
+    With the wall clock (scale 1) both behave exactly as moto's own code.
+    """
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import (  # noqa: PLC0415
+        wait_function,
+    )
+    from moto.stepfunctions.parser.asl.eval.callback import callback  # noqa: PLC0415
+
+    waits, endpoint = wait_function.WaitFunction, callback.CallbackEndpoint
+    if getattr(waits._wait_interval, _PATCH_MARK, None) is not None:
+        return
+    moto_wait, moto_callback_wait = waits._wait_interval, endpoint.wait
+
+    def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+        if clock.scale() == 1.0:
+            moto_wait(self, env, wait_seconds)
+            return
+        deadline = time.monotonic() + clock.wall_seconds(max(0, wait_seconds))
+        while env.is_running():  # an execution stopped meanwhile ends the wait
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            env.program_state_event.wait(remaining)
+
+    def wait(self: Any, timeout: float | None = None) -> Any:
+        scaled = None if timeout is None else clock.wall_seconds(timeout)
+        return moto_callback_wait(self, timeout=scaled)
+
+    setattr(_wait_interval, _PATCH_MARK, moto_wait)
+    setattr(wait, _PATCH_MARK, moto_callback_wait)
+    waits._wait_interval = _wait_interval  # type: ignore[method-assign]
+    endpoint.wait = wait  # type: ignore[method-assign]
 
 
 def uninstall() -> None:

@@ -28,14 +28,15 @@ import logging
 import random
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.exceptions import ServiceException
 from moto.core.models import DEFAULT_ACCOUNT_ID
-from moto.core.utils import utcnow
 
+from smgitops import clock
 from smgitops.local import sagemaker_ext
 
 if TYPE_CHECKING:
@@ -242,7 +243,7 @@ def record(
     by_variant: dict[str, list[Invocation]] = {}
     for invocation in invocations:
         by_variant.setdefault(invocation.variant, []).append(invocation)
-    timestamp = utcnow()
+    timestamp = datetime.fromtimestamp(clock.now(), UTC).replace(tzinfo=None)  # as moto stores
     metric_data: list[dict[str, Any]] = []
     for variant, items in by_variant.items():
         dimensions = [

@@ -279,6 +279,8 @@ class StepJudgement:
     invocations_stable: float
     extensions: int
     """Extensions already made before this judgement."""
+    inconclusive: bool = False
+    """The verdict is ``inconclusive``'s policy, not a judgement of the candidate."""
 
     @property
     def failed(self) -> tuple[Judgement, ...]:
@@ -292,6 +294,7 @@ class StepJudgement:
             "invocationsCandidate": self.invocations_candidate,
             "invocationsStable": self.invocations_stable,
             "extensions": self.extensions,
+            "inconclusive": self.inconclusive,
             "judgements": [j.as_dict() for j in self.judgements],
         }
 
@@ -323,6 +326,7 @@ def judge_step(
     return StepJudgement(
         verdict=verdict,
         reason=reason,
+        inconclusive=step.left_to_policy,
         judgements=judgements,
         invocations_candidate=invocations[0],
         invocations_stable=invocations[1],
@@ -359,6 +363,15 @@ class _StepFacts:
             )
         parts += [j.reason for j in self.unsure]
         return "; ".join(parts)
+
+    @property
+    def left_to_policy(self) -> bool:
+        """Still unsure after every extension, and nothing failed: ``inconclusive`` decides."""
+        return (
+            (self.too_few or bool(self.unsure))
+            and self.extensions >= self.spec.max_extensions
+            and not self.failed
+        )
 
     def decide(self) -> tuple[StepVerdict, str]:
         if self.failed and not self.too_few:

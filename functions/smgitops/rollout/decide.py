@@ -433,13 +433,14 @@ def _judge(ctx: _Ctx) -> tuple[_Ctx, Decision | None]:
         return ctx, ctx.wait("waiting for the step's metrics")
     ctx.details["judgement"] = judgement
     verdict, reason = judgement.get("verdict"), str(judgement.get("reason", ""))
+    inconclusive = bool(judgement.get("inconclusive"))  # the reason says which policy applied
     if verdict == "fail":
-        return ctx, rollback(ctx, f"judged worse than stable: {reason}")
+        return ctx, rollback(ctx, reason if inconclusive else f"judged worse than stable: {reason}")
     if verdict == "extend":
         ctx.notes.append(f"step extended: {reason}")
         extended = ctx.status.evolve(extensions=ctx.status.extensions + 1)
         return ctx, ctx.decision(extended, ctx.step_interval)
-    ctx.notes.append(f"judged no worse than stable: {reason}")
+    ctx.notes.append(reason if inconclusive else f"judged no worse than stable: {reason}")
     return ctx.evolve(extensions=0), None
 
 

@@ -9,11 +9,11 @@ recorded, notified and healed once: a heal that could not repair it never loops.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from smgitops.clock import now as clock_now
 from smgitops.errors import SmgitopsError
 from smgitops.observability import logger
 from smgitops.rollout.drift import DriftReport, compare, not_comparable
@@ -101,7 +101,7 @@ class DriftService:
     notifier: DriftNotifierPort | None = None
     healer: HealerPort | None = None
     self_heal: bool = False
-    clock: Callable[[], float] = time.time
+    clock: Callable[[], float] = clock_now
 
     def check_all(self, endpoints: Sequence[str] = ()) -> list[DriftOutcome]:
         """Every endpoint with a status (or only ``endpoints``); a failure stops no other."""

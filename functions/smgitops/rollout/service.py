@@ -6,11 +6,11 @@ The one module of ``rollout/`` with side effects, and only through the adapters 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from smgitops.clock import now as clock_now
 from smgitops.declaration.models import Declaration
 from smgitops.errors import ActionRejectedError, ConflictError, NotFoundError, TransientError
 from smgitops.observability import logger
@@ -150,7 +150,7 @@ class RolloutService:
     executions: ExecutionsPort | None = None
     notifier: NotifierPort | None = None
     analysis: AnalysisPort | None = None
-    clock: Callable[[], float] = time.time
+    clock: Callable[[], float] = clock_now
     listeners: list[Callable[[RolloutStatus, Decision], None]] = field(default_factory=list)
 
     @classmethod

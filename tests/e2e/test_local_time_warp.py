@@ -1,0 +1,156 @@
+"""The canary-vs-stable judgement through `smgitops local up --time-scale 60`.
+
+SageMaker publishes per-minute metrics, so a judged step lasts minutes. At time scale 60 a
+wall-clock second is an emulated minute for everything in the runtime: the rollout's clock,
+the state machine's Wait states, the metric timestamps of the simulated traffic and the alarm
+evaluation. A six-minute step is judged on six one-minute samples per variant in about six
+seconds, with real InvokeEndpoint traffic sent over HTTP by the test.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smgitops.local.scenario import GitRemote
+from tests.builders import declaration_dict
+from tests.e2e.conftest import LocalUp, Repo, Traffic, running_local_up
+
+pytestmark = pytest.mark.e2e
+
+SCALE = 60
+LATENCY_ALARM = {"metric": "ModelLatency", "statistic": "Average", "max": 500_000}  # 500 ms
+ERROR_ALARM = {"metric": "Invocation5XXErrors", "statistic": "Sum", "max": 5}
+
+
+@pytest.fixture(scope="module")
+def warped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalUp]:
+    log = tmp_path_factory.mktemp("local-up-warped") / "stderr.log"
+    options = ("--time-scale", str(SCALE), "--update-delay", "0.2", "--drift-interval", "0")
+    with running_local_up(log, *options) as up:
+        yield up
+
+
+@pytest.fixture
+def repo(warped: LocalUp, tmp_path: Path) -> Repo:
+    return Repo(GitRemote(tmp_path / "models"), warped)
+
+
+def _deploy_v1(up: LocalUp, repo: Repo, name: str) -> None:
+    sha, delivery = repo.declare(declaration_dict(name, version=1, interval="1m"), "v1")
+    assert delivery.status == 202
+    up.wait_for(name, sha, {"Succeeded"})
+
+
+def _watch(
+    up: LocalUp, name: str, commit: str, phases: set[str], timeout: float = 90
+) -> tuple[dict[str, Any], dict[str, set[str]]]:
+    """Wait for a phase while recording every state seen of the alarms on the endpoint."""
+    cloudwatch = up.client("cloudwatch")
+    seen: dict[str, set[str]] = {}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for alarm in cloudwatch.describe_alarms()["MetricAlarms"]:
+            dimensions = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
+            if dimensions.get("EndpointName") == name:
+                seen.setdefault(alarm["AlarmName"], set()).add(alarm["StateValue"])
+        status = up.status(name)
+        if status and status["commit"] == commit and status["phase"] in phases:
+            return status, seen
+        time.sleep(0.2)
+    raise AssertionError(f"{name}@{commit[:12]} never reached {phases}: {up.status(name)}")
+
+
+def _history(up: LocalUp, name: str, commit: str) -> list[dict[str, Any]]:
+    """The rollout's history records, oldest first."""
+    records: list[dict[str, Any]] = json.loads(
+        up.cli("history", name, "--output", "json", "--limit", "200").stdout
+    )
+    return sorted((r for r in records if r["commit"] == commit), key=lambda r: r["at"])
+
+
+def _judgements(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r["details"]["judgement"] for r in records if "judgement" in r.get("details", {})]
+
+
+def test_a_latency_regression_is_caught_by_the_comparison_while_alarms_stay_ok(
+    warped: LocalUp, repo: Repo
+) -> None:
+    name = "warp-regression"
+    _deploy_v1(warped, repo, name)
+    compare = {"metrics": [{"metric": "ModelLatency", "tolerance": 0.2}], "minSamples": 30}
+    document = declaration_dict(
+        name, version=2, interval="6m", steps=[30],
+        environment={"SMGITOPS_SIM_LATENCY_MS": "60"},  # stable answers in ~20 ms
+        analysis={"metrics": [LATENCY_ALARM, ERROR_ALARM], "compare": compare},
+    )  # fmt: skip
+    with Traffic(warped, name) as traffic:
+        sha, _ = repo.declare(document, "v2: three times slower, still under the 500 ms alarm")
+        status, alarms = _watch(warped, name, sha, {"RolledBack", "Succeeded"})
+    assert status["phase"] == "RolledBack", status
+    assert status["reason"].startswith("judged worse than stable: ModelLatency"), status
+    # the absolute alarms existed, were evaluated on the candidate's traffic, never fired
+    assert len(alarms) == 2, alarms
+    assert all("OK" in states and "ALARM" not in states for states in alarms.values()), alarms
+    candidate = status["candidate"]["name"]
+    assert traffic.served.get(candidate, 0) >= 30, traffic.served
+    assert warped.weights(name) == {status["stable"]["name"]: 100.0}
+    [judged] = _judgements(_history(warped, name, sha))
+    assert judged["verdict"] == "fail"
+    latency = judged["judgements"][0]
+    assert latency["metric"] == "ModelLatency Average"
+    assert latency["pValue"] < 0.05 and latency["effect"] > 1.0  # ~3x the stable mean
+    assert latency["samplesCandidate"] >= 4 and latency["samplesStable"] >= 4
+
+
+@pytest.mark.parametrize(("policy", "outcome"), [("fail", "RolledBack"), ("pass", "Succeeded")])
+def test_a_step_with_too_little_traffic_is_extended_then_follows_the_policy(
+    warped: LocalUp, repo: Repo, policy: str, outcome: str
+) -> None:
+    name = f"warp-low-traffic-{policy}"
+    _deploy_v1(warped, repo, name)
+    compare = {
+        "metrics": [{"metric": "ModelLatency"}],
+        "minSamples": 1000,
+        "maxExtensions": 2,
+        "inconclusive": policy,
+    }
+    document = declaration_dict(
+        name, version=2, interval="3m", steps=[50], analysis={"compare": compare}
+    )
+    with Traffic(warped, name, pause=0.2):  # ~5 requests per emulated minute
+        sha, _ = repo.declare(document, f"v2, judged on little traffic ({policy})")
+        status, _ = _watch(warped, name, sha, {"RolledBack", "Succeeded"})
+    assert status["phase"] == outcome, status
+    records = _history(warped, name, sha)
+    events = [r["event"] for r in records]
+    extended = [e for e in events if e.startswith("step extended")]
+    assert len(extended) == 2, events
+    assert extended[0].startswith("step extended: extension 1/2: too few invocations")
+    assert extended[1].startswith("step extended: extension 2/2: too few invocations")
+    verdicts = [j["verdict"] for j in _judgements(records)]
+    assert verdicts[:2] == ["extend", "extend"] and verdicts[2] == policy, verdicts
+    if policy == "fail":
+        assert status["reason"].startswith("inconclusive after 2 extensions (fail): too few"), status
+    # each extension lasted one interval on the runtime's clock: three emulated minutes
+    stamps = [r["at"] for r in records if r["event"].startswith("step extended")]
+    assert stamps[1] - stamps[0] >= 170, stamps
+
+
+def test_a_gate_times_out_on_the_runtime_clock(warped: LocalUp, repo: Repo) -> None:
+    name = "warp-gate"
+    _deploy_v1(warped, repo, name)
+    document = declaration_dict(
+        name, version=2, interval="1m", gates=["beforeFirstStep"], gateTimeout="10m"
+    )
+    sha, _ = repo.declare(document, "v2 behind a ten-minute gate")
+    started = time.monotonic()
+    warped.wait_for(name, sha, {"Paused"})
+    status = warped.wait_for(name, sha, {"RolledBack", "Succeeded"}, timeout=60)
+    assert status["phase"] == "RolledBack" and "gate" in status["reason"], status
+    assert time.monotonic() - started < 45  # ten emulated minutes, not ten wall-clock minutes
