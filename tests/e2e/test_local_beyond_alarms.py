@@ -152,3 +152,38 @@ def test_a_console_edit_is_reported_as_drift(local_up: LocalUp, repo: Repo) -> N
             break
         time.sleep(0.5)
     assert "instance" in drift.lower() and "3" in drift, drift
+
+
+def test_a_console_edit_is_healed_when_the_app_config_says_selfheal(
+    local_up: LocalUp, repo: Repo
+) -> None:
+    name = "e2e-heal"
+    document = declaration_dict(name, version=1, interval="1s", instance_count=2)
+    sha, _ = repo.push(
+        {".smgitops.yaml": "selfHeal: true\n", f"endpoints/{name}.yaml": yaml.safe_dump(document)},
+        "v1; drift of this repository's endpoints is healed",
+    )
+    deployed = local_up.wait_for(name, sha, {"Succeeded"})
+    variant = deployed["candidate"]["name"]
+    sagemaker = local_up.client("sagemaker")
+    sagemaker.update_endpoint_weights_and_capacities(
+        EndpointName=name,
+        DesiredWeightsAndCapacities=[{"VariantName": variant, "DesiredInstanceCount": 5}],
+    )  # scaled by hand in the console; `local up` runs without --self-heal
+    deadline = time.monotonic() + 60
+    healed: dict[str, Any] | None = None
+    while time.monotonic() < deadline:
+        status = local_up.status(name)
+        if status and status["source"].get("provider") == "drift" and status["phase"] in {
+            "Succeeded", "RolledBack", "Failed"
+        }:  # fmt: skip
+            healed = status
+            break
+        time.sleep(0.5)
+    assert healed is not None and healed["phase"] == "Succeeded", healed
+    assert healed["commit"] == sha and healed["self_heal"] is True  # still this commit's config
+    live = sagemaker.describe_endpoint(EndpointName=name)["ProductionVariants"]
+    assert [(v["VariantName"], v["CurrentInstanceCount"]) for v in live] == [(variant, 2)]
+    history = json.loads(local_up.cli("history", name, "--output", "json").stdout)
+    [drift] = [r for r in history if r["event"].startswith("drift: ")]
+    assert "instanceCount" in drift["event"] and drift["details"]["heal"] == healed["rollout_id"]

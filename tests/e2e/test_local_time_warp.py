@@ -136,7 +136,8 @@ def test_a_step_with_too_little_traffic_is_extended_then_follows_the_policy(
     verdicts = [j["verdict"] for j in _judgements(records)]
     assert verdicts[:2] == ["extend", "extend"] and verdicts[2] == policy, verdicts
     if policy == "fail":
-        assert status["reason"].startswith("inconclusive after 2 extensions (fail): too few"), status
+        reason = status["reason"]
+        assert reason.startswith("inconclusive after 2 extensions (fail): too few"), reason
     # each extension lasted one interval on the runtime's clock: three emulated minutes
     stamps = [r["at"] for r in records if r["event"].startswith("step extended")]
     assert stamps[1] - stamps[0] >= 170, stamps

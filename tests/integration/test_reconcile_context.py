@@ -50,3 +50,27 @@ def test_freeze_windows_and_the_override_trailer_reach_the_status(stack: Stack) 
     assert status is not None
     assert status.freeze and status.freeze[0]["reason"] == "audit"
     assert status.override == "INC-42 outage fix"
+
+
+def test_selfheal_from_the_app_config_reaches_the_status_and_its_absence_too(
+    stack: Stack,
+) -> None:
+    stack.remote.write(".smgitops.yaml", "selfHeal: true\n")
+    stack.remote.declare("churn-predictor")
+    stack.push(stack.remote.commit("heal drift of what this repository declares"), T0)
+    healed = StatusStore(stack.aws.table).get("churn-predictor")
+    assert healed is not None and healed.self_heal is True
+    stack.remote.declare("fraud-scorer")
+    stack.remote.write(".smgitops.yaml", "prune: false\n")
+    stack.push(stack.remote.commit("selfHeal no longer said"), T0)
+    unsaid = StatusStore(stack.aws.table).get("fraud-scorer")
+    assert unsaid is not None and unsaid.self_heal is None  # the drift function decides
+
+
+def test_a_selfheal_that_is_not_a_boolean_makes_the_push_invalid(stack: Stack) -> None:
+    stack.remote.write(".smgitops.yaml", "prune: false\nselfHeal: sometimes\n")
+    stack.remote.declare("churn-predictor")
+    record = stack.push(stack.remote.commit("bad app config"), T0)
+    assert record.status == "invalid"
+    assert list(record.problems) == [".smgitops.yaml:2: selfHeal: Input should be a valid boolean"]
+    assert StatusStore(stack.aws.table).get("churn-predictor") is None

@@ -364,6 +364,30 @@ def test_no_healing_without_self_heal_or_for_a_rollback() -> None:
     assert healer.calls == []
 
 
+@pytest.mark.parametrize(
+    ("function", "app_config", "heals"),
+    [(False, True, True), (True, False, False), (False, None, False), (True, None, True)],
+)
+def test_the_app_config_selfheal_at_the_commit_wins_over_the_function_setting(
+    function: bool, app_config: bool | None, heals: bool
+) -> None:
+    service, store, _, _, healer = world(variants=variant_with(instance_count=5))
+    store.statuses = [STATUS.evolve(self_heal=app_config)]
+    service.self_heal = function
+    outcome = service.check_all()[0]
+    assert outcome.changed and bool(outcome.healed) is heals
+    assert len(healer.calls) == int(heals)
+
+
+def test_a_heal_keeps_what_the_commit_said_besides_the_declaration() -> None:
+    service, store, _, _, healer = world(variants=variant_with(instance_count=5))
+    golden = [{"name": "tests/churn/a.json", "body": {"x": 1}, "expect": {"status": 200}}]
+    store.statuses = [STATUS.evolve(self_heal=True, golden=golden, override="hotfix")]
+    service.check_all()
+    context = healer.calls[0]["context"]
+    assert (context.self_heal, context.golden, context.override) == (True, golden, "hotfix")
+
+
 def test_a_heal_that_cannot_start_is_recorded() -> None:
     service, store, _, _, healer = world(variants=variant_with(instance_count=5))
     healer.error = ConflictError("status keeps changing")

@@ -1,8 +1,9 @@
 """Drift: on a schedule, compare every endpoint whose last rollout finished with what is live.
 
 Publishes the EMF metric ``Drift`` (differences found, dimension ``Endpoint``) for every
-endpoint checked, records and notifies each change of drift once, and with
-``SMGITOPS_SELF_HEAL=true`` starts a rollout back to the declaration. Answers
+endpoint checked, records and notifies each change of drift once, and with ``selfHeal: true`` in the
+repository's ``.smgitops.yaml`` at the rollout's commit (or, where the file does not say,
+``SMGITOPS_SELF_HEAL=true``) starts a rollout back to the declaration. Answers
 ``{checked, drifted, healed, skipped, errors}``.
 """
 
@@ -39,9 +40,8 @@ def service() -> DriftService:
     from smgitops.rollout.service import RolloutService  # noqa: PLC0415
 
     settings = DriftSettings.from_env()
-    healer = None
-    if settings.self_heal:
-        healer = RolloutService.from_settings(settings)
+    # selfHeal may come from any repository's .smgitops.yaml: always able to start a rollout
+    healer = RolloutService.from_settings(settings) if settings.state_machine_arn else None
     return DriftService(
         store=StatusStore(settings.table),
         live=LiveEndpoints(),

@@ -6,6 +6,7 @@ declarationsDir: endpoints
 prune: false              # true: delete endpoints whose declaration was removed
 freeze:                   # rollouts wait while a window is open (Deploy-Override: <reason>)
   - {timezone: Europe/Paris, days: [fri], start: "16:00", end: "23:59", reason: weekend}
+selfHeal: true            # drift found later starts a rollout back to this commit's declarations
 ```
 Every key is optional; an absent key (or an absent file) keeps the function's setting.
 """
@@ -48,6 +49,7 @@ class Effective(NamedTuple):
     declarations_dir: str
     prune: bool
     freeze: tuple[FreezeWindow, ...] = ()
+    self_heal: bool | None = None  # None: the drift function's own setting
 
 
 class Parsed(NamedTuple):
@@ -101,4 +103,5 @@ def effective(config: AppConfig, *, branch: str, declarations_dir: str, prune: b
         declarations_dir=config.declarations_dir or declarations_dir,
         prune=prune if config.prune is None else config.prune,
         freeze=tuple(config.freeze or ()),
+        self_heal=config.self_heal,
     )

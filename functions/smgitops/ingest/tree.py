@@ -74,5 +74,7 @@ def _contexts(
                 golden = validation.dump_requests(validation.load_requests(scratch, spec.requests))
             except DeclarationError as exc:
                 problems += exc.problems
-        contexts[name] = Context(golden=golden, freeze=freeze, override=override)
+        contexts[name] = Context(
+            golden=golden, freeze=freeze, override=override, self_heal=config.self_heal
+        )
     return contexts, problems

@@ -951,6 +951,7 @@ def new_status(
         golden=context.golden,
         freeze=context.freeze,
         override=context.override,
+        self_heal=context.self_heal,
         endpoint=declaration.name,
         rollout_id=rollout_id,
         phase=Phase.PENDING,

@@ -17,7 +17,7 @@ from smgitops.clock import now as clock_now
 from smgitops.errors import SmgitopsError
 from smgitops.observability import logger
 from smgitops.rollout.drift import DriftReport, compare, not_comparable
-from smgitops.rollout.status import HistoryRecord
+from smgitops.rollout.status import Context, HistoryRecord
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -63,6 +63,7 @@ class HealerPort(Protocol):
         pushed_at: float,
         source: dict[str, str],
         force: bool = False,
+        context: Context | None = None,
     ) -> Started: ...
 
 
@@ -100,7 +101,7 @@ class DriftService:
     live: LivePort
     notifier: DriftNotifierPort | None = None
     healer: HealerPort | None = None
-    self_heal: bool = False
+    self_heal: bool = False  # the function's default; .smgitops.yaml's selfHeal wins
     clock: Callable[[], float] = clock_now
 
     def check_all(self, endpoints: Sequence[str] = ()) -> list[DriftOutcome]:
@@ -136,7 +137,7 @@ class DriftService:
         if current == previous:
             return DriftOutcome(report)
         healed, heal_error = "", ""
-        if report.drifted and self.self_heal and report.healable and self.healer is not None:
+        if report.drifted and self.heals(status) and report.healable and self.healer is not None:
             healed, heal_error = self._heal(status)
         details: dict[str, Any] = {"fingerprint": current}
         if report.drifted:
@@ -154,8 +155,18 @@ class DriftService:
         logger().info("drift changed", extra={"endpoint": status.endpoint, "event": event})
         return DriftOutcome(report, changed=True, healed=healed, error=heal_error)
 
+    def heals(self, status: RolloutStatus) -> bool:
+        """selfHeal as the app config at the rollout's commit said, else the function's."""
+        return self.self_heal if status.self_heal is None else status.self_heal
+
     def _heal(self, status: RolloutStatus) -> tuple[str, str]:
         assert self.healer is not None  # noqa: S101 - checked by the caller
+        context = Context(
+            golden=status.golden,
+            freeze=status.freeze,
+            override=status.override,
+            self_heal=status.self_heal,
+        )
         try:
             started = self.healer.start(
                 status.spec(),
@@ -163,6 +174,7 @@ class DriftService:
                 pushed_at=status.pushed_at,
                 source={**status.source, "provider": "drift", "reason": "selfHeal"},
                 force=True,
+                context=context,
             )
         except SmgitopsError as exc:
             logger().warning("self-heal failed", extra={"endpoint": status.endpoint})

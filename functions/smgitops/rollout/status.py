@@ -49,6 +49,7 @@ class Context(_Frozen):
     golden: list[dict[str, Any]] = Field(default_factory=list)  # validation.NamedRequest dumps
     freeze: list[dict[str, Any]] = Field(default_factory=list)  # FreezeWindow dumps
     override: str = ""  # the commit's Deploy-Override trailer
+    self_heal: bool | None = None  # the app config's selfHeal (None: the drift function decides)
 
 
 class QueuedRollout(_Frozen):
@@ -105,6 +106,7 @@ class RolloutStatus(_Frozen):
     golden: list[dict[str, Any]] = Field(default_factory=list)
     freeze: list[dict[str, Any]] = Field(default_factory=list)
     override: str = ""
+    self_heal: bool | None = None  # .smgitops.yaml's selfHeal at the commit (None: not set)
     deleted: bool = False  # pruned: the endpoint was deleted with its declaration
     version: int = 0
 
