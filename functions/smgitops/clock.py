@@ -29,14 +29,15 @@ class _Warp:
     at: float = 0.0  # what now() answered then
 
 
-_WARP = _Warp()
+_WALL = _Warp()
+_WARP = _WALL
 _LOCK = threading.Lock()
 
 
 def now() -> float:
     """Seconds since the epoch, as the services see them."""
     warp = _WARP
-    if warp.scale == 1.0:
+    if warp is _WALL:
         return time.time()
     return warp.at + (time.time() - warp.wall) * warp.scale
 
@@ -52,7 +53,8 @@ def wall_seconds(seconds: float) -> float:
 
 
 def warp(factor: float) -> None:
-    """Run the clock ``factor`` times faster from now on, continuing from the current time.
+    """Run the clock ``factor`` times faster from now on, continuing from the current time
+    (1.0 after a warp: wall-clock speed, still as far ahead as it got).
 
     Only the local runtime calls this; a Lambda function never does.
     """
@@ -61,11 +63,11 @@ def warp(factor: float) -> None:
     global _WARP  # noqa: PLW0603 - one process-wide clock, swapped whole
     with _LOCK:
         current = now()
-        _WARP = _Warp() if factor == 1.0 else _Warp(factor, time.time(), current)
+        _WARP = _Warp(factor, time.time(), current)
 
 
 def reset() -> None:
     """The wall clock again (the local runtime stopping)."""
     global _WARP  # noqa: PLW0603
     with _LOCK:
-        _WARP = _Warp()
+        _WARP = _WALL

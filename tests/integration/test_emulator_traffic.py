@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from smgitops import clock
 from smgitops.local.emulator import (
     emulated_aws,
     register_target,
@@ -183,3 +185,52 @@ def test_old_variants_serve_while_updating_and_nothing_while_creating(sm: Any) -
     sm.create_endpoint(EndpointName="fresh", EndpointConfigName="one")
     with pytest.raises(EndpointUnavailableError):
         simulate_traffic("fresh", 1)
+
+
+@pytest.fixture
+def warped_clock() -> Iterator[None]:
+    clock.warp(3600)  # one wall-clock second: one emulated hour
+    try:
+        yield
+    finally:
+        clock.reset()
+
+
+def test_under_a_time_scale_metrics_and_alarms_follow_the_runtime_clock(
+    sm: Any, warped_clock: None
+) -> None:
+    canary(sm, 0.5, 0.5)
+    cw = client("cloudwatch")
+    cw.put_metric_alarm(
+        AlarmName="churn-green-5xx",
+        Namespace="AWS/SageMaker",
+        MetricName="Invocation5XXErrors",
+        Dimensions=[
+            {"Name": "EndpointName", "Value": "churn"},
+            {"Name": "VariantName", "Value": "green"},
+        ],
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=5,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    time.sleep(0.1)  # six emulated minutes
+    simulate_traffic("churn", 100)
+    now = datetime.fromtimestamp(clock.now(), UTC)
+    assert now - datetime.now(UTC) > timedelta(minutes=5)
+    points = cw.get_metric_statistics(
+        Namespace="AWS/SageMaker",
+        MetricName="Invocations",
+        Dimensions=[
+            {"Name": "EndpointName", "Value": "churn"},
+            {"Name": "VariantName", "Value": "blue"},
+        ],
+        StartTime=now - timedelta(minutes=1),
+        EndTime=now + timedelta(minutes=1),
+        Period=120,
+        Statistics=["Sum"],
+    )["Datapoints"]
+    assert sum(p["Sum"] for p in points) > 20  # stamped on the runtime's clock, not the wall's
+    alarm = cw.describe_alarms(AlarmNames=["churn-green-5xx"])["MetricAlarms"][0]
+    assert alarm["StateValue"] == "ALARM"  # evaluated at the runtime's now, where the data is

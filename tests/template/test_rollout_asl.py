@@ -16,6 +16,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from smgitops import clock
 from smgitops.errors import ActionRejectedError, ConflictError, TransientError
 from smgitops.local import stepfunctions as local_sfn
 from tests.template.rollout_harness import (
@@ -237,3 +238,36 @@ def test_lambda_handlers_are_adapted_with_a_context() -> None:
 def test_configure_server_refuses_a_remote_address() -> None:
     with pytest.raises(ValueError, match="loopback"):
         local_sfn.configure_server("http://10.0.0.1:5000")
+
+
+@pytest.fixture
+def sixty_times_faster() -> Iterator[None]:
+    clock.warp(60)
+    try:
+        yield
+    finally:
+        clock.reset()
+
+
+def test_under_a_time_scale_a_wait_lasts_its_scaled_wall_time(
+    runner: Runner, sixty_times_faster: None
+) -> None:
+    tick = ScriptedTick(step("Progressing", wait=120), step("Succeeded", done=True))
+    started = time.monotonic()
+    assert runner.run(tick)["status"] == "SUCCEEDED"
+    assert 1.9 <= time.monotonic() - started < 10  # two emulated minutes: two wall seconds
+
+
+def test_under_a_time_scale_a_gate_times_out_on_the_scaled_clock(
+    runner: Runner, sixty_times_faster: None
+) -> None:
+    tick = ScriptedTick(
+        step("Paused", gate=True, gate_timeout=120),
+        step("Paused", gate=True, gate_timeout=120),
+        step("RolledBack", done=True),
+    )
+    started = time.monotonic()
+    result = runner.run(tick)
+    assert (result["status"], result["error"]) == ("FAILED", "RolloutRolledBack")
+    assert tick.kinds() == ["tick", "gate", "abort: manual gate timed out"]
+    assert 1.9 <= time.monotonic() - started < 10

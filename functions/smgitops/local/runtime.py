@@ -108,7 +108,8 @@ class LocalRuntime:
         workdir = tempfile.TemporaryDirectory(prefix="smgitops-local-")
         runtime = cls(options, aws_url, emulator, secret, {}, workdir)
         try:
-            clock.warp(options.time_scale)
+            if options.time_scale != 1.0:
+                clock.warp(options.time_scale)
             runtime._configure_environment()
             runtime._create_resources()
             runtime._wire_functions()
