@@ -41,7 +41,7 @@ def service() -> DriftService:
 
     settings = DriftSettings.from_env()
     # selfHeal may come from any repository's .smgitops.yaml: always able to start a rollout
-    healer = RolloutService.from_settings(settings) if settings.state_machine_arn else None
+    healer = RolloutService.from_settings(settings)
     return DriftService(
         store=StatusStore(settings.table),
         live=LiveEndpoints(),
