@@ -12,7 +12,12 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.sagemaker.models import sagemaker_backends
 
-from smgitops.local.emulator import Emulator, register_target, unregister_target
+from smgitops.local.emulator import (
+    EVERY_ENDPOINT,
+    Emulator,
+    register_target,
+    unregister_target,
+)
 from tests.integration.emulator_support import (
     ABORT_ARN,
     ACCOUNT,
@@ -195,3 +200,31 @@ def test_background_traffic_reaches_the_endpoint(aws: Emulator) -> None:
         Statistics=["Sum"],
     )["Datapoints"]
     assert sum(p["Sum"] for p in points) >= 20
+
+
+def test_background_traffic_to_every_endpoint_reaches_each_one(aws: Emulator) -> None:
+    sm, cw = aws.client("sagemaker"), aws.client("cloudwatch")
+    create_model(sm, "v1")
+    create_config(sm, "one", [variant("blue", "v1")])
+    aws.start_traffic(EVERY_ENDPOINT, rate_per_second=100.0)
+    deploy(sm, "churn", "one")
+    deploy(sm, "fraud", "one")  # created after the traffic started: reached all the same
+    time.sleep(0.6)
+    aws.stop_traffic()
+    now = datetime.now(UTC)
+    served = {}
+    for endpoint in ("churn", "fraud"):
+        points = cw.get_metric_statistics(
+            Namespace="AWS/SageMaker",
+            MetricName="Invocations",
+            Dimensions=[
+                {"Name": "EndpointName", "Value": endpoint},
+                {"Name": "VariantName", "Value": "blue"},
+            ],
+            StartTime=now - timedelta(minutes=2),
+            EndTime=now + timedelta(minutes=1),
+            Period=180,
+            Statistics=["Sum"],
+        )["Datapoints"]
+        served[endpoint] = sum(p["Sum"] for p in points)
+    assert all(count >= 20 for count in served.values()), served

@@ -38,6 +38,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--self-heal", action="store_true", help="drift starts a rollout back to the declaration"
     )
     up.add_argument(
+        "--traffic",
+        type=_rate,
+        default=0.0,
+        metavar="RATE",
+        help="simulated requests per wall-clock second sent to every endpoint (default 0: "
+        "none; InvokeEndpoint on the printed AWS URL works either way)",
+    )
+    up.add_argument(
         "--time-scale",
         type=_time_scale,
         default=1.0,
@@ -53,18 +61,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     demo.set_defaults(func=run_demo)
 
 
-def _time_scale(text: str) -> float:
+def _number(text: str, low: float, high: float) -> float:
     import argparse  # noqa: PLC0415
-
-    from smgitops.clock import MAX_SCALE  # noqa: PLC0415
 
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 1.0 <= value <= MAX_SCALE:
-        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_SCALE:g}")
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}")
     return value
+
+
+def _time_scale(text: str) -> float:
+    from smgitops.clock import MAX_SCALE  # noqa: PLC0415
+
+    return _number(text, 1.0, MAX_SCALE)
+
+
+def _rate(text: str) -> float:
+    return _number(text, 0.0, 10_000.0)
 
 
 def _quiet(level: str) -> None:
@@ -94,6 +110,7 @@ def run_up(args: argparse.Namespace) -> int:
             drift_interval=args.drift_interval,
             self_heal=args.self_heal,
             time_scale=args.time_scale,
+            traffic=args.traffic,
         )
     )
 

@@ -90,6 +90,7 @@ logger = logging.getLogger(__name__)
 _INSTALL_LOCK = threading.Lock()
 _MARKER = "_smgitops_emulator_installed"
 DEFAULT_REGION = "us-east-1"
+EVERY_ENDPOINT = "*"  # start_traffic's name for "each endpoint there is"
 PRUNE_EVERY = 60.0  # seconds between two prunings of old metric data
 
 
@@ -233,7 +234,12 @@ class Emulator:
         return simulate_traffic(endpoint_name, requests, **kwargs)
 
     def start_traffic(self, endpoint_name: str, rate_per_second: float = 20.0) -> None:
-        """Send simulated requests to the endpoint continuously until :meth:`stop_traffic`."""
+        """Send simulated requests to the endpoint continuously until :meth:`stop_traffic`.
+
+        ``endpoint_name`` :data:`EVERY_ENDPOINT` (``"*"``): to each endpoint that exists, at
+        that rate each (an endpoint also named on its own gets both). The rate is per
+        wall-clock second, whatever the time scale of :mod:`smgitops.clock`.
+        """
         if rate_per_second <= 0:
             raise ValueError("rate_per_second must be positive")
         with self._lock:
@@ -255,13 +261,19 @@ class Emulator:
                 count = int(due)
                 self._traffic_debt[name] = due - count
                 plan.append((name, count))
-        for name, count in plan:
+        for key, count in plan:
             if count <= 0:
                 continue
-            try:
-                self.simulate_traffic(name, count)
-            except traffic.EndpointUnavailableError:
-                continue  # not created yet, or being created: nothing is served
+            names = (
+                sagemaker_ext.endpoint_names(self.account_id, self.region)
+                if key == EVERY_ENDPOINT
+                else [key]
+            )
+            for name in names:
+                try:
+                    self.simulate_traffic(name, count)
+                except traffic.EndpointUnavailableError:
+                    continue  # not created yet, or being created: nothing is served
 
     def _loop(self) -> None:
         last = time.monotonic()

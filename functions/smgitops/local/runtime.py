@@ -30,6 +30,7 @@ from typing import Any
 
 from smgitops import clock
 from smgitops.aws import clients
+from smgitops.errors import ConfigurationError
 from smgitops.local.resources import create_table
 
 log = logging.getLogger("smgitops.local")
@@ -58,6 +59,7 @@ class RuntimeOptions:
     github_token: str = ""
     drift_interval: float = 30.0  # the drift function's schedule (0: off)
     self_heal: bool = False
+    traffic: float = 0.0  # simulated requests per wall-clock second to each endpoint (0: none)
     time_scale: float = 1.0  # smgitops.clock's speed: emulated seconds per wall-clock second
 
 
@@ -90,19 +92,22 @@ class LocalRuntime:
         options = options or RuntimeOptions()
         emulator = None
         external = os.environ.get("AWS_ENDPOINT_URL", "")
-        if external and options.time_scale != 1.0:
-            raise ValueError(
-                "--time-scale needs the embedded emulator (its metric timestamps and alarm "
-                "evaluation follow the same clock): unset AWS_ENDPOINT_URL"
+        if external and (options.time_scale != 1.0 or options.traffic > 0):
+            raise ConfigurationError(
+                "--time-scale and --traffic need the embedded emulator (its metric timestamps, "
+                "alarm evaluation and simulated traffic run in this process): unset "
+                "AWS_ENDPOINT_URL"
             )
         if external:
             aws_url = external.rstrip("/")
         else:
-            from smgitops.local.emulator import Emulator  # noqa: PLC0415 - needs moto
+            from smgitops.local.emulator import EVERY_ENDPOINT, Emulator  # noqa: PLC0415
 
             emulator = Emulator.start(
                 port=options.aws_port, region=options.region, update_delay=options.update_delay
             )
+            if options.traffic > 0:
+                emulator.start_traffic(EVERY_ENDPOINT, options.traffic)
             aws_url = emulator.url
         secret = options.secret or secrets.token_urlsafe(24)
         workdir = tempfile.TemporaryDirectory(prefix="smgitops-local-")

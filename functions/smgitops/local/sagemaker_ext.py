@@ -341,6 +341,12 @@ def _variant_view(
     )
 
 
+def endpoint_names(account_id: str, region: str) -> list[str]:
+    """Every endpoint of the account and region, whatever its status."""
+    with _LOCK:
+        return sorted(sagemaker_backends[account_id][region].endpoints)
+
+
 def view_endpoint(account_id: str, region: str, name: str) -> EndpointView | None:
     """A settled snapshot of the endpoint, or None when it does not exist."""
     backend = sagemaker_backends[account_id][region]
