@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -78,3 +79,58 @@ def deploy(sm: Any, endpoint: str, config: str) -> dict[str, Any]:
     """CreateEndpoint and wait until it is InService."""
     sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
     return wait_for_status(sm, endpoint, "InService")
+
+
+def variant_dimensions(endpoint: str, variant_name: str) -> list[dict[str, str]]:
+    return [
+        {"Name": "EndpointName", "Value": endpoint},
+        {"Name": "VariantName", "Value": variant_name},
+    ]
+
+
+def put_variant_alarm(
+    cw: Any,
+    name: str,
+    endpoint: str,
+    variant_name: str,
+    *,
+    metric: str = "Invocation5XXErrors",
+    statistic: str = "Sum",
+    threshold: float = 5,
+    **extra: Any,
+) -> None:
+    """A one-period, one-minute ``>`` alarm on a variant's SageMaker metric."""
+    cw.put_metric_alarm(
+        AlarmName=name,
+        Namespace="AWS/SageMaker",
+        MetricName=metric,
+        Dimensions=variant_dimensions(endpoint, variant_name),
+        Statistic=statistic,
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=threshold,
+        ComparisonOperator="GreaterThanThreshold",
+        **extra,
+    )
+
+
+def metric_total(
+    cw: Any,
+    endpoint: str,
+    variant_name: str,
+    around: datetime,
+    *,
+    metric: str = "Invocations",
+    statistic: str = "Sum",
+) -> float:
+    """``statistic`` of a variant's metric over the few minutes around ``around``."""
+    points = cw.get_metric_statistics(
+        Namespace="AWS/SageMaker",
+        MetricName=metric,
+        Dimensions=variant_dimensions(endpoint, variant_name),
+        StartTime=around - timedelta(minutes=2),
+        EndTime=around + timedelta(minutes=1),
+        Period=180,
+        Statistics=[statistic],
+    )["Datapoints"]
+    return float(sum(p[statistic] for p in points))

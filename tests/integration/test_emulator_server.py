@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -25,6 +25,8 @@ from tests.integration.emulator_support import (
     create_config,
     create_model,
     deploy,
+    metric_total,
+    put_variant_alarm,
     variant,
     wait_for_status,
     weights,
@@ -129,19 +131,8 @@ def test_invocations_trip_an_alarm_whose_event_arrives_within_a_second(aws: Emul
     create_config(sm, "canary", [variant("blue", "good", 0.5), variant("green", "bad", 0.5)])
     create_config(sm, "fixed", [variant("blue", "good", 0.5), variant("green", "good", 0.5)])
     deploy(sm, "churn", "canary")
-    cw.put_metric_alarm(
-        AlarmName="churn-green-error-rate",
-        Namespace="AWS/SageMaker",
-        MetricName="Invocation5XXErrors",
-        Dimensions=[
-            {"Name": "EndpointName", "Value": "churn"},
-            {"Name": "VariantName", "Value": "green"},
-        ],
-        Statistic="Average",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=0.5,
-        ComparisonOperator="GreaterThanThreshold",
+    put_variant_alarm(
+        cw, "churn-green-error-rate", "churn", "green", statistic="Average", threshold=0.5
     )
     abort, audit = Inbox(), Inbox()
     register_target(ABORT_ARN, abort)
@@ -186,20 +177,7 @@ def test_background_traffic_reaches_the_endpoint(aws: Emulator) -> None:
     deploy(sm, "churn", "one")
     time.sleep(0.5)
     aws.stop_traffic("churn")
-    now = datetime.now(UTC)
-    points = cw.get_metric_statistics(
-        Namespace="AWS/SageMaker",
-        MetricName="Invocations",
-        Dimensions=[
-            {"Name": "EndpointName", "Value": "churn"},
-            {"Name": "VariantName", "Value": "blue"},
-        ],
-        StartTime=now - timedelta(minutes=2),
-        EndTime=now + timedelta(minutes=1),
-        Period=180,
-        Statistics=["Sum"],
-    )["Datapoints"]
-    assert sum(p["Sum"] for p in points) >= 20
+    assert metric_total(cw, "churn", "blue", datetime.now(UTC)) >= 20
 
 
 def test_background_traffic_to_every_endpoint_reaches_each_one(aws: Emulator) -> None:
@@ -212,19 +190,5 @@ def test_background_traffic_to_every_endpoint_reaches_each_one(aws: Emulator) ->
     time.sleep(0.6)
     aws.stop_traffic()
     now = datetime.now(UTC)
-    served = {}
-    for endpoint in ("churn", "fraud"):
-        points = cw.get_metric_statistics(
-            Namespace="AWS/SageMaker",
-            MetricName="Invocations",
-            Dimensions=[
-                {"Name": "EndpointName", "Value": endpoint},
-                {"Name": "VariantName", "Value": "blue"},
-            ],
-            StartTime=now - timedelta(minutes=2),
-            EndTime=now + timedelta(minutes=1),
-            Period=180,
-            Statistics=["Sum"],
-        )["Datapoints"]
-        served[endpoint] = sum(p["Sum"] for p in points)
+    served = {endpoint: metric_total(cw, endpoint, "blue", now) for endpoint in ("churn", "fraud")}
     assert all(count >= 20 for count in served.values()), served

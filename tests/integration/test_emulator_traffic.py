@@ -26,6 +26,8 @@ from tests.integration.emulator_support import (
     create_config,
     create_model,
     deploy,
+    metric_total,
+    put_variant_alarm,
     variant,
 )
 
@@ -50,21 +52,10 @@ def canary(sm: Any, blue: float, green: float) -> None:
 
 
 def metric_sum(name: str, variant_name: str, stat: str = "Sum") -> float:
-    cw = client("cloudwatch")
     now = datetime.now(UTC)
-    points = cw.get_metric_statistics(
-        Namespace="AWS/SageMaker",
-        MetricName=name,
-        Dimensions=[
-            {"Name": "EndpointName", "Value": "churn"},
-            {"Name": "VariantName", "Value": variant_name},
-        ],
-        StartTime=now - timedelta(minutes=5),
-        EndTime=now + timedelta(minutes=1),
-        Period=360,
-        Statistics=[stat],
-    )["Datapoints"]
-    return float(sum(p[stat] for p in points))
+    return metric_total(
+        client("cloudwatch"), "churn", variant_name, now, metric=name, statistic=stat
+    )
 
 
 def test_split_follows_weights_and_is_reproducible(sm: Any) -> None:
@@ -103,21 +94,7 @@ def test_a_bad_model_trips_its_alarm_and_the_event_reaches_the_target(sm: Any) -
     canary(sm, 0.9, 0.1)
     cw = client("cloudwatch")
     events = client("events")
-    cw.put_metric_alarm(
-        AlarmName="churn-green-5xx",
-        Namespace="AWS/SageMaker",
-        MetricName="Invocation5XXErrors",
-        Dimensions=[
-            {"Name": "EndpointName", "Value": "churn"},
-            {"Name": "VariantName", "Value": "green"},
-        ],
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=5,
-        ComparisonOperator="GreaterThanThreshold",
-        TreatMissingData="notBreaching",
-    )
+    put_variant_alarm(cw, "churn-green-5xx", "churn", "green", TreatMissingData="notBreaching")
     pattern = {"source": ["aws.cloudwatch"], "detail": {"state": {"value": ["ALARM"]}}}
     events.put_rule(Name="abort", EventPattern=json.dumps(pattern))
     events.put_targets(Rule="abort", Targets=[{"Id": "1", "Arn": ABORT_ARN}])
@@ -201,36 +178,13 @@ def test_under_a_time_scale_metrics_and_alarms_follow_the_runtime_clock(
 ) -> None:
     canary(sm, 0.5, 0.5)
     cw = client("cloudwatch")
-    cw.put_metric_alarm(
-        AlarmName="churn-green-5xx",
-        Namespace="AWS/SageMaker",
-        MetricName="Invocation5XXErrors",
-        Dimensions=[
-            {"Name": "EndpointName", "Value": "churn"},
-            {"Name": "VariantName", "Value": "green"},
-        ],
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=5,
-        ComparisonOperator="GreaterThanThreshold",
-    )
+    put_variant_alarm(cw, "churn-green-5xx", "churn", "green")
     time.sleep(0.1)  # six emulated minutes
     simulate_traffic("churn", 100)
     now = datetime.fromtimestamp(clock.now(), UTC)
     assert now - datetime.now(UTC) > timedelta(minutes=5)
-    points = cw.get_metric_statistics(
-        Namespace="AWS/SageMaker",
-        MetricName="Invocations",
-        Dimensions=[
-            {"Name": "EndpointName", "Value": "churn"},
-            {"Name": "VariantName", "Value": "blue"},
-        ],
-        StartTime=now - timedelta(minutes=1),
-        EndTime=now + timedelta(minutes=1),
-        Period=120,
-        Statistics=["Sum"],
-    )["Datapoints"]
-    assert sum(p["Sum"] for p in points) > 20  # stamped on the runtime's clock, not the wall's
+    # stamped on the runtime's clock, not the wall's
+    assert metric_total(cw, "churn", "blue", around=now) > 20
+    assert metric_total(cw, "churn", "blue", around=datetime.now(UTC)) == 0
     alarm = cw.describe_alarms(AlarmNames=["churn-green-5xx"])["MetricAlarms"][0]
     assert alarm["StateValue"] == "ALARM"  # evaluated at the runtime's now, where the data is
