@@ -48,3 +48,23 @@ def metrics() -> Metrics:
     from aws_lambda_powertools import Metrics  # noqa: PLC0415 - keep cold start low
 
     return Metrics(service=SERVICE, namespace=NAMESPACE)
+
+
+_METRIC_LOCK = threading.Lock()
+
+
+def count(name: str, value: float, *, endpoint: str) -> None:
+    """One EMF count for one endpoint, printed now (dimension ``Endpoint``).
+
+    Under a lock, and cleared afterwards even when ``POWERTOOLS_METRICS_DISABLED`` makes the
+    flush a no-op: the local runtime calls the handlers from several threads, and a dimension
+    left behind would be attributed to the next endpoint's metric.
+    """
+    from aws_lambda_powertools.metrics import MetricUnit  # noqa: PLC0415
+
+    with _METRIC_LOCK:
+        emf = metrics()
+        emf.add_dimension(name="Endpoint", value=endpoint)
+        emf.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        emf.flush_metrics()
+        emf.clear_metrics()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from smgitops.observability import logger, metrics
+from smgitops.observability import count, logger
 from smgitops.rollout.drift_service import DriftService
 from smgitops.settings import DriftSettings
 
@@ -53,14 +53,9 @@ def service() -> DriftService:
 
 def publish(outcomes: list[DriftOutcome]) -> None:
     """EMF: ``Drift`` = number of differences, per endpoint that was compared."""
-    from aws_lambda_powertools.metrics import MetricUnit  # noqa: PLC0415
-
     for outcome in outcomes:
-        if outcome.report.skipped:
-            continue
-        metrics().add_dimension(name="Endpoint", value=outcome.report.endpoint)
-        metrics().add_metric(name="Drift", unit=MetricUnit.Count, value=len(outcome.report.drifts))
-        metrics().flush_metrics()
+        if not outcome.report.skipped:
+            count("Drift", len(outcome.report.drifts), endpoint=outcome.report.endpoint)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

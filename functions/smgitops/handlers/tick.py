@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from smgitops.observability import logger, metrics
+from smgitops.observability import count, logger
 from smgitops.rollout.service import RolloutService, TickResult
 from smgitops.settings import EngineSettings
 
@@ -38,11 +38,7 @@ def publish(result: TickResult) -> None:
     """EMF metrics for the dashboard: rollouts ended, by outcome."""
     name = ENDED_METRICS.get(str(result.phase))
     if name and result.done:
-        from aws_lambda_powertools.metrics import MetricUnit  # noqa: PLC0415
-
-        metrics().add_dimension(name="Endpoint", value=result.endpoint)
-        metrics().add_metric(name=name, unit=MetricUnit.Count, value=1)
-        metrics().flush_metrics()
+        count(name, 1, endpoint=result.endpoint)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
