@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.builders import ROLE, declaration_dict
-from tests.e2e.conftest import LocalUp, Repo
+from tests.e2e.conftest import LocalUp, Repo, Traffic
 
 pytestmark = pytest.mark.e2e
 
@@ -187,3 +187,76 @@ def test_a_console_edit_is_healed_when_the_app_config_says_selfheal(
     history = json.loads(local_up.cli("history", name, "--output", "json").stdout)
     [drift] = [r for r in history if r["event"].startswith("drift: ")]
     assert "instanceCount" in drift["event"] and drift["details"]["heal"] == healed["rollout_id"]
+
+
+def test_an_overloaded_candidate_trips_its_generated_cpu_alarm(
+    local_up: LocalUp, repo: Repo
+) -> None:
+    name = "e2e-cpu"
+    _deploy_v1(local_up, repo, name)
+    cpu = {"metric": "CPUUtilization", "statistic": "Maximum", "max": 90, "period": 10}
+    document = declaration_dict(
+        name, version=2, interval="3s", steps=[50],
+        environment={"SMGITOPS_SIM_CPU_PERCENT": "97"},  # serves fine, burns its instance
+        analysis={"metrics": [cpu]},
+    )  # fmt: skip
+    with Traffic(local_up, name, pause=0.02):
+        sha, _ = repo.declare(document, "v2: a model that saturates its instance")
+        status = local_up.wait_for(name, sha, {"RolledBack", "Succeeded"}, timeout=60)
+    assert status["phase"] == "RolledBack" and "CPUUtilization" in status["reason"], status
+    candidate = status["candidate"]["name"]
+    assert local_up.weights(name) == {status["stable"]["name"]: 100.0}
+    left = [
+        alarm["AlarmName"]
+        for alarm in local_up.client("cloudwatch").describe_alarms()["MetricAlarms"]
+        if {"Name": "VariantName", "Value": candidate} in alarm.get("Dimensions", [])
+    ]
+    assert left == []  # created with the rollout, deleted after it
+
+
+def test_a_deploy_override_trailer_goes_through_a_freeze_and_is_recorded(
+    local_up: LocalUp, repo: Repo
+) -> None:
+    name = "e2e-override"
+    document = declaration_dict(name, version=1, interval="1s")
+    sha, _ = repo.push(
+        {
+            ".smgitops.yaml": yaml.safe_dump(ALWAYS_FROZEN),
+            f"endpoints/{name}.yaml": yaml.safe_dump(document),
+        },
+        "hotfix during the quarter close\n\nDeploy-Override: INC-7 churn model outage",
+    )
+    local_up.wait_for(name, sha, {"Succeeded"})
+    history = json.loads(local_up.cli("history", name, "--output", "json").stdout)
+    overridden = [r for r in history if r.get("details", {}).get("override")]
+    assert overridden and overridden[0]["details"]["override"] == "INC-7 churn model outage"
+    assert "quarter close" in overridden[0]["event"]
+
+
+def test_each_phase_change_is_published_to_the_topic(local_up: LocalUp, repo: Repo) -> None:
+    sqs, sns = local_up.client("sqs"), local_up.client("sns")
+    queue = sqs.create_queue(QueueName="e2e-rollout-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    [topic] = [t["TopicArn"] for t in sns.list_topics()["Topics"] if "smgitops" in t["TopicArn"]]
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    name = "e2e-notify"
+    sha = _deploy_v1(local_up, repo, name)
+    messages: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any(m["phase"] == "Succeeded" for m in messages):
+        out = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for raw in out.get("Messages", []):
+            body = json.loads(raw["Body"])
+            if body.get("endpoint") == name:
+                messages.append(body)
+    phases = [(m["previousPhase"], m["phase"]) for m in messages]
+    assert phases[-1] == ("Initializing", "Succeeded"), phases
+    assert all(m["commit"] == sha and m["strategy"] == "canary" for m in messages)
+    assert messages[-1]["reason"] and messages[-1]["weights"]

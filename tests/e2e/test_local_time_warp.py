@@ -155,3 +155,29 @@ def test_a_gate_times_out_on_the_runtime_clock(warped: LocalUp, repo: Repo) -> N
     status = warped.wait_for(name, sha, {"RolledBack", "Succeeded"}, timeout=60)
     assert status["phase"] == "RolledBack" and "gate" in status["reason"], status
     assert time.monotonic() - started < 45  # ten emulated minutes, not ten wall-clock minutes
+
+
+def test_a_slower_shadow_is_judged_on_copied_traffic_and_never_answers_a_user(
+    warped: LocalUp, repo: Repo
+) -> None:
+    name = "warp-shadow"
+    _deploy_v1(warped, repo, name)
+    compare = {"metrics": [{"metric": "ModelLatency", "tolerance": 0.2}], "minSamples": 30}
+    document = declaration_dict(
+        name, version=2, interval="5m", strategy="shadow", steps=[20],
+        shadow={"samplingPercent": 100, "then": "canary"},
+        environment={"SMGITOPS_SIM_LATENCY_MS": "60"},
+        analysis={"compare": compare},
+    )  # fmt: skip
+    with Traffic(warped, name) as traffic:
+        sha, _ = repo.declare(document, "v2 in shadow, then a canary if it holds up")
+        status, _ = _watch(warped, name, sha, {"RolledBack", "Succeeded"})
+    assert status["phase"] == "RolledBack", status
+    assert status["reason"].startswith("judged worse than stable: ModelLatency"), status
+    assert set(traffic.served) == {status["stable"]["name"]}  # every answer came from stable
+    [judged] = _judgements(_history(warped, name, sha))
+    latency = judged["judgements"][0]
+    assert latency["samplesCandidate"] >= 4 and latency["effect"] > 1.0
+    assert judged["invocationsCandidate"] >= 30  # the copies the shadow received
+    live = warped.client("sagemaker").describe_endpoint(EndpointName=name)
+    assert not live.get("ShadowProductionVariants")  # the shadow is gone with the rollback

@@ -97,12 +97,13 @@ def put_variant_alarm(
     metric: str = "Invocation5XXErrors",
     statistic: str = "Sum",
     threshold: float = 5,
+    namespace: str = "AWS/SageMaker",
     **extra: Any,
 ) -> None:
     """A one-period, one-minute ``>`` alarm on a variant's SageMaker metric."""
     cw.put_metric_alarm(
         AlarmName=name,
-        Namespace="AWS/SageMaker",
+        Namespace=namespace,
         MetricName=metric,
         Dimensions=variant_dimensions(endpoint, variant_name),
         Statistic=statistic,

@@ -188,3 +188,29 @@ def test_under_a_time_scale_metrics_and_alarms_follow_the_runtime_clock(
     assert metric_total(cw, "churn", "blue", around=datetime.now(UTC)) == 0
     alarm = cw.describe_alarms(AlarmNames=["churn-green-5xx"])["MetricAlarms"][0]
     assert alarm["StateValue"] == "ALARM"  # evaluated at the runtime's now, where the data is
+
+
+def test_a_declared_instance_utilisation_is_put_in_the_endpoints_namespace(sm: Any) -> None:
+    create_model(sm, "hot", {"SMGITOPS_SIM_CPU_PERCENT": "97", "SMGITOPS_SIM_MEMORY_PERCENT": "40"})
+    create_config(sm, "mixed", [variant("blue", "v1", 0.5), variant("green", "hot", 0.5)])
+    deploy(sm, "churn", "mixed")
+    cw = client("cloudwatch")
+    put_variant_alarm(
+        cw,
+        "churn-green-cpu",
+        "churn",
+        "green",
+        metric="CPUUtilization",
+        statistic="Maximum",
+        threshold=90,
+        namespace="/aws/sagemaker/Endpoints",
+    )
+    simulate_traffic("churn", 50)
+    listed = cw.list_metrics(Namespace="/aws/sagemaker/Endpoints")["Metrics"]
+    found = {
+        (m["MetricName"], {d["Name"]: d["Value"] for d in m["Dimensions"]}["VariantName"])
+        for m in listed
+    }
+    assert found == {("CPUUtilization", "green"), ("MemoryUtilization", "green")}  # v1: none set
+    alarm = cw.describe_alarms(AlarmNames=["churn-green-cpu"])["MetricAlarms"][0]
+    assert alarm["StateValue"] == "ALARM"

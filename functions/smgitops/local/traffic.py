@@ -16,7 +16,11 @@ What a model does comes from its container environment (emulator knobs, ignored 
 - ``SMGITOPS_SIM_CLIENT_ERROR_RATE``: probability of a 4xx from the model (``ModelError`` too);
 - ``SMGITOPS_SIM_LATENCY_MS``: mean model latency (gamma distributed; recorded, not slept);
 - ``SMGITOPS_SIM_RESPONSE`` / ``SMGITOPS_SIM_CONTENT_TYPE``: the body returned (default: JSON
-  with the variant, the model and the request body).
+  with the variant, the model and the request body);
+- ``SMGITOPS_SIM_CPU_PERCENT``, ``_MEMORY_PERCENT``, ``_DISK_PERCENT``, ``_GPU_PERCENT``: the
+  instance's utilisation while it serves, put as ``CPUUtilization``, ``MemoryUtilization``,
+  ``DiskUtilization`` and ``GPUUtilization`` (namespace ``/aws/sagemaker/Endpoints``, same
+  dimensions) for each variant that served requests; unset, that metric is not put.
 
 Random choices come from one generator: :func:`set_seed` makes a run reproducible.
 """
@@ -50,6 +54,13 @@ CLIENT_ERROR_RATE = "SMGITOPS_SIM_CLIENT_ERROR_RATE"
 LATENCY_MS = "SMGITOPS_SIM_LATENCY_MS"
 RESPONSE = "SMGITOPS_SIM_RESPONSE"
 CONTENT_TYPE = "SMGITOPS_SIM_CONTENT_TYPE"
+INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
+INSTANCE_METRICS = {
+    "SMGITOPS_SIM_CPU_PERCENT": "CPUUtilization",
+    "SMGITOPS_SIM_MEMORY_PERCENT": "MemoryUtilization",
+    "SMGITOPS_SIM_DISK_PERCENT": "DiskUtilization",
+    "SMGITOPS_SIM_GPU_PERCENT": "GPUUtilization",
+}
 DEFAULT_LATENCY_MS = 20.0
 
 _RNG = random.Random()  # noqa: S311 - simulation, not security  # nosec B311
@@ -75,6 +86,7 @@ class Behaviour:
     latency_ms: float = DEFAULT_LATENCY_MS
     response: str | None = None
     content_type: str | None = None
+    instance: tuple[tuple[str, float], ...] = ()  # (metric, percent) the instance reports
 
     @classmethod
     def from_environment(cls, environment: dict[str, str]) -> Behaviour:
@@ -84,6 +96,11 @@ class Behaviour:
             latency_ms=max(0.0, _number(environment, LATENCY_MS, DEFAULT_LATENCY_MS)),
             response=environment.get(RESPONSE),
             content_type=environment.get(CONTENT_TYPE),
+            instance=tuple(
+                (metric, max(0.0, _number(environment, knob, 0.0)))
+                for knob, metric in INSTANCE_METRICS.items()
+                if environment.get(knob, "") != ""
+            ),
         )
 
 
@@ -115,6 +132,7 @@ class Invocation:
     overhead_latency_us: float
     instance_count: int
     shadow: bool = False
+    instance: tuple[tuple[str, float], ...] = ()  # Behaviour.instance of the model that served
 
 
 @dataclass
@@ -200,6 +218,7 @@ def _serve(
         overhead_latency_us=rng.uniform(1000.0, 3000.0),
         instance_count=variant.instance_count,
         shadow=shadow,
+        instance=behaviour.instance,
     )
 
 
@@ -245,6 +264,7 @@ def record(
         by_variant.setdefault(invocation.variant, []).append(invocation)
     timestamp = datetime.fromtimestamp(clock.now(), UTC).replace(tzinfo=None)  # as moto stores
     metric_data: list[dict[str, Any]] = []
+    instance_data: list[dict[str, Any]] = []
     for variant, items in by_variant.items():
         dimensions = [
             {"Name": "EndpointName", "Value": endpoint_name},
@@ -268,8 +288,21 @@ def record(
             }
             for name, values, unit in series
         ]
+        instance_data += [
+            {
+                "MetricName": name,
+                "Dimensions": dimensions,
+                "Timestamp": timestamp,
+                "Unit": "Percent",
+                "Value": percent,
+            }
+            for name, percent in items[-1].instance
+        ]
+    backend = cloudwatch_backends[account_id][region]
     if metric_data:
-        cloudwatch_backends[account_id][region].put_metric_data(NAMESPACE, metric_data)
+        backend.put_metric_data(NAMESPACE, metric_data)
+    if instance_data:
+        backend.put_metric_data(INSTANCE_NAMESPACE, instance_data)
 
 
 def simulate_traffic(
