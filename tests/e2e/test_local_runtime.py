@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import signal
 import subprocess
@@ -11,7 +10,7 @@ import time
 import pytest
 
 from tests.builders import declaration_dict
-from tests.e2e.conftest import SMGITOPS, LocalUp, Repo
+from tests.e2e.conftest import SMGITOPS, LocalUp, Repo, Traffic
 
 pytestmark = pytest.mark.e2e
 FIVE_XX = {
@@ -69,16 +68,12 @@ def test_canary_then_bad_model_rolls_back(local_up: LocalUp, repo: Repo) -> None
         environment={"SMGITOPS_SIM_ERROR_RATE": "0.8"},
         analysis=FIVE_XX,
     )
-    third, _ = repo.declare(bad, "v3: a bad model")
-    local_up.wait_for(name, third, {"Progressing"})
-    runtime = local_up.client("sagemaker-runtime")
-    for _ in range(60):  # real requests through the traffic simulator: v3 answers 5xx
-        with contextlib.suppress(runtime.exceptions.ClientError):
-            runtime.invoke_endpoint(
-                EndpointName=name, Body=b'{"x": 1}', ContentType="application/json"
-            )
-    rolled = local_up.wait_for(name, third, {"RolledBack"}, timeout=60)
-    assert "Invocation5XXErrors" in rolled["reason"]
+    # real requests through the traffic simulator for as long as the rollout runs: v3 answers 5xx
+    with Traffic(local_up, name, pause=0.01) as traffic:
+        third, _ = repo.declare(bad, "v3: a bad model")
+        rolled = local_up.wait_for(name, third, {"RolledBack", "Succeeded"}, timeout=60)
+    assert rolled["phase"] == "RolledBack" and "Invocation5XXErrors" in rolled["reason"], rolled
+    assert traffic.failed > 0  # users saw the candidate's errors before the rollback
     assert local_up.weights(name) == {status["candidate"]["name"]: 100.0}  # v2 alone again
     history = json.loads(local_up.cli("history", name, "--output", "json").stdout)
     assert {(r["commit"], r["phase"]) for r in history} >= {
