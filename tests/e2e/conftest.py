@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from smgitops.local.scenario import Delivery, GitRemote, send_webhook
+from tests.unit.test_ingest_support import FakeGitHub, fake_github
 
 SMGITOPS = [sys.executable, "-m", "smgitops.cli"]
 
@@ -101,10 +102,13 @@ class Repo:
 
 
 @contextmanager
-def running_local_up(log: Path, *options: str) -> Iterator[LocalUp]:
+def running_local_up(
+    log: Path, *options: str, env_extra: dict[str, str] | None = None
+) -> Iterator[LocalUp]:
     """``smgitops local up *options`` as a subprocess, stopped with SIGTERM at the end."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
     env["POWERTOOLS_LOG_LEVEL"] = "INFO"
+    env.update(env_extra or {})
     with log.open("w") as stderr:
         process = subprocess.Popen(
             [*SMGITOPS, "local", "up", *options],
@@ -131,10 +135,21 @@ def running_local_up(log: Path, *options: str) -> Iterator[LocalUp]:
                 raise
 
 
+GITHUB_TOKEN = "ghp_e2e-fake-token"  # the fake GitHub below receives it  # nosec B105
+
+
 @pytest.fixture(scope="module")
-def local_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalUp]:
+def github() -> Iterator[FakeGitHub]:
+    """GitHub's commit-status API, played by a loopback server that records what it is sent."""
+    yield from fake_github()
+
+
+@pytest.fixture(scope="module")
+def local_up(tmp_path_factory: pytest.TempPathFactory, github: FakeGitHub) -> Iterator[LocalUp]:
     log = tmp_path_factory.mktemp("local-up") / "stderr.log"
-    with running_local_up(log, "--update-delay", "0.5", "--drift-interval", "2") as up:
+    options = ("--update-delay", "0.5", "--drift-interval", "2", "--github-api-url", github.url)
+    token = {"SMGITOPS_GITHUB_TOKEN": GITHUB_TOKEN}
+    with running_local_up(log, *options, env_extra=token) as up:
         yield up
 
 

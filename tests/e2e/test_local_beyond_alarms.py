@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from tests.builders import ROLE, declaration_dict
-from tests.e2e.conftest import LocalUp, Repo, Traffic
+from tests.e2e.conftest import GITHUB_TOKEN, LocalUp, Repo, Traffic
+from tests.unit.test_ingest_support import FakeGitHub
 
 pytestmark = pytest.mark.e2e
 
@@ -233,30 +234,65 @@ def test_a_deploy_override_trailer_goes_through_a_freeze_and_is_recorded(
     assert "quarter close" in overridden[0]["event"]
 
 
-def test_each_phase_change_is_published_to_the_topic(local_up: LocalUp, repo: Repo) -> None:
+def _subscribe(local_up: LocalUp, name: str) -> str:
+    """An SQS queue subscribed to the rollout topic (raw delivery): what a consumer would see."""
     sqs, sns = local_up.client("sqs"), local_up.client("sns")
-    queue = sqs.create_queue(QueueName="e2e-rollout-events")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    queue = sqs.create_queue(QueueName=f"{name}-events")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
     [topic] = [t["TopicArn"] for t in sns.list_topics()["Topics"] if "smgitops" in t["TopicArn"]]
     sns.subscribe(
         TopicArn=topic,
         Protocol="sqs",
-        Endpoint=queue_arn,
+        Endpoint=attributes["Attributes"]["QueueArn"],
         Attributes={"RawMessageDelivery": "true"},
     )
-    name = "e2e-notify"
-    sha = _deploy_v1(local_up, repo, name)
+    return str(queue)
+
+
+def _messages(local_up: LocalUp, queue: str, name: str, last: str) -> list[dict[str, Any]]:
+    """The topic's messages about ``name`` until one with phase ``last``."""
+    sqs = local_up.client("sqs")
     messages: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not any(m["phase"] == "Succeeded" for m in messages):
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not any(m["phase"] == last for m in messages):
         out = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-        for raw in out.get("Messages", []):
-            body = json.loads(raw["Body"])
-            if body.get("endpoint") == name:
-                messages.append(body)
+        bodies = [json.loads(raw["Body"]) for raw in out.get("Messages", [])]
+        messages += [body for body in bodies if body.get("endpoint") == name]
+    return messages
+
+
+def test_each_phase_change_is_published_to_the_topic(local_up: LocalUp, repo: Repo) -> None:
+    name = "e2e-notify"
+    queue = _subscribe(local_up, name)
+    sha = _deploy_v1(local_up, repo, name)
+    messages = _messages(local_up, queue, name, "Succeeded")
     phases = [(m["previousPhase"], m["phase"]) for m in messages]
     assert phases[-1] == ("Initializing", "Succeeded"), phases
     assert all(m["commit"] == sha and m["strategy"] == "canary" for m in messages)
     assert messages[-1]["reason"] and messages[-1]["weights"]
+
+
+def test_the_commit_status_carries_the_reason_the_topic_publishes(
+    local_up: LocalUp, repo: Repo, github: FakeGitHub
+) -> None:
+    name = "e2e-status"
+    _deploy_v1(local_up, repo, name)
+    queue = _subscribe(local_up, name)
+    document = declaration_dict(name, version=2, interval="1s", gates=["beforeFirstStep"])
+    sha, _ = repo.declare(document, "v2 behind a gate")
+    local_up.wait_for(name, sha, {"Paused"})
+    assert local_up.cli("abort", name, "--by", "alice").returncode == 0
+    local_up.wait_for(name, sha, {"RolledBack"})
+    [ended] = [
+        m for m in _messages(local_up, queue, name, "RolledBack") if m["phase"] == "RolledBack"
+    ]
+    assert ended["reason"] == "aborted by alice"
+    sent = [r for r in github.requests if r.path == f"/repos/acme/models/statuses/{sha}"]
+    contexts = {(r.body["context"], r.body["state"]) for r in sent}
+    assert {("smgitops/validate", "success"), (f"smgitops/{name}", "pending")} <= contexts
+    [outcome] = [
+        r for r in sent if r.body["context"] == f"smgitops/{name}" and r.body["state"] != "pending"
+    ]
+    assert outcome.body["state"] == "failure"
+    assert ended["reason"] in outcome.body["description"]  # the same reason, one line
+    assert outcome.headers["authorization"] == f"Bearer {GITHUB_TOKEN}"

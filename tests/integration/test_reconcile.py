@@ -199,7 +199,16 @@ def test_signed_push_through_the_webhook_ends_in_exactly_the_declared_rollouts(
     assert _outcomes(record) == {"churn-predictor": "started", "fraud-scorer": "started"}
     assert stack.executions() == sorted(o["rolloutId"] for o in record.outcomes)
     assert stack.calls == []  # starting a rollout is the engine's tick's job
-    assert stack.github.requests == []  # no commit status for a local repository
+    # a local repository plays GitHub: its statuses go to the configured (here: local) API
+    sent = {(r.path, r.body["context"], r.body["state"]) for r in stack.github.requests}
+    assert sent == {
+        (f"/repos/acme/ml-endpoints/statuses/{sha}", context, state)
+        for context, state in [
+            ("smgitops/validate", "success"),
+            ("smgitops/churn-predictor", "pending"),
+            ("smgitops/fraud-scorer", "pending"),
+        ]
+    }
     stack.finish()  # what the state machine's ticks do
     sagemaker = clients.client("sagemaker")
     for name in ("churn-predictor", "fraud-scorer"):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws import clients
+from smgitops.ingest.push import STATUS_PROVIDERS
 from smgitops.observability import logger
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ class GitHubNotifier:
         del previous
         state = GITHUB_STATES.get(str(status.phase))
         full_name = status.source.get("fullName", "")
-        if state is None or status.source.get("provider") != "github" or not full_name:
+        if state is None or status.source.get("provider") not in STATUS_PROVIDERS or not full_name:
             return
         try:
             poster = self.statuses()

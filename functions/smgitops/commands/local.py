@@ -38,6 +38,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--self-heal", action="store_true", help="drift starts a rollout back to the declaration"
     )
     up.add_argument(
+        "--github-api-url",
+        default="",
+        metavar="URL",
+        help="send commit statuses to this GitHub API (e.g. a local server; the token comes "
+        "from $SMGITOPS_GITHUB_TOKEN, never from the command line)",
+    )
+    up.add_argument(
         "--traffic",
         type=_rate,
         default=0.0,
@@ -110,6 +117,8 @@ def run_up(args: argparse.Namespace) -> int:
             drift_interval=args.drift_interval,
             self_heal=args.self_heal,
             time_scale=args.time_scale,
+            github_api_url=args.github_api_url,
+            github_token=os.environ.get("SMGITOPS_GITHUB_TOKEN", ""),
             traffic=args.traffic,
         )
     )

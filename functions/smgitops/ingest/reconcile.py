@@ -21,6 +21,7 @@ from smgitops.errors import (
     SmgitopsError,
 )
 from smgitops.ingest import appconfig
+from smgitops.ingest.push import STATUS_PROVIDERS
 from smgitops.ingest.tree import read_desired_state
 from smgitops.observability import logger
 
@@ -251,7 +252,7 @@ class Reconciler:
         return self.pushes.put(record)
 
     def _status(self, work: PushWork, state: State, context: str, description: str) -> None:
-        if work.provider != "github":
+        if work.provider not in STATUS_PROVIDERS:
             return
         try:
             poster = self.statuses()
