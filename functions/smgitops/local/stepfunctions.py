@@ -181,7 +181,8 @@ def _scale_waits() -> None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
-            env.program_state_event.wait(remaining)
+            if env.program_state_event.wait(remaining) and env.is_running():
+                time.sleep(min(0.05, remaining))  # set for another reason: do not spin on it
 
     def wait(self: Any, timeout: float | None = None) -> Any:
         scaled = None if timeout is None else clock.wall_seconds(timeout)
