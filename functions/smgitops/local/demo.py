@@ -4,9 +4,12 @@
 2. model v2 with a canary [10, 50] → traffic walks 10 → 50 → 100 %, the old variant is removed;
 3. model v3, which the traffic simulator makes fail → the generated 5xx alarm fires → all
    traffic returns to v2 at once → rolled back, with the reason;
-4. the history: commit, strategy, outcome, duration, reason.
+4. model v4, three times slower but error-free: its alarms stay OK, and the canary-vs-stable
+   comparison of the per-minute ModelLatency (Mann-Whitney U) rolls it back; the runtime's
+   clock runs 60× faster from here (``local up --time-scale``) so minutes pass in seconds;
+5. the history: commit, strategy, outcome, duration, reason.
 
-Exit 0 only when each outcome is what it must be, so CI runs the demo as an end-to-end test.
+Exit 0 only when each outcome is what it must be; tests/e2e/test_demo.py runs it that way.
 """
 
 from __future__ import annotations
@@ -31,12 +34,27 @@ ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
 STEP_TIMEOUT = 90.0
 
 
+STABLE_LATENCY_MS = 40
+COMPARE = {"metrics": [{"metric": "ModelLatency", "tolerance": 0.2}], "minSamples": 30}
+TIME_SCALE = 60.0
+
+
 def demo_declaration(
-    version: int, *, error_rate: float = 0.0, interval: str = "3s"
+    version: int,
+    *,
+    error_rate: float = 0.0,
+    interval: str = "3s",
+    latency_ms: int = STABLE_LATENCY_MS,
+    compare: bool = False,
 ) -> dict[str, Any]:
-    environment = {"SAGEMAKER_PROGRAM": "inference.py", "SMGITOPS_SIM_LATENCY_MS": "40"}
+    environment = {"SAGEMAKER_PROGRAM": "inference.py", "SMGITOPS_SIM_LATENCY_MS": str(latency_ms)}
     if error_rate:
         environment["SMGITOPS_SIM_ERROR_RATE"] = str(error_rate)
+    analysis: dict[str, Any] = {
+        "metrics": [{"metric": "Invocation5XXErrors", "statistic": "Sum", "max": 2, "period": 10}]
+    }
+    if compare:
+        analysis["compare"] = COMPARE
     return {
         "apiVersion": "smgitops/v1",
         "kind": "Endpoint",
@@ -54,16 +72,7 @@ def demo_declaration(
                 "strategy": "canary",
                 "steps": [10, 50],
                 "interval": interval,
-                "analysis": {
-                    "metrics": [
-                        {
-                            "metric": "Invocation5XXErrors",
-                            "statistic": "Sum",
-                            "max": 2,
-                            "period": 10,
-                        }
-                    ]
-                },
+                "analysis": analysis,
             },
         },
     }
@@ -162,11 +171,11 @@ class Demo:
 
     def _story(self) -> None:
         say = self.screen.say
-        say("\n1/3 first deploy — a commit declares churn-predictor with model v1")
+        say("\n1/4 first deploy — a commit declares churn-predictor with model v1")
         first = self._push(1, "Declare churn-predictor (model v1)")
         self._expect(first, Phase.SUCCEEDED, "first deploy")
 
-        say("\n2/3 canary — model v2, steps 10 → 50 → 100 %, 3 s bake per step, traffic on")
+        say("\n2/4 canary — model v2, steps 10 → 50 → 100 %, 3 s bake per step, traffic on")
         self.runtime.emulator.start_traffic(ENDPOINT, rate_per_second=30)
         second = self._push(2, "Model v2: retrained on October data")
         status = self._expect(second, Phase.SUCCEEDED, "canary of v2")
@@ -176,7 +185,7 @@ class Demo:
         else:
             self.screen.event("v1's variant, config and model are gone; v2 serves 100 %")
 
-        say("\n3/3 bad model — v3 answers 60 % of requests with 5xx; its 5xx alarm watches it")
+        say("\n3/4 bad model — v3 answers 60 % of requests with 5xx; its 5xx alarm watches it")
         third = self._push(3, "Model v3: new features", error_rate=0.6)
         status = self._expect(third, Phase.ROLLED_BACK, "rollback of v3")
         live = self._live()
@@ -189,11 +198,55 @@ class Demo:
             else:
                 self.screen.event(f"all traffic back on v2 — reason: {status.reason}")
         self.runtime.emulator.stop_traffic()
+        self._slow_model()
 
-    def _push(self, version: int, message: str, *, error_rate: float = 0.0) -> str:
+    def _slow_model(self) -> None:
+        from smgitops import clock  # noqa: PLC0415
+
+        self.screen.say(
+            "\n4/4 slow model — v4 answers in ~120 ms instead of ~40, without a single error;\n"
+            "    each 5-minute step is judged against v2 on per-minute ModelLatency, and the\n"
+            f"    runtime's clock now runs {TIME_SCALE:g}× faster (a second is a minute)"
+        )
+        clock.warp(TIME_SCALE)
+        self.runtime.emulator.start_traffic(ENDPOINT, rate_per_second=100)
+        fourth = self._push(
+            4,
+            "Model v4: bigger trees",
+            latency_ms=3 * STABLE_LATENCY_MS,
+            interval="5m",
+            compare=True,
+        )
+        status = self._expect(fourth, Phase.ROLLED_BACK, "judgement of v4")
+        self.runtime.emulator.stop_traffic()
+        if status is None or status.phase != Phase.ROLLED_BACK:
+            return
+        if not status.reason.startswith("judged worse than stable: ModelLatency"):
+            self.failures.append(f"v4 rolled back for another reason: {status.reason}")
+        elif status.failed_checks:
+            self.failures.append("an alarm fired for v4: the comparison was not what caught it")
+        else:
+            self.screen.event(f"no alarm fired; back on v2 — reason: {status.reason}")
+
+    def _push(
+        self,
+        version: int,
+        message: str,
+        *,
+        error_rate: float = 0.0,
+        latency_ms: int = STABLE_LATENCY_MS,
+        interval: str = "3s",
+        compare: bool = False,
+    ) -> str:
         from smgitops.local.scenario import send_webhook  # noqa: PLC0415
 
-        document = demo_declaration(version, error_rate=error_rate)
+        document = demo_declaration(
+            version,
+            error_rate=error_rate,
+            latency_ms=latency_ms,
+            interval=interval,
+            compare=compare,
+        )
         self.screen.labels[naming.variant_name(Declaration.model_validate(document))] = (
             f"v{version}"
         )
@@ -259,7 +312,7 @@ class Demo:
             entry["endedAt"] = record.at
             entry["reason"] = record.reason
         rows = list(rollouts.values())
-        for row in rows:
+        for row in rows:  # on the runtime's clock: v4's minutes are emulated ones
             row["durationSeconds"] = round(row.pop("endedAt") - row["startedAt"], 1)
         self.screen.say("\nhistory (smgitops history churn-predictor):")
         self.screen.say(
@@ -268,9 +321,16 @@ class Demo:
         for row in rows:
             self.screen.say(
                 f"  {row['commit'][:12]:<13}{row['model']:<7}{'canary':<9}{row['outcome']:<12}"
-                f"{row['durationSeconds']:>6.1f}s  {row['reason']}"
+                f"{_duration(row['durationSeconds']):>7}  {row['reason']}"
             )
         return rows
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}m{rest:02d}s"
 
 
 def run(output: str = "text", update_delay: float = 1.0) -> int:
