@@ -5,7 +5,16 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("validate", "webhook", "reconcile", "tick", "coldstart", "local", "scale")
+BENCHMARKS = (
+    "validate",
+    "webhook",
+    "reconcile",
+    "tick",
+    "coldstart",
+    "local",
+    "scale",
+    "timescale",
+)
 
 
 def main() -> int:

@@ -75,6 +75,7 @@ class LocalRuntime:
     state_machine_arn: str = ""
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
+    _saved_environ: dict[str, str] | None = None  # os.environ before start, restored by stop
 
     @property
     def webhook_url(self) -> str:
@@ -137,6 +138,10 @@ class LocalRuntime:
             self.emulator.stop()
         self.workdir.cleanup()
         clock.reset()
+        if self._saved_environ is not None:  # the next runtime in this process starts afresh
+            os.environ.clear()
+            os.environ.update(self._saved_environ)
+            clients.reset()
 
     def __enter__(self) -> LocalRuntime:
         return self
@@ -173,6 +178,7 @@ class LocalRuntime:
             "SMGITOPS_LOG_STREAM": "stderr",
             **names,
         }
+        self._saved_environ = dict(os.environ)
         os.environ.update(self.env)
         os.environ.pop("AWS_PROFILE", None)
         clients.reset()

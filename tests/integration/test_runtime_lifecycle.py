@@ -1,0 +1,24 @@
+"""Two local runtimes one after the other in one process (the demo, a bench, a notebook)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from smgitops import clock
+from smgitops.local.runtime import LocalRuntime, RuntimeOptions
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_stopped_runtime_leaves_the_process_as_it_found_it() -> None:
+    before = dict(os.environ)
+    options = RuntimeOptions(drift_interval=0, update_delay=0.0, time_scale=60)
+    with LocalRuntime.start(options) as first:
+        assert os.environ["AWS_ENDPOINT_URL"] == first.aws_url and clock.scale() == 60
+    assert dict(os.environ) == before and clock.scale() == 1.0
+    with LocalRuntime.start(RuntimeOptions(drift_interval=0, update_delay=0.0)) as second:
+        assert second.emulator is not None  # its own, not the stopped one's URL from the env
+        assert second.state_machine_arn
+    assert dict(os.environ) == before
