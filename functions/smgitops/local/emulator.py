@@ -291,12 +291,17 @@ class Emulator:
             last = now
 
     def stop(self) -> None:
-        """Stop the evaluator and the server; wait briefly for pending target calls."""
+        """Stop the evaluator and the server; wait briefly for pending target calls.
+
+        moto keeps its resources in process-wide backends: they are reset here, so the next
+        emulator of this process starts empty, as a new process would (as ``mock_aws`` does).
+        """
         self._stop.set()
         self._thread.join(timeout=5.0)
         wait_for_deliveries(timeout=2.0)
         self._server.stop()
         self._restore.close()
+        moto_api_backend.reset()
 
     def __enter__(self) -> Self:
         return self
