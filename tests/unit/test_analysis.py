@@ -22,6 +22,7 @@ from smgitops.rollout.analysis import (
     mann_whitney_u,
     relative_effect,
     samples_of,
+    smallest_p,
 )
 
 # Fixed samples: latencies (ms) with and without ties, small and large, equal and shifted.
@@ -164,12 +165,29 @@ def test_lower_is_worse_fails_a_drop_and_passes_a_rise() -> None:
 
 
 def test_no_significant_difference_passes_even_with_a_large_effect() -> None:
-    noisy_candidate = [100.0, 400.0, 90.0]
-    noisy_stable = [100.0, 95.0, 105.0]
+    noisy_candidate = [100.0, 400.0, 90.0, 98.0, 102.0, 99.0]  # one bad minute
+    noisy_stable = [100.0, 95.0, 105.0, 101.0, 97.0, 103.0]
     verdict = judge(noisy_candidate, noisy_stable, metric(tolerance=0.0, alpha=0.01))
-    assert verdict.effect > 0.9
+    assert verdict.effect > 0.4
     assert verdict.verdict == "pass"
     assert "not significantly" in verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("size", "alpha", "verdict"),
+    [(3, 0.05, "inconclusive"), (4, 0.05, "fail"), (4, 0.01, "inconclusive"), (5, 0.01, "fail")],
+)
+def test_samples_too_few_to_ever_be_significant_are_inconclusive_not_a_pass(
+    size: int, alpha: float, verdict: str
+) -> None:
+    slow = [300.0 + i for i in range(size)]  # every candidate minute three times slower
+    fast = [100.0 + i for i in range(size)]
+    judged = judge(slow, fast, metric(alpha=alpha))
+    assert judged.verdict == verdict, judged.reason
+    if verdict == "inconclusive":
+        assert "cannot show a difference" in judged.reason
+    assert smallest_p(size, size) == pytest.approx(1 / math.comb(2 * size, size))
+    assert smallest_p(3, 3) == 0.05 and smallest_p(4, 4) == pytest.approx(1 / 70)
 
 
 def test_too_few_periods_is_inconclusive() -> None:

@@ -213,6 +213,13 @@ class Judgement:
         }
 
 
+def smallest_p(n1: int, n2: int) -> float:
+    """The smallest one-sided p-value the U test can give with these sample sizes: every sample
+    of one side above every sample of the other, 1 / C(n1 + n2, n1) (ties only raise it).
+    3 against 3 gives 0.05, so a three-period step could never fail at the default alpha."""
+    return 1.0 / math.comb(n1 + n2, n1)
+
+
 def judge(candidate: Sequence[float], stable: Sequence[float], spec: CompareMetric) -> Judgement:
     """Is the candidate worse than stable on this metric, beyond chance and the tolerance?"""
     label = spec.label
@@ -229,6 +236,15 @@ def judge(candidate: Sequence[float], stable: Sequence[float], spec: CompareMetr
         reason = (
             f"{label}: too few samples ({len(candidate)} candidate, {len(stable)} stable; "
             f"{MIN_POINTS} periods each needed)"
+        )
+        return Judgement(
+            statistic=math.nan, p_value=1.0, verdict="inconclusive", reason=reason, **common
+        )
+    smallest = smallest_p(len(candidate), len(stable))
+    if smallest >= spec.alpha:  # even complete separation would not be significant: no power
+        reason = (
+            f"{label}: {len(candidate)} candidate and {len(stable)} stable samples cannot show a "
+            f"difference at alpha {spec.alpha:g} (smallest possible p={smallest:.3g})"
         )
         return Judgement(
             statistic=math.nan, p_value=1.0, verdict="inconclusive", reason=reason, **common
