@@ -243,7 +243,8 @@ class CompareSpec(ExtensionModel):
     period: Annotated[int, Strict(), Field(ge=60, le=3600)] = Field(
         default=60,
         description="Seconds per sample (a multiple of 60: SageMaker publishes per minute). "
-        "A step of 5m gives 5 samples per metric and variant. Default 60.",
+        "A step of 5m gives 4 or 5 whole periods per metric and variant; at the default alpha "
+        "a step needs 4 to be judged (fewer extends it). Default 60.",
     )
 
     @field_validator("period")
