@@ -232,25 +232,12 @@ def rollback_trial(session: Session, interval: float, offset: float) -> float:
 
 @contextlib.contextmanager
 def runtime_in_process() -> Iterator[LocalRuntime]:
-    from smgitops.aws import clients
-    from smgitops.local import stepfunctions
-    from smgitops.local.emulator import clear_targets
+    """The local runtime in this process (its stop leaves the process as it found it)."""
     from smgitops.local.runtime import RuntimeOptions
 
-    saved = dict(os.environ)
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    runtime = LocalRuntime.start(RuntimeOptions(update_delay=0.0))
-    try:
+    with LocalRuntime.start(RuntimeOptions(update_delay=0.0)) as runtime:
         yield runtime
-    finally:
-        with contextlib.suppress(OSError):
-            stepfunctions.configure_server(runtime.aws_url, execute=False)
-        runtime.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        stepfunctions.clear_functions()
-        clear_targets()
-        clients.reset()
 
 
 def _instrument(runtime: LocalRuntime, probe: Probe) -> None:

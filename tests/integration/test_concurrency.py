@@ -11,7 +11,6 @@ import contextlib
 import itertools
 import json
 import logging
-import os
 import random
 import threading
 import time
@@ -28,8 +27,6 @@ from smgitops import observability
 from smgitops.aws import clients
 from smgitops.aws.store import StatusStore
 from smgitops.declaration.models import Declaration
-from smgitops.local import stepfunctions
-from smgitops.local.emulator import clear_targets
 from smgitops.local.runtime import LocalRuntime, RuntimeOptions
 from smgitops.local.scenario import GitRemote, send_webhook
 from smgitops.rollout import naming
@@ -47,28 +44,9 @@ T0 = 1_800_000_000.0
 
 @contextlib.contextmanager
 def local_runtime(**options: Any) -> Iterator[LocalRuntime]:
-    """``LocalRuntime.start`` in this process, and everything it changed put back afterwards
-    (environment, cached handler services, the emulator's Step Functions and alarm targets)."""
-    from smgitops.handlers import abort, reconcile, tick, webhook
-
-    saved = dict(os.environ)
-    runtime = LocalRuntime.start(RuntimeOptions(**options))
-    try:
+    """``LocalRuntime.start`` in this process; its stop puts back everything it changed."""
+    with LocalRuntime.start(RuntimeOptions(**options)) as runtime:
         yield runtime
-    finally:
-        with contextlib.suppress(OSError):
-            stepfunctions.configure_server(runtime.aws_url, execute=False)
-        runtime.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        for module in (abort, tick, webhook, reconcile):
-            for name in ("service", "settings"):
-                cached = getattr(module, name, None)
-                if cached is not None and hasattr(cached, "cache_clear"):
-                    cached.cache_clear()
-        stepfunctions.clear_functions()
-        clear_targets()
-        clients.reset()
 
 
 def aws_client(runtime: LocalRuntime, service: str) -> Any:

@@ -7,6 +7,8 @@ import os
 import pytest
 
 from smgitops import clock
+from smgitops.handlers import webhook
+from smgitops.local import stepfunctions
 from smgitops.local.runtime import LocalRuntime, RuntimeOptions
 
 pytestmark = pytest.mark.slow
@@ -32,4 +34,8 @@ def test_a_stopped_runtime_leaves_the_process_as_it_found_it() -> None:
             SecretId="smgitops/webhook-secret"
         )
         assert secret["SecretString"] == second.secret  # not the first runtime's
+        assert stepfunctions.registered_function("smgitops-tick") is not None
+        webhook.service()  # built by the first request, with this runtime's queue and table
     assert dict(os.environ) == before
+    assert stepfunctions.registered_function("smgitops-tick") is None
+    assert webhook.service.cache_info().currsize == 0  # the next runtime builds its own

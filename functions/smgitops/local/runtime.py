@@ -16,6 +16,7 @@ One process runs what AWS runs, through the same handlers:
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import os
@@ -128,6 +129,8 @@ class LocalRuntime:
         return runtime
 
     def stop(self) -> None:
+        """Stop everything, and leave the process as :meth:`start` found it: environment,
+        clock, cached handler services, routed functions and alarm targets, moto's state."""
         self._stop.set()
         if self.webhook_server is not None:
             self.webhook_server.shutdown()
@@ -135,13 +138,20 @@ class LocalRuntime:
         for thread in self._threads:
             thread.join(timeout=5)
         if self.emulator is not None:
+            from smgitops.local import alarm_events, stepfunctions  # noqa: PLC0415
+
+            with contextlib.suppress(OSError):  # a process-wide moto setting: put it back
+                stepfunctions.configure_server(self.aws_url, execute=False)
             self.emulator.stop()
+            stepfunctions.clear_functions()
+            alarm_events.clear_targets()
+        _clear_handler_caches()
         self.workdir.cleanup()
         clock.reset()
         if self._saved_environ is not None:  # the next runtime in this process starts afresh
             os.environ.clear()
             os.environ.update(self._saved_environ)
-            clients.reset()
+        clients.reset()
 
     def __enter__(self) -> LocalRuntime:
         return self
@@ -224,14 +234,10 @@ class LocalRuntime:
 
     def _wire_functions(self) -> None:
         """Route the state machine's tasks and the alarm rule's target to the handlers here."""
-        from smgitops.handlers import abort, reconcile, tick, webhook  # noqa: PLC0415
+        from smgitops.handlers import abort, tick  # noqa: PLC0415
         from smgitops.local import stepfunctions  # noqa: PLC0415
 
-        for module in (abort, tick, webhook, reconcile):
-            for name in ("service", "settings"):
-                cached = getattr(module, name, None)
-                if cached is not None and hasattr(cached, "cache_clear"):
-                    cached.cache_clear()
+        _clear_handler_caches()
         if self.emulator is None:
             log.warning(
                 "AWS_ENDPOINT_URL is set: state machine executions and alarm events need the "
@@ -285,7 +291,6 @@ class LocalRuntime:
     def _drift_loop(self) -> None:
         from smgitops.handlers import drift  # noqa: PLC0415
 
-        drift.service.cache_clear()
         event = {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
         while not self._stop.wait(self.options.drift_interval):
             try:
@@ -347,6 +352,17 @@ class _Context:
     @staticmethod
     def get_remaining_time_in_millis() -> int:
         return 300_000
+
+
+def _clear_handler_caches() -> None:
+    """The handlers build their services once per container: once per runtime here."""
+    from smgitops.handlers import abort, drift, reconcile, tick, webhook  # noqa: PLC0415
+
+    for module in (abort, tick, webhook, reconcile, drift):
+        for name in ("service", "settings"):
+            cached = getattr(module, name, None)
+            if cached is not None and hasattr(cached, "cache_clear"):
+                cached.cache_clear()
 
 
 def _logged(name: str, handler: Any) -> Any:
