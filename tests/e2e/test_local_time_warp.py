@@ -48,9 +48,16 @@ def _deploy_v1(up: LocalUp, repo: Repo, name: str) -> None:
 
 
 def _watch(
-    up: LocalUp, name: str, commit: str, phases: set[str], timeout: float = 90
+    up: LocalUp,
+    name: str,
+    commit: str,
+    phases: set[str],
+    *,
+    timeout: float = 90,
+    reasons: list[str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, set[str]]]:
-    """Wait for a phase while recording every state seen of the alarms on the endpoint."""
+    """Wait for a phase while recording every state seen of the alarms on the endpoint (and
+    into ``reasons`` every reason ``smgitops status`` showed on the way)."""
     cloudwatch = up.client("cloudwatch")
     seen: dict[str, set[str]] = {}
     deadline = time.monotonic() + timeout
@@ -60,6 +67,8 @@ def _watch(
             if dimensions.get("EndpointName") == name:
                 seen.setdefault(alarm["AlarmName"], set()).add(alarm["StateValue"])
         status = up.status(name)
+        if reasons is not None and status and status["commit"] == commit:
+            reasons.append(status["reason"])
         if status and status["commit"] == commit and status["phase"] in phases:
             return status, seen
         time.sleep(0.2)
@@ -125,7 +134,8 @@ def test_a_step_with_too_little_traffic_is_extended_then_follows_the_policy(
     )
     with Traffic(warped, name, pause=0.2):  # ~5 requests per emulated minute
         sha, _ = repo.declare(document, f"v2, judged on little traffic ({policy})")
-        status, _ = _watch(warped, name, sha, {"RolledBack", "Succeeded"})
+        shown: list[str] = []
+        status, _ = _watch(warped, name, sha, {"RolledBack", "Succeeded"}, reasons=shown)
     assert status["phase"] == outcome, status["reason"]
     records = _history(warped, name, sha)
     events = [r["event"] for r in records]
@@ -133,6 +143,7 @@ def test_a_step_with_too_little_traffic_is_extended_then_follows_the_policy(
     assert len(extended) == 2, events
     assert extended[0].startswith("step extended: extension 1/2: too few invocations")
     assert extended[1].startswith("step extended: extension 2/2: too few invocations")
+    assert any(r.startswith("step extended: extension") for r in shown)  # `status` said why
     verdicts = [j["verdict"] for j in _judgements(records)]
     assert verdicts[:2] == ["extend", "extend"] and verdicts[2] == policy, verdicts
     if policy == "fail":

@@ -184,10 +184,12 @@ def test_too_little_traffic_extends_the_step(then: str) -> None:
     world.now = (status.step_since or 0) + 30
     extended = tick(world, status, judgement=_judgement("extend", "too few invocations"))
     assert extended.status.phase == Phase.PROGRESSING and extended.status.extensions == 1
+    assert extended.status.reason == "step extended: too few invocations"  # shown by `status`
     assert extended.status.step_index == 0  # same step, longer window
     after = tick(world, extended.status, judgement=_judgement(then))
     if then == "pass":
         assert after.status.step_index == 1 and after.status.extensions == 0
+        assert after.status.reason == ""  # the extension is over
     else:
         assert after.status.phase == Phase.ROLLING_BACK
 

@@ -438,10 +438,13 @@ def _judge(ctx: _Ctx) -> tuple[_Ctx, Decision | None]:
         return ctx, rollback(ctx, reason if inconclusive else f"judged worse than stable: {reason}")
     if verdict == "extend":
         ctx.notes.append(f"step extended: {reason}")
-        extended = ctx.status.evolve(extensions=ctx.status.extensions + 1)
+        # the reason shows in `smgitops status` while the step bakes one interval more
+        extended = ctx.status.evolve(
+            extensions=ctx.status.extensions + 1, reason=f"step extended: {reason}"
+        )
         return ctx, ctx.decision(extended, ctx.step_interval)
     ctx.notes.append(reason if inconclusive else f"judged no worse than stable: {reason}")
-    return ctx.evolve(extensions=0), None
+    return ctx.evolve(extensions=0, reason=""), None
 
 
 def _gate(ctx: _Ctx, gate: str) -> Decision | None:
