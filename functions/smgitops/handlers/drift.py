@@ -9,7 +9,7 @@ repository's ``.smgitops.yaml`` at the rollout's commit (or, where the file does
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +19,10 @@ from smgitops.rollout.drift_service import DriftService
 from smgitops.settings import DriftSettings
 
 if TYPE_CHECKING:
+    from smgitops.declaration.models import Declaration
     from smgitops.rollout.drift_service import DriftOutcome
+    from smgitops.rollout.service import RolloutService, StartOutcome
+    from smgitops.rollout.status import Context
 
 
 class DriftRequest(BaseModel):
@@ -37,18 +40,49 @@ def service() -> DriftService:
     from smgitops.aws.live import LiveEndpoints  # noqa: PLC0415
     from smgitops.aws.sns import SnsDriftNotifier, SnsPublisher  # noqa: PLC0415
     from smgitops.aws.store import StatusStore  # noqa: PLC0415
-    from smgitops.rollout.service import RolloutService  # noqa: PLC0415
 
     settings = DriftSettings.from_env()
-    # selfHeal may come from any repository's .smgitops.yaml: always able to start a rollout
-    healer = RolloutService.from_settings(settings)
     return DriftService(
         store=StatusStore(settings.table),
         live=LiveEndpoints(),
         notifier=SnsDriftNotifier(SnsPublisher(settings.topic_arn)) if settings.topic_arn else None,
-        healer=healer,
+        # selfHeal may come from any repository's .smgitops.yaml: always able to start a rollout
+        healer=Healer(settings),
         self_heal=settings.self_heal,
     )
+
+
+class Healer:
+    """``RolloutService.start``, its adapters (five boto3 clients) built at the first heal:
+    most drift runs heal nothing and should not pay for them at cold start."""
+
+    def __init__(self, settings: DriftSettings) -> None:
+        self._settings = settings
+
+    @cached_property
+    def _service(self) -> RolloutService:
+        from smgitops.rollout.service import RolloutService  # noqa: PLC0415
+
+        return RolloutService.from_settings(self._settings)
+
+    def start(
+        self,
+        declaration: Declaration,
+        *,
+        commit: str,
+        pushed_at: float,
+        source: dict[str, str],
+        force: bool = False,
+        context: Context | None = None,
+    ) -> StartOutcome:
+        return self._service.start(
+            declaration,
+            commit=commit,
+            pushed_at=pushed_at,
+            source=source,
+            force=force,
+            context=context,
+        )
 
 
 def publish(outcomes: list[DriftOutcome]) -> None:
