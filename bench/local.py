@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import yaml
 
+from bench.support import endpoint_document, put_manual_alarm
 from smgitops.declaration.models import Declaration
 from smgitops.local.runtime import LocalRuntime
 from smgitops.local.scenario import GitRemote
@@ -46,31 +47,16 @@ ALARM = "bench-local-errors"
 RULE = "smgitops-alarm-abort"
 TARGET_OVERHEAD_S = 1.0
 TARGET_EVENT_ROLLBACK_S = 1.0
-ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 
 
 def document(version: int, interval: float) -> dict[str, Any]:
-    return {
-        "apiVersion": "smgitops/v1",
-        "kind": "Endpoint",
-        "metadata": {"name": NAME, "tags": {"team": "bench"}},
-        "spec": {
-            "model": {
-                "image": IMAGE,
-                "modelDataUrl": f"s3://bench/{NAME}/v{version}/model.tar.gz",
-                "executionRoleArn": ROLE,
-            },
-            "instanceType": "ml.m5.large",
-            "instanceCount": 1,
-            "rollout": {
-                "strategy": "canary",
-                "steps": [10, 50],
-                "interval": f"{interval:g}s",
-                "analysis": {"alarms": [ALARM]},
-            },
-        },
+    rollout = {
+        "strategy": "canary",
+        "steps": [10, 50],
+        "interval": f"{interval:g}s",
+        "analysis": {"alarms": [ALARM]},
     }
+    return endpoint_document(NAME, version, rollout)
 
 
 @dataclass
@@ -278,16 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             probe = Probe()
             _instrument(rt, probe)
             session = Session(rt, GitRemote(Path(tmp) / "models"), probe)
-            session.cloudwatch.put_metric_alarm(
-                AlarmName=ALARM,
-                Namespace="Bench",
-                MetricName="Errors",
-                Statistic="Sum",
-                Period=60,
-                EvaluationPeriods=1,
-                Threshold=1,
-                ComparisonOperator="GreaterThanThreshold",
-            )
+            put_manual_alarm(session.cloudwatch, ALARM)
             commit, _, payload = session.push(1.0)
             session.deliver(payload)
             session.wait_phase(commit, {"Succeeded"})  # first deploy: the endpoint exists

@@ -29,41 +29,31 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from bench.support import IMAGE, ROLE, endpoint_document
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from git import Repo
 
 TABLE = "smgitops-scale"
-ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 T0 = 1_800_000_000.0
 
 
 def document(index: int, version: int) -> dict[str, Any]:
-    name = f"scale-{index:04d}"
-    return {
-        "apiVersion": "smgitops/v1",
-        "kind": "Endpoint",
-        "metadata": {"name": name, "tags": {"team": f"team-{index % 10}"}},
-        "spec": {
-            "model": {
-                "image": IMAGE,
-                "modelDataUrl": f"s3://bench/{name}/v{version}/model.tar.gz",
-                "executionRoleArn": ROLE,
-            },
-            "instanceType": "ml.m5.large",
-            "instanceCount": 1 + index % 3,
-            "rollout": {
-                "strategy": "canary",
-                "steps": [10, 50],
-                "interval": "5m",
-                "analysis": {
-                    "metrics": [{"metric": "Invocation5XXErrors", "statistic": "Sum", "max": 5}]
-                },
-            },
-        },
+    rollout = {
+        "strategy": "canary",
+        "steps": [10, 50],
+        "interval": "5m",
+        "analysis": {"metrics": [{"metric": "Invocation5XXErrors", "statistic": "Sum", "max": 5}]},
     }
+    return endpoint_document(
+        f"scale-{index:04d}",
+        version,
+        rollout,
+        instance_count=1 + index % 3,
+        team=f"team-{index % 10}",
+    )
 
 
 @dataclass

@@ -25,6 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bench.support import endpoint_document, put_manual_alarm
 from smgitops.rollout.service import RolloutService
 
 if TYPE_CHECKING:
@@ -35,8 +36,6 @@ STEADY = frozenset({"Progressing", "Paused", "Promoting"})
 MUTATING_PREFIXES = ("Create", "Update", "Delete", "Put", "Set")
 TARGET_STEADY = 3
 TARGET_ABORT_SAGEMAKER = 1
-ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 
 
 @dataclass
@@ -82,33 +81,16 @@ class TickSample:
 def declaration(name: str, version: int, *, alarm: str) -> Any:
     from smgitops.declaration.models import Declaration
 
-    return Declaration.model_validate(
-        {
-            "apiVersion": "smgitops/v1",
-            "kind": "Endpoint",
-            "metadata": {"name": name, "tags": {"team": "bench"}},
-            "spec": {
-                "model": {
-                    "image": IMAGE,
-                    "modelDataUrl": f"s3://bench/{name}/v{version}/model.tar.gz",
-                    "executionRoleArn": ROLE,
-                },
-                "instanceType": "ml.m5.large",
-                "instanceCount": 2,
-                "rollout": {
-                    "strategy": "canary",
-                    "steps": [10, 25, 50],
-                    "interval": "60s",
-                    "analysis": {
-                        "alarms": [alarm],
-                        "metrics": [
-                            {"metric": "Invocation5XXErrors", "statistic": "Sum", "max": 5}
-                        ],
-                    },
-                },
-            },
-        }
-    )
+    rollout = {
+        "strategy": "canary",
+        "steps": [10, 25, 50],
+        "interval": "60s",
+        "analysis": {
+            "alarms": [alarm],
+            "metrics": [{"metric": "Invocation5XXErrors", "statistic": "Sum", "max": 5}],
+        },
+    }
+    return Declaration.model_validate(endpoint_document(name, version, rollout, instance_count=2))
 
 
 @dataclass
@@ -145,17 +127,7 @@ class Bench:
     def alarm(self, name: str) -> str:
         from smgitops.aws import clients
 
-        clients.client("cloudwatch").put_metric_alarm(
-            AlarmName=name,
-            Namespace="Bench",
-            MetricName="Errors",
-            Statistic="Sum",
-            Period=60,
-            EvaluationPeriods=1,
-            Threshold=1,
-            ComparisonOperator="GreaterThanThreshold",
-        )
-        return name
+        return put_manual_alarm(clients.client("cloudwatch"), name)
 
     def start(self, name: str, version: int, alarm: str) -> str:
         commit = f"{version:x}".rjust(40, "0")

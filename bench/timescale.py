@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from bench.support import endpoint_document
 from smgitops.aws.store import StatusStore
 from smgitops.local.emulator import EVERY_ENDPOINT
 from smgitops.local.runtime import LocalRuntime, RuntimeOptions
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 NAME = "bench-scale"
-ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 STEP_MINUTES = 5
 STEPS = [10, 50]
 TRAFFIC = 100.0  # simulated requests per wall-clock second
@@ -40,25 +39,13 @@ TRAFFIC = 100.0  # simulated requests per wall-clock second
 
 def document(version: int) -> dict[str, Any]:
     compare = {"metrics": [{"metric": "Invocation5XXErrors", "perInvocation": True}]}
-    return {
-        "apiVersion": "smgitops/v1",
-        "kind": "Endpoint",
-        "metadata": {"name": NAME},
-        "spec": {
-            "model": {
-                "image": IMAGE,
-                "modelDataUrl": f"s3://bench/{NAME}/v{version}/model.tar.gz",
-                "executionRoleArn": ROLE,
-            },
-            "instanceType": "ml.m5.large",
-            "rollout": {
-                "strategy": "canary",
-                "steps": STEPS,
-                "interval": f"{STEP_MINUTES}m",
-                "analysis": {"compare": {**compare, "minSamples": 10}},
-            },
-        },
+    rollout = {
+        "strategy": "canary",
+        "steps": STEPS,
+        "interval": f"{STEP_MINUTES}m",
+        "analysis": {"compare": {**compare, "minSamples": 10}},
     }
+    return endpoint_document(NAME, version, rollout)
 
 
 def trial(scale: float, update_delay: float) -> tuple[float, float, str]:

@@ -135,3 +135,19 @@ def metric_total(
         Statistics=[statistic],
     )["Datapoints"]
     return float(sum(p[statistic] for p in points))
+
+
+def put_manual_alarm(cw: Any, name: str, namespace: str = "Custom") -> str:
+    """An existing alarm a declaration lists under ``analysis.alarms``; tests trip it by hand
+    (``SetAlarmState``) or with one ``Errors`` datapoint above 1."""
+    cw.put_metric_alarm(
+        AlarmName=name,
+        Namespace=namespace,
+        MetricName="Errors",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    return name

@@ -7,6 +7,7 @@ import pytest
 from smgitops.rollout.status import Phase
 from tests.builders import declaration
 from tests.integration.conftest import Engine
+from tests.integration.emulator_support import put_manual_alarm
 
 NAME = "churn-predictor"
 C1, C2, C3 = "1" * 40, "2" * 40, "3" * 40
@@ -122,16 +123,7 @@ def test_unchanged_declaration_is_a_no_op(engine: Engine) -> None:
 def test_every_stepped_strategy_rolls_back_on_a_tripped_alarm(
     engine: Engine, strategy: str
 ) -> None:
-    engine.cloudwatch.put_metric_alarm(
-        AlarmName="churn-5xx-rate",
-        Namespace="Custom",
-        MetricName="Errors",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanThreshold",
-    )
+    put_manual_alarm(engine.cloudwatch, "churn-5xx-rate")
     engine.deploy(declaration(version=1), C1)
     decl = declaration(version=2, strategy=strategy, analysis={"alarms": ["churn-5xx-rate"]})
     outcome = engine.start(decl, C2)

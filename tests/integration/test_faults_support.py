@@ -34,6 +34,7 @@ from smgitops.rollout.service import RolloutService, TickResult
 from smgitops.rollout.status import Phase
 from tests.builders import declaration
 from tests.integration.conftest import Clock, Engine
+from tests.integration.emulator_support import put_manual_alarm
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -207,17 +208,7 @@ class NoSleep:
 
 def put_alarm(name: str) -> str:
     """An existing CloudWatch alarm a declaration can list under ``analysis.alarms``."""
-    clients.client("cloudwatch").put_metric_alarm(
-        AlarmName=name,
-        Namespace="Custom/Fault",
-        MetricName="Errors",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanThreshold",
-    )
-    return name
+    return put_manual_alarm(clients.client("cloudwatch"), name, "Custom/Fault")
 
 
 def set_alarm(name: str, state: str = "ALARM", reason: str = "Threshold Crossed") -> None:

@@ -35,6 +35,7 @@ from smgitops.local.scenario import GitRemote, send_webhook, sign
 from smgitops.rollout.status import Phase
 from tests.builders import declaration_dict
 from tests.conftest import ROOT, load_event
+from tests.integration.emulator_support import put_manual_alarm
 from tests.integration.test_concurrency import aws_client, local_runtime
 from tests.unit.test_ingest_support import (
     GITHUB_REPO,
@@ -344,16 +345,7 @@ def test_the_webhook_secret_and_github_token_never_reach_a_log(
 def _story(runtime: Any, remote: GitRemote, store: StatusStore, secret: str) -> None:
     name = "secure"
     cloudwatch = aws_client(runtime, "cloudwatch")
-    cloudwatch.put_metric_alarm(
-        AlarmName="secure-errors",
-        Namespace="Custom",
-        MetricName="Errors",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanThreshold",
-    )
+    put_manual_alarm(cloudwatch, "secure-errors")
 
     def push(version: int, **rollout: Any) -> str:
         document = declaration_dict(name, version=version, interval="1s", **rollout)

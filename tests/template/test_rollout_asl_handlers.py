@@ -18,6 +18,7 @@ from smgitops.local.resources import create_table
 from smgitops.rollout.service import RolloutService
 from smgitops.rollout.status import Phase
 from tests.builders import declaration
+from tests.integration.emulator_support import put_manual_alarm
 from tests.template.rollout_harness import EXECUTE, TICK_ARN
 
 TABLE = "smgitops-asl"
@@ -103,16 +104,7 @@ def test_canary_succeeds_through_the_real_definition(service: RolloutService) ->
 
 def test_canary_rolls_back_on_an_alarm_through_the_real_definition(service: RolloutService) -> None:
     cloudwatch = clients.client("cloudwatch")
-    cloudwatch.put_metric_alarm(
-        AlarmName="churn-5xx-rate",
-        Namespace="Custom",
-        MetricName="Errors",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanThreshold",
-    )
+    put_manual_alarm(cloudwatch, "churn-5xx-rate")
     first = _deploy(service, 1, "1" * 40)
     assert _execution(first)["status"] == "SUCCEEDED"
     stable = service.store.get(NAME)
