@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,13 +70,22 @@ class LocalUp:
         return {v["VariantName"]: round(100 * v["DesiredWeight"] / total, 1) for v in variants}
 
     def wait_for(
-        self, endpoint: str, commit: str, phases: set[str], timeout: float = 90
+        self,
+        endpoint: str,
+        commit: str,
+        phases: set[str],
+        timeout: float = 90,
+        *,
+        each: Callable[[dict[str, Any] | None], None] | None = None,
     ) -> dict[str, Any]:
-        """Poll ``status`` until the rollout of ``commit`` reaches one of ``phases``."""
+        """Poll ``status`` until the rollout of ``commit`` reaches one of ``phases``
+        (``each`` sees every status polled on the way)."""
         deadline = time.monotonic() + timeout
         status: dict[str, Any] | None = None
         while time.monotonic() < deadline:
             status = self.status(endpoint)
+            if each is not None:
+                each(status)
             if status and status["commit"] == commit and status["phase"] in phases:
                 return status
             time.sleep(0.3)

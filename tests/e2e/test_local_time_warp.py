@@ -53,26 +53,22 @@ def _watch(
     commit: str,
     phases: set[str],
     *,
-    timeout: float = 90,
     reasons: list[str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, set[str]]]:
     """Wait for a phase while recording every state seen of the alarms on the endpoint (and
     into ``reasons`` every reason ``smgitops status`` showed on the way)."""
     cloudwatch = up.client("cloudwatch")
     seen: dict[str, set[str]] = {}
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def record(status: dict[str, Any] | None) -> None:
         for alarm in cloudwatch.describe_alarms()["MetricAlarms"]:
             dimensions = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
             if dimensions.get("EndpointName") == name:
                 seen.setdefault(alarm["AlarmName"], set()).add(alarm["StateValue"])
-        status = up.status(name)
         if reasons is not None and status and status["commit"] == commit:
             reasons.append(status["reason"])
-        if status and status["commit"] == commit and status["phase"] in phases:
-            return status, seen
-        time.sleep(0.2)
-    raise AssertionError(f"{name}@{commit[:12]} never reached {phases}: {up.status(name)}")
+
+    return up.wait_for(name, commit, phases, each=record), seen
 
 
 def _history(up: LocalUp, name: str, commit: str) -> list[dict[str, Any]]:
