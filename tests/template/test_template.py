@@ -220,7 +220,7 @@ def test_webhook_url_is_public_and_says_why() -> None:
 def test_reconcile_reads_the_fifo_queue_one_push_at_a_time() -> None:
     queue = properties("PushQueue")
     assert queue["FifoQueue"] is True
-    assert queue["ContentBasedDeduplication"] is False
+    assert queue["ContentBasedDeduplication"] is True  # the CodeCommit rule cannot set an id
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
         "Fn::GetAtt": ["PushDeadLetterQueue", "Arn"]
     }
