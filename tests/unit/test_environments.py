@@ -15,8 +15,8 @@ from git import Repo
 
 from smgitops.declaration.loader import load_tree
 from smgitops.git.repository import Snapshot
-from smgitops.ingest import appconfig
-from smgitops.ingest.tree import read_desired_state
+from smgitops.reconcile import appconfig
+from smgitops.reconcile.tree import read_desired_state
 from tests.unit.test_declaration_loader import VALID, replace
 
 ROOT = Path(__file__).resolve().parents[2]

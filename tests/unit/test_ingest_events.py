@@ -14,11 +14,12 @@ from pydantic import ValidationError
 from smgitops.aws.github import GitHubStatuses, shorten
 from smgitops.aws.queue import sqs_id
 from smgitops.handlers.reconcile import work_from
-from smgitops.ingest import appconfig, signature
+from smgitops.ingest import signature
 from smgitops.ingest.allowlist import AllowList, redact
 from smgitops.ingest.codecommit import CodeCommitEvent
 from smgitops.ingest.github import PushPayload
 from smgitops.ingest.work import Ignored, PushWork, parse_timestamp
+from smgitops.reconcile import appconfig
 from tests.conftest import load_event
 from tests.unit.test_ingest_support import FakeGitHub, body_of, fake_github
 

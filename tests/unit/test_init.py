@@ -17,7 +17,7 @@ from smgitops.cli import build_parser, main
 from smgitops.commands.init import DEFAULT_SMGITOPS_REPO, Scaffold, files_regex
 from smgitops.declaration.extensions import FreezeWindow
 from smgitops.declaration.loader import load_tree
-from smgitops.ingest import appconfig
+from smgitops.reconcile import appconfig
 
 ROOT = Path(__file__).resolve().parents[2]
 HOOKS = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())

@@ -15,7 +15,6 @@ from git import Actor, Repo
 
 from smgitops.cli import main
 from smgitops.declaration.models import RolloutSpec
-from smgitops.ingest import appconfig
 from smgitops.ingest.plan import code
 from smgitops.ingest.review import (
     MARKER,
@@ -26,7 +25,8 @@ from smgitops.ingest.review import (
     render_review_markdown,
     review,
 )
-from smgitops.ingest.tree import DesiredState
+from smgitops.reconcile import appconfig
+from smgitops.reconcile.tree import DesiredState
 from tests.builders import declaration, declaration_dict
 
 AUTHOR = Actor("Reviewer", "reviewer@example.com")

@@ -5,7 +5,7 @@ Writes, into DIR (default: the current folder, created if missing):
 - ``endpoints/example-endpoint.yaml``: a commented declaration that validates (with
   ``--environment NAME``, repeated: ``environments/NAME/example-endpoint.yaml`` for each);
 - ``.smgitops.yaml``: tracked branch, declarations folder, prune and (commented) freeze and
-  selfHeal settings, as the reconcile reads them (:mod:`smgitops.ingest.appconfig`);
+  selfHeal settings, as the reconcile reads them (:mod:`smgitops.reconcile.appconfig`);
 - ``.pre-commit-config.yaml``: this project's ``smgitops-validate`` hook;
 - ``.github/workflows/smgitops.yml``: validate + plan on pull requests, the plan as a comment;
 - ``README.md`` for that repository.

@@ -33,7 +33,7 @@ from smgitops.ingest.plan import Plan, compare, render_markdown, render_text
 if TYPE_CHECKING:
     import argparse
 
-    from smgitops.ingest.tree import DesiredState
+    from smgitops.reconcile.tree import DesiredState
 
 OK = 0
 INVALID = 1
@@ -101,7 +101,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def read_ref(repo: Path, ref: str, declarations_dir: str | None) -> tuple[str, DesiredState]:
     """The commit id and desired state at ``ref`` of the clone at ``repo``."""
     from smgitops.git.repository import Snapshot  # noqa: PLC0415 - GitPython only for plan
-    from smgitops.ingest.tree import read_desired_state  # noqa: PLC0415
+    from smgitops.reconcile.tree import read_desired_state  # noqa: PLC0415
 
     snapshot = Snapshot.open(repo, ref)
     with tempfile.TemporaryDirectory(prefix="smgitops-plan-") as scratch:

@@ -5,7 +5,7 @@
 * ``rollout.shadow``          settings of ``strategy: shadow``
 * ``rollout.gates`` / ``rollout.gateTimeout``  manual gates (:class:`GateSpec`)
 * ``.smgitops.yaml``          :class:`FreezeWindow` (``freeze:``), for
-  :class:`smgitops.ingest.appconfig.AppConfig`, which owns that file
+  :class:`smgitops.reconcile.appconfig.AppConfig`, which owns that file
 
 Same conventions as :mod:`smgitops.declaration.models` (frozen, ``extra="forbid"``, camelCase
 aliases, strict numbers, ``ValueError`` messages that read well after ``file:line: field:``).

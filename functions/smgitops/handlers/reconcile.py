@@ -24,9 +24,9 @@ from smgitops.errors import ConflictError, GitFetchError, TransientError
 from smgitops.git.repository import GitFetcher
 from smgitops.ingest.allowlist import AllowList
 from smgitops.ingest.codecommit import DETAIL_TYPE, CodeCommitEvent
-from smgitops.ingest.reconcile import Reconciler
 from smgitops.ingest.work import Ignored, PushWork
 from smgitops.observability import logger
+from smgitops.reconcile.reconciler import Reconciler
 from smgitops.rollout.service import RolloutService
 from smgitops.settings import ReconcileSettings
 

@@ -1,1 +1,1 @@
-"""Turning pushes (GitHub webhooks, CodeCommit events) into reconcile work and rollouts."""
+"""Turning pushes (GitHub webhooks, CodeCommit events) into reconcile work on the queue."""

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from smgitops.declaration.models import Declaration, RolloutSpec
-    from smgitops.ingest.tree import DesiredState
+    from smgitops.reconcile.tree import DesiredState
 
 REVIEW_ORDER: tuple[Action, ...] = (
     "create",

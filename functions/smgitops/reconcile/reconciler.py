@@ -20,10 +20,10 @@ from smgitops.errors import (
     NotFoundError,
     SmgitopsError,
 )
-from smgitops.ingest import appconfig
 from smgitops.ingest.push import STATUS_PROVIDERS
-from smgitops.ingest.tree import read_desired_state
 from smgitops.observability import logger
+from smgitops.reconcile import appconfig
+from smgitops.reconcile.tree import read_desired_state
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from smgitops.declaration.loader import load_tree
 from smgitops.errors import DeclarationError
-from smgitops.ingest import appconfig
+from smgitops.reconcile import appconfig
 from smgitops.rollout import freeze as freeze_rules
 from smgitops.rollout import validation
 from smgitops.rollout.status import Context
