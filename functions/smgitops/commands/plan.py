@@ -10,7 +10,7 @@
   is invalid (every problem on stderr as ``file:line: field: reason``, nothing on stdout).
 * ``--base REF --head REF``: the pull-request plan, offline. Both refs read from the clone;
   per endpoint created / changed / rollout settings only / removed / unchanged, the rollout
-  each change starts, and every validation problem at head (:mod:`smgitops.ingest.review`).
+  each change starts, and every validation problem at head (:mod:`smgitops.plan.review`).
   Exit 0, 1 when head is invalid: the plan is printed all the same, so that a workflow can
   post it.
 
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from smgitops.errors import GitFetchError
-from smgitops.ingest.plan import Plan, compare, render_markdown, render_text
+from smgitops.plan.diff import Plan, compare, render_markdown, render_text
 
 if TYPE_CHECKING:
     import argparse
@@ -170,7 +170,7 @@ def run_live(args: argparse.Namespace) -> int:
 
 def live_plan(desired: DesiredState, header: dict[str, str], table: str | None) -> Plan:
     from smgitops.aws.store import StatusStore  # noqa: PLC0415 - boto3 only when planning
-    from smgitops.ingest.live import LiveState  # noqa: PLC0415
+    from smgitops.plan.live import LiveState  # noqa: PLC0415
 
     live = LiveState(store=StatusStore(table) if table else None)
     changes = compare(
@@ -184,7 +184,7 @@ def live_plan(desired: DesiredState, header: dict[str, str], table: str | None) 
 
 def run_review(args: argparse.Namespace) -> int:
     """The pull-request plan: head against base, both from the clone; no AWS call."""
-    from smgitops.ingest.review import (  # noqa: PLC0415
+    from smgitops.plan.review import (  # noqa: PLC0415
         render_review_markdown,
         render_review_text,
         review,

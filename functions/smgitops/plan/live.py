@@ -9,7 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws.errors import translate
 from smgitops.aws.sagemaker import SageMaker
-from smgitops.ingest.plan import MODEL_FIELDS, Current
+from smgitops.plan.diff import MODEL_FIELDS, Current
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -2,7 +2,7 @@
 
 Pure: the "now" side is given as :class:`Current` values, built from the live endpoints and
 the status table (``smgitops plan --repo DIR --ref REF``). The pull-request plan
-(:mod:`smgitops.ingest.review`, ``smgitops plan --base REF --head REF``) compares two refs
+(:mod:`smgitops.plan.review`, ``smgitops plan --base REF --head REF``) compares two refs
 with the same fields, diffs and renderers.
 
 Only the deployable part counts (model, instance type and count): that is what the content
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
     from smgitops.declaration.models import Declaration
-    from smgitops.ingest.review import RolloutPlan
+    from smgitops.plan.review import RolloutPlan
 
 Action = Literal["create", "update", "settings", "invalid", "unchanged", "orphaned"]
 ORDER: tuple[Action, ...] = ("create", "update", "unchanged", "orphaned")  # against live

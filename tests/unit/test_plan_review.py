@@ -15,8 +15,8 @@ from git import Actor, Repo
 
 from smgitops.cli import main
 from smgitops.declaration.models import RolloutSpec
-from smgitops.ingest.plan import code
-from smgitops.ingest.review import (
+from smgitops.plan.diff import code
+from smgitops.plan.review import (
     MARKER,
     MAX_LISTED,
     MAX_SECTIONS,

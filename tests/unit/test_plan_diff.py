@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from smgitops.ingest.plan import (
+from smgitops.plan.diff import (
     Current,
     Diff,
     Plan,

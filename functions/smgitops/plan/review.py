@@ -17,7 +17,7 @@ import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from smgitops.declaration.models import Strategy
-from smgitops.ingest.plan import (
+from smgitops.plan.diff import (
     ORPHANED,
     SYMBOLS,
     Action,
