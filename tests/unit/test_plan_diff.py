@@ -5,15 +5,8 @@ from __future__ import annotations
 
 import json
 
-from smgitops.plan.diff import (
-    Current,
-    Diff,
-    Plan,
-    compare,
-    fields_of,
-    render_markdown,
-    render_text,
-)
+from smgitops.plan.diff import Current, Diff, Plan, compare, fields_of
+from smgitops.plan.render import render_markdown, render_text
 from tests.builders import declaration
 
 V1 = declaration("churn-predictor", version=1)

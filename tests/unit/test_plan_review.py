@@ -15,16 +15,9 @@ from git import Actor, Repo
 
 from smgitops.cli import main
 from smgitops.declaration.models import RolloutSpec
-from smgitops.plan.diff import code
-from smgitops.plan.review import (
-    MARKER,
-    MAX_LISTED,
-    MAX_SECTIONS,
-    RolloutPlan,
-    human,
-    render_review_markdown,
-    review,
-)
+from smgitops.plan.quote import code
+from smgitops.plan.review import MARKER, MAX_LISTED, MAX_SECTIONS, render_review_markdown, review
+from smgitops.plan.rollout import RolloutPlan, human
 from smgitops.reconcile import appconfig
 from smgitops.reconcile.tree import DesiredState
 from tests.builders import declaration, declaration_dict

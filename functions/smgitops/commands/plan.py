@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from smgitops.errors import GitFetchError
-from smgitops.plan.diff import Plan, compare, render_markdown, render_text
+from smgitops.plan.diff import Plan, compare
+from smgitops.plan.render import render_markdown, render_text
 
 if TYPE_CHECKING:
     import argparse

@@ -3,7 +3,7 @@
 Pure: the "now" side is given as :class:`Current` values, built from the live endpoints and
 the status table (``smgitops plan --repo DIR --ref REF``). The pull-request plan
 (:mod:`smgitops.plan.review`, ``smgitops plan --base REF --head REF``) compares two refs
-with the same fields, diffs and renderers.
+with the same fields and diffs; :mod:`smgitops.plan.render` renders both.
 
 Only the deployable part counts (model, instance type and count): that is what the content
 hash covers and what a rollout changes. A change to rollout settings alone starts nothing.
@@ -13,15 +13,13 @@ removed: a value may be a secret even though the file lives in Git.
 
 from __future__ import annotations
 
-import json
-import re
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Iterable, Mapping
 
     from smgitops.declaration.models import Declaration
-    from smgitops.plan.review import RolloutPlan
+    from smgitops.plan.rollout import RolloutPlan
 
 Action = Literal["create", "update", "settings", "invalid", "unchanged", "orphaned"]
 ORDER: tuple[Action, ...] = ("create", "update", "unchanged", "orphaned")  # against live
@@ -182,123 +180,3 @@ def _change(name: str, declaration: Declaration, now: Current | None, file: str)
     if now.managed is False:
         return Change(name, "update", file, note="not managed yet: a first rollout adopts it")
     return Change(name, "unchanged", file)
-
-
-# --- rendering ------------------------------------------------------------------------------
-
-
-def same(text: str) -> str:
-    return text
-
-
-def _value(value: Any, field: str = "") -> str:
-    if field == "model.framework" and isinstance(value, dict):
-        return f"{value.get('name')} {value.get('version')} ({value.get('processor', 'cpu')})"
-    if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True) if value else json.dumps(value)
-    return "(none)" if value is None else str(value)
-
-
-def environment_line(diffs: Iterable[Diff], quote: Callable[[str], str] = same) -> str:
-    """``added A; changed B; removed C (values not shown)``, or "" when none differ."""
-    kinds: dict[str, list[str]] = {"added": [], "changed": [], "removed": []}
-    for d in diffs:
-        if d.field.startswith(ENVIRONMENT + "."):
-            kind = "added" if d.before is None else "removed" if d.after is None else "changed"
-            kinds[kind].append(quote(d.field.removeprefix(ENVIRONMENT + ".")))
-    listed = [f"{kind} {', '.join(names)}" for kind, names in kinds.items() if names]
-    return "; ".join(listed) + " (values not shown)" if listed else ""
-
-
-def changed_fields(change: Change) -> list[str]:
-    """The deployable fields that differ, every environment name counted as one."""
-    names = [
-        ENVIRONMENT if d.field.startswith(ENVIRONMENT + ".") else d.field
-        for d in change.deployable_diffs
-    ]
-    return list(dict.fromkeys(names))
-
-
-def field_lines(
-    diffs: Iterable[Diff], quote: Callable[[str], str] = same
-) -> list[tuple[str, str | None, str]]:
-    """(field, before, after) per diff; the environment as one line of names (before None)."""
-    diffs = list(diffs)
-    rows: list[tuple[str, str | None, str]] = [
-        (d.field, _value(d.before, d.field), _value(d.after, d.field))
-        for d in diffs
-        if not d.field.startswith(ENVIRONMENT + ".")
-    ]
-    env = environment_line(diffs, quote)
-    if env:
-        at = next(i for i, d in enumerate(diffs) if d.field.startswith(ENVIRONMENT + "."))
-        rows.insert(at, (ENVIRONMENT, None, env))
-    return rows
-
-
-def render_text(plan: Plan) -> str:
-    header = plan.header
-    summary = ", ".join(
-        f"{plan.count(a)} {'to ' + a if a in ('create', 'update') else a}" for a in ORDER
-    )
-    lines = [f"plan for {header.get('ref', '')} ({str(header.get('commit', ''))[:12]}): {summary}"]
-    lines += text_changes(plan.changes)
-    return "\n".join(lines)
-
-
-def text_changes(changes: Iterable[Change]) -> list[str]:
-    changes = list(changes)
-    lines = []
-    width = max((len(c.endpoint) for c in changes), default=0)
-    for change in changes:
-        line = f"  {SYMBOLS[change.action]} {change.action:<9}  {change.endpoint:<{width}}"
-        if change.file:
-            line += f"  {change.file}"
-        if change.base_file:
-            line += f"  (moved from {change.base_file})"
-        if change.note:
-            line += f"  ({change.note})"
-        lines.append(line.rstrip())
-        for field, before, after in field_lines(change.diffs):
-            shown = after if before is None or change.action == "create" else f"{before} -> {after}"
-            lines.append(f"      {field}: {shown}")
-        if change.rollout is not None:
-            lines.append(f"      rollout: {change.rollout.headline()}")
-            lines.extend(f"        {line}" for line in change.rollout.details())
-    return lines
-
-
-def render_markdown(plan: Plan) -> str:
-    """A pull-request comment: one row per endpoint, the differing fields in a list."""
-    rows = ["| | endpoint | action | details |", "|---|---|---|---|"]
-    for change in plan.changes:
-        details = "<br>".join(
-            f"{cell(field)}: {cell(before)} → {cell(after)}"
-            if before is not None
-            else f"{cell(field)}: {after}"
-            for field, before, after in field_lines(change.diffs, cell)
-        )
-        if change.note:
-            details = f"{details}<br>{change.note}" if details else change.note
-        rows.append(
-            f"| {SYMBOLS[change.action]} | {cell(change.endpoint)} | {change.action} | {details} |"
-        )
-    summary = ", ".join(f"{plan.count(a)} {a}" for a in ORDER)
-    return f"**smgitops plan** ({summary})\n\n" + "\n".join(rows)
-
-
-def code(text: str, *, in_table: bool = False) -> str:
-    """``text`` as a Markdown code span: whatever it holds (backticks, ``@mentions``, HTML)
-    shows as written. ``in_table``: also escape ``|`` for a table cell."""
-    text = " ".join(str(text).split())
-    if not text:
-        return ""
-    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    span = f"{fence}{pad}{text}{pad}{fence}"
-    return span.replace("|", "\\|") if in_table else span
-
-
-def cell(text: str) -> str:
-    """:func:`code` for a table cell."""
-    return code(text, in_table=True)

@@ -3,9 +3,10 @@
 ``smgitops plan --base REF --head REF`` reads both refs from a local clone (no AWS) and
 says, per endpoint, what merging head changes: created / changed (the deployable fields that
 differ) / rollout settings only (no rollout: the content hash is unchanged) / removed
-(orphaned) / unchanged, the rollout each change starts (:class:`RolloutPlan`: strategy,
-traffic steps, bake per step, validation, gates, checks, minimum duration) and every
-validation problem at head. Base stands for what is deployed.
+(orphaned) / unchanged, the rollout each change starts
+(:class:`~smgitops.plan.rollout.RolloutPlan`: strategy, traffic steps, bake per step,
+validation, gates, checks, minimum duration) and every validation problem at head. Base stands
+for what is deployed.
 
 Rendered as text, JSON, or the Markdown comment the GitHub workflow of ``smgitops init``
 posts (structure documented in docs/workflow.md).
@@ -16,27 +17,15 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from smgitops.declaration.models import Strategy
-from smgitops.plan.diff import (
-    ORPHANED,
-    SYMBOLS,
-    Action,
-    Change,
-    cell,
-    changed_fields,
-    code,
-    diff,
-    field_lines,
-    fields_of,
-    same,
-    text_changes,
-)
-from smgitops.rollout.strategies import minimum_duration, traffic_steps
+from smgitops.plan.diff import ORPHANED, SYMBOLS, Action, Change, diff, fields_of
+from smgitops.plan.quote import cell, code
+from smgitops.plan.render import changed_fields, field_lines, text_changes
+from smgitops.plan.rollout import RolloutPlan
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
 
-    from smgitops.declaration.models import Declaration, RolloutSpec
+    from smgitops.declaration.models import Declaration
     from smgitops.reconcile.tree import DesiredState
 
 REVIEW_ORDER: tuple[Action, ...] = (
@@ -60,187 +49,6 @@ SETTINGS_ONLY = (
     "unchanged; the new settings apply to the next rollout"
 )
 PRUNED = "declaration removed; the endpoint is deleted (prune: true in .smgitops.yaml)"
-
-
-# --- the rollout a change starts -------------------------------------------------------------
-
-
-def human(seconds: int) -> str:
-    """``900`` → ``15m``, ``5430`` → ``1h 30m 30s``, ``0`` → ``0s``."""
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return " ".join(parts) or "0s"
-
-
-class RolloutPlan(NamedTuple):
-    """What the engine will do for one endpoint, from its declaration at the head ref."""
-
-    rollout: RolloutSpec
-    first_deploy: bool = False  # a new endpoint: created at 100 %, no steps
-    package: bool = False  # model.modelPackageArn: approval gating
-
-    @property
-    def strategy(self) -> Strategy:
-        return self.rollout.strategy
-
-    @property
-    def stepped(self) -> bool:
-        """Traffic moves in steps with bakes, checks, validation and gates."""
-        if self.first_deploy or self.strategy == Strategy.ALL_AT_ONCE:
-            return False
-        return not (self.strategy == Strategy.SHADOW and self.rollout.shadow.then == "stop")
-
-    def traffic(self) -> list[float]:
-        """The new model's share of traffic, in order (``[0, 10, 50, 100]``)."""
-        if self.first_deploy:
-            return [100.0]
-        if self.strategy == Strategy.ALL_AT_ONCE:
-            return [0.0, 100.0]
-        steps = traffic_steps(self.rollout)
-        if not steps:  # shadow, then stop: the new model never serves
-            return []
-        tail = [] if self.strategy == Strategy.AB_TEST else [100.0]  # held until promoted
-        out: list[float] = []
-        for percent in [0.0, *steps, *tail]:
-            if not out or out[-1] != percent:
-                out.append(percent)
-        return out
-
-    def steps_line(self) -> str:
-        traffic = self.traffic()
-        return " → ".join(f"{p:g}" for p in traffic) + " %" if traffic else ""
-
-    def minimum_seconds(self) -> int:
-        return 0 if self.first_deploy else minimum_duration(self.rollout)
-
-    def waits_for_people(self) -> list[str]:
-        """What else the duration depends on: gates and an A/B hold wait for a person."""
-        waits = []
-        if self.stepped and self.rollout.gates:
-            waits.append("waiting at gates")
-        if self.stepped and self.strategy == Strategy.AB_TEST:
-            waits.append("holding until promoted")
-        return waits
-
-    def minimum(self) -> str:
-        """The minimum duration, for people: ``15m``, ``15m + waiting at gates``, ``—``."""
-        if self.first_deploy:
-            return "—"
-        return " + ".join([human(self.minimum_seconds()), *self.waits_for_people()])
-
-    def headline(self, quote: Callable[[str], str] = same) -> str:
-        rollout = self.rollout
-        bake = f"bake {human(rollout.interval_seconds)} per step"
-        steps = quote(self.steps_line())
-        if self.first_deploy:
-            return "new endpoint: created serving 100 % (no steps: there is no stable model yet)"
-        if self.strategy == Strategy.ALL_AT_ONCE:
-            return f"allAtOnce: {steps} in one update (no bake, checks, validation or gates)"
-        if self.strategy == Strategy.SHADOW:
-            shadow = rollout.shadow
-            copied = (
-                f"shadow: {shadow.sampling_percent} % of requests copied to the new model for "
-                f"{human(shadow.duration_seconds(rollout.interval_seconds))} (it answers no one)"
-            )
-            if shadow.then == "stop":
-                return f"{copied}, then stop: a report only, the stable model keeps serving"
-            return f"{copied}, then canary {steps}, {bake}"
-        line = f"{self.strategy.value} {steps}, {bake}"
-        if self.strategy == Strategy.BLUE_GREEN:
-            line += " (the new fleet bakes at 0 % first)"
-        if self.strategy == Strategy.AB_TEST:
-            line += f", held at {rollout.split} % until {quote('smgitops promote')}, then 100 %"
-        return line
-
-    def short(self, quote: Callable[[str], str] = same) -> str:
-        """The rollout in a few words, for a table cell: ``canary `0 → 10 → 100 %```."""
-        if self.first_deploy:
-            return "created at 100 %"
-        if self.strategy == Strategy.SHADOW:
-            then = (
-                "stop (report only)" if not self.stepped else f"canary {quote(self.steps_line())}"
-            )
-            return f"shadow, then {then}"
-        held = ", held until promoted" if self.strategy == Strategy.AB_TEST else ""
-        return f"{self.strategy.value} {quote(self.steps_line())}{held}"
-
-    def details(self, quote: Callable[[str], str] = same) -> list[str]:
-        """One line per declared safeguard that applies (validation, gates, checks…)."""
-        rollout = self.rollout
-        lines: list[str] = []
-        if self.package:
-            lines.append(
-                "model registry: deploys only an Approved package version (waits up to "
-                f"{rollout.approval_timeout} while pending; Rejected fails the rollout)"
-            )
-        if self.first_deploy:
-            later = RolloutPlan(rollout, package=self.package)
-            return [*lines, f"later changes: {later.headline(quote)}"]
-        if self.strategy == Strategy.ALL_AT_ONCE:
-            return lines
-        if self.stepped and rollout.validation is not None:
-            patterns = ", ".join(quote(p) for p in rollout.validation.requests)
-            lines.append(
-                f"validation: golden requests {patterns} sent to the new model before any "
-                f"traffic shifts (minScore {rollout.validation.min_score:g})"
-            )
-        if self.stepped and rollout.gates:
-            gates = ", ".join(quote(g) for g in rollout.gates)
-            lines.append(
-                f"gates: {gates}: each waits for {quote('smgitops promote')} "
-                f"(rolls back after {rollout.gate_timeout})"
-            )
-        lines.append(self._checks(quote))
-        compare = rollout.analysis.compare
-        if compare is not None:
-            judged = ", ".join(
-                f"{quote(m.label)} ({m.direction}, tolerance {m.tolerance * 100:g} %)"
-                for m in compare.metrics
-            )
-            lines.append(
-                f"compare with the stable model each step: {judged}; at least "
-                f"{compare.min_samples} invocations per variant"
-            )
-        lines.append(f"minimum duration: {self.minimum()}")
-        return lines
-
-    def _checks(self, quote: Callable[[str], str]) -> str:
-        analysis = self.rollout.analysis
-        found = [f"alarm {quote(name)}" for name in analysis.alarms]
-        found += [f"{quote(m.metric)} {m.statistic} > {m.max:g}" for m in analysis.metrics]
-        if not found:
-            return "checks: none declared (only a failed endpoint update rolls it back)"
-        failed = self.rollout.max_failed_checks
-        return (
-            f"checks each step: {', '.join(found)}; rolls back after {failed} failed "
-            f"check{'s' if failed != 1 else ''}"
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        rollout = self.rollout
-        return {
-            "strategy": self.strategy.value,
-            "firstDeploy": self.first_deploy,
-            "traffic": self.traffic(),
-            "steps": self.steps_line(),
-            "bakeSeconds": 0 if not self.stepped else rollout.interval_seconds,
-            "minimumSeconds": self.minimum_seconds(),
-            "minimum": self.minimum(),
-            "gates": list(rollout.gates) if self.stepped else [],
-            "validation": _dump(rollout.validation) if self.stepped else None,
-            "compare": _dump(rollout.analysis.compare),
-            "description": [self.headline(), *self.details()],
-        }
-
-
-def _dump(model: Any) -> Any:
-    return None if model is None else model.model_dump(mode="json", by_alias=True)
-
-
-# --- the pull-request plan: the desired state at head against the one at base ----------------
 
 
 class Located(NamedTuple):
