@@ -17,7 +17,7 @@ from smgitops.cli import main
 from smgitops.declaration.models import RolloutSpec
 from smgitops.plan.quote import code
 from smgitops.plan.review import MARKER, MAX_LISTED, MAX_SECTIONS, render_review_markdown, review
-from smgitops.plan.rollout import RolloutPlan, human
+from smgitops.plan.rollout import RolloutPlan, format_duration
 from smgitops.reconcile import appconfig
 from smgitops.reconcile.tree import DesiredState
 from tests.builders import declaration, declaration_dict
@@ -405,8 +405,8 @@ def test_what_each_strategy_says_it_will_do() -> None:
     ("seconds", "text"),
     [(0, "0s"), (45, "45s"), (900, "15m"), (5430, "1h 30m 30s"), (90000, "1d 1h")],
 )
-def test_human_durations(seconds: int, text: str) -> None:
-    assert human(seconds) == text
+def test_durations_read_in_days_hours_minutes_and_seconds(seconds: int, text: str) -> None:
+    assert format_duration(seconds) == text
 
 
 def test_user_text_is_shown_as_code_in_the_comment() -> None:

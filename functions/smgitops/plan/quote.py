@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 
-def same(text: str) -> str:
+def as_is(text: str) -> str:
+    """Plain text: ``text`` unchanged (the quote of the text renderers)."""
     return text
 
 

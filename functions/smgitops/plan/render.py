@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from smgitops.plan.diff import ENVIRONMENT, ORDER, SYMBOLS
-from smgitops.plan.quote import cell, same
+from smgitops.plan.quote import as_is, cell
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -23,7 +23,7 @@ def _value(value: Any, field: str = "") -> str:
     return "(none)" if value is None else str(value)
 
 
-def environment_line(diffs: Iterable[Diff], quote: Callable[[str], str] = same) -> str:
+def environment_line(diffs: Iterable[Diff], quote: Callable[[str], str] = as_is) -> str:
     """``added A; changed B; removed C (values not shown)``, or "" when none differ."""
     kinds: dict[str, list[str]] = {"added": [], "changed": [], "removed": []}
     for d in diffs:
@@ -44,7 +44,7 @@ def changed_fields(change: Change) -> list[str]:
 
 
 def field_lines(
-    diffs: Iterable[Diff], quote: Callable[[str], str] = same
+    diffs: Iterable[Diff], quote: Callable[[str], str] = as_is
 ) -> list[tuple[str, str | None, str]]:
     """(field, before, after) per diff; the environment as one line of names (before None)."""
     diffs = list(diffs)

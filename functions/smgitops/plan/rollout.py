@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from smgitops.declaration.models import Strategy
-from smgitops.plan.quote import same
+from smgitops.plan.quote import as_is
 from smgitops.rollout.strategies import minimum_duration, traffic_steps
 
 if TYPE_CHECKING:
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from smgitops.declaration.models import RolloutSpec
 
 
-def human(seconds: int) -> str:
+def format_duration(seconds: int) -> str:
     """``900`` → ``15m``, ``5430`` → ``1h 30m 30s``, ``0`` → ``0s``."""
     parts = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
@@ -79,11 +79,11 @@ class RolloutPlan(NamedTuple):
         """The minimum duration, for people: ``15m``, ``15m + waiting at gates``, ``—``."""
         if self.first_deploy:
             return "—"
-        return " + ".join([human(self.minimum_seconds()), *self.waits_for_people()])
+        return " + ".join([format_duration(self.minimum_seconds()), *self.waits_for_people()])
 
-    def headline(self, quote: Callable[[str], str] = same) -> str:
+    def headline(self, quote: Callable[[str], str] = as_is) -> str:
         rollout = self.rollout
-        bake = f"bake {human(rollout.interval_seconds)} per step"
+        bake = f"bake {format_duration(rollout.interval_seconds)} per step"
         steps = quote(self.steps_line())
         if self.first_deploy:
             return "new endpoint: created serving 100 % (no steps: there is no stable model yet)"
@@ -91,9 +91,10 @@ class RolloutPlan(NamedTuple):
             return f"allAtOnce: {steps} in one update (no bake, checks, validation or gates)"
         if self.strategy == Strategy.SHADOW:
             shadow = rollout.shadow
+            lasting = format_duration(shadow.duration_seconds(rollout.interval_seconds))
             copied = (
                 f"shadow: {shadow.sampling_percent} % of requests copied to the new model for "
-                f"{human(shadow.duration_seconds(rollout.interval_seconds))} (it answers no one)"
+                f"{lasting} (it answers no one)"
             )
             if shadow.then == "stop":
                 return f"{copied}, then stop: a report only, the stable model keeps serving"
@@ -105,7 +106,7 @@ class RolloutPlan(NamedTuple):
             line += f", held at {rollout.split} % until {quote('smgitops promote')}, then 100 %"
         return line
 
-    def short(self, quote: Callable[[str], str] = same) -> str:
+    def short(self, quote: Callable[[str], str] = as_is) -> str:
         """The rollout in a few words, for a table cell: ``canary `0 → 10 → 100 %```."""
         if self.first_deploy:
             return "created at 100 %"
@@ -117,7 +118,7 @@ class RolloutPlan(NamedTuple):
         held = ", held until promoted" if self.strategy == Strategy.AB_TEST else ""
         return f"{self.strategy.value} {quote(self.steps_line())}{held}"
 
-    def details(self, quote: Callable[[str], str] = same) -> list[str]:
+    def details(self, quote: Callable[[str], str] = as_is) -> list[str]:
         """One line per declared safeguard that applies (validation, gates, checks…)."""
         rollout = self.rollout
         lines: list[str] = []
