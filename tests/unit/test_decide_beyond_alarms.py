@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from smgitops.rollout.actions import SetWeights
-from smgitops.rollout.decide import Decision, decide
+from smgitops.rollout.decide import Decision, decide, needs
 from smgitops.rollout.status import Phase, RolloutStatus
 from tests.builders import declaration
 from tests.unit.fake_world import World
@@ -192,6 +192,31 @@ def test_too_little_traffic_extends_the_step(then: str) -> None:
         assert after.status.reason == ""  # the extension is over
     else:
         assert after.status.phase == Phase.ROLLING_BACK
+
+
+def test_needs_names_exactly_the_checks_the_phases_read() -> None:
+    """The service runs what needs() names; decide() reads each of those and waits for no other."""
+    world = World()
+    deployed(world)
+    decl = declaration(version=2, steps=[20, 50], validation=GOLDEN, analysis=COMPARE)
+    ok = {"ok": True, "score": 1.0, "minScore": 1.0, "passed": 1, "total": 1, "failures": []}
+    results = {"validation": ok, "judgement": _judgement("pass")}
+    status, asked = start(decl, world), []
+    for _ in range(40):
+        observation = world.observe(status.endpoint)
+        wanted = needs(status.spec(), status, observation)
+        observed = observation.model_copy(update={k: results[k] for k in wanted})
+        decision = decide(status.spec(), status, observed)
+        assert decision.details.keys() & results.keys() == wanted
+        asked += sorted(wanted)
+        world.apply(decision.actions)
+        world.settle()
+        world.now += decision.wait_seconds
+        status = decision.status
+        if status.done:
+            break
+    assert status.phase == Phase.SUCCEEDED
+    assert asked == ["validation", "judgement", "judgement"]
 
 
 FREEZE = [{"timezone": "UTC", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],

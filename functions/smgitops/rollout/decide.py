@@ -64,37 +64,50 @@ class Decision:
     details: dict[str, Any] = field(default_factory=dict)  # for the history (judgements...)
 
 
-@dataclass(frozen=True)
-class _Ctx:
-    """What every phase function needs, computed once per tick."""
+@dataclass
+class TickContext:
+    """The working state of one tick (Argo Rollouts' ``rolloutContext``).
+
+    ``status`` starts as the persisted status and is honestly mutable: a check that changes
+    it (a failed check counted, validation passed, a gate released) assigns it through
+    :meth:`update`, and every check answers ``Decision | None`` (``None``: carry on). ``notes``
+    and ``details`` collect what the history records for this tick.
+    """
 
     status: RolloutStatus
-    decl: Declaration
-    obs: Observation
+    declaration: Declaration
+    observation: Observation
     notes: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    # the phase the tick began in: a decision in another phase restarts ``phase_since``
+    started_in: Phase = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.started_in = self.status.phase
 
     @property
     def interval(self) -> int:
-        return self.decl.spec.rollout.interval_seconds
+        return self.declaration.spec.rollout.interval_seconds
 
     @property
     def step_interval(self) -> int:
         """The bake time of the current step: a shadow run lasts ``shadow.duration``."""
         if self.status.shadow:
-            return self.decl.spec.rollout.shadow.duration_seconds(self.interval)
+            return self.declaration.spec.rollout.shadow.duration_seconds(self.interval)
         return self.interval
 
-    def evolve(self, **changes: Any) -> _Ctx:
-        return _Ctx(self.status.evolve(**changes), self.decl, self.obs, self.notes, self.details)
+    def update(self, **changes: Any) -> None:
+        """The working status with ``changes`` (validated, as every transition is written)."""
+        self.status = self.status.evolve(**changes)
 
     @property
     def poll(self) -> int:
         return max(1, min(15, self.interval // 5))
 
     @property
-    def ep(self) -> EndpointView | None:
-        return self.obs.endpoint
+    def endpoint(self) -> EndpointView | None:
+        """The endpoint as this tick saw it (``status.endpoint`` is its name)."""
+        return self.observation.endpoint
 
     def decision(
         self,
@@ -104,9 +117,9 @@ class _Ctx:
         *,
         gate: bool = False,
     ) -> Decision:
-        if status.phase != self.status.phase:
-            status = status.evolve(phase_since=self.obs.now)
-        status = status.evolve(updated_at=self.obs.now)
+        if status.phase != self.started_in:
+            status = status.evolve(phase_since=self.observation.now)
+        status = status.evolve(updated_at=self.observation.now)
         wait_s = 0 if status.done else max(1, math.ceil(wait))
         return Decision(
             tuple(actions or ()), status, wait_s, tuple(self.notes), gate, details=self.details
@@ -168,32 +181,32 @@ def _config(decl: Declaration, *weighted: tuple[VariantRef, float]) -> CreateEnd
     )
 
 
-def _both_config(ctx: _Ctx) -> CreateEndpointConfig:
+def _both_config(ctx: TickContext) -> CreateEndpointConfig:
     assert ctx.status.stable is not None  # noqa: S101 - phases after Pending always have one
-    return _config(ctx.decl, (ctx.status.stable, 100.0), (ctx.status.candidate, 0.0))
+    return _config(ctx.declaration, (ctx.status.stable, 100.0), (ctx.status.candidate, 0.0))
 
 
-def _final_config(ctx: _Ctx) -> CreateEndpointConfig:
-    return _config(ctx.decl, (ctx.status.candidate, 100.0))
+def _final_config(ctx: TickContext) -> CreateEndpointConfig:
+    return _config(ctx.declaration, (ctx.status.candidate, 100.0))
 
 
-def _shadow_config(ctx: _Ctx) -> CreateEndpointConfig:
+def _shadow_config(ctx: TickContext) -> CreateEndpointConfig:
     """The stable variant serving all traffic, the candidate receiving a sampled copy of it."""
     assert ctx.status.stable is not None  # noqa: S101
-    sampling = float(ctx.decl.spec.rollout.shadow.sampling_percent)
-    base = _config(ctx.decl, (ctx.status.stable, 100.0))
+    sampling = float(ctx.declaration.spec.rollout.shadow.sampling_percent)
+    base = _config(ctx.declaration, (ctx.status.stable, 100.0))
     extra = {"shadow": ctx.status.candidate.model_dump(), "sampling": sampling}
     return base.model_copy(
         update={
-            "name": naming.config_name(ctx.decl.name, [ctx.status.stable], extra),
+            "name": naming.config_name(ctx.declaration.name, [ctx.status.stable], extra),
             "shadow_variants": [_variant(ctx.status.candidate, sampling)],
         }
     )
 
 
-def _stable_config(ctx: _Ctx) -> CreateEndpointConfig:
+def _stable_config(ctx: TickContext) -> CreateEndpointConfig:
     assert ctx.status.stable is not None  # noqa: S101
-    return _config(ctx.decl, (ctx.status.stable, 100.0))
+    return _config(ctx.declaration, (ctx.status.stable, 100.0))
 
 
 def generated_alarms(decl: Declaration, variant: str) -> list[AlarmSpec]:
@@ -227,14 +240,14 @@ def namespace_of(metric: str) -> str:
     return "/aws/sagemaker/Endpoints" if metric in INSTANCE_METRICS else "AWS/SageMaker"
 
 
-def _weights(ctx: _Ctx, candidate_percent: float) -> dict[str, float]:
+def _weights(ctx: TickContext, candidate_percent: float) -> dict[str, float]:
     weights = {ctx.status.candidate.name: candidate_percent}
     if ctx.status.stable is not None:
         weights[ctx.status.stable.name] = 100.0 - candidate_percent
     return weights
 
 
-def _set_weights(ctx: _Ctx, weights: dict[str, float]) -> SetWeights:
+def _set_weights(ctx: TickContext, weights: dict[str, float]) -> SetWeights:
     refs = [ctx.status.candidate] + ([ctx.status.stable] if ctx.status.stable else [])
     return SetWeights(
         endpoint=ctx.status.endpoint,
@@ -243,15 +256,15 @@ def _set_weights(ctx: _Ctx, weights: dict[str, float]) -> SetWeights:
     )
 
 
-def _weights_live(ctx: _Ctx, weights: dict[str, float]) -> bool:
+def _weights_live(ctx: TickContext, weights: dict[str, float]) -> bool:
     """True when the endpoint's desired weights already are ``weights``."""
-    if ctx.ep is None:
+    if ctx.endpoint is None:
         return False
-    live = ctx.ep.desired_percent()
+    live = ctx.endpoint.desired_percent()
     return all(abs(live.get(name, -1000.0) - w) <= WEIGHT_TOLERANCE for name, w in weights.items())
 
 
-def _cleanup(ctx: _Ctx, configs: list[str], models: list[str]) -> list[Action]:
+def _cleanup(ctx: TickContext, configs: list[str], models: list[str]) -> list[Action]:
     actions: list[Action] = []
     if ctx.status.generated_alarms:
         actions.append(DeleteAlarms(names=list(ctx.status.generated_alarms)))
@@ -265,8 +278,8 @@ def _cleanup(ctx: _Ctx, configs: list[str], models: list[str]) -> list[Action]:
 # --- transitions shared by phases -------------------------------------------------------------
 
 
-def _enter_step(ctx: _Ctx, index: int) -> Decision:
-    percent = traffic_steps(ctx.decl.spec.rollout)[index]
+def _enter_step(ctx: TickContext, index: int) -> Decision:
+    percent = traffic_steps(ctx.declaration.spec.rollout)[index]
     weights = _weights(ctx, percent)
     actions: list[Action] = [] if _weights_live(ctx, weights) else [_set_weights(ctx, weights)]
     ctx.notes.append(f"step {index + 1}: {percent:g} % on the candidate")
@@ -274,39 +287,39 @@ def _enter_step(ctx: _Ctx, index: int) -> Decision:
         phase=Phase.PROGRESSING,
         step_index=index,
         weights=weights,
-        step_since=ctx.obs.now,
+        step_since=ctx.observation.now,
         promote="",
     )
     return ctx.decision(status, ctx.interval, actions)
 
 
-def _enter_promoting(ctx: _Ctx) -> Decision:
+def _enter_promoting(ctx: TickContext) -> Decision:
     weights = _weights(ctx, 100.0)
     actions: list[Action] = [] if _weights_live(ctx, weights) else [_set_weights(ctx, weights)]
     ctx.notes.append("100 % on the candidate; stable kept warm for one interval")
     status = ctx.status.evolve(
-        phase=Phase.PROMOTING, weights=weights, step_since=ctx.obs.now, promote=""
+        phase=Phase.PROMOTING, weights=weights, step_since=ctx.observation.now, promote=""
     )
     return ctx.decision(status, ctx.interval, actions)
 
 
-def _enter_finalizing(ctx: _Ctx) -> Decision:
+def _enter_finalizing(ctx: TickContext) -> Decision:
     final = _final_config(ctx)
     ctx.notes.append(f"replacing the endpoint config with {final.name} (candidate only)")
     actions: list[Action] = [final]
-    if ctx.ep is None or ctx.ep.config != final.name:
+    if ctx.endpoint is None or ctx.endpoint.config != final.name:
         actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=final.name))
     status = ctx.status.evolve(phase=Phase.FINALIZING)
     return ctx.decision(status, ctx.poll, actions)
 
 
-def rollback(ctx: _Ctx, reason: str, **changes: Any) -> Decision:
+def rollback(ctx: TickContext, reason: str, **changes: Any) -> Decision:
     """All traffic back to the stable variant now, in one weights call."""
-    status = ctx.status.evolve(reason=reason, **changes)
+    ctx.update(reason=reason, **changes)
+    status = ctx.status
     if status.stable is None:
         ctx.notes.append(f"cannot roll back a first deploy: {reason}")
         return ctx.decision(status.evolve(phase=Phase.FAILED), 0)
-    ctx = _Ctx(status, ctx.decl, ctx.obs, ctx.notes, ctx.details)
     weights = _weights(ctx, 0.0)
     actions: list[Action] = []
     if _both_live(ctx) and not _weights_live(ctx, weights):
@@ -315,9 +328,9 @@ def rollback(ctx: _Ctx, reason: str, **changes: Any) -> Decision:
     return ctx.decision(status.evolve(phase=Phase.ROLLING_BACK, weights=weights), 1, actions)
 
 
-def _both_live(ctx: _Ctx) -> bool:
+def _both_live(ctx: TickContext) -> bool:
     """Stable and candidate are both production variants: a weights call can move traffic."""
-    ep, status = ctx.ep, ctx.status
+    ep, status = ctx.endpoint, ctx.status
     return (
         ep is not None
         and ep.status == IN_SERVICE
@@ -327,46 +340,45 @@ def _both_live(ctx: _Ctx) -> bool:
     )
 
 
-def _guard(ctx: _Ctx) -> tuple[_Ctx, Decision | None]:
+def _guard(ctx: TickContext) -> Decision | None:
     """Abort requests, failed checks and the deadline, checked before any progress."""
     status = ctx.status
     if status.abort_requested:
-        return ctx, rollback(ctx, status.abort_requested)
+        return rollback(ctx, status.abort_requested)
     percent = status.weights.get(status.candidate.name, 0.0)
-    firing = ctx.obs.firing(status.watched_alarms)
+    firing = ctx.observation.firing(status.watched_alarms)
     if firing:
         failed = status.failed_checks + 1
         names = ", ".join(f"{a.name}" for a in firing)
         reason = f"alarm {names} in ALARM at {percent:g} %: {firing[0].reason}".strip()
-        limit = ctx.decl.spec.rollout.max_failed_checks
+        limit = ctx.declaration.spec.rollout.max_failed_checks
         if failed >= limit:
-            return ctx, rollback(ctx, reason, failed_checks=failed)
+            return rollback(ctx, reason, failed_checks=failed)
         ctx.notes.append(f"failed check {failed}/{limit}: {reason}")
-        ctx = ctx.evolve(failed_checks=failed)
-    if ctx.obs.now > status.deadline_at and status.phase != Phase.PAUSED:
-        return ctx, rollback(ctx, "deadline exceeded")  # a pause has its own timeout
-    if ctx.ep is None:
-        return ctx, rollback(ctx, "endpoint disappeared")
-    if ctx.ep.status == FAILED:
-        return ctx, rollback(ctx, f"endpoint failed: {ctx.ep.failure_reason}")
-    if not ctx.ep.hosts(status.candidate.name) and ctx.ep.status == IN_SERVICE:
-        return ctx, rollback(ctx, "candidate variant is no longer on the endpoint")
-    return ctx, None
-
-
-def _busy(ctx: _Ctx) -> Decision | None:
-    if ctx.ep is None or ctx.ep.status in BUSY:
-        return ctx.wait(f"endpoint is {ctx.ep.status if ctx.ep else 'missing'}")
+        ctx.update(failed_checks=failed)
+    if ctx.observation.now > status.deadline_at and status.phase != Phase.PAUSED:
+        return rollback(ctx, "deadline exceeded")  # a pause has its own timeout
+    if ctx.endpoint is None:
+        return rollback(ctx, "endpoint disappeared")
+    if ctx.endpoint.status == FAILED:
+        return rollback(ctx, f"endpoint failed: {ctx.endpoint.failure_reason}")
+    if not ctx.endpoint.hosts(status.candidate.name) and ctx.endpoint.status == IN_SERVICE:
+        return rollback(ctx, "candidate variant is no longer on the endpoint")
     return None
 
 
-def _checked(ctx: _Ctx) -> tuple[_Ctx, Decision | None]:
+def _busy(ctx: TickContext) -> Decision | None:
+    if ctx.endpoint is None or ctx.endpoint.status in BUSY:
+        return ctx.wait(f"endpoint is {ctx.endpoint.status if ctx.endpoint else 'missing'}")
+    return None
+
+
+def _checked(ctx: TickContext) -> Decision | None:
     """The checks of every phase in which the candidate may take traffic: guard, then busy."""
-    ctx, stop = _guard(ctx)
-    return ctx, stop or _busy(ctx)
+    return _guard(ctx) or _busy(ctx)
 
 
-def _hold_weights(ctx: _Ctx, wait: float) -> Decision:
+def _hold_weights(ctx: TickContext, wait: float) -> Decision:
     """Re-apply the intended weights if they are not live (crash replay, manual edit)."""
     if not _weights_live(ctx, ctx.status.weights):
         ctx.notes.append("re-applying intended weights")
@@ -376,19 +388,19 @@ def _hold_weights(ctx: _Ctx, wait: float) -> Decision:
     return ctx.decision(ctx.status, wait)
 
 
-def _elapsed(ctx: _Ctx) -> float:
-    return ctx.obs.now - (ctx.status.step_since or ctx.obs.now)
+def _elapsed(ctx: TickContext) -> float:
+    return ctx.observation.now - (ctx.status.step_since or ctx.observation.now)
 
 
 # --- beyond alarms: freeze windows, golden requests, judgements, gates, shadow ---------------
 
 
-def _frozen(ctx: _Ctx) -> Decision | None:
+def _frozen(ctx: TickContext) -> Decision | None:
     """A push during a freeze window waits Pending until it opens (or the commit overrides)."""
     if not ctx.status.freeze:
         return None
     windows = [FreezeWindow.model_validate(w) for w in ctx.status.freeze]
-    check = freeze.check(windows, ctx.obs.now)
+    check = freeze.check(windows, ctx.observation.now)
     if check.window is None:
         return None
     if ctx.status.override:
@@ -396,23 +408,25 @@ def _frozen(ctx: _Ctx) -> Decision | None:
         ctx.notes.append(note)
         ctx.details["override"] = ctx.status.override
         return None
-    return ctx.decision(ctx.status.evolve(reason=check.reason), check.wait_seconds(ctx.obs.now))
+    return ctx.decision(
+        ctx.status.evolve(reason=check.reason), check.wait_seconds(ctx.observation.now)
+    )
 
 
-def _validate(ctx: _Ctx) -> tuple[_Ctx, Decision | None]:
+def _validate(ctx: TickContext) -> Decision | None:
     """Golden requests to the candidate alone, before a single user request reaches it."""
-    spec = ctx.decl.spec.rollout.validation
-    if spec is None or ctx.status.validated:
-        return ctx, None
-    outcome = ctx.obs.validation
+    if not validation_due(ctx):
+        return None
+    outcome = ctx.observation.validation
     if outcome is None:
-        return ctx, ctx.wait("waiting for the golden requests to be sent")
+        return ctx.wait("waiting for the golden requests to be sent")
     ctx.details["validation"] = outcome
     reason = _validation_reason(outcome)
     if not outcome.get("ok"):
-        return ctx, rollback(ctx, f"validation failed before any traffic: {reason}")
+        return rollback(ctx, f"validation failed before any traffic: {reason}")
     ctx.notes.append(f"validation passed: {reason}")
-    return ctx.evolve(validated=True), None
+    ctx.update(validated=True)
+    return None
 
 
 def _validation_reason(outcome: dict[str, Any]) -> str:
@@ -424,32 +438,33 @@ def _validation_reason(outcome: dict[str, Any]) -> str:
     return f"{head}: {'; '.join(failures[:3])}" if failures else head
 
 
-def _judge(ctx: _Ctx) -> tuple[_Ctx, Decision | None]:
+def _judge(ctx: TickContext) -> Decision | None:
     """The end of a step: candidate against stable. Fail rolls back; too little data extends."""
-    if ctx.decl.spec.rollout.analysis.compare is None or ctx.status.promote:
-        return ctx, None
-    judgement = ctx.obs.judgement
+    if not judgement_due(ctx):
+        return None
+    judgement = ctx.observation.judgement
     if judgement is None:
-        return ctx, ctx.wait("waiting for the step's metrics")
+        return ctx.wait("waiting for the step's metrics")
     ctx.details["judgement"] = judgement
     verdict, reason = judgement.get("verdict"), str(judgement.get("reason", ""))
     inconclusive = bool(judgement.get("inconclusive"))  # the reason says which policy applied
     if verdict == "fail":
-        return ctx, rollback(ctx, reason if inconclusive else f"judged worse than stable: {reason}")
+        return rollback(ctx, reason if inconclusive else f"judged worse than stable: {reason}")
     if verdict == "extend":
         ctx.notes.append(f"step extended: {reason}")
         # the reason shows in `smgitops status` while the step bakes one interval more
         extended = ctx.status.evolve(
             extensions=ctx.status.extensions + 1, reason=f"step extended: {reason}"
         )
-        return ctx, ctx.decision(extended, ctx.step_interval)
+        return ctx.decision(extended, ctx.step_interval)
     ctx.notes.append(reason if inconclusive else f"judged no worse than stable: {reason}")
-    return ctx.evolve(extensions=0, reason=""), None
+    ctx.update(extensions=0, reason="")
+    return None
 
 
-def _gate(ctx: _Ctx, gate: str) -> Decision | None:
+def _gate(ctx: TickContext, gate: str) -> Decision | None:
     """Pause at a declared manual gate until ``promote`` (or ``abort``, or the timeout)."""
-    rollout = ctx.decl.spec.rollout
+    rollout = ctx.declaration.spec.rollout
     if gate not in rollout.gates or gate in ctx.status.gates_passed:
         return None
     reason = f"waiting at gate {gate}: smgitops promote {ctx.status.endpoint} (or abort)"
@@ -458,12 +473,12 @@ def _gate(ctx: _Ctx, gate: str) -> Decision | None:
     return ctx.decision(paused, rollout.gate_timeout_seconds, gate=True)
 
 
-def _at_gate(ctx: _Ctx) -> Decision:
+def _at_gate(ctx: TickContext) -> Decision:
     gate = ctx.status.gate
-    timeout = ctx.decl.spec.rollout.gate_timeout_seconds
+    timeout = ctx.declaration.spec.rollout.gate_timeout_seconds
     if ctx.status.promote:
         ctx.notes.append(f"gate {gate} released by an operator")
-        released = ctx.evolve(
+        ctx.update(
             gate="",
             gates_passed=[*ctx.status.gates_passed, gate],
             reason="",
@@ -471,42 +486,42 @@ def _at_gate(ctx: _Ctx) -> Decision:
             deadline_at=_resumed_deadline(ctx),
         )
         if gate == BEFORE_FIRST_STEP:
-            return _enter_step(released, 0)
-        return _enter_promoting(released)
-    waited = ctx.obs.now - ctx.status.phase_since
+            return _enter_step(ctx, 0)
+        return _enter_promoting(ctx)
+    waited = ctx.observation.now - ctx.status.phase_since
     if waited >= timeout:
         return rollback(ctx, f"manual gate {gate} timed out after {timeout}s")
     return ctx.decision(ctx.status, timeout - waited, gate=True)
 
 
-def _resumed_deadline(ctx: _Ctx) -> float:
+def _resumed_deadline(ctx: TickContext) -> float:
     """Time spent paused does not count against the rollout's deadline."""
-    return ctx.status.deadline_at + max(0.0, ctx.obs.now - ctx.status.phase_since)
+    return ctx.status.deadline_at + max(0.0, ctx.observation.now - ctx.status.phase_since)
 
 
-def _start_shadow(ctx: _Ctx) -> Decision:
+def _start_shadow(ctx: TickContext) -> Decision:
     config = _shadow_config(ctx)
-    actions: list[Action] = [_create_model(ctx.decl, ctx.obs.region), config]
-    if ctx.ep is None or ctx.ep.config != config.name:
+    actions: list[Action] = [_create_model(ctx.declaration, ctx.observation.region), config]
+    if ctx.endpoint is None or ctx.endpoint.config != config.name:
         actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=config.name))
-    alarms = generated_alarms(ctx.decl, ctx.status.candidate.name)
+    alarms = generated_alarms(ctx.declaration, ctx.status.candidate.name)
     if alarms:
         actions.append(PutAlarms(alarms=alarms))
-    sampling = ctx.decl.spec.rollout.shadow.sampling_percent
+    sampling = ctx.declaration.spec.rollout.shadow.sampling_percent
     ctx.notes.append(f"shadow: {sampling} % of requests copied to {ctx.status.candidate.name}")
     status = ctx.status.evolve(
         phase=Phase.INITIALIZING,
         shadow=True,
         weights={ctx.status.stable.name: 100.0} if ctx.status.stable else {},
         generated_alarms=[a.name for a in alarms],
-        watched_alarms=[*ctx.decl.spec.rollout.analysis.alarms, *(a.name for a in alarms)],
+        watched_alarms=[*ctx.declaration.spec.rollout.analysis.alarms, *(a.name for a in alarms)],
     )
     return ctx.decision(status, ctx.poll, actions)
 
 
-def _after_shadow(ctx: _Ctx) -> Decision:
+def _after_shadow(ctx: TickContext) -> Decision:
     """The shadow run passed: report only (``then: stop``) or continue into a canary."""
-    if ctx.decl.spec.rollout.shadow.then == "canary":
+    if ctx.declaration.spec.rollout.shadow.then == "canary":
         both = _both_config(ctx)
         ctx.notes.append("shadow passed: continuing as a canary from 0 %")
         status = ctx.status.evolve(
@@ -525,42 +540,58 @@ def _after_shadow(ctx: _Ctx) -> Decision:
     return ctx.decision(status, ctx.poll, [stable_only, update])
 
 
-def needs(declaration: Declaration, status: RolloutStatus, observation: Observation) -> set[str]:
-    """The checks that need I/O this tick ("validation", "judgement"), for the service to run."""
-    ctx = _Ctx(status, declaration, observation)
-    ep = observation.endpoint
-    if ep is None or ep.status != IN_SERVICE or status.abort_requested:
-        return set()
-    wanted: set[str] = set()
-    rollout = declaration.spec.rollout
-    if (
+def validation_due(ctx: TickContext) -> bool:
+    """Golden requests are due: declared and not passed yet, with the candidate live at 0 %
+    beside stable while Initializing (never for a first deploy or a shadow run)."""
+    status, ep = ctx.status, ctx.endpoint
+    return (
         status.phase == Phase.INITIALIZING
-        and rollout.validation is not None
+        and ctx.declaration.spec.rollout.validation is not None
         and not (status.validated or status.shadow or status.first_deploy)
         and status.stable is not None
+        and ep is not None
         and ep.config == _both_config(ctx).name
-    ):
-        wanted.add("validation")
-    if (
+    )
+
+
+def judgement_due(ctx: TickContext) -> bool:
+    """A compared step has baked: judge candidate against stable (not when an operator promoted)."""
+    status = ctx.status
+    return (
         status.phase == Phase.PROGRESSING
-        and rollout.analysis.compare is not None
+        and ctx.declaration.spec.rollout.analysis.compare is not None
         and not status.promote
         and _elapsed(ctx) >= ctx.step_interval
-    ):
-        wanted.add("judgement")
-    return wanted
+    )
+
+
+# The checks that need I/O, by the name the service runs them under; the phases ask the same
+# predicates (``_validate``, ``_judge``), so what is run and what is read cannot drift apart.
+DUE: dict[str, Callable[[TickContext], bool]] = {
+    "validation": validation_due,
+    "judgement": judgement_due,
+}
+
+
+def needs(declaration: Declaration, status: RolloutStatus, observation: Observation) -> set[str]:
+    """The checks that need I/O this tick ("validation", "judgement"), for the service to run."""
+    ctx = TickContext(status, declaration, observation)
+    ep = ctx.endpoint
+    if ep is None or ep.status != IN_SERVICE or status.abort_requested:
+        return set()  # the tick rolls back or waits before any check
+    return {name for name, due in DUE.items() if due(ctx)}
 
 
 # --- one function per phase -------------------------------------------------------------------
 
 
-def _pending(ctx: _Ctx) -> Decision:
-    if ctx.status.abort_requested and ctx.ep is None:
+def _pending(ctx: TickContext) -> Decision:
+    if ctx.status.abort_requested and ctx.endpoint is None:
         return _ended_before_start(ctx, [_final_config(ctx).name])
-    strategy = ctx.decl.spec.rollout.strategy
+    strategy = ctx.declaration.spec.rollout.strategy
     reason = "" if strategy in SUPPORTED else f"strategy {strategy} is not yet supported"
     try:
-        images.resolve_image(ctx.decl.spec.model, ctx.obs.region)
+        images.resolve_image(ctx.declaration.spec.model, ctx.observation.region)
     except ImageResolutionError as exc:
         reason = str(exc)
     if reason:  # nothing is created
@@ -569,7 +600,7 @@ def _pending(ctx: _Ctx) -> Decision:
     waiting = _approval(ctx) or _frozen(ctx)
     if waiting is not None:
         return waiting
-    ep = ctx.ep
+    ep = ctx.endpoint
     if ep is None:
         return _first_deploy(ctx)
     if ep.status in BUSY:
@@ -577,13 +608,13 @@ def _pending(ctx: _Ctx) -> Decision:
     if ep.status != IN_SERVICE:
         reason = f"endpoint is {ep.status}: {ep.failure_reason}".rstrip(": ")
         return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
-    live = ctx.obs.config_variants
+    live = ctx.observation.config_variants
     if live is None:
         return ctx.wait("endpoint config not observed yet")
     return _from_live(ctx, ep, live)
 
 
-def _from_live(ctx: _Ctx, ep: EndpointView, live: list[VariantRef]) -> Decision:
+def _from_live(ctx: TickContext, ep: EndpointView, live: list[VariantRef]) -> Decision:
     """The endpoint serves: its heaviest other variant becomes the stable one."""
     candidate = ctx.status.candidate
     others = [v for v in live if v.name != candidate.name]
@@ -594,20 +625,20 @@ def _from_live(ctx: _Ctx, ep: EndpointView, live: list[VariantRef]) -> Decision:
     stable_config = ctx.status.stable_config or (
         ep.config if ep.variant(candidate.name) is None else ""
     )
-    ctx = ctx.evolve(stable=stable, stable_config=stable_config)
+    ctx.update(stable=stable, stable_config=stable_config)
     if ctx.status.abort_requested and not ep.hosts(candidate.name):
         return _ended_before_start(ctx, [_both_config(ctx).name, _shadow_config(ctx).name])
-    strategy = ctx.decl.spec.rollout.strategy
+    strategy = ctx.declaration.spec.rollout.strategy
     if strategy == Strategy.ALL_AT_ONCE:
         ctx.notes.append("allAtOnce: replacing the model in one update")
         return _replace_all(ctx)
     if strategy == Strategy.SHADOW:
         return _start_shadow(ctx)
     both = _both_config(ctx)
-    actions: list[Action] = [_create_model(ctx.decl, ctx.obs.region), both]
+    actions: list[Action] = [_create_model(ctx.declaration, ctx.observation.region), both]
     if ep.config != both.name:
         actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=both.name))
-    alarms = generated_alarms(ctx.decl, candidate.name)
+    alarms = generated_alarms(ctx.declaration, candidate.name)
     if alarms:
         actions.append(PutAlarms(alarms=alarms))
     ctx.notes.append(f"adding candidate {candidate.name} at 0 % beside stable {stable.name}")
@@ -615,7 +646,7 @@ def _from_live(ctx: _Ctx, ep: EndpointView, live: list[VariantRef]) -> Decision:
         phase=Phase.INITIALIZING,
         weights={stable.name: 100.0, candidate.name: 0.0},
         generated_alarms=[a.name for a in alarms],
-        watched_alarms=[*ctx.decl.spec.rollout.analysis.alarms, *(a.name for a in alarms)],
+        watched_alarms=[*ctx.declaration.spec.rollout.analysis.alarms, *(a.name for a in alarms)],
     )
     return ctx.decision(status, ctx.poll, actions)
 
@@ -624,13 +655,15 @@ APPROVED = "Approved"
 REJECTED = "Rejected"
 
 
-def _approval(ctx: _Ctx) -> Decision | None:
+def _approval(ctx: TickContext) -> Decision | None:
     """Model Registry: only an Approved package version ever takes traffic."""
-    arn = ctx.decl.spec.model.model_package_arn
+    arn = ctx.declaration.spec.model.model_package_arn
     if arn is None:
         return None
-    approval = ctx.obs.package_approval
-    version = f" (version {ctx.obs.package_version})" if ctx.obs.package_version else ""
+    approval = ctx.observation.package_approval
+    version = (
+        f" (version {ctx.observation.package_version})" if ctx.observation.package_version else ""
+    )
     if approval == APPROVED:
         if ctx.status.reason.startswith("waiting for approval"):
             ctx.notes.append(f"model package {arn}{version} approved")
@@ -641,22 +674,22 @@ def _approval(ctx: _Ctx) -> Decision | None:
         reason = f"model package {arn}{version} is {approval}"
         ctx.notes.append(reason)
         return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
-    timeout = ctx.decl.spec.rollout.approval_timeout_seconds
-    if ctx.obs.now - ctx.status.started_at > timeout:
+    timeout = ctx.declaration.spec.rollout.approval_timeout_seconds
+    if ctx.observation.now - ctx.status.started_at > timeout:
         reason = f"model package {arn}{version} still {approval} after {timeout}s: not deployed"
         return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
     reason = f"waiting for approval: {arn}{version} is {approval or 'unknown'}"
     return ctx.decision(ctx.status.evolve(reason=reason), max(ctx.poll, min(60, ctx.interval)))
 
 
-def _ended_before_start(ctx: _Ctx, configs: list[str]) -> Decision:
+def _ended_before_start(ctx: TickContext, configs: list[str]) -> Decision:
     """Aborted while Pending: nothing reached the endpoint; remove what a crashed tick made."""
     ctx.notes.append("ended before any change to the endpoint")
     ended = ctx.status.evolve(phase=Phase.ROLLED_BACK, reason=ctx.status.abort_requested)
     return ctx.decision(ended, 0, _cleanup(ctx, configs, [ctx.status.candidate.model]))
 
 
-def _already_live(ctx: _Ctx, ep: EndpointView) -> Decision:
+def _already_live(ctx: TickContext, ep: EndpointView) -> Decision:
     """The declared model is the endpoint's only variant: restore its capacity and weight."""
     candidate = ctx.status.candidate
     ctx.notes.append("the declared model is already live")
@@ -674,13 +707,15 @@ def _already_live(ctx: _Ctx, ep: EndpointView) -> Decision:
     return ctx.decision(status, 0, actions)
 
 
-def _first_deploy(ctx: _Ctx) -> Decision:
+def _first_deploy(ctx: TickContext) -> Decision:
     final = _final_config(ctx)
     ctx.notes.append(f"creating endpoint {ctx.status.endpoint} with {ctx.status.candidate.name}")
     actions: list[Action] = [
-        _create_model(ctx.decl, ctx.obs.region),
+        _create_model(ctx.declaration, ctx.observation.region),
         final,
-        CreateEndpoint(endpoint=ctx.status.endpoint, config=final.name, tags=_tags(ctx.decl)),
+        CreateEndpoint(
+            endpoint=ctx.status.endpoint, config=final.name, tags=_tags(ctx.declaration)
+        ),
     ]
     status = ctx.status.evolve(
         phase=Phase.INITIALIZING,
@@ -690,28 +725,28 @@ def _first_deploy(ctx: _Ctx) -> Decision:
     return ctx.decision(status, ctx.poll, actions)
 
 
-def _replace_all(ctx: _Ctx) -> Decision:
+def _replace_all(ctx: TickContext) -> Decision:
     final = _final_config(ctx)
-    actions: list[Action] = [_create_model(ctx.decl, ctx.obs.region), final]
-    if ctx.ep is None or ctx.ep.config != final.name:
+    actions: list[Action] = [_create_model(ctx.declaration, ctx.observation.region), final]
+    if ctx.endpoint is None or ctx.endpoint.config != final.name:
         actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=final.name))
     status = ctx.status.evolve(phase=Phase.FINALIZING, weights={ctx.status.candidate.name: 100.0})
     return ctx.decision(status, ctx.poll, actions)
 
 
-def _initializing(ctx: _Ctx) -> Decision:
-    ep = ctx.ep
+def _initializing(ctx: TickContext) -> Decision:
+    ep = ctx.endpoint
     status = ctx.status
     if ep is None:
-        if ctx.obs.now - status.phase_since < 60:
+        if ctx.observation.now - status.phase_since < 60:
             return ctx.wait("endpoint not visible yet")
         return ctx.decision(status.evolve(phase=Phase.FAILED, reason="endpoint was not created"), 0)
-    if status.abort_requested or ctx.obs.now > status.deadline_at:
+    if status.abort_requested or ctx.observation.now > status.deadline_at:
         return rollback(ctx, status.abort_requested or "deadline exceeded")
     return _busy(ctx) or _initialized(ctx, ep)
 
 
-def _initialized(ctx: _Ctx, ep: EndpointView) -> Decision:
+def _initialized(ctx: TickContext, ep: EndpointView) -> Decision:
     status = ctx.status
     target = _initial_target(ctx)
     if ep.status == FAILED or (ep.config != target and ep.failure_reason):
@@ -728,19 +763,18 @@ def _initialized(ctx: _Ctx, ep: EndpointView) -> Decision:
     if status.shadow:
         duration = ctx.step_interval
         ctx.notes.append(f"shadow run: observing the candidate for {duration}s, no user traffic")
-        observing = status.evolve(phase=Phase.PROGRESSING, step_index=0, step_since=ctx.obs.now)
+        observing = status.evolve(
+            phase=Phase.PROGRESSING, step_index=0, step_since=ctx.observation.now
+        )
         return ctx.decision(observing, duration)
-    firing = ctx.obs.firing(status.watched_alarms)
+    firing = ctx.observation.firing(status.watched_alarms)
     if firing:  # already in ALARM: not a single request for the candidate
         names = ", ".join(a.name for a in firing)
         return rollback(ctx, f"alarm {names} in ALARM before the first step: {firing[0].reason}")
-    ctx, stop = _validate(ctx)
-    if stop is not None:
-        return stop
-    return _gate(ctx, BEFORE_FIRST_STEP) or _enter_step(ctx, 0)
+    return _validate(ctx) or _gate(ctx, BEFORE_FIRST_STEP) or _enter_step(ctx, 0)
 
 
-def _initial_target(ctx: _Ctx) -> str:
+def _initial_target(ctx: TickContext) -> str:
     if ctx.status.first_deploy:
         return _final_config(ctx).name
     if ctx.status.shadow:
@@ -748,8 +782,8 @@ def _initial_target(ctx: _Ctx) -> str:
     return _both_config(ctx).name
 
 
-def _progressing(ctx: _Ctx) -> Decision:
-    ctx, stop = _checked(ctx)
+def _progressing(ctx: TickContext) -> Decision:
+    stop = _checked(ctx)
     if stop is not None:
         return stop
     if ctx.status.promote == "full" and not ctx.status.shadow:
@@ -758,17 +792,17 @@ def _progressing(ctx: _Ctx) -> Decision:
     elapsed = _elapsed(ctx)
     if elapsed < ctx.step_interval and ctx.status.promote != "step":
         return _hold_weights(ctx, ctx.step_interval - elapsed)
-    ctx, stop = _judge(ctx)
+    stop = _judge(ctx)
     if stop is not None:
         return stop
     if ctx.status.shadow:
         return _after_shadow(ctx)
     ctx.notes.append(f"step {ctx.status.step_index + 1} passed its checks")
-    steps = traffic_steps(ctx.decl.spec.rollout)
+    steps = traffic_steps(ctx.declaration.spec.rollout)
     following = ctx.status.step_index + 1
     if following < len(steps):
         return _enter_step(ctx, following)
-    if ctx.decl.spec.rollout.strategy == Strategy.AB_TEST:
+    if ctx.declaration.spec.rollout.strategy == Strategy.AB_TEST:
         percent = steps[-1]
         reason = f"holding {percent:g} % on the challenger until promote or abort"
         ctx.notes.append(reason)
@@ -777,20 +811,21 @@ def _progressing(ctx: _Ctx) -> Decision:
     return _gate(ctx, BEFORE_PROMOTION) or _enter_promoting(ctx)
 
 
-def _paused(ctx: _Ctx) -> Decision:
-    ctx, stop = _checked(ctx)
+def _paused(ctx: TickContext) -> Decision:
+    stop = _checked(ctx)
     if stop is not None:
         return stop
     if ctx.status.gate:
         return _at_gate(ctx)
     if ctx.status.promote:
         ctx.notes.append("promoted by an operator")
-        return _enter_promoting(ctx.evolve(reason="", deadline_at=_resumed_deadline(ctx)))
+        ctx.update(reason="", deadline_at=_resumed_deadline(ctx))
+        return _enter_promoting(ctx)
     return _hold_weights(ctx, ctx.interval)
 
 
-def _promoting(ctx: _Ctx) -> Decision:
-    ctx, stop = _checked(ctx)
+def _promoting(ctx: TickContext) -> Decision:
+    stop = _checked(ctx)
     if stop is not None:
         return stop
     elapsed = _elapsed(ctx)
@@ -799,8 +834,8 @@ def _promoting(ctx: _Ctx) -> Decision:
     return _enter_finalizing(ctx)
 
 
-def _finalizing(ctx: _Ctx) -> Decision:
-    ep = ctx.ep
+def _finalizing(ctx: TickContext) -> Decision:
+    ep = ctx.endpoint
     if ep is None:
         return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason="endpoint disappeared"), 0)
     if ep.status in BUSY:
@@ -829,7 +864,7 @@ def _finalizing(ctx: _Ctx) -> Decision:
     return ctx.decision(done, 0, _cleanup(ctx, configs, models))
 
 
-def _finish_shadow_report(ctx: _Ctx, ep: EndpointView) -> Decision:
+def _finish_shadow_report(ctx: TickContext, ep: EndpointView) -> Decision:
     """``then: stop``: the stable variant alone again; the candidate was only observed."""
     stable_only = _stable_config(ctx).name
     if ep.config != stable_only:
@@ -840,8 +875,8 @@ def _finish_shadow_report(ctx: _Ctx, ep: EndpointView) -> Decision:
     return ctx.decision(done, 0, _cleanup(ctx, configs, [ctx.status.candidate.model]))
 
 
-def _rolling_back(ctx: _Ctx) -> Decision:
-    ep = ctx.ep
+def _rolling_back(ctx: TickContext) -> Decision:
+    ep = ctx.endpoint
     status = ctx.status
     if ep is None or ep.status == FAILED:
         why = "endpoint disappeared" if ep is None else f"endpoint failed: {ep.failure_reason}"
@@ -888,11 +923,11 @@ def _rolling_back(ctx: _Ctx) -> Decision:
     return ctx.decision(status, 1, actions)
 
 
-def _terminal(ctx: _Ctx) -> Decision:
+def _terminal(ctx: TickContext) -> Decision:
     return ctx.decision(ctx.status, 0)
 
 
-PHASES: dict[Phase, Callable[[_Ctx], Decision]] = {
+PHASES: dict[Phase, Callable[[TickContext], Decision]] = {
     Phase.PENDING: _pending,
     Phase.INITIALIZING: _initializing,
     Phase.PROGRESSING: _progressing,
@@ -909,7 +944,7 @@ PHASES: dict[Phase, Callable[[_Ctx], Decision]] = {
 
 def decide(declaration: Declaration, status: RolloutStatus, observation: Observation) -> Decision:
     """The next actions, the next status and how long to wait before the next tick."""
-    decision = PHASES[status.phase](_Ctx(status, declaration, observation))
+    decision = PHASES[status.phase](TickContext(status, declaration, observation))
     if decision.status.done and decision.status.next is not None:
         return _hand_over(decision, observation.now)
     return decision
@@ -1000,7 +1035,7 @@ def abort_now(
     An alarm event counts as one failed check (``maxFailedChecks`` still applies); an operator's
     abort rolls back at once.
     """
-    ctx = _Ctx(status, declaration, observation)
+    ctx = TickContext(status, declaration, observation)
     if status.done or status.phase == Phase.ROLLING_BACK:
         return ctx.decision(status, 1 if status.active else 0)
     if status.phase == Phase.PENDING:  # nothing shifted yet: the next tick ends it cleanly
@@ -1019,7 +1054,7 @@ def abort_now(
 def rejected(status: RolloutStatus, observation: Observation, action: str, reason: str) -> Decision:
     """AWS refused an action for good: roll back (or fail when there is nothing to return to)."""
     declaration = status.spec()
-    ctx = _Ctx(status, declaration, observation)
+    ctx = TickContext(status, declaration, observation)
     message = f"{action} rejected: {reason}"
     if status.phase == Phase.ROLLING_BACK or status.stable is None:
         ctx.notes.append(message)
