@@ -59,10 +59,10 @@ PACKAGE = FUNCTIONS / "smgitops"
 # (bandit B101 is ruff S101, ...). Lines whose noqa gives no reason are justified here:
 # (file relative to functions/smgitops, bandit test id, part of the line) -> why.
 JUSTIFIED: dict[tuple[str, str, str], str] = {
-    ("rollout/decide.py", "B101", "assert ctx.status.stable is not None"): (
+    ("rollout/decide/resources.py", "B101", "assert ctx.status.stable is not None"): (
         "type narrowing: phases after Pending always have a stable variant"
     ),
-    ("rollout/decide.py", "B101", "assert queued is not None"): (
+    ("rollout/decide/requests.py", "B101", "assert queued is not None"): (
         "type narrowing: the hand-over runs only with a queued rollout"
     ),
     ("aws/analysis.py", "B101", "assert spec is not None and status.stable is not None"): (

@@ -1,0 +1,215 @@
+"""Checks a phase runs before it may progress. Each answers ``Decision | None`` (``None``: carry
+on) and may update the tick's working status.
+
+The guard (abort, alarms, deadline, endpoint health), a busy endpoint, weights drifted from
+their intent, Model Registry approval, freeze windows, and the two checks that need I/O,
+golden requests (validation) and the step's judgement: :func:`needs` names those for the
+service from the same predicates the phases ask, so what is run and what is read agree.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from smgitops.declaration.extensions import FreezeWindow
+from smgitops.rollout import freeze
+from smgitops.rollout.decide.context import Decision, TickContext
+from smgitops.rollout.decide.resources import both_config, set_weights, weights_live
+from smgitops.rollout.decide.transitions import rollback
+from smgitops.rollout.observation import BUSY, FAILED, IN_SERVICE, Observation
+from smgitops.rollout.status import Phase, RolloutStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from smgitops.declaration.models import Declaration
+
+
+def guard(ctx: TickContext) -> Decision | None:
+    """Abort requests, failed checks and the deadline, checked before any progress."""
+    status = ctx.status
+    if status.abort_requested:
+        return rollback(ctx, status.abort_requested)
+    percent = status.weights.get(status.candidate.name, 0.0)
+    firing = ctx.observation.firing(status.watched_alarms)
+    if firing:
+        failed = status.failed_checks + 1
+        names = ", ".join(f"{a.name}" for a in firing)
+        reason = f"alarm {names} in ALARM at {percent:g} %: {firing[0].reason}".strip()
+        limit = ctx.declaration.spec.rollout.max_failed_checks
+        if failed >= limit:
+            return rollback(ctx, reason, failed_checks=failed)
+        ctx.notes.append(f"failed check {failed}/{limit}: {reason}")
+        ctx.update(failed_checks=failed)
+    if ctx.observation.now > status.deadline_at and status.phase != Phase.PAUSED:
+        return rollback(ctx, "deadline exceeded")  # a pause has its own timeout
+    if ctx.endpoint is None:
+        return rollback(ctx, "endpoint disappeared")
+    if ctx.endpoint.status == FAILED:
+        return rollback(ctx, f"endpoint failed: {ctx.endpoint.failure_reason}")
+    if not ctx.endpoint.hosts(status.candidate.name) and ctx.endpoint.status == IN_SERVICE:
+        return rollback(ctx, "candidate variant is no longer on the endpoint")
+    return None
+
+
+def busy(ctx: TickContext) -> Decision | None:
+    if ctx.endpoint is None or ctx.endpoint.status in BUSY:
+        return ctx.wait(f"endpoint is {ctx.endpoint.status if ctx.endpoint else 'missing'}")
+    return None
+
+
+def checked(ctx: TickContext) -> Decision | None:
+    """The checks of every phase in which the candidate may take traffic: guard, then busy."""
+    return guard(ctx) or busy(ctx)
+
+
+def hold_weights(ctx: TickContext, wait: float) -> Decision:
+    """Re-apply the intended weights if they are not live (crash replay, manual edit)."""
+    if not weights_live(ctx, ctx.status.weights):
+        ctx.notes.append("re-applying intended weights")
+        return ctx.decision(ctx.status, min(wait, ctx.poll), [set_weights(ctx, ctx.status.weights)])
+    return ctx.decision(ctx.status, wait)
+
+
+def elapsed_in_step(ctx: TickContext) -> float:
+    return ctx.observation.now - (ctx.status.step_since or ctx.observation.now)
+
+
+APPROVED = "Approved"
+REJECTED = "Rejected"
+
+
+def approval(ctx: TickContext) -> Decision | None:
+    """Model Registry: only an Approved package version ever takes traffic."""
+    arn = ctx.declaration.spec.model.model_package_arn
+    if arn is None:
+        return None
+    state = ctx.observation.package_approval
+    version = (
+        f" (version {ctx.observation.package_version})" if ctx.observation.package_version else ""
+    )
+    if state == APPROVED:
+        if ctx.status.reason.startswith("waiting for approval"):
+            ctx.notes.append(f"model package {arn}{version} approved")
+        else:
+            ctx.notes.append(f"model package {arn}{version} is Approved")
+        return None
+    if state in {REJECTED, "NotFound"}:
+        reason = f"model package {arn}{version} is {state}"
+        ctx.notes.append(reason)
+        return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
+    timeout = ctx.declaration.spec.rollout.approval_timeout_seconds
+    if ctx.observation.now - ctx.status.started_at > timeout:
+        reason = f"model package {arn}{version} still {state} after {timeout}s: not deployed"
+        return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
+    reason = f"waiting for approval: {arn}{version} is {state or 'unknown'}"
+    return ctx.decision(ctx.status.evolve(reason=reason), max(ctx.poll, min(60, ctx.interval)))
+
+
+def freeze_window(ctx: TickContext) -> Decision | None:
+    """A push during a freeze window waits Pending until it opens (or the commit overrides)."""
+    if not ctx.status.freeze:
+        return None
+    windows = [FreezeWindow.model_validate(w) for w in ctx.status.freeze]
+    check = freeze.check(windows, ctx.observation.now)
+    if check.window is None:
+        return None
+    if ctx.status.override:
+        note = f"{check.reason}; overridden: Deploy-Override: {ctx.status.override}"
+        ctx.notes.append(note)
+        ctx.details["override"] = ctx.status.override
+        return None
+    return ctx.decision(
+        ctx.status.evolve(reason=check.reason), check.wait_seconds(ctx.observation.now)
+    )
+
+
+def validation_due(ctx: TickContext) -> bool:
+    """Golden requests are due: declared and not passed yet, with the candidate live at 0 %
+    beside stable while Initializing (never for a first deploy or a shadow run)."""
+    status, ep = ctx.status, ctx.endpoint
+    return (
+        status.phase == Phase.INITIALIZING
+        and ctx.declaration.spec.rollout.validation is not None
+        and not (status.validated or status.shadow or status.first_deploy)
+        and status.stable is not None
+        and ep is not None
+        and ep.config == both_config(ctx).name
+    )
+
+
+def judgement_due(ctx: TickContext) -> bool:
+    """A compared step has baked: judge candidate against stable (not when an operator promoted)."""
+    status = ctx.status
+    return (
+        status.phase == Phase.PROGRESSING
+        and ctx.declaration.spec.rollout.analysis.compare is not None
+        and not status.promote
+        and elapsed_in_step(ctx) >= ctx.step_interval
+    )
+
+
+# The checks that need I/O, by the name the service runs them under; the phases ask the same
+# predicates (``validate``, ``judge``), so what is run and what is read cannot drift apart.
+DUE: dict[str, Callable[[TickContext], bool]] = {
+    "validation": validation_due,
+    "judgement": judgement_due,
+}
+
+
+def needs(declaration: Declaration, status: RolloutStatus, observation: Observation) -> set[str]:
+    """The checks that need I/O this tick ("validation", "judgement"), for the service to run."""
+    ctx = TickContext(status, declaration, observation)
+    ep = ctx.endpoint
+    if ep is None or ep.status != IN_SERVICE or status.abort_requested:
+        return set()  # the tick rolls back or waits before any check
+    return {name for name, due in DUE.items() if due(ctx)}
+
+
+def validate(ctx: TickContext) -> Decision | None:
+    """Golden requests to the candidate alone, before a single user request reaches it."""
+    if not validation_due(ctx):
+        return None
+    outcome = ctx.observation.validation
+    if outcome is None:
+        return ctx.wait("waiting for the golden requests to be sent")
+    ctx.details["validation"] = outcome
+    reason = _validation_reason(outcome)
+    if not outcome.get("ok"):
+        return rollback(ctx, f"validation failed before any traffic: {reason}")
+    ctx.notes.append(f"validation passed: {reason}")
+    ctx.update(validated=True)
+    return None
+
+
+def _validation_reason(outcome: dict[str, Any]) -> str:
+    head = (
+        f"{outcome.get('passed', 0)}/{outcome.get('total', 0)} golden requests passed "
+        f"(score {float(outcome.get('score', 0.0)):.2f}, minScore {outcome.get('minScore', 1)})"
+    )
+    failures = outcome.get("failures") or []
+    return f"{head}: {'; '.join(failures[:3])}" if failures else head
+
+
+def judge(ctx: TickContext) -> Decision | None:
+    """The end of a step: candidate against stable. Fail rolls back; too little data extends."""
+    if not judgement_due(ctx):
+        return None
+    judgement = ctx.observation.judgement
+    if judgement is None:
+        return ctx.wait("waiting for the step's metrics")
+    ctx.details["judgement"] = judgement
+    verdict, reason = judgement.get("verdict"), str(judgement.get("reason", ""))
+    inconclusive = bool(judgement.get("inconclusive"))  # the reason says which policy applied
+    if verdict == "fail":
+        return rollback(ctx, reason if inconclusive else f"judged worse than stable: {reason}")
+    if verdict == "extend":
+        ctx.notes.append(f"step extended: {reason}")
+        # the reason shows in `smgitops status` while the step bakes one interval more
+        extended = ctx.status.evolve(
+            extensions=ctx.status.extensions + 1, reason=f"step extended: {reason}"
+        )
+        return ctx.decision(extended, ctx.step_interval)
+    ctx.notes.append(reason if inconclusive else f"judged no worse than stable: {reason}")
+    ctx.update(extensions=0, reason="")
+    return None

@@ -1,0 +1,91 @@
+"""The tick context: one tick's working state, and the Decision it ends in."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from smgitops.declaration.models import Declaration
+from smgitops.rollout.actions import Action
+from smgitops.rollout.observation import EndpointView, Observation
+from smgitops.rollout.status import Phase, RolloutStatus
+
+
+@dataclass(frozen=True)
+class Decision:
+    actions: tuple[Action, ...]
+    status: RolloutStatus
+    wait_seconds: int
+    notes: tuple[str, ...] = ()
+    gate: bool = False
+    # The final snapshot of a rollout that handed over to a newer one in this tick.
+    superseded: RolloutStatus | None = None
+    details: dict[str, Any] = field(default_factory=dict)  # for the history (judgements...)
+
+
+@dataclass
+class TickContext:
+    """The working state of one tick (Argo Rollouts' ``rolloutContext``).
+
+    ``status`` starts as the persisted status and is honestly mutable: a check that changes
+    it (a failed check counted, validation passed, a gate released) assigns it through
+    :meth:`update`, and every check answers ``Decision | None`` (``None``: carry on). ``notes``
+    and ``details`` collect what the history records for this tick.
+    """
+
+    status: RolloutStatus
+    declaration: Declaration
+    observation: Observation
+    notes: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    # the phase the tick began in: a decision in another phase restarts ``phase_since``
+    started_in: Phase = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.started_in = self.status.phase
+
+    @property
+    def interval(self) -> int:
+        return self.declaration.spec.rollout.interval_seconds
+
+    @property
+    def step_interval(self) -> int:
+        """The bake time of the current step: a shadow run lasts ``shadow.duration``."""
+        if self.status.shadow:
+            return self.declaration.spec.rollout.shadow.duration_seconds(self.interval)
+        return self.interval
+
+    def update(self, **changes: Any) -> None:
+        """The working status with ``changes`` (validated, as every transition is written)."""
+        self.status = self.status.evolve(**changes)
+
+    @property
+    def poll(self) -> int:
+        return max(1, min(15, self.interval // 5))
+
+    @property
+    def endpoint(self) -> EndpointView | None:
+        """The endpoint as this tick saw it (``status.endpoint`` is its name)."""
+        return self.observation.endpoint
+
+    def decision(
+        self,
+        status: RolloutStatus,
+        wait: float,
+        actions: list[Action] | None = None,
+        *,
+        gate: bool = False,
+    ) -> Decision:
+        if status.phase != self.started_in:
+            status = status.evolve(phase_since=self.observation.now)
+        status = status.evolve(updated_at=self.observation.now)
+        wait_s = 0 if status.done else max(1, math.ceil(wait))
+        return Decision(
+            tuple(actions or ()), status, wait_s, tuple(self.notes), gate, details=self.details
+        )
+
+    def wait(self, note: str | None = None, seconds: float | None = None) -> Decision:
+        if note:
+            self.notes.append(note)
+        return self.decision(self.status, self.poll if seconds is None else seconds)

@@ -1,0 +1,393 @@
+"""One function per phase, the PHASES table, and decide()."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from smgitops.declaration import images
+from smgitops.declaration.models import Declaration, Strategy
+from smgitops.errors import ImageResolutionError
+from smgitops.rollout.actions import Action, CreateEndpoint, PutAlarms, UpdateEndpoint
+from smgitops.rollout.decide.checks import (
+    approval,
+    busy,
+    checked,
+    elapsed_in_step,
+    freeze_window,
+    hold_weights,
+    judge,
+    validate,
+)
+from smgitops.rollout.decide.context import Decision, TickContext
+from smgitops.rollout.decide.gates import (
+    BEFORE_FIRST_STEP,
+    BEFORE_PROMOTION,
+    after_shadow,
+    at_gate,
+    pause_at_gate,
+    resumed_deadline,
+    start_shadow,
+)
+from smgitops.rollout.decide.requests import hand_over
+from smgitops.rollout.decide.resources import (
+    both_config,
+    both_live,
+    cleanup,
+    create_model,
+    final_config,
+    generated_alarms,
+    managed_tags,
+    set_weights,
+    shadow_config,
+    stable_only_config,
+    weights_at,
+    weights_live,
+)
+from smgitops.rollout.decide.transitions import (
+    enter_finalizing,
+    enter_promoting,
+    enter_step,
+    rollback,
+)
+from smgitops.rollout.observation import BUSY, FAILED, IN_SERVICE, EndpointView, Observation
+from smgitops.rollout.status import Phase, RolloutStatus, VariantRef
+from smgitops.rollout.strategies import STEPPED, traffic_steps
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+SUPPORTED = STEPPED | {Strategy.ALL_AT_ONCE, Strategy.SHADOW}
+
+
+def _pending(ctx: TickContext) -> Decision:
+    if ctx.status.abort_requested and ctx.endpoint is None:
+        return _ended_before_start(ctx, [final_config(ctx).name])
+    strategy = ctx.declaration.spec.rollout.strategy
+    reason = "" if strategy in SUPPORTED else f"strategy {strategy} is not yet supported"
+    try:
+        images.resolve_image(ctx.declaration.spec.model, ctx.observation.region)
+    except ImageResolutionError as exc:
+        reason = str(exc)
+    if reason:  # nothing is created
+        ctx.notes.append(reason)
+        return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
+    waiting = approval(ctx) or freeze_window(ctx)
+    if waiting is not None:
+        return waiting
+    ep = ctx.endpoint
+    if ep is None:
+        return _first_deploy(ctx)
+    if ep.status in BUSY:
+        return ctx.wait(f"waiting for the endpoint to leave {ep.status}")
+    if ep.status != IN_SERVICE:
+        reason = f"endpoint is {ep.status}: {ep.failure_reason}".rstrip(": ")
+        return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
+    live = ctx.observation.config_variants
+    if live is None:
+        return ctx.wait("endpoint config not observed yet")
+    return _from_live(ctx, ep, live)
+
+
+def _from_live(ctx: TickContext, ep: EndpointView, live: list[VariantRef]) -> Decision:
+    """The endpoint serves: its heaviest other variant becomes the stable one."""
+    candidate = ctx.status.candidate
+    others = [v for v in live if v.name != candidate.name]
+    if not others:
+        return _already_live(ctx, ep)
+    weights_by_name = {v.name: v.desired_weight for v in ep.variants}
+    stable = max(others, key=lambda v: weights_by_name.get(v.name, 0.0))
+    stable_config = ctx.status.stable_config or (
+        ep.config if ep.variant(candidate.name) is None else ""
+    )
+    ctx.update(stable=stable, stable_config=stable_config)
+    if ctx.status.abort_requested and not ep.hosts(candidate.name):
+        return _ended_before_start(ctx, [both_config(ctx).name, shadow_config(ctx).name])
+    strategy = ctx.declaration.spec.rollout.strategy
+    if strategy == Strategy.ALL_AT_ONCE:
+        ctx.notes.append("allAtOnce: replacing the model in one update")
+        return _replace_all(ctx)
+    if strategy == Strategy.SHADOW:
+        return start_shadow(ctx)
+    both = both_config(ctx)
+    actions: list[Action] = [create_model(ctx.declaration, ctx.observation.region), both]
+    if ep.config != both.name:
+        actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=both.name))
+    alarms = generated_alarms(ctx.declaration, candidate.name)
+    if alarms:
+        actions.append(PutAlarms(alarms=alarms))
+    ctx.notes.append(f"adding candidate {candidate.name} at 0 % beside stable {stable.name}")
+    status = ctx.status.evolve(
+        phase=Phase.INITIALIZING,
+        weights={stable.name: 100.0, candidate.name: 0.0},
+        generated_alarms=[a.name for a in alarms],
+        watched_alarms=[*ctx.declaration.spec.rollout.analysis.alarms, *(a.name for a in alarms)],
+    )
+    return ctx.decision(status, ctx.poll, actions)
+
+
+def _ended_before_start(ctx: TickContext, configs: list[str]) -> Decision:
+    """Aborted while Pending: nothing reached the endpoint; remove what a crashed tick made."""
+    ctx.notes.append("ended before any change to the endpoint")
+    ended = ctx.status.evolve(phase=Phase.ROLLED_BACK, reason=ctx.status.abort_requested)
+    return ctx.decision(ended, 0, cleanup(ctx, configs, [ctx.status.candidate.model]))
+
+
+def _already_live(ctx: TickContext, ep: EndpointView) -> Decision:
+    """The declared model is the endpoint's only variant: restore its capacity and weight."""
+    candidate = ctx.status.candidate
+    ctx.notes.append("the declared model is already live")
+    status = ctx.status.evolve(
+        phase=Phase.SUCCEEDED, stable=candidate, weights={candidate.name: 100.0}
+    )
+    live_variant = ep.variant(candidate.name)
+    actions: list[Action] = []
+    if live_variant is not None and (
+        live_variant.desired_instance_count != candidate.instance_count
+        or not weights_live(ctx, {candidate.name: 100.0})
+    ):
+        ctx.notes.append(f"restoring {candidate.instance_count} instance(s) at 100 %")
+        actions.append(set_weights(ctx, {candidate.name: 100.0}))
+    return ctx.decision(status, 0, actions)
+
+
+def _first_deploy(ctx: TickContext) -> Decision:
+    final = final_config(ctx)
+    ctx.notes.append(f"creating endpoint {ctx.status.endpoint} with {ctx.status.candidate.name}")
+    actions: list[Action] = [
+        create_model(ctx.declaration, ctx.observation.region),
+        final,
+        CreateEndpoint(
+            endpoint=ctx.status.endpoint, config=final.name, tags=managed_tags(ctx.declaration)
+        ),
+    ]
+    status = ctx.status.evolve(
+        phase=Phase.INITIALIZING,
+        first_deploy=True,
+        weights={ctx.status.candidate.name: 100.0},
+    )
+    return ctx.decision(status, ctx.poll, actions)
+
+
+def _replace_all(ctx: TickContext) -> Decision:
+    final = final_config(ctx)
+    actions: list[Action] = [create_model(ctx.declaration, ctx.observation.region), final]
+    if ctx.endpoint is None or ctx.endpoint.config != final.name:
+        actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=final.name))
+    status = ctx.status.evolve(phase=Phase.FINALIZING, weights={ctx.status.candidate.name: 100.0})
+    return ctx.decision(status, ctx.poll, actions)
+
+
+def _initializing(ctx: TickContext) -> Decision:
+    ep = ctx.endpoint
+    status = ctx.status
+    if ep is None:
+        if ctx.observation.now - status.phase_since < 60:
+            return ctx.wait("endpoint not visible yet")
+        return ctx.decision(status.evolve(phase=Phase.FAILED, reason="endpoint was not created"), 0)
+    if status.abort_requested or ctx.observation.now > status.deadline_at:
+        return rollback(ctx, status.abort_requested or "deadline exceeded")
+    return busy(ctx) or _initialized(ctx, ep)
+
+
+def _initialized(ctx: TickContext, ep: EndpointView) -> Decision:
+    status = ctx.status
+    target = _initial_target(ctx)
+    if ep.status == FAILED or (ep.config != target and ep.failure_reason):
+        reason = f"endpoint update failed: {ep.failure_reason or ep.status}"
+        if status.first_deploy:
+            return ctx.decision(status.evolve(phase=Phase.FAILED, reason=reason), 0)
+        return rollback(ctx, reason)
+    if ep.config != target:
+        return ctx.wait(f"waiting for config {target} to be live")
+    if status.first_deploy:
+        ctx.notes.append("endpoint created and InService")
+        done = status.evolve(phase=Phase.SUCCEEDED, stable=status.candidate, reason="created")
+        return ctx.decision(done, 0)
+    if status.shadow:
+        duration = ctx.step_interval
+        ctx.notes.append(f"shadow run: observing the candidate for {duration}s, no user traffic")
+        observing = status.evolve(
+            phase=Phase.PROGRESSING, step_index=0, step_since=ctx.observation.now
+        )
+        return ctx.decision(observing, duration)
+    firing = ctx.observation.firing(status.watched_alarms)
+    if firing:  # already in ALARM: not a single request for the candidate
+        names = ", ".join(a.name for a in firing)
+        return rollback(ctx, f"alarm {names} in ALARM before the first step: {firing[0].reason}")
+    return validate(ctx) or pause_at_gate(ctx, BEFORE_FIRST_STEP) or enter_step(ctx, 0)
+
+
+def _initial_target(ctx: TickContext) -> str:
+    if ctx.status.first_deploy:
+        return final_config(ctx).name
+    if ctx.status.shadow:
+        return shadow_config(ctx).name
+    return both_config(ctx).name
+
+
+def _progressing(ctx: TickContext) -> Decision:
+    stop = checked(ctx)
+    if stop is not None:
+        return stop
+    if ctx.status.promote == "full" and not ctx.status.shadow:
+        ctx.notes.append("promoted to 100 % by an operator")
+        return enter_promoting(ctx)
+    elapsed = elapsed_in_step(ctx)
+    if elapsed < ctx.step_interval and ctx.status.promote != "step":
+        return hold_weights(ctx, ctx.step_interval - elapsed)
+    stop = judge(ctx)
+    if stop is not None:
+        return stop
+    if ctx.status.shadow:
+        return after_shadow(ctx)
+    ctx.notes.append(f"step {ctx.status.step_index + 1} passed its checks")
+    steps = traffic_steps(ctx.declaration.spec.rollout)
+    following = ctx.status.step_index + 1
+    if following < len(steps):
+        return enter_step(ctx, following)
+    if ctx.declaration.spec.rollout.strategy == Strategy.AB_TEST:
+        percent = steps[-1]
+        reason = f"holding {percent:g} % on the challenger until promote or abort"
+        ctx.notes.append(reason)
+        paused = ctx.status.evolve(phase=Phase.PAUSED, reason=reason, promote="")
+        return ctx.decision(paused, ctx.interval)
+    return pause_at_gate(ctx, BEFORE_PROMOTION) or enter_promoting(ctx)
+
+
+def _paused(ctx: TickContext) -> Decision:
+    stop = checked(ctx)
+    if stop is not None:
+        return stop
+    if ctx.status.gate:
+        return at_gate(ctx)
+    if ctx.status.promote:
+        ctx.notes.append("promoted by an operator")
+        ctx.update(reason="", deadline_at=resumed_deadline(ctx))
+        return enter_promoting(ctx)
+    return hold_weights(ctx, ctx.interval)
+
+
+def _promoting(ctx: TickContext) -> Decision:
+    stop = checked(ctx)
+    if stop is not None:
+        return stop
+    elapsed = elapsed_in_step(ctx)
+    if elapsed < ctx.interval:
+        return hold_weights(ctx, ctx.interval - elapsed)
+    return enter_finalizing(ctx)
+
+
+def _finalizing(ctx: TickContext) -> Decision:
+    ep = ctx.endpoint
+    if ep is None:
+        return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason="endpoint disappeared"), 0)
+    if ep.status in BUSY:
+        return ctx.wait(f"endpoint is {ep.status}")
+    if ctx.status.shadow:
+        return _finish_shadow_report(ctx, ep)
+    final = final_config(ctx).name
+    if ep.status == FAILED or (ep.config != final and ep.failure_reason):
+        return rollback(ctx, f"endpoint update failed: {ep.failure_reason or ep.status}")
+    if ep.config != final:
+        return ctx.wait(f"waiting for config {final} to be live")
+    stable = ctx.status.stable
+    configs = [ctx.status.stable_config]
+    models: list[str] = []
+    if stable is not None:
+        configs += [both_config(ctx).name, stable_only_config(ctx).name]
+        if stable.model != ctx.status.candidate.model:
+            models.append(stable.model)
+    ctx.notes.append("rollout succeeded; old variant removed")
+    done = ctx.status.evolve(
+        phase=Phase.SUCCEEDED,
+        stable=ctx.status.candidate,
+        weights={ctx.status.candidate.name: 100.0},
+        reason=ctx.status.reason or "promoted",
+    )
+    return ctx.decision(done, 0, cleanup(ctx, configs, models))
+
+
+def _finish_shadow_report(ctx: TickContext, ep: EndpointView) -> Decision:
+    """``then: stop``: the stable variant alone again; the candidate was only observed."""
+    stable_only = stable_only_config(ctx).name
+    if ep.config != stable_only:
+        return ctx.wait(f"waiting for config {stable_only} to be live")
+    ctx.notes.append("shadow run ended; the stable model serves alone, as before")
+    done = ctx.status.evolve(phase=Phase.SUCCEEDED)
+    configs = [shadow_config(ctx).name]
+    return ctx.decision(done, 0, cleanup(ctx, configs, [ctx.status.candidate.model]))
+
+
+def _rolling_back(ctx: TickContext) -> Decision:
+    ep = ctx.endpoint
+    status = ctx.status
+    if ep is None or ep.status == FAILED:
+        why = "endpoint disappeared" if ep is None else f"endpoint failed: {ep.failure_reason}"
+        failed = status.evolve(phase=Phase.FAILED, reason=f"{status.reason}; {why}")
+        configs = (
+            [
+                both_config(ctx).name,
+                final_config(ctx).name,
+                shadow_config(ctx).name,
+                stable_only_config(ctx).name,
+            ]
+            if status.stable
+            else []
+        )
+        # Only what the failed endpoint does not use: DeleteUnused checks before deleting.
+        return ctx.decision(failed, 0, cleanup(ctx, configs, [status.candidate.model]))
+    if ep.status in BUSY:
+        return ctx.wait(f"endpoint is {ep.status}", 1)
+    if not ep.hosts(status.candidate.name):
+        configs = (
+            [both_config(ctx).name, final_config(ctx).name, shadow_config(ctx).name]
+            if status.stable
+            else []
+        )
+        models = (
+            [status.candidate.model]
+            if status.stable and status.stable.model != status.candidate.model
+            else []
+        )
+        ctx.notes.append("rolled back: the candidate is off the endpoint")
+        done = status.evolve(phase=Phase.ROLLED_BACK)
+        return ctx.decision(done, 0, cleanup(ctx, configs, models))
+    weights = weights_at(ctx, 0.0)
+    if both_live(ctx) and not weights_live(ctx, weights):
+        return ctx.decision(status.evolve(weights=weights), 1, [set_weights(ctx, weights)])
+    # Weights are back on stable, or stable is not on the endpoint any more (the candidate-only
+    # config went live while finalizing): the stable-only config brings it back either way.
+    stable_only = stable_only_config(ctx)
+    ctx.notes.append(f"removing the candidate: endpoint config {stable_only.name}")
+    actions: list[Action] = [
+        stable_only,
+        UpdateEndpoint(endpoint=status.endpoint, config=stable_only.name),
+    ]
+    return ctx.decision(status, 1, actions)
+
+
+def _terminal(ctx: TickContext) -> Decision:
+    return ctx.decision(ctx.status, 0)
+
+
+PHASES: dict[Phase, Callable[[TickContext], Decision]] = {
+    Phase.PENDING: _pending,
+    Phase.INITIALIZING: _initializing,
+    Phase.PROGRESSING: _progressing,
+    Phase.PAUSED: _paused,
+    Phase.PROMOTING: _promoting,
+    Phase.FINALIZING: _finalizing,
+    Phase.ROLLING_BACK: _rolling_back,
+    Phase.SUCCEEDED: _terminal,
+    Phase.ROLLED_BACK: _terminal,
+    Phase.FAILED: _terminal,
+    Phase.SUPERSEDED: _terminal,
+}
+
+
+def decide(declaration: Declaration, status: RolloutStatus, observation: Observation) -> Decision:
+    """The next actions, the next status and how long to wait before the next tick."""
+    decision = PHASES[status.phase](TickContext(status, declaration, observation))
+    if decision.status.done and decision.status.next is not None:
+        return hand_over(decision, observation.now)
+    return decision

@@ -1,0 +1,181 @@
+"""What a rollout creates on SageMaker and CloudWatch: the model, its endpoint configs (by
+content-addressed name), the generated alarms and weight changes, and what to clean up."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from smgitops.declaration import images
+from smgitops.rollout import naming
+from smgitops.rollout.actions import (
+    Action,
+    AlarmSpec,
+    CreateEndpointConfig,
+    CreateModel,
+    DeleteAlarms,
+    DeleteUnused,
+    SetWeights,
+    VariantSpec,
+)
+from smgitops.rollout.observation import IN_SERVICE
+from smgitops.rollout.status import VariantRef
+
+if TYPE_CHECKING:
+    from smgitops.declaration.models import Declaration
+    from smgitops.rollout.decide.context import TickContext
+
+MANAGED_TAGS = {"smgitops:managed": "true"}
+WEIGHT_TOLERANCE = 0.5  # percent
+
+
+def managed_tags(decl: Declaration) -> dict[str, str]:
+    return {**decl.metadata.tags, **MANAGED_TAGS, "smgitops:endpoint": decl.name}
+
+
+def candidate_ref(decl: Declaration) -> VariantRef:
+    return VariantRef(
+        name=naming.variant_name(decl),
+        model=naming.model_name(decl),
+        instance_type=decl.spec.instance_type,
+        instance_count=decl.spec.instance_count,
+    )
+
+
+def create_model(decl: Declaration, region: str) -> CreateModel:
+    model = decl.spec.model
+    return CreateModel(
+        name=naming.model_name(decl),
+        execution_role_arn=model.execution_role_arn or "",
+        image=images.resolve_image(model, region),
+        model_data_url=model.model_data_url,
+        model_package_arn=model.model_package_arn,
+        environment=dict(model.environment),
+        tags=managed_tags(decl),
+    )
+
+
+def _variant(ref: VariantRef, weight: float) -> VariantSpec:
+    return VariantSpec(
+        name=ref.name,
+        model=ref.model,
+        instance_type=ref.instance_type,
+        instance_count=ref.instance_count,
+        weight=weight,
+    )
+
+
+def _config(decl: Declaration, *weighted: tuple[VariantRef, float]) -> CreateEndpointConfig:
+    refs = [ref for ref, _ in weighted]
+    weights = {ref.name: w for ref, w in weighted}
+    extra = {"weights": weights} if len(weighted) > 1 else None
+    return CreateEndpointConfig(
+        name=naming.config_name(decl.name, refs, extra),
+        variants=[_variant(ref, w) for ref, w in weighted],
+        tags=managed_tags(decl),
+    )
+
+
+def both_config(ctx: TickContext) -> CreateEndpointConfig:
+    assert ctx.status.stable is not None  # noqa: S101 - phases after Pending always have one
+    return _config(ctx.declaration, (ctx.status.stable, 100.0), (ctx.status.candidate, 0.0))
+
+
+def final_config(ctx: TickContext) -> CreateEndpointConfig:
+    return _config(ctx.declaration, (ctx.status.candidate, 100.0))
+
+
+def shadow_config(ctx: TickContext) -> CreateEndpointConfig:
+    """The stable variant serving all traffic, the candidate receiving a sampled copy of it."""
+    assert ctx.status.stable is not None  # noqa: S101
+    sampling = float(ctx.declaration.spec.rollout.shadow.sampling_percent)
+    base = _config(ctx.declaration, (ctx.status.stable, 100.0))
+    extra = {"shadow": ctx.status.candidate.model_dump(), "sampling": sampling}
+    return base.model_copy(
+        update={
+            "name": naming.config_name(ctx.declaration.name, [ctx.status.stable], extra),
+            "shadow_variants": [_variant(ctx.status.candidate, sampling)],
+        }
+    )
+
+
+def stable_only_config(ctx: TickContext) -> CreateEndpointConfig:
+    assert ctx.status.stable is not None  # noqa: S101
+    return _config(ctx.declaration, (ctx.status.stable, 100.0))
+
+
+def generated_alarms(decl: Declaration, variant: str) -> list[AlarmSpec]:
+    return [
+        AlarmSpec(
+            name=naming.alarm_name(decl.name, variant, m.metric, m.statistic),
+            endpoint=decl.name,
+            variant=variant,
+            metric=m.metric,
+            statistic=m.statistic,
+            threshold=m.max,
+            period=m.period,
+            namespace=namespace_of(m.metric),
+        )
+        for m in decl.spec.rollout.analysis.metrics
+    ]
+
+
+INSTANCE_METRICS = frozenset(
+    {
+        "CPUUtilization",
+        "MemoryUtilization",
+        "DiskUtilization",
+        "GPUUtilization",
+        "GPUMemoryUtilization",
+    }
+)
+
+
+def namespace_of(metric: str) -> str:
+    return "/aws/sagemaker/Endpoints" if metric in INSTANCE_METRICS else "AWS/SageMaker"
+
+
+def weights_at(ctx: TickContext, candidate_percent: float) -> dict[str, float]:
+    weights = {ctx.status.candidate.name: candidate_percent}
+    if ctx.status.stable is not None:
+        weights[ctx.status.stable.name] = 100.0 - candidate_percent
+    return weights
+
+
+def set_weights(ctx: TickContext, weights: dict[str, float]) -> SetWeights:
+    refs = [ctx.status.candidate] + ([ctx.status.stable] if ctx.status.stable else [])
+    return SetWeights(
+        endpoint=ctx.status.endpoint,
+        weights=weights,
+        counts={ref.name: ref.instance_count for ref in refs if ref.name in weights},
+    )
+
+
+def weights_live(ctx: TickContext, weights: dict[str, float]) -> bool:
+    """True when the endpoint's desired weights already are ``weights``."""
+    if ctx.endpoint is None:
+        return False
+    live = ctx.endpoint.desired_percent()
+    return all(abs(live.get(name, -1000.0) - w) <= WEIGHT_TOLERANCE for name, w in weights.items())
+
+
+def both_live(ctx: TickContext) -> bool:
+    """Stable and candidate are both production variants: a weights call can move traffic."""
+    ep, status = ctx.endpoint, ctx.status
+    return (
+        ep is not None
+        and ep.status == IN_SERVICE
+        and status.stable is not None
+        and ep.variant(status.stable.name) is not None
+        and ep.variant(status.candidate.name) is not None
+    )
+
+
+def cleanup(ctx: TickContext, configs: list[str], models: list[str]) -> list[Action]:
+    actions: list[Action] = []
+    if ctx.status.generated_alarms:
+        actions.append(DeleteAlarms(names=list(ctx.status.generated_alarms)))
+    configs = [c for c in dict.fromkeys(configs) if c.startswith(naming.PREFIX)]
+    models = [m for m in dict.fromkeys(models) if m.startswith(naming.PREFIX)]
+    if configs or models:
+        actions.append(DeleteUnused(endpoint=ctx.status.endpoint, configs=configs, models=models))
+    return actions
