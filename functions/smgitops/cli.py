@@ -1,4 +1,5 @@
-"""The ``smgitops`` command line. Exit codes: 0 ok, 1 failed/invalid, 2 usage."""
+"""The ``smgitops`` command line. Exit codes (every command, docs/cli.md): 0 ok, 1 the thing
+checked is bad, 2 usage, 3 timeout, 4 AWS or the emulator unreachable."""
 
 from __future__ import annotations
 
@@ -9,12 +10,32 @@ from typing import TYPE_CHECKING
 
 from smgitops import __version__
 from smgitops.commands import COMMAND_MODULES
-from smgitops.errors import SmgitopsError
+from smgitops.commands.common import FAILED, OK, UNREACHABLE, USAGE
+from smgitops.errors import DependencyUnavailableError, SmgitopsError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-USAGE_ERROR = 2
+USAGE_ERROR = USAGE
+
+
+def _unreachable(exc: BaseException) -> str | None:
+    """Why AWS cannot be reached, when ``exc`` says so (botocore's own errors, unwrapped)."""
+    if isinstance(exc, DependencyUnavailableError):
+        return str(exc)
+    try:
+        from botocore.exceptions import (  # noqa: PLC0415
+            EndpointConnectionError,
+            NoCredentialsError,
+            NoRegionError,
+        )
+    except ImportError:  # pragma: no cover - botocore is a dependency
+        return None
+    if isinstance(exc, NoCredentialsError | NoRegionError):
+        return f"{exc} (set AWS credentials and a region, or --aws URL for the local runtime)"
+    if isinstance(exc, EndpointConnectionError):
+        return f"{exc} (is the AWS endpoint or `smgitops local up` running?)"
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,14 +57,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE_ERROR
     try:
         code: int = args.func(args)
-    except SmgitopsError as exc:
-        print(f"smgitops {args.command}: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `smgitops schema | head`: the reader left; not an error of ours
         sys.stderr.close()
-        return 0
+        return OK
+    except Exception as exc:
+        reason = _unreachable(exc)
+        if reason is not None:
+            print(f"smgitops {args.command}: cannot reach AWS: {reason}", file=sys.stderr)
+            return UNREACHABLE
+        if isinstance(exc, SmgitopsError):
+            print(f"smgitops {args.command}: {exc}", file=sys.stderr)
+            return FAILED
+        raise
     return code
 
 

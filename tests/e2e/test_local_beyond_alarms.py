@@ -182,12 +182,12 @@ def test_a_console_edit_is_healed_when_the_app_config_says_selfheal(
             break
         time.sleep(0.5)
     assert healed is not None and healed["phase"] == "Succeeded", healed
-    assert healed["commit"] == sha and healed["self_heal"] is True  # still this commit's config
+    assert healed["commit"] == sha and healed["selfHeal"] is True  # still this commit's config
     live = sagemaker.describe_endpoint(EndpointName=name)["ProductionVariants"]
     assert [(v["VariantName"], v["CurrentInstanceCount"]) for v in live] == [(variant, 2)]
     history = json.loads(local_up.cli("history", name, "--output", "json").stdout)
     [drift] = [r for r in history if r["event"].startswith("drift: ")]
-    assert "instanceCount" in drift["event"] and drift["details"]["heal"] == healed["rollout_id"]
+    assert "instanceCount" in drift["event"] and drift["details"]["heal"] == healed["rolloutId"]
 
 
 def test_an_overloaded_candidate_trips_its_generated_cpu_alarm(

@@ -9,6 +9,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "smgitops.commands.validate",
     "smgitops.commands.plan",
     "smgitops.commands.operate",
+    "smgitops.commands.follow",
+    "smgitops.commands.pushes",
     "smgitops.commands.invoke",
     "smgitops.commands.local",
 )

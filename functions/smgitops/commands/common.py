@@ -10,9 +10,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import argparse
 
+    from pydantic import BaseModel
+
     from smgitops.rollout.service import RolloutService
+    from smgitops.rollout.status import HistoryRecord, RolloutStatus
 
 DEFAULT_TABLE = "smgitops"
+
+# One table of exit codes for every command (docs/cli.md).
+OK = 0  # done; the thing checked is good
+FAILED = 1  # the thing checked is bad: invalid declarations, a rollout that did not succeed
+USAGE = 2  # the command line is wrong
+TIMEOUT = 3  # `wait` gave up before the rollout ended
+UNREACHABLE = 4  # AWS (or the local emulator) cannot be reached, or no credentials
 
 
 def add_aws_options(parser: argparse.ArgumentParser, *, output: bool = True) -> None:
@@ -31,11 +41,9 @@ def add_aws_options(parser: argparse.ArgumentParser, *, output: bool = True) -> 
         parser.add_argument("--output", choices=["text", "json"], default="text")
 
 
-def service_from(args: argparse.Namespace) -> RolloutService:
-    """The rollout service against AWS, or the emulator given by --aws."""
+def aws_from(args: argparse.Namespace) -> None:
+    """Point the AWS clients at --aws (the local runtime's emulator) when it is given."""
     from smgitops.aws import clients  # noqa: PLC0415
-    from smgitops.rollout.service import RolloutService  # noqa: PLC0415
-    from smgitops.settings import EngineSettings  # noqa: PLC0415
 
     if args.aws:
         os.environ["AWS_ENDPOINT_URL"] = args.aws
@@ -43,6 +51,14 @@ def service_from(args: argparse.Namespace) -> RolloutService:
             os.environ.setdefault(name, value)
         os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
         clients.reset()
+
+
+def service_from(args: argparse.Namespace) -> RolloutService:
+    """The rollout service against AWS, or the emulator given by --aws."""
+    from smgitops.rollout.service import RolloutService  # noqa: PLC0415
+    from smgitops.settings import EngineSettings  # noqa: PLC0415
+
+    aws_from(args)
     environ = {**os.environ, "SMGITOPS_TABLE": args.table}
     settings = EngineSettings.from_env(environ)
     service = RolloutService.from_settings(settings)
@@ -52,6 +68,50 @@ def service_from(args: argparse.Namespace) -> RolloutService:
         # Answering a manual gate's task token needs no state machine ARN.
         service.executions = Executions(os.environ.get("SMGITOPS_STATE_MACHINE_ARN", ""))
     return service
+
+
+# Internal fields no reader needs (the full declaration is in the repository at the commit).
+HIDDEN_STATUS_FIELDS = frozenset({"declaration", "gate_token", "golden"})
+
+
+def status_json(status: RolloutStatus, drift: str | None, now: float) -> dict[str, Any]:
+    """A rollout status as every command prints it in JSON: camelCase, plus ``progress``."""
+    from smgitops.rollout.progress import progress  # noqa: PLC0415
+
+    view = progress(status, now)
+    data = camel_dump(status, exclude=HIDDEN_STATUS_FIELDS)
+    data["progress"] = {
+        "step": view.step,
+        "steps": view.steps,
+        "bakeLeftSeconds": view.bake_left,
+        "checks": view.checks,
+        "variants": [{"label": v.label, "name": v.name, "weight": v.weight} for v in view.variants],
+    }
+    if drift is not None:
+        data["drift"] = drift
+    return data
+
+
+def history_json(record: HistoryRecord) -> dict[str, Any]:
+    return camel_dump(record)
+
+
+def camel_dump(model: BaseModel, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A model as JSON with camelCase field names. Only field names change: the keys of a
+    mapping field (variant names in ``weights``, tags, a declaration) are data, kept as is."""
+    from pydantic import BaseModel  # noqa: PLC0415
+    from pydantic.alias_generators import to_camel  # noqa: PLC0415
+
+    dumped = model.model_dump(mode="json", exclude=set(exclude))
+
+    def convert(value: Any, raw: Any) -> Any:
+        if isinstance(raw, BaseModel):
+            return camel_dump(raw)
+        if isinstance(raw, list | tuple) and raw and isinstance(raw[0], BaseModel):
+            return [camel_dump(item) for item in raw]
+        return value
+
+    return {to_camel(name): convert(value, getattr(model, name)) for name, value in dumped.items()}
 
 
 def emit_json(data: Any) -> None:

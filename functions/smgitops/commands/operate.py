@@ -7,7 +7,18 @@ import getpass
 import sys
 from typing import TYPE_CHECKING
 
-from smgitops.commands.common import add_aws_options, emit_json, service_from, table, weights_text
+from smgitops import clock
+from smgitops.commands.common import (
+    add_aws_options,
+    emit_json,
+    history_json,
+    service_from,
+    status_json,
+    table,
+    weights_text,
+)
+from smgitops.commands.follow import watch
+from smgitops.rollout.progress import progress
 
 if TYPE_CHECKING:
     import argparse
@@ -17,8 +28,18 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    status = subparsers.add_parser("status", help="rollouts now: phase, weights, commit, reason")
+    status = subparsers.add_parser(
+        "status", help="rollouts now: phase, step, weights, commit, reason (--watch: live)"
+    )
     status.add_argument("endpoint", nargs="?", help="one endpoint (default: all)")
+    status.add_argument(
+        "--watch",
+        action="store_true",
+        help="redraw as rollouts move: step N/M, stable/candidate weights, bake left, last check",
+    )
+    status.add_argument(
+        "--interval", type=float, default=2.0, help="--watch: seconds between redraws (default 2)"
+    )
     add_aws_options(status)
     status.set_defaults(func=run_status)
 
@@ -47,17 +68,48 @@ def _when(at: float) -> str:
     return dt.datetime.fromtimestamp(at, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _status_row(s: RolloutStatus, drift: str) -> list[str]:
+def _status_row(s: RolloutStatus, drift: str, now: float) -> list[str]:
+    view = progress(s, now)
     return [
         s.endpoint,
         str(s.phase),
-        str(s.strategy),
-        weights_text(s.weights),
+        view.step_text(),
+        view.weights_text(),
         s.commit[:12],
         _when(s.updated_at),
-        drift,
+        _drift_cell(drift),
         s.reason,
     ]
+
+
+def _drift_cell(drift: str) -> str:
+    """The drift column stays narrow: the finding itself is in ``status ENDPOINT`` and JSON."""
+    return drift if drift in {"-", "none"} else "yes"
+
+
+def _detail(s: RolloutStatus, drift: str, now: float) -> str:
+    """``status ENDPOINT``: every fact about the endpoint's rollout, one per line."""
+    view = progress(s, now)
+    rows = [
+        ["endpoint", s.endpoint],
+        ["phase", f"{s.phase} (since {_when(s.phase_since)})"],
+        ["strategy", str(s.strategy)],
+        ["step", view.step_text()],
+        ["weights", view.weights_text()],
+        ["stable", s.stable.name if s.stable else "- (first deploy)"],
+        ["candidate", f"{s.candidate.name} (model {s.candidate.model})"],
+        ["bake left", view.bake_text()],
+        ["checks", f"{view.checks}; {view.failed_checks}/{view.max_failed_checks} failed"],
+        ["commit", s.commit],
+        ["started", _when(s.started_at)],
+        ["updated", _when(s.updated_at)],
+        ["drift", drift],
+        ["reason", s.reason or "-"],
+    ]
+    if s.next is not None:
+        rows.append(["queued", f"{s.next.commit[:12]} ({s.next.rollout_id})"])
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
 
 
 def _drift(service: RolloutService, endpoint: str) -> str:
@@ -72,28 +124,33 @@ def _drift(service: RolloutService, endpoint: str) -> str:
     return "-"
 
 
+def _statuses(service: RolloutService, endpoint: str | None) -> list[RolloutStatus] | None:
+    if endpoint:
+        one = service.store.get(endpoint)
+        return None if one is None else [one]
+    return service.store.list_statuses()
+
+
 def run_status(args: argparse.Namespace) -> int:
     service = service_from(args)
-    if args.endpoint:
-        one = service.store.get(args.endpoint)
-        if one is None:
-            print(f"smgitops status: no rollout recorded for {args.endpoint}", file=sys.stderr)
-            return 1
-        statuses = [one]
-    else:
-        statuses = service.store.list_statuses()
-    drifts = {s.endpoint: _drift(service, s.endpoint) for s in statuses}
-    if args.output == "json":
-        hidden = {"declaration", "gate_token", "golden"}
-        emit_json(
-            [
-                {**s.model_dump(mode="json", exclude=hidden), "drift": drifts[s.endpoint]}
-                for s in statuses
-            ]
+    if args.watch:
+        return watch(
+            lambda: _statuses(service, args.endpoint) or [], sys.stdout, interval=args.interval
         )
+    statuses = _statuses(service, args.endpoint)
+    if statuses is None:
+        print(f"smgitops status: no rollout recorded for {args.endpoint}", file=sys.stderr)
+        return 1
+    drifts = {s.endpoint: _drift(service, s.endpoint) for s in statuses}
+    now = clock.now()
+    if args.output == "json":
+        emit_json([status_json(s, drifts[s.endpoint], now) for s in statuses])
         return 0
-    headers = ["ENDPOINT", "PHASE", "STRATEGY", "WEIGHTS", "COMMIT", "UPDATED (UTC)", "DRIFT"]
-    print(table([_status_row(s, drifts[s.endpoint]) for s in statuses], [*headers, "REASON"]))
+    if args.endpoint:
+        print(_detail(statuses[0], drifts[args.endpoint], now))
+        return 0
+    headers = ["ENDPOINT", "PHASE", "STEP", "WEIGHTS", "COMMIT", "UPDATED (UTC)", "DRIFT"]
+    print(table([_status_row(s, drifts[s.endpoint], now) for s in statuses], [*headers, "REASON"]))
     return 0
 
 
@@ -101,7 +158,7 @@ def run_history(args: argparse.Namespace) -> int:
     service = service_from(args)
     records = service.store.history(args.endpoint, limit=args.limit)
     if args.output == "json":
-        emit_json([r.model_dump(mode="json") for r in records])
+        emit_json([history_json(r) for r in records])
         return 0
     if not records:
         print(f"smgitops history: nothing recorded for {args.endpoint}", file=sys.stderr)
@@ -117,7 +174,7 @@ def run_history(args: argparse.Namespace) -> int:
 def run_promote(args: argparse.Namespace) -> int:
     status = service_from(args).promote(args.endpoint, full=args.full)
     if args.output == "json":
-        emit_json(status.model_dump(mode="json", exclude={"declaration", "gate_token"}))
+        emit_json(status_json(status, None, clock.now()))
     else:
         print(f"{args.endpoint}: promote ({status.promote}) requested; phase {status.phase}")
     return 0
@@ -127,7 +184,7 @@ def run_abort(args: argparse.Namespace) -> int:
     by = args.by or getpass.getuser()
     status = service_from(args).abort(args.endpoint, by)
     if args.output == "json":
-        emit_json(status.model_dump(mode="json", exclude={"declaration", "gate_token"}))
+        emit_json(status_json(status, None, clock.now()))
     else:
         weights = weights_text(status.weights)
         print(f"{args.endpoint}: {status.phase} ({status.reason}); weights {weights}")

@@ -1,0 +1,151 @@
+"""Where a rollout stands, in an operator's words: step N of M, bake time left, which variant is
+stable and which the candidate, what the last check said. Pure: the CLI (``status``,
+``status --watch``, ``wait``) renders it; nothing here reads AWS or the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from smgitops.rollout.status import TERMINAL_PHASES, Phase, RolloutStatus
+from smgitops.rollout.strategies import traffic_steps
+
+# Phases a wait ends on, and whether they count as success.
+SUCCESS_PHASES = frozenset({Phase.SUCCEEDED})
+FAILURE_PHASES = frozenset(TERMINAL_PHASES - SUCCESS_PHASES)
+STABLE = "stable"
+CANDIDATE = "candidate"
+
+
+@dataclass(frozen=True)
+class VariantWeight:
+    label: str  # "stable" | "candidate" | "" (a variant smgitops does not know)
+    name: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class Progress:
+    endpoint: str
+    rollout_id: str
+    commit: str
+    phase: Phase
+    strategy: str
+    step: int  # 1-based step being baked; 0 before the first traffic step
+    steps: int  # traffic steps before promotion (0: the strategy has none)
+    variants: tuple[VariantWeight, ...]
+    bake_left: float | None  # seconds left of the current step's bake, when one is running
+    checks: str  # what gates traffic, in words ("no checks" when nothing does)
+    failed_checks: int
+    max_failed_checks: int
+    reason: str
+
+    @property
+    def done(self) -> bool:
+        return self.phase in TERMINAL_PHASES
+
+    @property
+    def succeeded(self) -> bool:
+        return self.phase in SUCCESS_PHASES
+
+    def step_text(self) -> str:
+        if self.steps == 0:
+            return "-"
+        if self.phase in {Phase.PROMOTING, Phase.FINALIZING, Phase.SUCCEEDED}:
+            return f"{self.steps}/{self.steps} done"
+        return f"{self.step}/{self.steps}"
+
+    def weights_text(self) -> str:
+        """``stable smg-…=90% · candidate smg-…=10%``; a variant at 0 % that is not the
+        candidate of an active rollout is left out (it is leaving the endpoint)."""
+        shown = [
+            v for v in self.variants if v.weight > 0 or (v.label == CANDIDATE and not self.done)
+        ]
+        return (
+            " · ".join(f"{v.label + ' ' if v.label else ''}{v.name}={v.weight:g}%" for v in shown)
+            or "-"
+        )
+
+    def bake_text(self) -> str:
+        if self.bake_left is None:
+            return "-"
+        return duration_text(self.bake_left)
+
+    def line(self) -> str:
+        """One line for a progress log (``wait``): phase, step, weights, bake, reason."""
+        parts = [f"{self.endpoint}: {self.phase}"]
+        if self.steps:
+            parts.append(f"step {self.step_text()}")
+        parts.append(self.weights_text())
+        if self.bake_left is not None:
+            parts.append(f"bake {self.bake_text()} left")
+        if self.reason:
+            parts.append(self.reason)
+        return " · ".join(parts)
+
+
+def duration_text(seconds: float) -> str:
+    """``1h05m``, ``4m30s``, ``12s``: whole seconds, the two largest units."""
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
+
+
+def checks_text(status: RolloutStatus) -> str:
+    """What gates this rollout's traffic, in words."""
+    analysis = status.spec().spec.rollout.analysis
+    parts = []
+    if analysis.alarms:
+        parts.append(_count(len(analysis.alarms), "alarm"))
+    if analysis.metrics:
+        parts.append(_count(len(analysis.metrics), "metric check"))
+    return ", ".join(parts) if parts else "no checks"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def progress(status: RolloutStatus, now: float) -> Progress:
+    rollout = status.spec().spec.rollout
+    steps = traffic_steps(rollout)
+    stable = status.stable.name if status.stable else ""
+    candidate = status.candidate.name
+    variants = tuple(
+        VariantWeight(
+            STABLE if name == stable else CANDIDATE if name == candidate else "", name, weight
+        )
+        for name, weight in sorted(
+            status.weights.items(), key=lambda item: (item[0] != stable, item[0])
+        )
+    )
+    baking = status.phase == Phase.PROGRESSING and status.step_since is not None
+    interval = (
+        rollout.shadow.duration_seconds(rollout.interval_seconds)
+        if status.shadow
+        else rollout.interval_seconds
+    )
+    bake_left = (
+        max(0.0, interval - (now - status.step_since))
+        if baking and status.step_since is not None
+        else None
+    )
+    return Progress(
+        endpoint=status.endpoint,
+        rollout_id=status.rollout_id,
+        commit=status.commit,
+        phase=status.phase,
+        strategy=str(status.strategy),
+        step=min(status.step_index + 1, len(steps)) if status.step_index >= 0 else 0,
+        steps=len(steps),
+        variants=variants,
+        bake_left=bake_left,
+        checks=checks_text(status),
+        failed_checks=status.failed_checks,
+        max_failed_checks=rollout.max_failed_checks,
+        reason=status.reason,
+    )
