@@ -40,7 +40,10 @@ def log_to_stderr() -> None:
     os.environ["SMGITOPS_LOG_STREAM"] = "stderr"
     handler = logger().registered_handler
     if isinstance(handler, logging.StreamHandler):
-        handler.setStream(sys.stderr)
+        if getattr(handler.stream, "closed", False):  # setStream would flush a closed stream
+            handler.stream = sys.stderr
+        else:
+            handler.setStream(sys.stderr)
 
 
 @cache

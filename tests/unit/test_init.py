@@ -14,12 +14,15 @@ import yaml
 from git import Repo
 
 from smgitops.cli import build_parser, main
-from smgitops.commands.init import DEFAULT_SMGITOPS_REPO, Scaffold, files_regex
+from smgitops.commands.init import Scaffold, files_regex
 from smgitops.declaration.extensions import FreezeWindow
 from smgitops.declaration.loader import load_tree
 from smgitops.reconcile import appconfig
 
 ROOT = Path(__file__).resolve().parents[2]
+HEAD = subprocess.run(
+    ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+).stdout.strip()
 HOOKS = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
 BIN = str(Path(sys.executable).parent)
 WORKFLOW = ".github/workflows/smgitops.yml"
@@ -137,7 +140,8 @@ def test_the_workflow_validates_and_comments_the_plan_on_pull_requests(tmp_path:
     assert workflow["permissions"]["pull-requests"] == "write"
     steps = steps_of(tmp_path)
     assert steps["actions/checkout"]["with"]["fetch-depth"] == 0
-    assert f"smgitops @ git+{DEFAULT_SMGITOPS_REPO}@v" in steps["Install smgitops"]["run"]
+    install = steps["Install smgitops"]["run"]
+    assert re.search(rf'"smgitops @ git\+(https|file)://[^"@]+@{HEAD}"', install), install
     plan = steps["Plan"]["run"]
     for flag in ('--base "$BASE_SHA"', '--head "$HEAD_SHA"', "--format markdown", "> plan.md"):
         assert flag in plan
@@ -185,7 +189,7 @@ def test_the_pre_commit_config_uses_this_projects_hook(tmp_path: Path) -> None:
     config = yaml.safe_load((tmp_path / ".pre-commit-config.yaml").read_text())
     (repo,) = config["repos"]
     assert repo["repo"] == "https://git.example.com/ml/smgitops"
-    assert repo["rev"].startswith("v")
+    assert repo["rev"] == HEAD  # the commit this smgitops runs from: it resolves
     (hook,) = repo["hooks"]
     assert hook["id"] == HOOKS[0]["id"] == "smgitops-validate"
     assert hook["args"] == ["endpoints"]
@@ -195,7 +199,31 @@ def test_the_pre_commit_config_uses_this_projects_hook(tmp_path: Path) -> None:
     assert not re.search(hook["files"], "docs/endpoints/x.yaml")
     assert not re.search(hook["files"], ".github/workflows/smgitops.yml")
     steps = steps_of(tmp_path)
-    assert "git+https://git.example.com/ml/smgitops@v" in steps["Install smgitops"]["run"]
+    assert f"git+https://git.example.com/ml/smgitops@{HEAD}" in steps["Install smgitops"]["run"]
+
+
+def test_by_default_the_hook_and_the_workflow_pin_this_checkout_at_a_commit_that_exists(
+    tmp_path: Path,
+) -> None:
+    assert init(str(tmp_path)) == 0
+    (repo,) = yaml.safe_load((tmp_path / ".pre-commit-config.yaml").read_text())["repos"]
+    source = Path(repo["repo"]) if Path(repo["repo"]).is_absolute() else ROOT
+    resolved = subprocess.run(
+        ["git", "-C", str(source), "cat-file", "-e", f"{repo['rev']}^{{commit}}"], check=False
+    )
+    assert resolved.returncode == 0, repo  # `rev: v0.1.0` named a tag nobody published
+    install = steps_of(tmp_path)["Install smgitops"]["run"]
+    assert re.search(rf'"smgitops @ git\+(https|file)://[^"@]+@{repo["rev"]}"', install), install
+
+
+def test_without_a_checkout_to_point_at_the_placeholder_says_what_to_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("smgitops.commands.init.installed_source", lambda: None)
+    assert init(str(tmp_path)) == 0
+    (repo,) = yaml.safe_load((tmp_path / ".pre-commit-config.yaml").read_text())["repos"]
+    assert (repo["repo"], repo["rev"]) == ("https://github.com/your-org/smgitops", "main")
+    assert "replace https://github.com/your-org/smgitops (and rev main)" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- environments

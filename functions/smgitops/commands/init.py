@@ -23,8 +23,6 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from smgitops import __version__
-
 if TYPE_CHECKING:
     import argparse
 
@@ -33,6 +31,8 @@ EXISTS = 1
 USAGE = 2
 
 DEFAULT_SMGITOPS_REPO: Final = "https://github.com/your-org/smgitops"
+# Without a git checkout to point at, the hook follows this branch of --smgitops-repo.
+FALLBACK_REV: Final = "main"
 EXAMPLE: Final = "example-endpoint"
 DEFAULT_FOLDER: Final = "endpoints"
 ENVIRONMENTS_FOLDER: Final = "environments"
@@ -65,16 +65,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--smgitops-repo",
-        default=DEFAULT_SMGITOPS_REPO,
+        default=None,
         metavar="URL",
-        help="Git URL of smgitops, for the pre-commit hook and the workflow's install "
-        f"(default: the placeholder {DEFAULT_SMGITOPS_REPO})",
+        help="Git URL of smgitops, for the pre-commit hook and the workflow's install (default: "
+        "the git checkout this smgitops runs from — its origin URL, or its path — else the "
+        f"placeholder {DEFAULT_SMGITOPS_REPO})",
     )
     parser.add_argument(
         "--smgitops-rev",
-        default=f"v{__version__}",
+        default=None,
         metavar="REV",
-        help=f"tag or commit of smgitops to use (default v{__version__})",
+        help="tag or commit of smgitops to use (default: the commit this smgitops runs from, "
+        f"else {FALLBACK_REV})",
     )
     parser.set_defaults(func=run)
 
@@ -86,7 +88,7 @@ class Scaffold:
     branch: str = "main"
     environments: tuple[str, ...] = ()
     smgitops_repo: str = DEFAULT_SMGITOPS_REPO
-    smgitops_rev: str = f"v{__version__}"
+    smgitops_rev: str = FALLBACK_REV
 
     @property
     def folders(self) -> list[str]:
@@ -122,7 +124,7 @@ class Scaffold:
             "BRANCH": self.branch,
             "SMGITOPS_REPO": self.smgitops_repo,
             "SMGITOPS_REV": self.smgitops_rev,
-            "PIP_SPEC": f"smgitops @ git+{self.smgitops_repo}@{self.smgitops_rev}",
+            "PIP_SPEC": f"smgitops @ git+{_pip_url(self.smgitops_repo)}@{self.smgitops_rev}",
             "FOLDERS": " ".join(folders),
             "FOLDER": folders[0],
             "SCHEMA_GLOB": (
@@ -182,6 +184,11 @@ class Scaffold:
         }
 
 
+def _pip_url(repo: str) -> str:
+    """pip's ``git+`` needs a URL: a local checkout's path becomes ``file://``."""
+    return Path(repo).as_uri() if Path(repo).is_absolute() else repo
+
+
 def files_regex(folder: str) -> str:
     """The pre-commit ``files`` pattern of the declarations in ``folder``."""
     return f"^{re.escape(folder)}/.*\\.ya?ml$"
@@ -201,12 +208,42 @@ def _render(name: str, values: dict[str, str], **extra: str) -> str:
     return _TOKEN.sub(substitute, _template(name))
 
 
+def installed_source(package_dir: Path | None = None) -> tuple[str, str] | None:
+    """(repository, commit) of the git checkout this smgitops runs from, if it runs from one:
+    a pre-commit ``rev`` and a pip ``git+URL@rev`` that resolve, unlike a tag never published.
+    The repository is the checkout's ``origin`` when it has one, else its local path."""
+    import subprocess  # noqa: PLC0415
+
+    where = package_dir or Path(__file__).resolve().parents[1]
+
+    def git(*args: str) -> str:
+        done = subprocess.run(  # noqa: S603 - fixed git arguments
+            ["git", "-C", str(where), *args],  # noqa: S607 - git from PATH, like GitPython
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    try:
+        root, commit = git("rev-parse", "--show-toplevel"), git("rev-parse", "HEAD")
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if not root or not commit or not (Path(root) / ".pre-commit-hooks.yaml").is_file():
+        return None  # not smgitops' own checkout (e.g. installed inside another repository)
+    return git("config", "--get", "remote.origin.url") or root, commit
+
+
 def run(args: argparse.Namespace) -> int:
+    source = installed_source()  # a mirror or fork given by --smgitops-repo has the commit too
+    repo = args.smgitops_repo or (source[0] if source else DEFAULT_SMGITOPS_REPO)
+    rev = args.smgitops_rev or (source[1] if source else FALLBACK_REV)
     scaffold = Scaffold(
         branch=args.branch,
         environments=tuple(args.environment),
-        smgitops_repo=args.smgitops_repo,
-        smgitops_rev=args.smgitops_rev,
+        smgitops_repo=repo,
+        smgitops_rev=rev,
     )
     problems = scaffold.problems()
     root: Path = args.dir
@@ -243,7 +280,13 @@ def _next_steps(root: Path, scaffold: Scaffold) -> str:
     ]
     if scaffold.smgitops_repo == DEFAULT_SMGITOPS_REPO:
         steps.append(
-            f"replace {DEFAULT_SMGITOPS_REPO} in .pre-commit-config.yaml and "
-            ".github/workflows/smgitops.yml with where smgitops lives for you"
+            f"replace {DEFAULT_SMGITOPS_REPO} (and rev {scaffold.smgitops_rev}) in "
+            ".pre-commit-config.yaml and .github/workflows/smgitops.yml with where smgitops "
+            "lives for you and the tag or commit to pin"
+        )
+    elif Path(scaffold.smgitops_repo).is_absolute():
+        steps.append(
+            f"smgitops is pinned to {scaffold.smgitops_rev[:12]} of the local checkout "
+            f"{scaffold.smgitops_repo}: for CI, point --smgitops-repo at a URL your runners reach"
         )
     return "next:\n" + "\n".join(f"  {number}. {step}" for number, step in enumerate(steps, 1))
