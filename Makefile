@@ -1,20 +1,45 @@
-# One entry point for what CI runs. `make check` = lint + types + tests.
+# One entry point for what CI runs: `make check` = lint + types + security + scanners + tests,
+# exactly what .ci/run runs. `make demo` installs only what the demo needs.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+PIP := --quiet --disable-pip-version-check
+HASH := $(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-dev-$(HASH)
+RUNTIME_STAMP := $(VENV)/.installed-runtime-$(HASH)
+# The template scanners pin dependencies that clash with the app's: each has its own venv
+# (the versions are the ones tests/template/test_checkov.py and test_sam_validate.py name).
+CHECKOV := .venv-checkov/bin/checkov
+SAM := .venv-sam/bin/sam
 
-.PHONY: setup demo lint types test check bench security clean
+.PHONY: setup setup-runtime scanners demo lint types test check bench security clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
-	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
+	$(BIN)/pip install $(PIP) -c constraints.txt -e '.[dev]'
+	rm -f $(VENV)/.installed-dev-*
+	touch $(STAMP) $(RUNTIME_STAMP)
+
+# The demo needs the package and the local runtime (moto), not the dev toolchain.
+$(RUNTIME_STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install $(PIP) -c constraints.txt -e '.[local]'
+	rm -f $(VENV)/.installed-runtime-*
+	touch $(RUNTIME_STAMP)
 
 setup: $(STAMP)
 
-demo: setup
+setup-runtime: $(RUNTIME_STAMP)
+
+$(CHECKOV):
+	$(PYTHON) -m venv .venv-checkov && .venv-checkov/bin/pip install $(PIP) checkov==3.3.30
+
+$(SAM):
+	$(PYTHON) -m venv .venv-sam && .venv-sam/bin/pip install $(PIP) aws-sam-cli==1.170.0
+
+scanners: $(CHECKOV) $(SAM)
+
+demo: setup-runtime
 	$(BIN)/smgitops demo
 
 lint: setup
@@ -24,7 +49,7 @@ lint: setup
 types: setup
 	$(BIN)/mypy
 
-test: setup
+test: setup scanners
 	$(BIN)/pytest -n 2 -q
 
 security: setup
@@ -36,4 +61,4 @@ bench: setup
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-checkov .venv-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,47 @@
+"""The README's two commands are what they say: `make check` is CI's check (template scanners
+included), `make demo` installs only what the demo needs."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def dry_run(target: str) -> str:
+    """What `make TARGET` would run in a fresh clone (no venv yet), without running it."""
+    out = subprocess.run(
+        ["make", "-n", "-B", target, "VENV=/nonexistent/venv"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout
+
+
+def test_ci_runs_the_readmes_test_command_and_nothing_else() -> None:
+    commands = [
+        line
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line.strip() and not line.startswith(("#", "set ", "cd ", "export "))
+    ]
+    assert commands == ["make check"]
+    assert "make check" in (ROOT / "README.md").read_text()
+
+
+def test_make_check_installs_and_runs_the_template_scanners() -> None:
+    plan = dry_run("check")
+    assert "checkov==3.3.30" in plan
+    assert "aws-sam-cli==1.170.0" in plan
+    assert re.search(r"pytest -n 2", plan)
+
+
+def test_make_demo_installs_the_runtime_extra_not_the_dev_toolchain() -> None:
+    plan = dry_run("demo")
+    assert "-e '.[local]'" in plan
+    assert ".[dev]" not in plan
+    assert "checkov" not in plan
+    assert "smgitops demo" in plan
