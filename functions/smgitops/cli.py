@@ -19,10 +19,18 @@ if TYPE_CHECKING:
 USAGE_ERROR = USAGE
 
 
-def _unreachable(exc: BaseException) -> str | None:
-    """Why AWS cannot be reached, when ``exc`` says so (botocore's own errors, unwrapped)."""
-    if isinstance(exc, DependencyUnavailableError):
-        return str(exc)
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what caused it (adapters wrap botocore's errors in smgitops' own)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _unreachable(exc: BaseException, command: str) -> str | None:
+    """Why AWS cannot be reached, when ``exc`` (or its cause) says so."""
     try:
         from botocore.exceptions import (  # noqa: PLC0415
             EndpointConnectionError,
@@ -31,10 +39,18 @@ def _unreachable(exc: BaseException) -> str | None:
         )
     except ImportError:  # pragma: no cover - botocore is a dependency
         return None
-    if isinstance(exc, NoCredentialsError | NoRegionError):
-        return f"{exc} (set AWS credentials and a region, or --aws URL for the local runtime)"
-    if isinstance(exc, EndpointConnectionError):
-        return f"{exc} (is the AWS endpoint or `smgitops local up` running?)"
+    for cause in _chain(exc):
+        if isinstance(cause, NoCredentialsError | NoRegionError):
+            return f"{cause} (set AWS credentials and a region, or --aws URL for `local up`)"
+        if isinstance(cause, EndpointConnectionError):
+            if command == "local":
+                return (
+                    f"{cause}: AWS_ENDPOINT_URL points there and nothing answers; unset it to "
+                    "run the embedded emulator, or start what it points at"
+                )
+            return f"{cause} (is the AWS endpoint or `smgitops local up` running?)"
+        if isinstance(cause, DependencyUnavailableError):
+            return str(cause)
     return None
 
 
@@ -63,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return OK
     except Exception as exc:
-        reason = _unreachable(exc)
+        reason = _unreachable(exc, args.command)
         if reason is not None:
             print(f"smgitops {args.command}: cannot reach AWS: {reason}", file=sys.stderr)
             return UNREACHABLE

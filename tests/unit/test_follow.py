@@ -10,7 +10,7 @@ import pytest
 
 from smgitops.aws.deliveries import PushRecord
 from smgitops.commands import follow, pushes
-from smgitops.commands.common import FAILED, OK, TIMEOUT, camel_dump, status_json
+from smgitops.commands.common import FAILED, OK, TIMEOUT, UNREACHABLE, camel_dump, status_json
 from smgitops.rollout import naming
 from smgitops.rollout.decide import new_status
 from smgitops.rollout.progress import duration_text, progress
@@ -270,3 +270,40 @@ def test_an_invalid_push_lists_every_problem_with_file_and_line() -> None:
     assert "invalid" in lines[1]
     assert lines[2].strip() == problems[0]
     assert lines[3].strip() == problems[1]
+
+
+# --- exit codes -----------------------------------------------------------------------------
+
+
+def test_local_up_with_a_stale_aws_endpoint_url_says_so_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from smgitops.cli import main
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    assert main(["local", "up", "--aws-port", "0"]) == UNREACHABLE
+    err = capsys.readouterr().err
+    assert "unset it to run the embedded emulator" in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_status_without_credentials_is_exit_four_not_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from smgitops.aws import clients
+    from smgitops.cli import main
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    clients.reset()
+    try:
+        assert main(["status"]) == UNREACHABLE
+    finally:
+        clients.reset()
+    assert "cannot reach AWS" in capsys.readouterr().err
