@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
+from moto import mock_aws
 
+from smgitops.aws import clients
 from smgitops.cli import main
+from smgitops.commands.operate import _numbers
 from smgitops.rollout.status import HistoryRecord
 from tests.builders import declaration
 from tests.integration.conftest import TABLE, Engine
+from tests.unit.test_follow import NOW, progressing
 
 NAME = "churn-predictor"
 
@@ -44,3 +49,31 @@ def test_status_of_an_unknown_endpoint_is_an_error(
     assert main(["status", "nope", "--table", TABLE]) == 1
     assert "no rollout recorded for nope" in capsys.readouterr().err
     assert engine.calls.of("sagemaker") == []
+
+
+def test_status_of_one_endpoint_shows_each_variants_numbers_from_cloudwatch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    status = progressing(since=NOW - 600)
+    with mock_aws():
+        clients.reset()
+        cloudwatch = clients.client("cloudwatch")
+        for variant, count, errors in (("smg-old", 100.0, 0.0), (status.candidate.name, 20, 4)):
+            dims = [
+                {"Name": "EndpointName", "Value": "churn"},
+                {"Name": "VariantName", "Value": variant},
+            ]
+            at = dt.datetime.fromtimestamp(NOW - 300, dt.UTC)
+            data = [
+                {"MetricName": name, "Dimensions": dims, "Value": value, "Timestamp": at}
+                for name, value in (("Invocations", count), ("Invocation5XXErrors", errors))
+            ]
+            cloudwatch.put_metric_data(Namespace="AWS/SageMaker", MetricData=data)
+        numbers = _numbers(status, NOW)
+        clients.reset()
+    assert [(n.label, n.invocations, n.errors_5xx) for n in numbers] == [
+        ("stable", 100.0, 0.0),
+        ("candidate", 20.0, 4.0),
+    ]

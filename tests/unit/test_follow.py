@@ -307,3 +307,27 @@ def test_status_without_credentials_is_exit_four_not_one(
     finally:
         clients.reset()
     assert "cannot reach AWS" in capsys.readouterr().err
+
+
+# --- per-variant numbers ----------------------------------------------------------------------
+
+
+def test_variant_numbers_total_each_variant_and_weight_latency_by_invocations() -> None:
+    from smgitops.rollout.analysis import VariantSeries
+    from smgitops.rollout.progress import ERRORS, LATENCY, variant_numbers
+
+    status = progressing()
+    candidate = status.candidate.name
+    series = {
+        "smg-old": VariantSeries(
+            "smg-old",
+            {ERRORS: {60.0: 0.0, 120.0: 1.0}, LATENCY: {60.0: 1000.0, 120.0: 4000.0}},
+            {60.0: 30.0, 120.0: 10.0},
+        ),
+        candidate: VariantSeries(candidate, {ERRORS: {60.0: 5.0}}, {60.0: 10.0}),
+    }
+    old, new = variant_numbers(progress(status, NOW), series)
+    assert (old.label, old.invocations, old.errors_5xx) == ("stable", 40.0, 1.0)
+    assert old.latency_us == (30 * 1000 + 10 * 4000) / 40  # not the plain mean, 2500
+    assert (new.label, new.error_rate, new.latency_us) == ("candidate", 0.5, None)
+    assert "50.00%" in new.text()

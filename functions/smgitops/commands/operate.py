@@ -22,7 +22,9 @@ from smgitops.rollout.progress import progress
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
 
+    from smgitops.rollout.progress import VariantNumbers
     from smgitops.rollout.service import RolloutService
     from smgitops.rollout.status import RolloutStatus
 
@@ -87,7 +89,25 @@ def _drift_cell(drift: str) -> str:
     return drift if drift in {"-", "none"} else "yes"
 
 
-def _detail(s: RolloutStatus, drift: str, now: float) -> str:
+def _numbers(s: RolloutStatus, now: float) -> list[VariantNumbers]:
+    """Per-variant invocations, 5xx and latency since the step began, while two variants serve
+    (what an A/B test is decided on); none when CloudWatch has no whole minute yet."""
+    from smgitops.aws.metrics import MetricQuery, VariantMetrics  # noqa: PLC0415
+    from smgitops.rollout.progress import ERRORS, LATENCY, variant_numbers  # noqa: PLC0415
+
+    view = progress(s, now)
+    if s.done or len(view.variants) < 2:
+        return []
+    queries = [MetricQuery(*ERRORS), MetricQuery(*LATENCY)]
+    names = [v.name for v in view.variants]
+    start = s.step_since or s.phase_since
+    series = VariantMetrics().read(s.endpoint, names, queries, start=start, end=now)
+    return variant_numbers(view, series)
+
+
+def _detail(
+    s: RolloutStatus, drift: str, now: float, numbers: Sequence[VariantNumbers] = ()
+) -> str:
     """``status ENDPOINT``: every fact about the endpoint's rollout, one per line."""
     view = progress(s, now)
     rows = [
@@ -108,6 +128,8 @@ def _detail(s: RolloutStatus, drift: str, now: float) -> str:
     ]
     if s.next is not None:
         rows.append(["queued", f"{s.next.commit[:12]} ({s.next.rollout_id})"])
+    for number, line in enumerate(numbers):
+        rows.append(["traffic since step" if number == 0 else "", line.text()])
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
 
@@ -147,7 +169,7 @@ def run_status(args: argparse.Namespace) -> int:
         emit_json([status_json(s, drifts[s.endpoint], now) for s in statuses])
         return 0
     if args.endpoint:
-        print(_detail(statuses[0], drifts[args.endpoint], now))
+        print(_detail(statuses[0], drifts[args.endpoint], now, _numbers(statuses[0], now)))
         return 0
     headers = ["ENDPOINT", "PHASE", "STEP", "WEIGHTS", "COMMIT", "UPDATED (UTC)", "DRIFT"]
     print(table([_status_row(s, drifts[s.endpoint], now) for s in statuses], [*headers, "REASON"]))

@@ -4,10 +4,17 @@ stable and which the candidate, what the last check said. Pure: the CLI (``statu
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from smgitops.rollout.status import TERMINAL_PHASES, Phase, RolloutStatus
 from smgitops.rollout.strategies import traffic_steps
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from smgitops.rollout.analysis import VariantSeries
 
 # Phases a wait ends on, and whether they count as success.
 SUCCESS_PHASES = frozenset({Phase.SUCCEEDED})
@@ -149,3 +156,50 @@ def progress(status: RolloutStatus, now: float) -> Progress:
         max_failed_checks=rollout.max_failed_checks,
         reason=status.reason,
     )
+
+
+# --- per-variant numbers: what an operator decides an A/B test (or a canary) on -------------
+
+ERRORS = ("Invocation5XXErrors", "Sum")
+LATENCY = ("ModelLatency", "Average")
+
+
+@dataclass(frozen=True)
+class VariantNumbers:
+    variant: str
+    label: str
+    invocations: float
+    errors_5xx: float
+    latency_us: float | None  # invocation-weighted mean of the periods' averages
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.errors_5xx / self.invocations if self.invocations else None
+
+    def text(self) -> str:
+        if not self.invocations:
+            return f"{self.label or 'variant'} {self.variant}: no invocations yet"
+        rate = self.error_rate or 0.0
+        latency = "-" if self.latency_us is None else f"{self.latency_us / 1000:.1f} ms"
+        return (
+            f"{self.label or 'variant'} {self.variant}: {self.invocations:g} invocations, "
+            f"{self.errors_5xx:g} 5xx ({rate:.2%}), model latency {latency}"
+        )
+
+
+def variant_numbers(view: Progress, series: Mapping[str, VariantSeries]) -> list[VariantNumbers]:
+    """Totals per variant over the window the series were read for."""
+    out = []
+    for variant in view.variants:
+        found = series.get(variant.name)
+        if found is None:
+            continue
+        errors = math.fsum(found.metrics.get(ERRORS, {}).values())
+        latencies = found.metrics.get(LATENCY, {})
+        weights = [(found.invocations.get(at, 0.0), value) for at, value in latencies.items()]
+        total = math.fsum(w for w, _ in weights)
+        latency = math.fsum(w * v for w, v in weights) / total if total else None
+        out.append(
+            VariantNumbers(variant.name, variant.label, found.total_invocations, errors, latency)
+        )
+    return out
