@@ -124,9 +124,9 @@ def test_a_shadow_run_reports_without_shifting_weights(local_up: LocalUp, repo: 
     name = "e2e-shadow"
     _deploy_v1(local_up, repo, name)
     stable = dict(local_up.weights(name))
-    document = declaration_dict(
-        name, version=2, interval="2s", strategy="shadow", shadow={"samplingPercent": 50}
-    )
+    # a shadow run long enough to be seen by a poll that takes seconds on a loaded machine
+    shadow = {"samplingPercent": 50, "duration": "20s"}
+    document = declaration_dict(name, version=2, interval="2s", strategy="shadow", shadow=shadow)
     sha, _ = repo.declare(document, "v2 in shadow")
     local_up.wait_for(name, sha, {"Progressing"})
     live = local_up.client("sagemaker").describe_endpoint(EndpointName=name)

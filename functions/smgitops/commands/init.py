@@ -212,12 +212,12 @@ def installed_source(package_dir: Path | None = None) -> tuple[str, str] | None:
     """(repository, commit) of the git checkout this smgitops runs from, if it runs from one:
     a pre-commit ``rev`` and a pip ``git+URL@rev`` that resolve, unlike a tag never published.
     The repository is the checkout's ``origin`` when it has one, else its local path."""
-    import subprocess  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415  # nosec B404 - git with fixed arguments, no shell
 
     where = package_dir or Path(__file__).resolve().parents[1]
 
     def git(*args: str) -> str:
-        done = subprocess.run(  # noqa: S603 - fixed git arguments
+        done = subprocess.run(  # noqa: S603  # nosec B603 B607 - fixed git arguments, git from PATH
             ["git", "-C", str(where), *args],  # noqa: S607 - git from PATH, like GitPython
             capture_output=True,
             text=True,

@@ -34,7 +34,7 @@ LOGICAL_IDS = {name: f"{name.capitalize()}Function" for name in FUNCTIONS}  # te
 # What `smgitops local up` names its resources (functions/smgitops/local/runtime.py).
 LOCAL_DEFAULTS = {
     "SMGITOPS_TABLE": "smgitops",
-    "SMGITOPS_WEBHOOK_SECRET": "smgitops/webhook-secret",
+    "SMGITOPS_WEBHOOK_SECRET": "smgitops/webhook-secret",  # nosec B105 - the secret's name
     "SMGITOPS_REPOSITORY_URLS": "*",
 }
 LOCAL_QUEUE = "smgitops-work.fifo"
