@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -60,7 +61,8 @@ def test_wait_exits_zero_on_success_and_one_on_a_rollback(local_up: LocalUp, rep
         waited = local_up.cli("wait", name, "--commit", second, "--timeout", "45s")
     assert waited.returncode == 1, (waited.stdout, waited.stderr)
     assert "RolledBack" in waited.stdout and "Invocation5XXErrors" in waited.stdout
-    assert f"{name}: Progressing" in waited.stderr  # progress lines went to stderr
+    # progress went to stderr, one line per change: "HH:MM:SS e2e-wait: <phase> · step …"
+    assert re.search(rf"^\d\d:\d\d:\d\d {name}: [A-Za-z]+ · ", waited.stderr, re.M), waited.stderr
 
     table = local_up.cli("status")
     assert table.returncode == 0, table.stderr
