@@ -80,10 +80,12 @@ def test_plan_without_a_table_compares_with_the_live_endpoints_only(
     stack.monkeypatch.delenv("SMGITOPS_TABLE")
     stack.remote.declare("churn-predictor", version=2)
     stack.remote.commit("v2", push=False)
-    code, text, _ = _plan(capsys, "--repo", str(stack.remote.root))
+    code, text, err = _plan(capsys, "--repo", str(stack.remote.root))
     assert code == 0
     lines = text.splitlines()
     assert lines[0].endswith(": 0 to create, 1 to update, 1 unchanged, 0 orphaned")
+    # the same default table as status and history, said out loud when it is not there
+    assert "no status table 'smgitops': last-applied state and orphans unknown" in err
     assert "  ~ update     churn-predictor  endpoints/churn-predictor.yaml" in lines
     assert "      model.modelDataUrl: s3://ml-models/churn/v1/model.tar.gz -> " in text
 

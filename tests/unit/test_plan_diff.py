@@ -55,6 +55,17 @@ def test_the_applied_hash_decides_like_the_engine() -> None:
     assert change.action == "unchanged" and "drift" in change.note
 
 
+def test_a_rolled_back_model_pushed_again_is_unchanged_and_says_how_to_retry() -> None:
+    # v2 rolled back: v1 serves, the status holds v2's hash. A push of v2 starts nothing.
+    ended = "RolledBack at 2222222222aa (alarm churn-5xx in ALARM)"
+    rolled = Current(_live(V1), spec_hash=V2.content_hash(), managed=True, ended=ended)
+    [change] = compare({"churn-predictor": V2}, {"churn-predictor": rolled})
+    assert change.action == "unchanged"  # used to read "update"
+    assert change.note.startswith(ended)
+    assert "smgitops retry" in change.note
+    assert compare({"churn-predictor": V1}, {"churn-predictor": rolled})[0].action == "update"
+
+
 def test_an_unmanaged_live_endpoint_with_the_same_model_is_adopted() -> None:
     current = Current(_live(V1), managed=False)
     [change] = compare({"churn-predictor": V1}, {"churn-predictor": current})

@@ -52,6 +52,18 @@ class StatusStore:
 
     # --- reads ------------------------------------------------------------------------------
 
+    def exists(self) -> bool:
+        """Whether the table exists (the CLI's check before it trusts an empty answer)."""
+        try:
+            self.client.describe_table(TableName=self.table)
+        except ClientError as exc:
+            if code_of(exc) == "ResourceNotFoundException":
+                return False
+            raise translate(exc, "DescribeTable") from exc
+        except BotoCoreError as exc:
+            raise translate(exc, "DescribeTable") from exc
+        return True
+
     def get(self, endpoint: str) -> RolloutStatus | None:
         try:
             out = self.client.get_item(

@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from smgitops.commands.common import DEFAULT_TABLE, aws_from
 from smgitops.errors import GitFetchError
 from smgitops.plan.diff import Plan, compare
 from smgitops.plan.render import render_markdown, render_text
@@ -84,9 +85,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--table",
-        default=os.environ.get("SMGITOPS_TABLE") or None,
+        default=os.environ.get("SMGITOPS_TABLE") or DEFAULT_TABLE,
         help="against the live endpoints: status table for last-applied state and orphans "
-        "(default $SMGITOPS_TABLE)",
+        f"(default $SMGITOPS_TABLE or '{DEFAULT_TABLE}', like status and history)",
+    )
+    parser.add_argument(
+        "--aws",
+        metavar="URL",
+        default=None,
+        help="AWS endpoint URL, e.g. the local runtime's (default: $AWS_ENDPOINT_URL or AWS)",
     )
     parser.add_argument(
         "--format",
@@ -159,6 +166,7 @@ def run_live(args: argparse.Namespace) -> int:
             f"smgitops plan: {len(desired.problems)} problem(s); nothing planned", file=sys.stderr
         )
         return INVALID
+    aws_from(args)
     plan = live_plan(desired, header, args.table)
     if args.format == "json":
         print(json.dumps({**plan.to_json(), "valid": True}, indent=2))
@@ -173,7 +181,15 @@ def live_plan(desired: DesiredState, header: dict[str, str], table: str | None) 
     from smgitops.aws.store import StatusStore  # noqa: PLC0415 - boto3 only when planning
     from smgitops.plan.live import LiveState  # noqa: PLC0415
 
-    live = LiveState(store=StatusStore(table) if table else None)
+    store = StatusStore(table) if table else None
+    if store is not None and not store.exists():
+        print(
+            f"smgitops plan: no status table {table!r}: last-applied state and orphans unknown "
+            "(--table NAME)",
+            file=sys.stderr,
+        )
+        store = None
+    live = LiveState(store=store)
     changes = compare(
         desired.declarations,
         live.current(desired.declarations),

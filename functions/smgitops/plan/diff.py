@@ -55,6 +55,9 @@ class Current(NamedTuple):
     spec_hash: str | None = None  # the last-applied hash, when the status table has one
     exists: bool = True  # the endpoint exists (live) / is declared (base ref)
     managed: bool | None = None  # has a status record; None when no table was consulted
+    # The last rollout of ``spec_hash`` ended without being promoted (RolledBack, Failed): its
+    # phase, commit and reason. A push of the same declaration does not start it again.
+    ended: str = ""
 
 
 class Diff(NamedTuple):
@@ -141,6 +144,12 @@ def _environment_diff(before: Mapping[str, str], after: Mapping[str, str]) -> li
     ]
 
 
+NOT_RETRIED = (
+    "a push of the same declaration does not start it again: `smgitops retry ENDPOINT` does, "
+    "or change the declaration"
+)
+
+
 def compare(
     desired: Mapping[str, Declaration],
     current: Mapping[str, Current],
@@ -168,6 +177,8 @@ def _change(name: str, declaration: Declaration, now: Current | None, file: str)
     diffs = diff(now.fields, wanted) if now.fields is not None else ()
     if now.spec_hash is not None:  # the engine decides on the last-applied hash
         if now.spec_hash == declaration.content_hash():
+            if now.ended:
+                return Change(name, "unchanged", file, note=f"{now.ended}; {NOT_RETRIED}")
             note = "" if now.exists else "endpoint missing although applied: drift"
             if now.exists and diffs:
                 note = "live endpoint differs from the applied declaration: drift"

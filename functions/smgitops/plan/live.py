@@ -10,6 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from smgitops.aws.errors import translate
 from smgitops.aws.sagemaker import SageMaker
 from smgitops.plan.diff import MODEL_FIELDS, Current
+from smgitops.rollout.status import Phase
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -37,22 +38,24 @@ class LiveState:
         return [s.endpoint for s in self.store.list_statuses()] if self.store is not None else []
 
     def _one(self, name: str, status: RolloutStatus | None) -> Current:
-        applied = None
+        applied, ended = None, ""
         if status is not None:
             applied = status.next.spec_hash if status.next else status.spec_hash
+            if status.next is None and status.phase in {Phase.ROLLED_BACK, Phase.FAILED}:
+                ended = f"{status.phase} at {status.commit[:12]} ({status.reason})"
         managed = None if self.store is None else status is not None
         endpoint = self.sagemaker.describe_endpoint(name)
         if endpoint is None:
-            return Current(None, applied, exists=False, managed=managed)
+            return Current(None, applied, exists=False, managed=managed, ended=ended)
         variants = self.sagemaker.config_variants(endpoint.config) if endpoint.config else []
         if not variants:
-            return Current({}, applied, exists=True, managed=managed)
+            return Current({}, applied, exists=True, managed=managed, ended=ended)
         weights = {v.name: v.desired_weight for v in endpoint.variants}
         main = max(variants, key=lambda v: weights.get(v.name, 0.0))  # the one serving most
         fields = self._model_fields(main.model)
         fields["instanceType"] = main.instance_type
         fields["instanceCount"] = main.instance_count
-        return Current(fields, applied, exists=True, managed=managed)
+        return Current(fields, applied, exists=True, managed=managed, ended=ended)
 
     def _model_fields(self, model: str) -> dict[str, Any]:
         try:
