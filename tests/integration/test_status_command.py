@@ -41,6 +41,11 @@ def test_status_shows_the_drift_column_and_json(
     assert "declaration" not in rows[0] and "gate_token" not in rows[0]
     assert main(["history", NAME, "--table", TABLE]) == 0
     assert "console edit" in capsys.readouterr().out
+    assert main(["history", NAME, "--table", TABLE, "--rollouts"]) == 0
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert header.split() == ["COMMIT", "STARTED", "(UTC)", "TIME", "OUTCOME", "REASON"]
+    assert len(rows) == 1
+    assert rows[0].startswith("1" * 12) and "Succeeded" in rows[0]
 
 
 def test_status_of_an_unknown_endpoint_is_an_error(

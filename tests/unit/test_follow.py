@@ -331,3 +331,37 @@ def test_variant_numbers_total_each_variant_and_weight_latency_by_invocations() 
     assert old.latency_us == (30 * 1000 + 10 * 4000) / 40  # not the plain mean, 2500
     assert (new.label, new.error_rate, new.latency_us) == ("candidate", 0.5, None)
     assert "50.00%" in new.text()
+
+
+# --- history --rollouts: one line per rollout ---------------------------------------------------
+
+
+def test_summaries_give_each_rollout_its_last_phase_time_and_reason() -> None:
+    from smgitops.rollout.progress import summaries, summary_rows
+    from smgitops.rollout.status import HistoryRecord
+
+    def rec(at: float, rid: str, phase: Phase, reason: str = "") -> HistoryRecord:
+        return HistoryRecord(
+            at=at, endpoint="e", rollout_id=rid, commit=rid * 40, spec_hash="h", phase=phase,
+            reason=reason,
+        )  # fmt: skip
+
+    records = [
+        rec(NOW + 400, "b", Phase.ROLLED_BACK),
+        rec(NOW, "a", Phase.PENDING),
+        rec(NOW + 90, "a", Phase.SUCCEEDED, "promoted"),
+        rec(NOW + 100, "b", Phase.PROGRESSING, "alarm x in ALARM"),
+    ]
+    first, second = summaries(records)
+    assert (first.commit[:1], first.outcome, first.duration, first.reason) == (
+        "a",
+        Phase.SUCCEEDED,
+        90,
+        "promoted",
+    )
+    assert (second.outcome, second.duration, second.reason) == (
+        Phase.ROLLED_BACK,
+        300,
+        "alarm x in ALARM",  # the last reason recorded, not lost to an empty one
+    )
+    assert summary_rows([second])[0][2:4] == ["5m00s", "RolledBack"]

@@ -119,12 +119,5 @@ def emit_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
-def table(rows: list[list[str]], headers: list[str]) -> str:
-    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=False)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
-    return "\n".join(line.rstrip() for line in lines)
-
-
 def weights_text(weights: dict[str, float]) -> str:
     return " ".join(f"{name}={value:g}%" for name, value in sorted(weights.items())) or "-"

@@ -23,10 +23,9 @@ from smgitops.commands.common import (
     add_aws_options,
     emit_json,
     service_from,
-    table,
 )
 from smgitops.declaration.models import parse_duration
-from smgitops.rollout.progress import Progress, progress
+from smgitops.rollout.progress import Progress, progress, text_table
 from smgitops.rollout.status import RolloutStatus
 
 if TYPE_CHECKING:
@@ -290,7 +289,7 @@ def watch(
     previous = ""
     try:
         while frames is None or drawn < frames:
-            text = table(watch_rows(load(), now()), WATCH_HEADERS)
+            text = text_table(watch_rows(load(), now()), WATCH_HEADERS)
             if tty:
                 out.write("\x1b[H\x1b[2J" + f"smgitops status --watch   {_stamp()} UTC\n\n" + text)
                 out.write("\n")

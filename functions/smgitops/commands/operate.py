@@ -14,11 +14,16 @@ from smgitops.commands.common import (
     history_json,
     service_from,
     status_json,
-    table,
     weights_text,
 )
 from smgitops.commands.follow import watch
-from smgitops.rollout.progress import progress
+from smgitops.rollout.progress import (
+    SUMMARY_HEADERS,
+    progress,
+    summaries,
+    summary_rows,
+    text_table,
+)
 
 if TYPE_CHECKING:
     import argparse
@@ -26,7 +31,7 @@ if TYPE_CHECKING:
 
     from smgitops.rollout.progress import VariantNumbers
     from smgitops.rollout.service import RolloutService
-    from smgitops.rollout.status import RolloutStatus
+    from smgitops.rollout.status import HistoryRecord, RolloutStatus
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,6 +53,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     history = subparsers.add_parser("history", help="an endpoint's rollout history")
     history.add_argument("endpoint")
     history.add_argument("--limit", type=int, default=50)
+    history.add_argument(
+        "--rollouts",
+        action="store_true",
+        help="one line per rollout (commit, start, time, outcome, reason) instead of every event",
+    )
     add_aws_options(history)
     history.set_defaults(func=run_history)
 
@@ -172,13 +182,19 @@ def run_status(args: argparse.Namespace) -> int:
         print(_detail(statuses[0], drifts[args.endpoint], now, _numbers(statuses[0], now)))
         return 0
     headers = ["ENDPOINT", "PHASE", "STEP", "WEIGHTS", "COMMIT", "UPDATED (UTC)", "DRIFT"]
-    print(table([_status_row(s, drifts[s.endpoint], now) for s in statuses], [*headers, "REASON"]))
+    print(
+        text_table(
+            [_status_row(s, drifts[s.endpoint], now) for s in statuses], [*headers, "REASON"]
+        )
+    )
     return 0
 
 
 def run_history(args: argparse.Namespace) -> int:
     service = service_from(args)
     records = service.store.history(args.endpoint, limit=args.limit)
+    if args.rollouts:
+        return _print_rollouts(args, records)
     if args.output == "json":
         emit_json([history_json(r) for r in records])
         return 0
@@ -189,7 +205,31 @@ def run_history(args: argparse.Namespace) -> int:
         [_when(r.at), r.commit[:12], str(r.phase), weights_text(r.weights), r.event or r.reason]
         for r in reversed(records)
     ]
-    print(table(rows, ["AT (UTC)", "COMMIT", "PHASE", "WEIGHTS", "EVENT"]))
+    print(text_table(rows, ["AT (UTC)", "COMMIT", "PHASE", "WEIGHTS", "EVENT"]))
+    return 0
+
+
+def _print_rollouts(args: argparse.Namespace, records: list[HistoryRecord]) -> int:
+    rollouts = summaries(records)
+    if args.output == "json":
+        emit_json(
+            [
+                {
+                    "rolloutId": s.rollout_id,
+                    "commit": s.commit,
+                    "startedAt": s.started_at,
+                    "durationSeconds": round(s.duration, 1),
+                    "outcome": str(s.outcome),
+                    "reason": s.reason,
+                }
+                for s in rollouts
+            ]
+        )
+        return 0
+    if not rollouts:
+        print(f"smgitops history: nothing recorded for {args.endpoint}", file=sys.stderr)
+        return 1
+    print(text_table(summary_rows(rollouts), list(SUMMARY_HEADERS)))
     return 0
 
 

@@ -19,7 +19,8 @@ import datetime as dt
 import sys
 from typing import TYPE_CHECKING, Any
 
-from smgitops.commands.common import FAILED, OK, add_aws_options, aws_from, emit_json, table
+from smgitops.commands.common import FAILED, OK, add_aws_options, aws_from, emit_json
+from smgitops.rollout.progress import text_table
 
 if TYPE_CHECKING:
     import argparse
@@ -95,7 +96,7 @@ def render(records: list[PushRecord]) -> str:
         ]
         for r in records
     ]
-    header, *lines = table(rows, HEADERS).splitlines()
+    header, *lines = text_table(rows, HEADERS).splitlines()
     out = [header]
     for line, record in zip(lines, records, strict=True):
         out += [line, *details(record)]

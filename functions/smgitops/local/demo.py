@@ -294,43 +294,34 @@ class Demo:
         return {v["VariantName"]: 100.0 * v.get("DesiredWeight", 0.0) / total for v in variants}
 
     def _history(self) -> list[dict[str, Any]]:
+        """The closing table, exactly as ``smgitops history churn-predictor --rollouts``."""
         from smgitops.aws.store import StatusStore  # noqa: PLC0415
+        from smgitops.rollout.progress import (  # noqa: PLC0415
+            SUMMARY_HEADERS,
+            summaries,
+            summary_rows,
+            text_table,
+        )
 
         records = StatusStore(self.runtime.options.table).history(ENDPOINT, limit=500)
-        rollouts: dict[str, dict[str, Any]] = {}
-        for record in sorted(records, key=lambda r: r.at):
-            entry = rollouts.setdefault(
-                record.rollout_id,
-                {
-                    "rolloutId": record.rollout_id,
-                    "commit": record.commit,
-                    "model": self.commits.get(record.commit, "?"),
-                    "startedAt": record.at,
-                },
-            )
-            entry["outcome"] = str(record.phase)
-            entry["endedAt"] = record.at
-            entry["reason"] = record.reason
-        rows = list(rollouts.values())
-        for row in rows:  # on the runtime's clock: v4's minutes are emulated ones
-            row["durationSeconds"] = round(row.pop("endedAt") - row["startedAt"], 1)
-        self.screen.say("\nhistory (smgitops history churn-predictor):")
-        self.screen.say(
-            f"  {'COMMIT':<13}{'MODEL':<7}{'STRATEGY':<9}{'OUTCOME':<12}{'TIME':>7}  REASON"
-        )
-        for row in rows:
-            self.screen.say(
-                f"  {row['commit'][:12]:<13}{row['model']:<7}{'canary':<9}{row['outcome']:<12}"
-                f"{_duration(row['durationSeconds']):>7}  {row['reason']}"
-            )
-        return rows
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.1f}s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes}m{rest:02d}s"
+        rollouts = summaries(records)
+        self.screen.say(f"\nhistory (smgitops history {ENDPOINT} --rollouts):")
+        table = text_table(summary_rows(rollouts), list(SUMMARY_HEADERS))
+        for line in table.splitlines():
+            self.screen.say(f"  {line}")
+        # on the runtime's clock: v4's minutes are emulated ones
+        return [
+            {
+                "rolloutId": s.rollout_id,
+                "commit": s.commit,
+                "model": self.commits.get(s.commit, "?"),
+                "startedAt": s.started_at,
+                "outcome": str(s.outcome),
+                "reason": s.reason,
+                "durationSeconds": round(s.duration, 1),
+            }
+            for s in rollouts
+        ]
 
 
 def run(output: str = "text", update_delay: float = 1.0) -> int:

@@ -5,14 +5,15 @@ stable and which the candidate, what the last check said. Pure: the CLI (``statu
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from smgitops.rollout.status import TERMINAL_PHASES, Phase, RolloutStatus
+from smgitops.rollout.status import TERMINAL_PHASES, HistoryRecord, Phase, RolloutStatus
 from smgitops.rollout.strategies import traffic_steps
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
     from smgitops.rollout.analysis import VariantSeries
 
@@ -203,3 +204,60 @@ def variant_numbers(view: Progress, series: Mapping[str, VariantSeries]) -> list
             VariantNumbers(variant.name, variant.label, found.total_invocations, errors, latency)
         )
     return out
+
+
+# --- one line per rollout: `history --rollouts`, the demo's closing table ---------------------
+
+
+@dataclass(frozen=True)
+class RolloutSummary:
+    rollout_id: str
+    commit: str
+    started_at: float
+    ended_at: float
+    outcome: Phase  # the last phase recorded
+    reason: str
+
+    @property
+    def duration(self) -> float:
+        return self.ended_at - self.started_at
+
+
+def summaries(records: Iterable[HistoryRecord]) -> list[RolloutSummary]:
+    """The rollouts of an endpoint's history, oldest first, each with its last phase."""
+    found: dict[str, RolloutSummary] = {}
+    for record in sorted(records, key=lambda r: r.at):
+        previous = found.get(record.rollout_id)
+        found[record.rollout_id] = RolloutSummary(
+            rollout_id=record.rollout_id,
+            commit=record.commit,
+            started_at=previous.started_at if previous else record.at,
+            ended_at=record.at,
+            outcome=record.phase,
+            reason=record.reason or (previous.reason if previous else ""),
+        )
+    return list(found.values())
+
+
+SUMMARY_HEADERS = ("COMMIT", "STARTED (UTC)", "TIME", "OUTCOME", "REASON")
+
+
+def summary_rows(rows: Iterable[RolloutSummary]) -> list[list[str]]:
+    return [
+        [
+            s.commit[:12],
+            time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(s.started_at)),
+            duration_text(s.duration),
+            str(s.outcome),
+            s.reason or "-",
+        ]
+        for s in rows
+    ]
+
+
+def text_table(rows: list[list[str]], headers: list[str]) -> str:
+    """Columns padded to their widest cell, two spaces apart (every CLI table, the demo's)."""
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=False)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(line.rstrip() for line in lines)
