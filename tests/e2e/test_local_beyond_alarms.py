@@ -195,7 +195,7 @@ def test_an_overloaded_candidate_trips_its_generated_cpu_alarm(
 ) -> None:
     name = "e2e-cpu"
     _deploy_v1(local_up, repo, name)
-    cpu = {"metric": "CPUUtilization", "statistic": "Maximum", "max": 90, "period": 10}
+    cpu = {"metric": "CPUUtilization", "statistic": "Maximum", "max": 90, "period": 60}
     document = declaration_dict(
         name, version=2, interval="3s", steps=[50],
         environment={"SMGITOPS_SIM_CPU_PERCENT": "97"},  # serves fine, burns its instance

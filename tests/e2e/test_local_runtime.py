@@ -14,7 +14,7 @@ from tests.e2e.conftest import SMGITOPS, LocalUp, Repo, Traffic
 
 pytestmark = pytest.mark.e2e
 FIVE_XX = {
-    "metrics": [{"metric": "Invocation5XXErrors", "statistic": "Sum", "max": 2, "period": 10}]
+    "metrics": [{"metric": "Invocation5XXErrors", "statistic": "Sum", "max": 2, "period": 60}]
 }
 
 

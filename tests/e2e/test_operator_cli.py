@@ -52,7 +52,7 @@ def test_wait_exits_zero_on_success_and_one_on_a_rollback(local_up: LocalUp, rep
         environment={"SMGITOPS_SIM_ERROR_RATE": "0.8"},
         analysis={
             "metrics": [
-                {"metric": "Invocation5XXErrors", "statistic": "Sum", "max": 2, "period": 10}
+                {"metric": "Invocation5XXErrors", "statistic": "Sum", "max": 2, "period": 60}
             ]
         },
     )

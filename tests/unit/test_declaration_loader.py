@@ -287,10 +287,10 @@ FIELD_CASES = [
     ),
     (
         "metric statistic",
-        replace(21, "        - {metric: ModelLatency, max: 5, statistic: p99}"),
+        replace(21, "        - {metric: ModelLatency, max: 5, statistic: p100}"),
         21,
         "spec.rollout.analysis.metrics[0].statistic",
-        "'Sum'",
+        "percentile p50",
     ),
     (
         "metric max missing",

@@ -9,6 +9,7 @@ import yaml
 
 from smgitops.declaration.loader import load_text, load_tree
 from smgitops.declaration.models import Declaration, Strategy, parse_duration
+from smgitops.errors import DeclarationError
 from tests.unit.test_declaration_loader import FILE, VALID, insert, replace
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -41,6 +42,9 @@ def test_examples_round_trip_through_a_json_dump(path: Path) -> None:
 
 def test_defaults_are_what_the_documentation_says() -> None:
     minimal = "\n".join(line for line in VALID.splitlines()[:13]) + "\n"
+    with pytest.raises(DeclarationError, match=r":6: spec.rollout: canary shifts user traffic"):
+        load_text(minimal, FILE)  # the defaults are a canary with no check: said, not assumed
+    minimal += "  rollout: {analysis: none}\n"
     spec = load_text(minimal, FILE).spec
     rollout = spec.rollout
     assert rollout.strategy is Strategy.CANARY

@@ -21,8 +21,18 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
+
+from smgitops.declaration import metrics as catalogue
 
 if TYPE_CHECKING:
     from pydantic.config import JsonDict
@@ -80,6 +90,18 @@ def _check_duration(value: object, field: str, low: int, high: int, high_text: s
     if not low <= seconds <= high:
         raise ValueError(f"{field} must be between {low}s and {high_text}")
     return value
+
+
+def refuse_repeated(labels: list[str], what: str, hint: str = "") -> None:
+    """``ValueError`` naming what is listed more than once (``what twice: a, b``)."""
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:
+        raise ValueError(f"{what} twice: {', '.join(twice)}{hint}")
+
+
+def _stored(info: ValidationInfo) -> bool:
+    """Read back from storage (``models.TRUSTED``): rules added later must not strand it."""
+    return isinstance(info.context, dict) and info.context.get("check_images") is False
 
 
 def _relative_path(value: str, what: str) -> str:
@@ -191,6 +213,20 @@ class CompareMetric(ExtensionModel):
         "Default 0.05.",
     )
 
+    @field_validator("metric")
+    @classmethod
+    def _published(cls, value: str, info: ValidationInfo) -> str:
+        """A metric SageMaker does not publish gives no samples: refused, not inconclusive."""
+        if not _stored(info):
+            catalogue.check_metric(value, None)
+        return value
+
+    @model_validator(mode="after")
+    def _meaningful(self, info: ValidationInfo) -> CompareMetric:
+        if not _stored(info) and self.metric in catalogue.CATALOGUE:
+            catalogue.check_statistic(self.metric, catalogue.namespace_of(self.metric), self.stat)
+        return self
+
     @model_validator(mode="after")
     def _per_invocation(self) -> CompareMetric:
         if self.per_invocation and self.statistic not in (None, "Sum"):
@@ -257,10 +293,7 @@ class CompareSpec(ExtensionModel):
     @field_validator("metrics")
     @classmethod
     def _unique(cls, value: list[CompareMetric]) -> list[CompareMetric]:
-        labels = [m.label for m in value]
-        duplicates = sorted({label for label in labels if labels.count(label) > 1})
-        if duplicates:
-            raise ValueError(f"metric compared twice: {', '.join(duplicates)}")
+        refuse_repeated([m.label for m in value], "metric compared")
         return value
 
 

@@ -21,23 +21,28 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 from pydantic import (
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     Strict,
     ValidationInfo,
+    field_serializer,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema  # noqa: TC002 (pydantic reads it at runtime)
 
 from smgitops.declaration import images
+from smgitops.declaration import metrics as catalogue
 from smgitops.declaration.extensions import (
     CompareSpec,
     ExtensionModel,
     GateSpec,
     ShadowSpec,
     ValidationSpec,
+    refuse_repeated,
 )
 
 if TYPE_CHECKING:
-    from pydantic.config import JsonDict
+    from pydantic.config import JsonDict, JsonValue
 
 ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$", re.ASCII)
 S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/\S+$", re.ASCII)
@@ -343,34 +348,131 @@ class ModelSpec(_Model):
         return self
 
 
+def _trusted(info: ValidationInfo) -> bool:
+    """Read back from storage: checked when it was loaded; later rules must not strand it."""
+    return not _check_images(info)
+
+
+def _metric_check_schema(schema: JsonDict) -> None:
+    """Without ``namespace`` the metric is one SageMaker publishes (an enum per namespace)."""
+
+    def metric_enum(values: list[str]) -> JsonDict:
+        return {"properties": {"metric": {"enum": list(values)}}}
+
+    def namespace_is(value: str) -> JsonDict:
+        return {"required": ["namespace"], "properties": {"namespace": {"const": value}}}
+
+    conditions: list[JsonValue] = [
+        {"if": {"not": {"required": ["namespace"]}}, "then": metric_enum(catalogue.names())}
+    ]
+    conditions += [
+        {"if": namespace_is(ns), "then": metric_enum(catalogue.names(ns))}
+        for ns in catalogue.NAMESPACES
+    ]
+    schema["allOf"] = conditions
+
+
 class MetricCheck(_Model):
     """A per-variant CloudWatch alarm smgitops creates on the new model while it rolls out."""
 
+    model_config = ConfigDict(json_schema_extra=_metric_check_schema)
+
+    namespace: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="CloudWatch namespace. Default: the SageMaker namespace of `metric`. Set it "
+        "to watch a metric your model publishes itself (with EndpointName and VariantName "
+        "dimensions); a name SageMaker does not publish is refused without it.",
+        examples=["churn/quality"],
+    )
     metric: str = Field(
         min_length=1,
         max_length=255,
-        description="SageMaker variant metric (namespace AWS/SageMaker), e.g. "
-        "Invocation5XXErrors, Invocation4XXErrors, ModelLatency, OverheadLatency.",
+        description="A metric SageMaker publishes per variant (names are case-sensitive): "
+        "AWS/SageMaker Invocation5XXErrors, Invocation4XXErrors, InvocationModelErrors, "
+        "ModelLatency, OverheadLatency, ...; /aws/sagemaker/Endpoints CPUUtilization, "
+        "MemoryUtilization, ... (see docs/declarations.md). A metric of your own only with "
+        "`namespace`.",
         examples=["Invocation5XXErrors", "ModelLatency"],
     )
-    statistic: Literal["Sum", "Average", "Maximum", "Minimum", "SampleCount"] = Field(
-        default="Average", description="CloudWatch statistic the generated alarm evaluates."
+    statistic: str = Field(
+        default="Average",
+        validate_default=True,
+        description="CloudWatch statistic the generated alarm evaluates: Sum, Average, "
+        "Maximum, Minimum, SampleCount, or a percentile p50...p99.9 (timings only). "
+        "Default Average.",
+        examples=["Sum", "p99"],
+        json_schema_extra={
+            "anyOf": [
+                {"enum": list(catalogue.STATISTICS)},
+                {"pattern": catalogue.PERCENTILE_SCHEMA},
+            ]
+        },
     )
     max: StrictNumber = Field(
         description="The check fails when the statistic is above this value "
         "(latencies are in microseconds, as SageMaker reports them).",
         examples=[5, 250000],
     )
-    period: Annotated[int, Strict(), Field(ge=10, le=86400)] = Field(
-        default=60, description="Alarm period in seconds: 10, 20, 30 or a multiple of 60."
+    period: Annotated[int, Strict(), Field(ge=1, le=86400)] = Field(
+        default=60,
+        description="Alarm period in seconds: a multiple of 60 (SageMaker publishes per "
+        "minute), up to 86400. Default 60.",
+        json_schema_extra={"minimum": 60, "multipleOf": 60},
     )
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not _trusted(info):
+            catalogue.check_namespace(value)
+        return value
 
     @field_validator("period")
     @classmethod
-    def _period(cls, value: int) -> int:
-        if value not in (10, 20, 30) and value % 60:
-            raise ValueError("period must be 10, 20, 30 or a multiple of 60 seconds")
+    def _period(cls, value: int, info: ValidationInfo) -> int:
+        if value % 60 and not _trusted(info):
+            raise ValueError(
+                "period must be a multiple of 60 seconds: SageMaker publishes its metrics per "
+                "minute, so a shorter or uneven period mostly sees no data"
+            )
         return value
+
+    @field_validator("metric")
+    @classmethod
+    def _published(cls, value: str, info: ValidationInfo) -> str:
+        # namespace is validated first; if it was refused, it is reported on its own.
+        if "namespace" in info.data and not _trusted(info):
+            catalogue.check_metric(value, info.data["namespace"])
+        return value
+
+    @field_validator("statistic")
+    @classmethod
+    def _statistic(cls, value: str, info: ValidationInfo) -> str:
+        if _trusted(info):
+            return value
+        if "metric" in info.data and "namespace" in info.data:
+            namespace = info.data["namespace"] or catalogue.namespace_of(info.data["metric"])
+            catalogue.check_statistic(info.data["metric"], namespace, value)
+        elif not catalogue.is_statistic(value):
+            catalogue.check_statistic("", "", value)
+        return value
+
+    @property
+    def resolved_namespace(self) -> str:
+        """The namespace the alarm watches: the declared one, or SageMaker's for the metric."""
+        return self.namespace or catalogue.namespace_of(self.metric)
+
+    @property
+    def label(self) -> str:
+        """``ModelLatency p99``, with the namespace when it is declared: one alarm each."""
+        where = f" in {self.namespace}" if self.namespace else ""
+        return f"{self.metric} {self.statistic}{where}"
+
+
+NO_ANALYSIS: Final = "none"
+"""``analysis: none``: the author knows this rollout shifts traffic with no check."""
 
 
 class AnalysisSpec(_Model):
@@ -378,7 +480,8 @@ class AnalysisSpec(_Model):
 
     alarms: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
         default_factory=list,
-        description="Existing CloudWatch alarms; any in ALARM is a failed check.",
+        description="Existing CloudWatch alarms; any in ALARM is a failed check. Each must "
+        "exist: a missing one refuses the rollout.",
         examples=[["churn-5xx-rate"]],
     )
     metrics: list[MetricCheck] = Field(
@@ -390,6 +493,45 @@ class AnalysisSpec(_Model):
         description="Judge the candidate against the stable variant (Mann-Whitney U and an "
         "effect-size tolerance) at the end of each step. See docs/analysis.md.",
     )
+    acknowledged_none: SkipJsonSchema[bool] = Field(default=False, exclude=True)
+    """Set only by ``analysis: none`` (see :meth:`RolloutSpec._analysis`), never by a key."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_hidden_key(cls, data: Any) -> Any:
+        if isinstance(data, dict) and {"acknowledgedNone", "acknowledged_none"} & data.keys():
+            raise ValueError(f"to declare no check, write analysis: {NO_ANALYSIS}")
+        return data
+
+    @field_validator("alarms")
+    @classmethod
+    def _unique_alarms(cls, value: list[str]) -> list[str]:
+        refuse_repeated(value, "alarm listed")
+        return value
+
+    @field_validator("metrics")
+    @classmethod
+    def _unique_checks(cls, value: list[MetricCheck]) -> list[MetricCheck]:
+        hint = " (one alarm per metric and statistic; keep the lower max)"
+        refuse_repeated([check.label for check in value], "check listed", hint)
+        return value
+
+    @property
+    def any_check(self) -> bool:
+        """Declares at least one check."""
+        return bool(self.alarms or self.metrics or self.compare)
+
+
+def _analysis_schema(schema: JsonDict) -> None:
+    """``analysis`` is the mapping of checks, or the word ``none``."""
+    schema["anyOf"] = [
+        {"$ref": schema.pop("$ref")},
+        {
+            "const": NO_ANALYSIS,
+            "description": "No check at all, said on purpose: required for a strategy that "
+            "shifts user traffic and declares no check.",
+        },
+    ]
 
 
 class RolloutSpec(GateSpec, _Model):
@@ -432,7 +574,9 @@ class RolloutSpec(GateSpec, _Model):
     )
     analysis: AnalysisSpec = Field(
         default_factory=AnalysisSpec,
-        json_schema_extra={"default": {"alarms": [], "metrics": []}},
+        description="The checks that decide between the next step and a rollback, or `none` "
+        "to say on purpose that there are none.",
+        json_schema_extra=_analysis_schema,
     )
     validation: ValidationSpec | None = Field(
         default=None,
@@ -488,6 +632,50 @@ class RolloutSpec(GateSpec, _Model):
     def interval_seconds(self) -> int:
         return parse_duration(self.interval)
 
+    @field_validator("analysis", mode="before")
+    @classmethod
+    def _analysis(cls, value: object) -> object:
+        if value == NO_ANALYSIS:
+            return AnalysisSpec.model_construct(acknowledged_none=True)
+        if isinstance(value, str):
+            raise ValueError(f"analysis is a mapping of checks, or the word {NO_ANALYSIS}")
+        return value
+
+    @field_serializer("analysis", mode="wrap")
+    def _dump_analysis(self, value: AnalysisSpec, handler: SerializerFunctionWrapHandler) -> object:
+        return NO_ANALYSIS if value.acknowledged_none else handler(value)
+
+    @property
+    def shifts_user_traffic(self) -> bool:
+        """Users are served by the new model at some point (all but a shadow that stops)."""
+        return self.strategy != Strategy.SHADOW or self.shadow.then == "canary"
+
+    @property
+    def checks(self) -> list[str]:
+        """The checks that can stop this rollout, in words (empty: none can)."""
+        if self.strategy == Strategy.ALL_AT_ONCE:
+            return []
+        found = [f"alarm {name}" for name in self.analysis.alarms]
+        found += [
+            f"{m.metric} {m.statistic} > {m.max:g} per {m.period}s" for m in self.analysis.metrics
+        ]
+        if self.analysis.compare is not None:
+            labels = ", ".join(m.label for m in self.analysis.compare.metrics)
+            found.append(f"comparison with stable on {labels}")
+        if self.validation is not None:
+            found.append(f"golden requests (minScore {self.validation.min_score:g})")
+        return found
+
+    def checks_text(self) -> str:
+        """``plan`` and ``status``: the checks in words, or that there are none."""
+        found = self.checks
+        if found:
+            return "; ".join(found)
+        if not self.shifts_user_traffic:
+            return "no checks (the shadow serves no user)"
+        said = f" (analysis: {NO_ANALYSIS})" if self.analysis.acknowledged_none else ""
+        return f"no checks: nothing can stop a bad model{said}"
+
 
 class EndpointSpec(_Model):
     """What to serve, on what, and how to roll it out."""
@@ -502,7 +690,29 @@ class EndpointSpec(_Model):
     instance_count: Annotated[int, Strict(), Field(ge=1, le=100)] = Field(
         default=1, description="Instances per variant (1-100). Default 1."
     )
-    rollout: RolloutSpec = Field(default_factory=RolloutSpec)
+    rollout: RolloutSpec = Field(default_factory=RolloutSpec, validate_default=True)
+
+    @field_validator("rollout")
+    @classmethod
+    def _checked(cls, value: RolloutSpec, info: ValidationInfo) -> RolloutSpec:
+        if _trusted(info):
+            return value
+        inert = value.strategy == Strategy.ALL_AT_ONCE and (
+            value.analysis.any_check or value.validation is not None
+        )
+        if inert:
+            raise ValueError(
+                "allAtOnce switches all traffic in one update and consults no check, so "
+                "analysis and validation would do nothing: use blueGreen to bake with "
+                f"checks, or drop them and write analysis: {NO_ANALYSIS}"
+            )
+        if value.shifts_user_traffic and not value.checks and not value.analysis.acknowledged_none:
+            raise ValueError(
+                f"{value.strategy} shifts user traffic but declares no check (analysis.alarms, "
+                "analysis.metrics, analysis.compare or validation), so nothing could stop a "
+                f"bad model: declare one, or write analysis: {NO_ANALYSIS} to accept that"
+            )
+        return value
 
     @field_validator("instance_type")
     @classmethod

@@ -51,7 +51,7 @@ def demo_declaration(
     if error_rate:
         environment["SMGITOPS_SIM_ERROR_RATE"] = str(error_rate)
     analysis: dict[str, Any] = {
-        "metrics": [{"metric": "Invocation5XXErrors", "statistic": "Sum", "max": 2, "period": 10}]
+        "metrics": [{"metric": "Invocation5XXErrors", "statistic": "Sum", "max": 2, "period": 60}]
     }
     if compare:
         analysis["compare"] = COMPARE
