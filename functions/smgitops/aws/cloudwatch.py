@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws import clients
 from smgitops.aws.errors import translate
+from smgitops.declaration.metrics import is_percentile
 from smgitops.rollout.actions import Action, AlarmSpec, DeleteAlarms, PutAlarms
 from smgitops.rollout.observation import AlarmView
 
 MAX_NAMES = 100  # DescribeAlarms / DeleteAlarms accept 100 names per call
+MAX_RECORDS = 100  # DescribeAlarms returns 50 alarms a page unless asked for up to 100
 
 
 class CloudWatch:
@@ -19,23 +22,40 @@ class CloudWatch:
         self.client = client or clients.client("cloudwatch")
 
     def alarm_states(self, names: list[str]) -> dict[str, AlarmView]:
+        """The alarms among ``names`` that exist (an absent name does not exist).
+
+        Every page is read: AWS returns 50 alarms a page by default, so a name past the
+        50th would otherwise look like an alarm that is not there.
+        """
         views: dict[str, AlarmView] = {}
         unique = list(dict.fromkeys(names))
         for start in range(0, len(unique), MAX_NAMES):
-            try:
-                out = self.client.describe_alarms(
-                    AlarmNames=unique[start : start + MAX_NAMES],
-                    AlarmTypes=["MetricAlarm", "CompositeAlarm"],
-                )
-            except (ClientError, BotoCoreError) as exc:
-                raise translate(exc, "DescribeAlarms") from exc
-            for alarm in [*out.get("MetricAlarms", []), *out.get("CompositeAlarms", [])]:
+            for alarm in self._describe(unique[start : start + MAX_NAMES]):
                 views[alarm["AlarmName"]] = AlarmView(
                     name=alarm["AlarmName"],
                     state=alarm.get("StateValue", "INSUFFICIENT_DATA"),
                     reason=alarm.get("StateReason", ""),
+                    since=_epoch(alarm.get("StateUpdatedTimestamp")),
                 )
         return views
+
+    def _describe(self, names: list[str]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        request: dict[str, Any] = {
+            "AlarmNames": names,
+            "AlarmTypes": ["MetricAlarm", "CompositeAlarm"],
+            "MaxRecords": MAX_RECORDS,
+        }
+        while True:
+            try:
+                out = self.client.describe_alarms(**request)
+            except (ClientError, BotoCoreError) as exc:
+                raise translate(exc, "DescribeAlarms") from exc
+            found += [*out.get("MetricAlarms", []), *out.get("CompositeAlarms", [])]
+            token = out.get("NextToken")
+            if not token:
+                return found
+            request["NextToken"] = token
 
     def handles(self, action: Action) -> bool:
         return isinstance(action, PutAlarms | DeleteAlarms)
@@ -67,7 +87,7 @@ class CloudWatch:
                     {"Name": "EndpointName", "Value": alarm.endpoint},
                     {"Name": "VariantName", "Value": alarm.variant},
                 ],
-                Statistic=alarm.statistic,
+                **_statistic(alarm.statistic),
                 Period=alarm.period,
                 EvaluationPeriods=1,
                 DatapointsToAlarm=1,
@@ -81,3 +101,14 @@ class CloudWatch:
             )
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, "PutMetricAlarm") from exc
+
+
+def _statistic(statistic: str) -> dict[str, str]:
+    """``Statistic`` for Sum, Average…; ``ExtendedStatistic`` for a percentile such as p99."""
+    return (
+        {"ExtendedStatistic": statistic} if is_percentile(statistic) else {"Statistic": statistic}
+    )
+
+
+def _epoch(value: datetime | None) -> float | None:
+    return value.timestamp() if isinstance(value, datetime) else None

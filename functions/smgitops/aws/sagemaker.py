@@ -11,7 +11,7 @@ from smgitops.aws import clients
 from smgitops.aws.errors import code_of, message_of, translate
 from smgitops.errors import ActionRejectedError, TransientError
 from smgitops.observability import logger
-from smgitops.rollout.observation import EndpointView, LiveVariant
+from smgitops.rollout.observation import FAILURES, IN_SERVICE, EndpointView, LiveVariant
 from smgitops.rollout.status import VariantRef
 
 if TYPE_CHECKING:
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
         VariantSpec,
     )
 
-BUSY_MESSAGE = "Cannot update in-progress endpoint"
 ABORT_RETRIES = 6
 
 
@@ -137,17 +136,39 @@ class SageMaker:
     def handles(self, action: Action) -> bool:
         return hasattr(self, f"_{action.kind}")
 
-    def _call(self, operation: str, *, tolerate_exists: bool = False, **params: Any) -> None:
+    def _call(
+        self,
+        operation: str,
+        *,
+        tolerate_exists: bool = False,
+        updates: str | None = None,
+        **params: Any,
+    ) -> None:
+        """One call. ``updates``: the endpoint it updates, which may be mid-update (busy)."""
         try:
             getattr(self.client, operation)(**params)
         except ClientError as exc:
             if tolerate_exists and _exists(exc):
                 return
-            if BUSY_MESSAGE.lower() in message_of(exc).lower():
+            if updates is not None and self._busy(updates, exc):
                 raise EndpointBusyError(f"{operation}: {message_of(exc)}") from exc
             raise translate(exc, operation) from exc
         except BotoCoreError as exc:
             raise translate(exc, operation) from exc
+
+    def _busy(self, endpoint: str, error: ClientError) -> bool:
+        """A refused update of an endpoint neither InService nor failed is a busy endpoint.
+
+        AWS documents no error code for "update in progress" (it is a ValidationException
+        whose text may change), so the endpoint is described again instead of parsing the text.
+        """
+        if code_of(error) != "ValidationException":
+            return False
+        try:
+            live = self.describe_endpoint(endpoint)
+        except (TransientError, ActionRejectedError):
+            return False
+        return live is not None and live.status != IN_SERVICE and live.status not in FAILURES
 
     def _CreateModel(self, action: CreateModel) -> None:
         container: dict[str, Any]
@@ -189,12 +210,16 @@ class SageMaker:
 
     def _UpdateEndpoint(self, action: UpdateEndpoint) -> None:
         self._call(
-            "update_endpoint", EndpointName=action.endpoint, EndpointConfigName=action.config
+            "update_endpoint",
+            updates=action.endpoint,
+            EndpointName=action.endpoint,
+            EndpointConfigName=action.config,
         )
 
     def _SetWeights(self, action: SetWeights) -> None:
         self._call(
             "update_endpoint_weights_and_capacities",
+            updates=action.endpoint,
             EndpointName=action.endpoint,
             DesiredWeightsAndCapacities=[
                 {

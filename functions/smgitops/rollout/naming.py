@@ -43,8 +43,20 @@ def config_name(endpoint: str, variants: Iterable[VariantRef], extra: Any = None
     return f"{PREFIX}{endpoint[:36]}-{_digest(payload)[:12]}"
 
 
-def alarm_name(endpoint: str, variant: str, metric: str, statistic: str) -> str:
-    return f"{ALARM_PREFIX}{endpoint}-{variant}-{metric}-{statistic}"[:255]
+MAX_ALARM_NAME = 255  # PutMetricAlarm AlarmName
+
+
+def alarm_name(
+    endpoint: str, variant: str, metric: str, statistic: str, namespace: str = ""
+) -> str:
+    """``smgitops-<endpoint>-<variant>-<metric>-<statistic>-<hash>`` (≤ 255 characters).
+
+    The readable part may be cut to fit; the hash of every part stays, so two checks never
+    share an alarm (one ``PutMetricAlarm`` would silently replace the other).
+    """
+    digest = _digest([endpoint, variant, namespace, metric, statistic])[:10]
+    readable = f"{ALARM_PREFIX}{endpoint}-{variant}-{metric}-{statistic}"
+    return f"{readable[: MAX_ALARM_NAME - len(digest) - 1]}-{digest}"
 
 
 def rollout_id(endpoint: str, commit: str, spec_hash: str) -> str:

@@ -11,6 +11,8 @@ from smgitops.rollout.status import VariantRef
 IN_SERVICE = "InService"
 FAILED = "Failed"
 BUSY = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
+# botocore EndpointStatus: an endpoint in one of these serves nothing a rollout can trust.
+FAILURES = frozenset({FAILED, "OutOfService", "UpdateRollbackFailed"})
 
 
 class _Frozen(BaseModel):
@@ -51,6 +53,7 @@ class AlarmView(_Frozen):
     name: str
     state: str
     reason: str = ""
+    since: float | None = None  # when the alarm entered ``state`` (StateUpdatedTimestamp)
 
 
 class Observation(_Frozen):
