@@ -16,6 +16,7 @@ from smgitops.aws.sagemaker import EndpointBusyError, SageMaker
 from smgitops.errors import ActionRejectedError
 from smgitops.rollout import naming
 from smgitops.rollout.actions import AlarmSpec, PutAlarms, SetWeights, UpdateEndpoint
+from smgitops.rollout.observation import AlarmView, Observation, failed_checks_reason
 
 ENDPOINT = "churn-predictor"
 
@@ -169,3 +170,63 @@ def test_a_refused_update_is_busy_when_the_endpoint_is_not_in_service(
         with pytest.raises(expected):
             SageMaker(sagemaker).apply(action)
         stub.assert_no_pending_responses()
+
+
+def test_missing_names_the_alarms_that_do_not_exist() -> None:
+    cloudwatch = client("cloudwatch")
+    with Stubber(cloudwatch) as stub:
+        stub.add_response("describe_alarms", {"MetricAlarms": [metric_alarm("there")]})
+        assert CloudWatch(cloudwatch).missing(["there", "churn-5xx-rate", "there"]) == [
+            "churn-5xx-rate"
+        ]
+
+
+# ------------------------------------------------------------------ failing checks
+
+
+def views(*alarms: AlarmView) -> dict[str, AlarmView]:
+    return {a.name: a for a in alarms}
+
+
+NOW = 1_800_000_000.0
+
+
+def observation(*alarms: AlarmView) -> Observation:
+    return Observation(now=NOW, alarms=views(*alarms))
+
+
+def test_an_alarm_that_vanished_is_a_failed_check() -> None:
+    obs = observation(AlarmView(name="ok", state="OK"))
+    (failing,) = obs.failing(["ok", "gone"], grace=300, watching_since=NOW - 10)
+    assert failing.name == "gone"
+    assert failed_checks_reason([failing], 10) == (
+        "alarm gone does not exist at 10 %: the alarm no longer exists, so the check cannot see"
+    )
+
+
+@pytest.mark.parametrize(
+    ("since", "watching", "fails"),
+    [
+        (NOW - 301, NOW - 1000, True),  # blind longer than the grace
+        (NOW - 299, NOW - 1000, False),  # within the grace
+        (NOW - 5000, NOW - 100, False),  # blind for long, but watched only 100 s
+        (None, NOW - 301, True),  # no timestamp: since watching began
+    ],
+)
+def test_insufficient_data_beyond_the_grace_is_a_failed_check(
+    since: float | None, watching: float, fails: bool
+) -> None:
+    blind = AlarmView(name="blind", state="INSUFFICIENT_DATA", reason="no datapoints", since=since)
+    failing = observation(blind).failing(["blind"], grace=300, watching_since=watching)
+    assert bool(failing) is fails
+    if fails:
+        text = failed_checks_reason(failing, 25)
+        assert text.startswith("alarm blind sees no data at 25 %: INSUFFICIENT_DATA for 30")
+        assert "beyond the 300s grace: the check cannot see (no datapoints)" in text
+
+
+def test_alarms_in_alarm_read_as_before() -> None:
+    a = AlarmView(name="a", state="ALARM", reason="Threshold Crossed")
+    b = AlarmView(name="b", state="ALARM", reason="other")
+    failing = observation(a, b).failing(["a", "b"], grace=60, watching_since=NOW)
+    assert failed_checks_reason(failing, 10) == "alarm a, b in ALARM at 10 %: Threshold Crossed"

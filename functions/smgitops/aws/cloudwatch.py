@@ -39,6 +39,11 @@ class CloudWatch:
                 )
         return views
 
+    def missing(self, names: list[str]) -> list[str]:
+        """The names among ``names`` that no alarm has (DescribeAlarms just leaves them out)."""
+        found = self.alarm_states(names)
+        return [name for name in dict.fromkeys(names) if name not in found]
+
     def _describe(self, names: list[str]) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         request: dict[str, Any] = {

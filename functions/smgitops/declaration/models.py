@@ -493,6 +493,13 @@ class AnalysisSpec(_Model):
         description="Judge the candidate against the stable variant (Mann-Whitney U and an "
         "effect-size tolerance) at the end of each step. See docs/analysis.md.",
     )
+    insufficient_data_grace: str | None = Field(
+        default=None,
+        description="How long a watched alarm may stay INSUFFICIENT_DATA (it sees no data) "
+        "before that counts as a failed check (1s-24h). Default: the rollout's interval.",
+        examples=["5m"],
+        json_schema_extra=_schema_pattern(DURATION),
+    )
     acknowledged_none: SkipJsonSchema[bool] = Field(default=False, exclude=True)
     """Set only by ``analysis: none`` (see :meth:`RolloutSpec._analysis`), never by a key."""
 
@@ -502,6 +509,18 @@ class AnalysisSpec(_Model):
         if isinstance(data, dict) and {"acknowledgedNone", "acknowledged_none"} & data.keys():
             raise ValueError(f"to declare no check, write analysis: {NO_ANALYSIS}")
         return data
+
+    @field_validator("insufficient_data_grace")
+    @classmethod
+    def _grace(cls, value: str | None) -> str | None:
+        if value is not None and not 1 <= parse_duration(value) <= MAX_INTERVAL_SECONDS:
+            raise ValueError("insufficientDataGrace must be between 1s and 24h")
+        return value
+
+    def grace_seconds(self, interval_seconds: int) -> int:
+        """Seconds of INSUFFICIENT_DATA tolerated before an alarm is a failed check."""
+        grace = self.insufficient_data_grace
+        return interval_seconds if grace is None else parse_duration(grace)
 
     @field_validator("alarms")
     @classmethod

@@ -49,11 +49,33 @@ class EndpointView(_Frozen):
         return {v.name: round(100.0 * v.desired_weight / total, 3) for v in self.variants}
 
 
+ALARM = "ALARM"
+INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+MISSING = "MISSING"  # not a CloudWatch state: DescribeAlarms did not return the alarm
+
+
 class AlarmView(_Frozen):
     name: str
     state: str
     reason: str = ""
     since: float | None = None  # when the alarm entered ``state`` (StateUpdatedTimestamp)
+
+    def failure(self) -> str:
+        """How this alarm fails its check, in words."""
+        if self.state == MISSING:
+            return "does not exist"
+        if self.state == INSUFFICIENT_DATA:
+            return "sees no data"
+        return f"in {self.state}"
+
+
+def failed_checks_reason(failing: list[AlarmView], percent: float) -> str:
+    """``alarm a, b in ALARM at 10 %: <first reason>`` (alarms grouped by how they fail)."""
+    groups: dict[str, list[str]] = {}
+    for view in failing:
+        groups.setdefault(view.failure(), []).append(view.name)
+    said = "; ".join(f"alarm {', '.join(names)} {how}" for how, names in groups.items())
+    return f"{said} at {percent:g} %: {failing[0].reason}".strip()
 
 
 class Observation(_Frozen):
@@ -71,6 +93,29 @@ class Observation(_Frozen):
     judgement: dict[str, Any] | None = None  # StepJudgement.as_dict()
 
     def firing(self, names: list[str]) -> list[AlarmView]:
-        return [
-            self.alarms[n] for n in names if n in self.alarms and self.alarms[n].state == "ALARM"
-        ]
+        return [self.alarms[n] for n in names if n in self.alarms and self.alarms[n].state == ALARM]
+
+    def failing(self, names: list[str], grace: float, watching_since: float) -> list[AlarmView]:
+        """The watched alarms whose check fails: in ALARM, gone, or blind for too long.
+
+        A check that cannot observe is a failed check: an alarm DescribeAlarms no longer
+        returns (deleted), or one in INSUFFICIENT_DATA for more than ``grace`` seconds since
+        it entered that state or since the rollout began watching, whichever is later.
+        """
+        failing: list[AlarmView] = []
+        for name in names:
+            view = self.alarms.get(name)
+            if view is None:
+                reason = "the alarm no longer exists, so the check cannot see"
+                failing.append(AlarmView(name=name, state=MISSING, reason=reason))
+            elif view.state == ALARM:
+                failing.append(view)
+            elif view.state == INSUFFICIENT_DATA:
+                blind = self.now - max(view.since or watching_since, watching_since)
+                if blind > grace:
+                    reason = (
+                        f"INSUFFICIENT_DATA for {blind:.0f}s, beyond the {grace:g}s grace: "
+                        f"the check cannot see ({view.reason})"
+                    )
+                    failing.append(view.model_copy(update={"reason": reason}))
+        return failing
