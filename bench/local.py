@@ -228,7 +228,7 @@ def runtime_in_process() -> Iterator[LocalRuntime]:
 
 def _instrument(runtime: LocalRuntime, probe: Probe) -> None:
     from smgitops.handlers import reconcile
-    from smgitops.local import stepfunctions
+    from smgitops.local.emulator import stepfunctions
     from smgitops.local.runtime import ACCOUNT
 
     tick_arn = f"arn:aws:lambda:{runtime.options.region}:{ACCOUNT}:function:smgitops-tick"

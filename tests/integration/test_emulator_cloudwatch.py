@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from smgitops.local.cloudwatch_ext import prune_metric_data
 from smgitops.local.emulator import (
     deliveries,
     emulated_aws,
@@ -18,6 +17,7 @@ from smgitops.local.emulator import (
     register_target,
     wait_for_deliveries,
 )
+from smgitops.local.emulator.cloudwatch.backend import prune_metric_data
 from tests.integration.emulator_support import ABORT_ARN, ACCOUNT, REGION, client
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from smgitops.local.emulator import (
     simulate_traffic,
     wait_for_deliveries,
 )
-from smgitops.local.traffic import EndpointUnavailableError
+from smgitops.local.emulator.traffic import EndpointUnavailableError
 from tests.integration.emulator_support import (
     ABORT_ARN,
     client,

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from smgitops.aws import clients
 from smgitops.errors import TransientError
-from smgitops.local import sagemaker_ext
+from smgitops.local.emulator.sagemaker import lifecycle
 from smgitops.rollout import naming
 from smgitops.rollout.actions import UpdateEndpoint
 from smgitops.rollout.decide import candidate_ref
@@ -113,7 +113,7 @@ def _validation(message: str) -> ClientError:
 
 
 def _fail_deploys_of(variants: set[str], reason: str) -> Callable[..., str | None]:
-    original = sagemaker_ext._deploy_failure
+    original = lifecycle._deploy_failure
 
     def failure(backend: Any, deployed: list[dict[str, Any]]) -> str | None:
         if {str(v["VariantName"]) for v in deployed} == variants:
@@ -131,7 +131,7 @@ def test_update_endpoint_failing_asynchronously_at_the_finalize_step(
     canary = Canary.begin(engine, "async-final")
     reason = "Failed to download model data for the candidate-only config"
     monkeypatch.setattr(
-        sagemaker_ext, "_deploy_failure", _fail_deploys_of({canary.candidate_variant}, reason)
+        lifecycle, "_deploy_failure", _fail_deploys_of({canary.candidate_variant}, reason)
     )
     execution = canary.execute()
     case = "fails after it was accepted (SageMaker keeps the old config)"
@@ -152,10 +152,10 @@ def test_endpoint_going_failed_ends_the_rollout_failed_with_the_reason(
         {"SMGITOPS_SIM_DEPLOY_FAILURE": "container exited"} if step == "initialize" else {}
     )
     canary = Canary.begin(engine, name, environment=environment)
-    monkeypatch.setattr(sagemaker_ext.SETTINGS, "failure_mode", "failed")
+    monkeypatch.setattr(lifecycle.SETTINGS, "failure_mode", "failed")
     if step == "finalize":
         monkeypatch.setattr(
-            sagemaker_ext,
+            lifecycle,
             "_deploy_failure",
             _fail_deploys_of({canary.candidate_variant}, "container exited"),
         )
@@ -186,10 +186,10 @@ def test_a_failed_rollout_leaves_only_what_the_failed_endpoint_uses(
         {"SMGITOPS_SIM_DEPLOY_FAILURE": "container exited"} if step == "initialize" else {}
     )
     canary = Canary.begin(engine, name, environment=environment)
-    monkeypatch.setattr(sagemaker_ext.SETTINGS, "failure_mode", "failed")
+    monkeypatch.setattr(lifecycle.SETTINGS, "failure_mode", "failed")
     if step == "finalize":
         monkeypatch.setattr(
-            sagemaker_ext,
+            lifecycle,
             "_deploy_failure",
             _fail_deploys_of({canary.candidate_variant}, "container exited"),
         )

@@ -16,7 +16,7 @@ from botocore.stub import Stubber
 from smgitops.aws.runtime import Runtime
 from smgitops.errors import ActionRejectedError, TransientError
 from smgitops.local.emulator import emulated_aws
-from smgitops.local.traffic import ERROR_RATE, RESPONSE
+from smgitops.local.emulator.traffic import ERROR_RATE, RESPONSE
 from smgitops.rollout.validation import NamedRequest, check, parse_request, run
 from tests.integration.emulator_support import (
     REGION,

@@ -8,7 +8,7 @@ import pytest
 
 from smgitops import clock
 from smgitops.handlers import webhook
-from smgitops.local import stepfunctions
+from smgitops.local.emulator import stepfunctions
 from smgitops.local.runtime import LocalRuntime, RuntimeOptions
 
 pytestmark = pytest.mark.slow

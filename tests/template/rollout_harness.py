@@ -11,12 +11,12 @@ import threading
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from smgitops.local import stepfunctions as local_sfn
+from smgitops.local.emulator import stepfunctions as local_sfn
 
 if TYPE_CHECKING:
     from moto.core.config import DefaultConfig
 
-    from smgitops.local.stepfunctions import TaskFunction
+    from smgitops.local.emulator.stepfunctions import TaskFunction
 
 REGION = "us-east-1"
 TICK_ARN = f"arn:aws:lambda:{REGION}:123456789012:function:smgitops-tick"

@@ -1,7 +1,7 @@
 """The real rollout ASL, executed by moto's Step Functions interpreter.
 
 The tick function is a scripted fake here (a sequence of answers), routed in-process by
-smgitops.local.stepfunctions; each test asserts the execution's end and the calls it made.
+smgitops.local.emulator.stepfunctions; each test asserts the execution's end and the calls it made.
 One moto backend and one state machine serve the whole module (creating them is the slow
 part); every test starts its own execution.
 """
@@ -18,7 +18,7 @@ from moto import mock_aws
 
 from smgitops import clock
 from smgitops.errors import ActionRejectedError, ConflictError, TransientError
-from smgitops.local import stepfunctions as local_sfn
+from smgitops.local.emulator import stepfunctions as local_sfn
 from tests.template.rollout_harness import (
     DEADLINE_S,
     EXECUTE,

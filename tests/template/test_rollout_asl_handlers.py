@@ -12,8 +12,8 @@ from moto import mock_aws
 
 from smgitops.aws import clients
 from smgitops.handlers import tick
-from smgitops.local import sagemaker_ext
-from smgitops.local import stepfunctions as local_sfn
+from smgitops.local.emulator import stepfunctions as local_sfn
+from smgitops.local.emulator.sagemaker import lifecycle
 from smgitops.local.resources import create_table
 from smgitops.rollout.service import RolloutService
 from smgitops.rollout.status import Phase
@@ -27,8 +27,8 @@ NAME = "churn-predictor"
 
 @pytest.fixture
 def service(monkeypatch: pytest.MonkeyPatch) -> Iterator[RolloutService]:
-    saved = sagemaker_ext.get_update_delay()
-    sagemaker_ext.set_update_delay(0.2)
+    saved = lifecycle.get_update_delay()
+    lifecycle.set_update_delay(0.2)
     with mock_aws(config=EXECUTE):
         local_sfn.install()
         clients.reset()
@@ -45,7 +45,7 @@ def service(monkeypatch: pytest.MonkeyPatch) -> Iterator[RolloutService]:
         yield engine
         local_sfn.unregister_function(TICK_ARN)
         tick.service.cache_clear()
-    sagemaker_ext.set_update_delay(saved)
+    lifecycle.set_update_delay(saved)
     clients.reset()
 
 

@@ -7,7 +7,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from smgitops.errors import TransientError
-from smgitops.local import stepfunctions as local_sfn
+from smgitops.local.emulator import stepfunctions as local_sfn
 from tests.template.rollout_harness import REGION, Runner, ScriptedTick, step
 
 

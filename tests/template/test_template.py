@@ -16,7 +16,7 @@ from cfnlint.config import ManualArgs
 from moto.events.models import EventPattern
 
 from smgitops import errors, settings
-from smgitops.local.stepfunctions import ASL_PATH, placeholders
+from smgitops.local.emulator.stepfunctions import ASL_PATH, placeholders
 from tests.conftest import ROOT, load_event
 from tests.template import iam_reference
 from tests.template.cfn import TEMPLATE, Deployment, evaluate, template

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from moto.events.models import EventPattern
 
-from smgitops.local.alarm_events import AlarmState, MetricStatView, build_alarm_event
+from smgitops.local.emulator.events import AlarmState, MetricStatView, build_alarm_event
 from tests.conftest import load_event
 
 # The keys of the single-metric example in the CloudWatch User Guide ("Alarm events and

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smgitops.local.alarms import (
+from smgitops.local.emulator.cloudwatch.alarms import (
     ALARM,
     INSUFFICIENT_DATA,
     OK,

@@ -138,13 +138,13 @@ class LocalRuntime:
         for thread in self._threads:
             thread.join(timeout=5)
         if self.emulator is not None:
-            from smgitops.local import alarm_events, stepfunctions  # noqa: PLC0415
+            from smgitops.local.emulator import events, stepfunctions  # noqa: PLC0415
 
             with contextlib.suppress(OSError):  # a process-wide moto setting: put it back
                 stepfunctions.configure_server(self.aws_url, execute=False)
             self.emulator.stop()
             stepfunctions.clear_functions()
-            alarm_events.clear_targets()
+            events.clear_targets()
         _clear_handler_caches()
         self.workdir.cleanup()
         clock.reset()
@@ -215,7 +215,7 @@ class LocalRuntime:
         return f"arn:aws:lambda:{self.options.region}:{ACCOUNT}:function:smgitops-{name}"
 
     def _create_state_machine(self) -> None:
-        from smgitops.local import stepfunctions  # noqa: PLC0415
+        from smgitops.local.emulator import stepfunctions  # noqa: PLC0415
 
         if self.emulator is not None:
             # Before the state machine exists: moto keeps executable machines in another backend.
@@ -235,7 +235,7 @@ class LocalRuntime:
     def _wire_functions(self) -> None:
         """Route the state machine's tasks and the alarm rule's target to the handlers here."""
         from smgitops.handlers import abort, tick  # noqa: PLC0415
-        from smgitops.local import stepfunctions  # noqa: PLC0415
+        from smgitops.local.emulator import stepfunctions  # noqa: PLC0415
 
         _clear_handler_caches()
         if self.emulator is None:

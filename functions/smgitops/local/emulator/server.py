@@ -1,17 +1,6 @@
-"""The AWS emulator of the local runtime: moto 5.2.5 plus what moto lacks (emulator only).
-
-Never imported by the Lambda functions. :func:`install` patches moto's classes once (idempotent),
-so the additions work both in decorator mode (``mock_aws``) and in server mode (moto's
-``ThreadedMotoServer`` in this process):
-
-- SageMaker ``UpdateEndpoint`` with a visible ``Updating`` phase, ``Creating`` on create, shadow
-  variants, realistic validation (:mod:`smgitops.local.sagemaker_ext`);
-- CloudWatch alarms evaluated from the metric data put for them
-  (:mod:`smgitops.local.cloudwatch_ext`, math in :mod:`smgitops.local.alarms`);
-- "CloudWatch Alarm State Change" events delivered to matching EventBridge rules and to
-  registered Python targets (:mod:`smgitops.local.alarm_events`);
-- ``InvokeEndpoint`` routed by variant weights, emitting SageMaker's metrics
-  (:mod:`smgitops.local.traffic`).
+"""The emulator as one thing to start: :func:`install` (patch moto's classes once),
+:func:`emulated_aws` (decorator mode) and :class:`Emulator` (a moto server on loopback with the
+background threads that settle endpoints, evaluate alarms and send traffic).
 
 Decorator mode::
 
@@ -44,47 +33,25 @@ from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 from moto.server import ThreadedMotoServer
 
-from smgitops.local import alarm_events, cloudwatch_ext, sagemaker_ext, traffic
-from smgitops.local.alarm_events import (
-    Delivery,
+from smgitops.local.emulator import events, traffic
+from smgitops.local.emulator.cloudwatch import backend as cloudwatch
+from smgitops.local.emulator.cloudwatch.backend import StateChange, evaluate_alarms
+from smgitops.local.emulator.events import (
     clear_targets,
-    deliveries,
-    register_target,
-    unregister_target,
     wait_for_deliveries,
 )
-from smgitops.local.cloudwatch_ext import StateChange, evaluate_alarms
-from smgitops.local.sagemaker_ext import (
+from smgitops.local.emulator.sagemaker import lifecycle
+from smgitops.local.emulator.sagemaker.lifecycle import (
     set_update_delay,
     set_update_failure_mode,
     set_weights_delay,
 )
-from smgitops.local.traffic import TrafficReport, set_seed, simulate_traffic
+from smgitops.local.emulator.traffic import TrafficReport, set_seed, simulate_traffic
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from datetime import datetime
     from types import TracebackType
-
-__all__ = [
-    "Delivery",
-    "Emulator",
-    "StateChange",
-    "TrafficReport",
-    "clear_targets",
-    "deliveries",
-    "emulated_aws",
-    "evaluate_alarms",
-    "install",
-    "register_target",
-    "set_seed",
-    "set_update_delay",
-    "set_update_failure_mode",
-    "set_weights_delay",
-    "simulate_traffic",
-    "unregister_target",
-    "wait_for_deliveries",
-]
 
 logger = logging.getLogger(__name__)
 _INSTALL_LOCK = threading.Lock()
@@ -99,10 +66,10 @@ def install() -> None:
     with _INSTALL_LOCK:
         if getattr(SageMakerModelBackend, _MARKER, False):
             return
-        sagemaker_ext.patch(SageMakerModelBackend, SageMakerResponse)
+        lifecycle.patch(SageMakerModelBackend, SageMakerResponse)
         traffic.patch(SageMakerRuntimeResponse)
-        cloudwatch_ext.patch(CloudWatchBackend)
-        alarm_events.patch(Rule)
+        cloudwatch.patch(CloudWatchBackend)
+        events.patch(Rule)
         setattr(SageMakerModelBackend, _MARKER, True)
 
 
@@ -110,10 +77,10 @@ def install() -> None:
 def _settings(
     update_delay: float | None,
     weights_delay: float | None,
-    failure_mode: sagemaker_ext.FailureMode | None,
+    failure_mode: lifecycle.FailureMode | None,
     seed: int | None,
 ) -> Iterator[None]:
-    saved = dataclasses.replace(sagemaker_ext.SETTINGS)
+    saved = dataclasses.replace(lifecycle.SETTINGS)
     if update_delay is not None:
         set_update_delay(update_delay)
     if weights_delay is not None:
@@ -125,9 +92,9 @@ def _settings(
     try:
         yield
     finally:
-        sagemaker_ext.SETTINGS.update_delay = saved.update_delay
-        sagemaker_ext.SETTINGS.weights_delay = saved.weights_delay
-        sagemaker_ext.SETTINGS.failure_mode = saved.failure_mode
+        lifecycle.SETTINGS.update_delay = saved.update_delay
+        lifecycle.SETTINGS.weights_delay = saved.weights_delay
+        lifecycle.SETTINGS.failure_mode = saved.failure_mode
 
 
 @contextmanager
@@ -135,7 +102,7 @@ def emulated_aws(
     *,
     update_delay: float | None = None,
     weights_delay: float | None = None,
-    failure_mode: sagemaker_ext.FailureMode | None = None,
+    failure_mode: lifecycle.FailureMode | None = None,
     seed: int | None = None,
 ) -> Iterator[None]:
     """Decorator-mode emulator: :func:`install` + ``moto.mock_aws()``, settings restored after.
@@ -185,7 +152,7 @@ class Emulator:
         region: str = DEFAULT_REGION,
         update_delay: float | None = None,
         weights_delay: float | None = None,
-        failure_mode: sagemaker_ext.FailureMode | None = None,
+        failure_mode: lifecycle.FailureMode | None = None,
         seed: int | None = None,
         evaluation_interval: float = 0.5,
         metric_retention: float = 3 * 3600.0,
@@ -265,7 +232,7 @@ class Emulator:
             if count <= 0:
                 continue
             names = (
-                sagemaker_ext.endpoint_names(self.account_id, self.region)
+                lifecycle.endpoint_names(self.account_id, self.region)
                 if key == EVERY_ENDPOINT
                 else [key]
             )
@@ -280,11 +247,11 @@ class Emulator:
         while not self._stop.wait(self._interval):
             now = time.monotonic()
             try:
-                sagemaker_ext.settle_all()
+                lifecycle.settle_all()
                 self._send_traffic(now - last)
                 evaluate_alarms(only_due=True)
                 if now - self._last_prune >= PRUNE_EVERY:
-                    cloudwatch_ext.prune_metric_data(self.metric_retention)
+                    cloudwatch.prune_metric_data(self.metric_retention)
                     self._last_prune = now
             except Exception:  # the loop must outlive one bad tick; the error is logged
                 logger.exception("emulator background tick failed")

@@ -9,9 +9,9 @@ Patched onto ``moto.cloudwatch.models.CloudWatchBackend`` by :func:`patch`:
   background thread with ``only_due=True``: each alarm once per ``min(Period, 60)`` seconds, the
   cadence at which CloudWatch evaluates);
 - every state change (from evaluation or ``SetAlarmState``) is sent as a "CloudWatch Alarm State
-  Change" event to the matching EventBridge rules (:mod:`smgitops.local.alarm_events`).
+  Change" event to the matching EventBridge rules (:mod:`smgitops.local.emulator.events`).
 
-The evaluation itself is the pure :func:`smgitops.local.alarms.evaluate`.
+The evaluation itself is the pure :func:`smgitops.local.emulator.cloudwatch.alarms.evaluate`.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 from moto.cloudwatch.models import cloudwatch_backends
 
 from smgitops import clock
-from smgitops.local import alarm_events
-from smgitops.local.alarms import (
+from smgitops.local.emulator import events
+from smgitops.local.emulator.cloudwatch.alarms import (
     INSUFFICIENT_DATA,
     AlarmSpec,
     Sample,
@@ -143,8 +143,8 @@ def _watched(alarm: Any) -> _Watched:
     return _Watched(namespace, name, _dims_key(dims), spec)
 
 
-def _state_of(alarm: Any) -> alarm_events.AlarmState:
-    return alarm_events.AlarmState(
+def _state_of(alarm: Any) -> events.AlarmState:
+    return events.AlarmState(
         value=alarm.state_value,
         reason=alarm.state_reason,
         reason_data=alarm.state_reason_data,
@@ -152,7 +152,7 @@ def _state_of(alarm: Any) -> alarm_events.AlarmState:
     )
 
 
-def _emit(backend: Any, alarm: Any, previous: alarm_events.AlarmState) -> None:
+def _emit(backend: Any, alarm: Any, previous: events.AlarmState) -> None:
     """Send the state change event for ``alarm`` (already in its new state)."""
     metric = None
     try:
@@ -160,7 +160,7 @@ def _emit(backend: Any, alarm: Any, previous: alarm_events.AlarmState) -> None:
     except UnsupportedAlarmError:
         watched = None
     if watched is not None:
-        metric = alarm_events.MetricStatView(
+        metric = events.MetricStatView(
             namespace=watched.namespace,
             name=watched.name,
             dimensions=dict(sorted(watched.dimensions)),
@@ -168,7 +168,7 @@ def _emit(backend: Any, alarm: Any, previous: alarm_events.AlarmState) -> None:
             stat=watched.spec.statistic,
             unit=watched.spec.unit,
         )
-    event = alarm_events.build_alarm_event(
+    event = events.build_alarm_event(
         alarm_name=alarm.name,
         alarm_arn=alarm.alarm_arn,
         account_id=backend.account_id,
@@ -179,7 +179,7 @@ def _emit(backend: Any, alarm: Any, previous: alarm_events.AlarmState) -> None:
         description=alarm.description,
     )
     try:
-        alarm_events.deliver(event, backend.account_id, backend.region_name)
+        events.deliver(event, backend.account_id, backend.region_name)
     except Exception:  # delivery must never break the CloudWatch call that changed the state
         logger.exception("emulator: delivering the state change of %s failed", alarm.name)
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     TaskFunction = Callable[[dict[str, Any]], Any]
     LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
-ASL_PATH = Path(__file__).resolve().parents[3] / "infra" / "statemachine" / "rollout.asl.json"
+ASL_PATH = Path(__file__).resolve().parents[4] / "infra" / "statemachine" / "rollout.asl.json"
 """The rollout state machine definition, as CloudFormation deploys it (repository checkout)."""
 
 DEFAULT_NAME = "smgitops-rollout"

@@ -41,7 +41,7 @@ from moto.core.exceptions import ServiceException
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from smgitops import clock
-from smgitops.local import sagemaker_ext
+from smgitops.local.emulator.sagemaker import lifecycle
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -173,9 +173,7 @@ class TrafficReport:
         counts.latency_us_total += invocation.model_latency_us
 
 
-def _pick(
-    variants: Sequence[sagemaker_ext.VariantView], rng: random.Random
-) -> sagemaker_ext.VariantView:
+def _pick(variants: Sequence[lifecycle.VariantView], rng: random.Random) -> lifecycle.VariantView:
     weights = [max(0.0, v.weight) for v in variants]
     if sum(weights) <= 0:
         raise EndpointUnavailableError(
@@ -185,7 +183,7 @@ def _pick(
 
 
 def _serve(
-    variant: sagemaker_ext.VariantView, body: bytes, rng: random.Random, *, shadow: bool
+    variant: lifecycle.VariantView, body: bytes, rng: random.Random, *, shadow: bool
 ) -> Invocation:
     model = variant.model
     behaviour = Behaviour.from_environment(model.environment if model else {})
@@ -231,7 +229,7 @@ def invoke(
     target_variant: str | None = None,
 ) -> tuple[Invocation, list[Invocation]]:
     """Serve one request: the production invocation and the shadow copies it produced."""
-    view = sagemaker_ext.view_endpoint(account_id, region, endpoint_name)
+    view = lifecycle.view_endpoint(account_id, region, endpoint_name)
     if view is None or view.status in ("Creating", "Failed", "Deleting", "OutOfService"):
         raise EndpointUnavailableError(
             f"Endpoint {endpoint_name} of account {account_id} not found."

@@ -33,7 +33,7 @@ from typing import Any, cast
 from moto.events.models import events_backends
 from moto.events.utils import EventTemplateParser
 
-from smgitops.local.alarms import iso_millis
+from smgitops.local.emulator.cloudwatch.alarms import iso_millis
 
 logger = logging.getLogger(__name__)
 

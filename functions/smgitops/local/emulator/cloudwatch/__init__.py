@@ -1,0 +1,1 @@
+"""Emulated CloudWatch: metric alarms evaluated from the data put for them (moto never does)."""

@@ -1,0 +1,1 @@
+"""Emulated SageMaker: the endpoint lifecycle SageMaker has and moto lacks."""
