@@ -33,7 +33,7 @@ from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 from moto.server import ThreadedMotoServer
 
-from smgitops.local.emulator import events, traffic
+from smgitops.local.emulator import events, sagemaker, traffic
 from smgitops.local.emulator.cloudwatch import backend as cloudwatch
 from smgitops.local.emulator.cloudwatch.backend import StateChange, evaluate_alarms
 from smgitops.local.emulator.events import (
@@ -66,7 +66,7 @@ def install() -> None:
     with _INSTALL_LOCK:
         if getattr(SageMakerModelBackend, _MARKER, False):
             return
-        lifecycle.patch(SageMakerModelBackend, SageMakerResponse)
+        sagemaker.patch(SageMakerModelBackend, SageMakerResponse)
         traffic.patch(SageMakerRuntimeResponse)
         cloudwatch.patch(CloudWatchBackend)
         events.patch(Rule)
