@@ -56,6 +56,10 @@ class Deployment:
             "AWS::Region": self.region,
             "AWS::AccountId": self.account,
             "AWS::StackName": self.stack,
+            "AWS::StackId": (
+                f"arn:{self.partition}:cloudformation:{self.region}:{self.account}:"
+                f"stack/{self.stack}/51af3dc0-da77-11e4-872e-1234567db123"
+            ),
             "AWS::URLSuffix": "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com",
             "AWS::NoValue": NO_VALUE,
         }[name]

@@ -3,6 +3,7 @@ samconfig.toml agree with each other and with the code they deploy."""
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import json
 import re
@@ -10,16 +11,18 @@ import tomllib
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+import botocore.loaders
 import pytest
 from cfnlint.api import lint_file
 from cfnlint.config import ManualArgs
 from moto.events.models import EventPattern
 
 from smgitops import errors, settings
+from smgitops.local.emulator import stepfunctions as local_sfn
 from smgitops.local.emulator.stepfunctions import ASL_PATH, placeholders
 from tests.conftest import ROOT, load_event
 from tests.template import iam_reference
-from tests.template.cfn import TEMPLATE, Deployment, evaluate, template
+from tests.template.cfn import TEMPLATE, Deployment, deployed_resources, evaluate, template
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -471,3 +474,68 @@ def test_samconfig_environments() -> None:
         assert deploy["confirm_changeset"] is (env == "prod")
         assert "build" in config[env]
     assert len(stacks) == 3
+
+
+# ---------------------------------------------------------------- partitions, names, roles
+
+LONGEST_STACK = "s" + "-x" * 63 + "y"  # 128 characters: CloudFormation's StackName limit
+PARTITIONS = [("aws", "us-east-1"), ("aws-cn", "cn-north-1"), ("aws-us-gov", "us-gov-west-1")]
+
+
+def botocore_shape(service: str, shape: str) -> dict[str, Any]:
+    model = botocore.loaders.create_loader().load_service_model(service, "service-2")
+    found: dict[str, Any] = model["shapes"][shape]
+    return found
+
+
+def arns_in(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield from re.findall(r"arn:[a-z-]*:[^\s\"']*", value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from arns_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from arns_in(item)
+
+
+@pytest.mark.parametrize(("partition", "region"), PARTITIONS)
+def test_every_arn_is_in_the_deployment_partition(partition: str, region: str) -> None:
+    deployment = Deployment(partition=partition, region=region, parameters={"RepositoryUrls": "x"})
+    written = {name: r["Properties"] for name, r in deployed_resources(deployment).items()}
+    machine = written["RolloutStateMachine"]
+    definition = local_sfn.substitute(
+        ASL_PATH.read_text(), {**machine["DefinitionSubstitutions"], "TickFunctionArn": "t"}
+    )
+    arns = [*arns_in(written), *arns_in(json.loads(definition))]
+    assert arns
+    assert [a for a in arns if not a.startswith(f"arn:{partition}:")] == []
+
+
+def test_the_state_machine_name_fits_whatever_the_stack_name() -> None:
+    deployment = Deployment(stack=LONGEST_STACK, parameters={"RepositoryUrls": "x"})
+    name = deployment.physical_name("RolloutStateMachine")
+    limit = botocore_shape("stepfunctions", "Name")
+    assert limit["min"] <= len(name) <= limit["max"], name
+    arn = evaluate(template()["Globals"]["Function"]["Environment"], deployment)["Variables"][
+        "SMGITOPS_STATE_MACHINE_ARN"
+    ]
+    assert arn == deployment.arn("RolloutStateMachine")
+    log_group_limit = botocore_shape("logs", "LogGroupName")["max"]
+    for group, resource in deployed_resources(deployment).items():
+        if resource["Type"] == "AWS::Logs::LogGroup":
+            assert len(resource["Properties"]["LogGroupName"]) <= log_group_limit, group
+
+
+SAGEMAKER_CONSOLE_ROLE = "role/service-role/AmazonSageMaker-ExecutionRole-20240501T120000"
+
+
+@pytest.mark.parametrize("role", ["role/SageMakerExecution", SAGEMAKER_CONSOLE_ROLE])
+def test_the_default_pass_role_covers_the_usual_execution_roles(role: str) -> None:
+    deployment = Deployment(parameters={"RepositoryUrls": "x"})
+    arn = f"arn:aws:iam::{deployment.account}:{role}"
+    policy = deployed_resources(deployment)["RolloutEnginePolicy"]["Properties"]
+    (statement,) = [
+        s for s in policy["PolicyDocument"]["Statement"] if s["Action"] == "iam:PassRole"
+    ]
+    assert any(fnmatch.fnmatchcase(arn, pattern) for pattern in as_list(statement["Resource"]))

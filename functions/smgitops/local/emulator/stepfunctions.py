@@ -239,8 +239,9 @@ def placeholders(definition: str) -> set[str]:
 
 
 def asl_definition(substitutions: Mapping[str, str], path: Path = ASL_PATH) -> str:
-    """The rollout state machine definition with its substitutions applied."""
-    return substitute(path.read_text(encoding="utf-8"), substitutions)
+    """The rollout state machine definition with its substitutions applied (``Partition``, the
+    ``AWS::Partition`` the template gives, is ``aws`` unless given)."""
+    return substitute(path.read_text(encoding="utf-8"), {"Partition": "aws", **substitutions})
 
 
 def ensure_state_machine(
