@@ -54,6 +54,9 @@ class ReconcileSettings(EngineSettings):
     prune: bool = False
     repository_urls: str = ""  # comma-separated clone URLs (or fnmatch patterns) accepted
     git_credentials_secret: str | None = None
+    # Per-repository execution roles (template parameter ExecutionRolePath, e.g. /smgitops/):
+    # "" = off; set, a declaration's role must be under <path><host>/<repository path>/ or a parent.
+    execution_role_path: str = ""
     workdir: str = "/tmp/smgitops"  # noqa: S108 - Lambda's only writable folder  # nosec B108
 
 

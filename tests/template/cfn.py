@@ -20,6 +20,7 @@ from tests.conftest import ROOT
 
 TEMPLATE = ROOT / "template.yaml"
 NO_VALUE = object()
+PRINCIPAL_KINDS = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
 SUFFIX = "ABC123XYZ"
 
 
@@ -159,7 +160,7 @@ def evaluate(value: Any, deployment: Deployment) -> Any:  # noqa: C901, PLR0911,
             chosen = when_true if deployment.condition(condition) else when_false
             return evaluate(chosen, deployment)
         if key == "Fn::Equals":
-            left, right = (evaluate(v, deployment) for v in arg)
+            left, right = (str(evaluate(v, deployment)) for v in arg)  # parameters are strings
             return left == right
         if key == "Fn::Not":
             return not evaluate(arg[0], deployment)
@@ -196,3 +197,25 @@ def deployed_resources(deployment: Deployment) -> dict[str, dict[str, Any]]:
                 "Properties": evaluate(resource.get("Properties", {}), deployment),
             }
     return created
+
+
+def principal_statements(deployment: Deployment) -> dict[str, list[dict[str, Any]]]:
+    """Each function's and the state machine's statements, managed policies included."""
+    created = deployed_resources(deployment)
+    managed = {
+        deployment.arn(name): r["Properties"]["PolicyDocument"]["Statement"]
+        for name, r in created.items()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+    }
+    by_principal: dict[str, list[dict[str, Any]]] = {}
+    for name, resource in created.items():
+        if resource["Type"] not in PRINCIPAL_KINDS:
+            continue
+        statements = by_principal.setdefault(name, [])
+        for policy in resource["Properties"].get("Policies", []):
+            if isinstance(policy, str) and policy in managed:
+                statements.extend(managed[policy])
+            elif isinstance(policy, dict) and set(policy) == {"Statement"}:
+                statements.extend(policy["Statement"])
+            # anything else is a SAM policy template: test_no_sam_policy_template_hides_a_statement
+    return by_principal

@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from tests.template import iam_reference
-from tests.template.cfn import Deployment, deployed_resources, template
+from tests.template.cfn import (
+    PRINCIPAL_KINDS,
+    Deployment,
+    deployed_resources,
+    principal_statements,
+    template,
+)
 
 ACCOUNT = "123456789012"
 EVERYTHING_ON = {
@@ -37,34 +43,11 @@ DEPLOYMENTS = [
         parameters={"RepositoryUrls": "https://github.com/acme/*"},
     ),
 ]
-PRINCIPAL_KINDS = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
 RESOURCE_POLICIES = {
     "AWS::SQS::QueuePolicy": "PolicyDocument",
     "AWS::KMS::Key": "KeyPolicy",
     "AWS::SNS::TopicPolicy": "PolicyDocument",
 }
-
-
-def principal_statements(deployment: Deployment) -> dict[str, list[dict[str, Any]]]:
-    """Each function's and the state machine's statements, managed policies included."""
-    created = deployed_resources(deployment)
-    managed = {
-        deployment.arn(name): r["Properties"]["PolicyDocument"]["Statement"]
-        for name, r in created.items()
-        if r["Type"] == "AWS::IAM::ManagedPolicy"
-    }
-    by_principal: dict[str, list[dict[str, Any]]] = {}
-    for name, resource in created.items():
-        if resource["Type"] not in PRINCIPAL_KINDS:
-            continue
-        statements = by_principal.setdefault(name, [])
-        for policy in resource["Properties"].get("Policies", []):
-            if isinstance(policy, str) and policy in managed:
-                statements.extend(managed[policy])
-            elif isinstance(policy, dict) and set(policy) == {"Statement"}:
-                statements.extend(policy["Statement"])
-            # anything else is a SAM policy template: test_no_sam_policy_template_hides_a_statement
-    return by_principal
 
 
 def resource_policy_statements(deployment: Deployment) -> dict[str, list[dict[str, Any]]]:
