@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING
 import pytest
 
 from smgitops.declaration.loader import (
-    MAX_ALIAS_NODES,
-    MAX_DEPTH,
     MAX_FILE_BYTES,
     load_file,
     load_paths,
@@ -22,6 +20,7 @@ from smgitops.declaration.loader import (
     load_tree,
 )
 from smgitops.declaration.models import Strategy
+from smgitops.declaration.yaml_lines import MAX_ALIAS_NODES, MAX_DEPTH
 from smgitops.errors import DeclarationError
 
 if TYPE_CHECKING:
