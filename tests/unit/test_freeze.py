@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from smgitops.declaration.extensions import FreezeWindow
+from smgitops.declaration.freeze import FreezeWindow
 from smgitops.rollout.freeze import check, frozen, opens_at, override, trailers
 
 PARIS = ZoneInfo("Europe/Paris")

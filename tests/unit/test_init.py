@@ -15,7 +15,7 @@ from git import Repo
 
 from smgitops.cli import build_parser, main
 from smgitops.commands.init import Scaffold, files_regex
-from smgitops.declaration.extensions import FreezeWindow
+from smgitops.declaration.freeze import FreezeWindow
 from smgitops.declaration.loader import load_tree
 from smgitops.reconcile import appconfig
 

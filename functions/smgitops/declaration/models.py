@@ -32,14 +32,8 @@ from pydantic.json_schema import SkipJsonSchema  # noqa: TC002 (pydantic reads i
 
 from smgitops.declaration import images
 from smgitops.declaration import metrics as catalogue
-from smgitops.declaration.extensions import (
-    CompareSpec,
-    ExtensionModel,
-    GateSpec,
-    ShadowSpec,
-    ValidationSpec,
-    refuse_repeated,
-)
+from smgitops.declaration.base import DeclarationModel, refuse_repeated
+from smgitops.declaration.checks import CompareSpec, GateSpec, ShadowSpec, ValidationSpec
 
 if TYPE_CHECKING:
     from pydantic.config import JsonDict, JsonValue
@@ -82,7 +76,7 @@ def _full(pattern: re.Pattern[str], value: str) -> bool:
     return pattern.fullmatch(value) is not None
 
 
-class _Model(ExtensionModel):
+class _Model(DeclarationModel):
     """Every declaration model: frozen, no unknown fields, camelCase names in YAML."""
 
 

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from smgitops.declaration.extensions import FreezeWindow
+from smgitops.declaration.freeze import FreezeWindow
 from smgitops.git.repository import safe_relative
 
 FILE = ".smgitops.yaml"

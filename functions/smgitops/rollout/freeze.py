@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from smgitops.declaration.extensions import WEEKDAYS, FreezeWindow
+from smgitops.declaration.freeze import WEEKDAYS, FreezeWindow
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

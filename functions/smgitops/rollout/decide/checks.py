@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from smgitops.declaration.extensions import FreezeWindow
+from smgitops.declaration.freeze import FreezeWindow
 from smgitops.rollout import freeze
 from smgitops.rollout.decide.context import Decision, TickContext
 from smgitops.rollout.decide.resources import both_config, set_weights, weights_live

@@ -1,49 +1,30 @@
-"""Declaration fields beyond alarms (issue 7), and the freeze windows of the app config.
+"""What a rollout checks besides its alarms and metric thresholds, as declared:
 
 * ``rollout.validation``      golden requests sent to the candidate before it takes traffic
 * ``rollout.analysis.compare`` the candidate judged against the stable variant per step
 * ``rollout.shadow``          settings of ``strategy: shadow``
 * ``rollout.gates`` / ``rollout.gateTimeout``  manual gates (:class:`GateSpec`)
-* ``.smgitops.yaml``          :class:`FreezeWindow` (``freeze:``), for
-  :class:`smgitops.reconcile.appconfig.AppConfig`, which owns that file
 
-Same conventions as :mod:`smgitops.declaration.models` (frozen, ``extra="forbid"``, camelCase
-aliases, strict numbers, ``ValueError`` messages that read well after ``file:line: field:``).
+Same conventions as :mod:`smgitops.declaration.models` (:mod:`smgitops.declaration.base`).
 This module imports nothing from ``models`` so that ``models`` can import it (one direction).
 See docs/analysis.md for the user documentation of every field.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import time
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    Strict,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
-from pydantic.alias_generators import to_camel
+from pydantic import Field, Strict, ValidationInfo, field_validator, model_validator
 
 from smgitops.declaration import metrics as catalogue
-
-if TYPE_CHECKING:
-    from pydantic.config import JsonDict
-
-# --- shared pieces ------------------------------------------------------------------------------
-
-_DURATION = re.compile(r"(?P<value>\d+)(?P<unit>s|m|h)", re.ASCII)
-_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
-DURATION_SCHEMA: JsonDict = {"pattern": r"^\d+(s|m|h)$"}
-CLOCK = re.compile(r"(?P<hour>[01]\d|2[0-3]):(?P<minute>[0-5]\d)", re.ASCII)
-CLOCK_SCHEMA: JsonDict = {"pattern": r"^([01]\d|2[0-3]):[0-5]\d$"}
+from smgitops.declaration.base import (
+    DURATION_SCHEMA,
+    DeclarationModel,
+    check_duration,
+    duration_seconds,
+    refuse_repeated,
+)
 
 Statistic = Literal["Average", "Sum", "Maximum", "Minimum", "SampleCount"]
 """CloudWatch statistics smgitops reads. Percentiles are left out on purpose (see docs)."""
@@ -51,52 +32,8 @@ Statistic = Literal["Average", "Sum", "Maximum", "Minimum", "SampleCount"]
 Gate = Literal["beforeFirstStep", "beforePromotion"]
 """A manual gate: the rollout pauses there until ``smgitops promote`` or ``abort``."""
 
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
 MAX_GOLDEN_PATTERNS = 20
 MAX_TOLERANCE = 100.0
-
-
-class ExtensionModel(BaseModel):
-    """The model config of every declaration model (same as ``declaration.models._Model``)."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        alias_generator=to_camel,
-        populate_by_name=True,
-        str_strip_whitespace=False,
-        field_title_generator=lambda name, _info: to_camel(name),
-    )
-
-
-def duration_seconds(value: str | int) -> int:
-    """``30s`` / ``5m`` / ``1h`` (or a number of seconds) to seconds."""
-    if isinstance(value, int):
-        return value
-    match = _DURATION.fullmatch(value.strip())
-    if match is None:
-        raise ValueError(f"{value!r} is not a duration like 30s, 5m or 1h")
-    return int(match["value"]) * _DURATION_UNITS[match["unit"]]
-
-
-def _check_duration(value: object, field: str, low: int, high: int, high_text: str) -> str:
-    if isinstance(value, int) and not isinstance(value, bool):
-        raise ValueError(f"{field} needs a unit: {value}s, or minutes (5m), hours (1h)")
-    if not isinstance(value, str):
-        raise ValueError(f"{field} must be a duration like 30s, 5m or 1h")
-    seconds = duration_seconds(value)
-    if not low <= seconds <= high:
-        raise ValueError(f"{field} must be between {low}s and {high_text}")
-    return value
-
-
-def refuse_repeated(labels: list[str], what: str, hint: str = "") -> None:
-    """``ValueError`` naming what is listed more than once (``what twice: a, b``)."""
-    twice = sorted({label for label in labels if labels.count(label) > 1})
-    if twice:
-        raise ValueError(f"{what} twice: {', '.join(twice)}{hint}")
 
 
 def _stored(info: ValidationInfo) -> bool:
@@ -115,7 +52,7 @@ def _relative_path(value: str, what: str) -> str:
 # --- rollout.validation ---------------------------------------------------------------------
 
 
-class ValidationSpec(ExtensionModel):
+class ValidationSpec(DeclarationModel):
     """Golden requests sent to the candidate variant only, before any traffic shifts.
 
     Each matched file is one request with its expectation (format in docs/analysis.md):
@@ -163,7 +100,7 @@ class ValidationSpec(ExtensionModel):
     @field_validator("timeout", mode="before")
     @classmethod
     def _timeout(cls, value: object) -> object:
-        return _check_duration(value, "timeout", 1, 60, "60s")
+        return check_duration(value, "timeout", 1, 60, "60s")
 
     @property
     def timeout_seconds(self) -> int:
@@ -173,7 +110,7 @@ class ValidationSpec(ExtensionModel):
 # --- rollout.analysis.compare ---------------------------------------------------------------
 
 
-class CompareMetric(ExtensionModel):
+class CompareMetric(DeclarationModel):
     """One metric on which the candidate is judged against the stable variant."""
 
     metric: str = Field(
@@ -253,7 +190,7 @@ class CompareMetric(ExtensionModel):
         )
 
 
-class CompareSpec(ExtensionModel):
+class CompareSpec(DeclarationModel):
     """Canary-vs-stable judgement at the end of each step (Kayenta's approach)."""
 
     metrics: list[CompareMetric] = Field(
@@ -300,7 +237,7 @@ class CompareSpec(ExtensionModel):
 # --- rollout.shadow -------------------------------------------------------------------------
 
 
-class ShadowSpec(ExtensionModel):
+class ShadowSpec(DeclarationModel):
     """``strategy: shadow``: the candidate receives a copy of live traffic, answers no one."""
 
     sampling_percent: Annotated[int, Strict(), Field(ge=1, le=100)] = Field(
@@ -324,7 +261,7 @@ class ShadowSpec(ExtensionModel):
     def _duration(cls, value: object) -> object:
         if value is None:
             return value
-        return _check_duration(value, "duration", 1, 86400, "24h")
+        return check_duration(value, "duration", 1, 86400, "24h")
 
     def duration_seconds(self, interval_seconds: int) -> int:
         return interval_seconds if self.duration is None else duration_seconds(self.duration)
@@ -333,7 +270,7 @@ class ShadowSpec(ExtensionModel):
 # --- rollout.gates / rollout.gateTimeout ----------------------------------------------------
 
 
-class GateSpec(ExtensionModel):
+class GateSpec(DeclarationModel):
     """``rollout.gates`` and ``rollout.gateTimeout``, as a base ``RolloutSpec`` inherits
     (``class RolloutSpec(GateSpec)``): the fields stay flat under ``rollout``."""
 
@@ -362,96 +299,8 @@ class GateSpec(ExtensionModel):
     @field_validator("gate_timeout", mode="before")
     @classmethod
     def _gate_timeout(cls, value: object) -> object:
-        return _check_duration(value, "gateTimeout", 60, 7 * 86400, "168h (7 days)")
+        return check_duration(value, "gateTimeout", 60, 7 * 86400, "168h (7 days)")
 
     @property
     def gate_timeout_seconds(self) -> int:
         return duration_seconds(self.gate_timeout)
-
-
-# --- .smgitops.yaml -------------------------------------------------------------------------
-
-
-def parse_clock(value: str) -> time:
-    match = CLOCK.fullmatch(value)
-    if match is None:
-        raise ValueError(f"{value!r} is not a time of day HH:MM (00:00-23:59)")
-    return time(int(match["hour"]), int(match["minute"]))
-
-
-class FreezeWindow(ExtensionModel):
-    """A recurring time when rollouts wait (validated and planned, not applied)."""
-
-    timezone: str = Field(
-        default="UTC",
-        min_length=1,
-        max_length=64,
-        description="IANA time zone of start and end, e.g. Europe/Paris; daylight saving "
-        "time is applied. Default UTC.",
-        examples=["Europe/Paris", "America/New_York"],
-    )
-    days: list[Weekday] = Field(
-        default_factory=lambda: list(WEEKDAYS),
-        min_length=1,
-        max_length=7,
-        description="Days on which the window starts (mon..sun). Default every day.",
-        examples=[["fri"], ["sat", "sun"]],
-        json_schema_extra={"default": list(WEEKDAYS)},
-    )
-    start: str = Field(
-        description="Local time the freeze starts, HH:MM (24h).",
-        examples=["18:00"],
-        json_schema_extra=CLOCK_SCHEMA,
-    )
-    end: str = Field(
-        description="Local time the freeze ends, HH:MM. Not after start means the next day "
-        "(an overnight window); equal to start means 24 hours.",
-        examples=["08:00"],
-        json_schema_extra=CLOCK_SCHEMA,
-    )
-    reason: str = Field(
-        default="",
-        max_length=256,
-        description="Shown with the waiting rollouts (e.g. 'weekend freeze').",
-    )
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-            raise ValueError(
-                f"unknown time zone {value!r} (an IANA name like Europe/Paris)"
-            ) from exc
-        return value
-
-    @field_validator("days")
-    @classmethod
-    def _days(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("each day may be listed once")
-        return value
-
-    @field_validator("start", "end")
-    @classmethod
-    def _clock(cls, value: str) -> str:
-        parse_clock(value)
-        return value
-
-    @property
-    def start_time(self) -> time:
-        return parse_clock(self.start)
-
-    @property
-    def end_time(self) -> time:
-        return parse_clock(self.end)
-
-    @property
-    def overnight(self) -> bool:
-        return self.end_time <= self.start_time
-
-    def describe(self) -> str:
-        days = ",".join(self.days) if len(self.days) < 7 else "daily"
-        label = f"{days} {self.start}-{self.end} {self.timezone}"
-        return f"{self.reason} ({label})" if self.reason else label
