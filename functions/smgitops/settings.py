@@ -65,8 +65,11 @@ class WebhookSettings(StoreSettings):
     queue_url: str
     branch: str = "main"
     repository_urls: str = ""
+    repository_secrets: str = ""  # optional secret: {clone URL or pattern: HMAC secret}
     max_body_bytes: int = 5 * 1024 * 1024
     secret_refresh_seconds: float = 5.0  # at most one re-read of the secret per this, on a 401
+    secret_cache_seconds: float = 300.0  # cached secrets are read again after this
+    previous_secret_seconds: float = 3600.0  # AWSPREVIOUS verifies this long after a rotation
     delivery_ttl_seconds: int = 7 * 86400  # delivery records (dedupe) expire after this
 
 

@@ -14,7 +14,7 @@ from tests.unit import test_ingest_support
 fake_github = contextmanager(test_ingest_support.fake_github)
 
 NAME = "churn-predictor"
-SOURCE = {"provider": "github", "fullName": "acme/models"}
+SOURCE = {"provider": "github", "repository": "https://github.com/acme/models.git"}
 
 
 def test_outcomes_become_commit_statuses_with_the_reason(engine: Engine) -> None:

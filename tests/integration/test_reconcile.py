@@ -17,6 +17,7 @@ from smgitops.aws import clients
 from smgitops.aws.deliveries import PushRecord, PushStore
 from smgitops.aws.store import StatusStore
 from smgitops.handlers import reconcile
+from smgitops.ingest.allowlist import identity_of
 from smgitops.ingest.work import PushWork
 from smgitops.local.emulator import emulated_aws
 from smgitops.rollout.status import Phase
@@ -84,10 +85,12 @@ class Stack:
         assert self.deliver(self.work(commit, pushed_at, **kw)) == {"batchItemFailures": []}
         return self.record(commit, pushed_at)
 
-    def record(self, commit: str, pushed_at: float) -> PushRecord:
-        found = PushStore(self.aws.table).get(FULL_NAME, pushed_at, commit)
-        assert found is not None
-        return found
+    def record(self, commit: str, pushed_at: float | None = None, url: str = "") -> PushRecord:
+        """The push record of ``commit`` (received at ``pushed_at``, when given)."""
+        pushes = PushStore(self.aws.table).history(identity_of(url or self.remote.url), 100)
+        found = [p for p in pushes if p.commit == commit and pushed_at in (None, p.pushed_at)]
+        assert found, pushes
+        return found[0]
 
     def finish(self) -> None:
         """Tick every active rollout to its end (first deploys: no bake time to wait)."""
@@ -132,7 +135,7 @@ def _count(calls: list[str]) -> Any:
 
 @pytest.fixture
 def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    remote = GitRemote(tmp_path)
+    remote = GitRemote(tmp_path / "acme")  # statuses go to acme/ml-endpoints, as on GitHub
     with emulated_aws(update_delay=0), next_github() as github:
         clients.reset()
         aws = create_aws()
@@ -193,7 +196,7 @@ def test_signed_push_through_the_webhook_ends_in_exactly_the_declared_rollouts(
     messages = stack.aws.receive()
     assert len(messages) == 1
     assert reconcile.handler({"Records": messages}, None) == {"batchItemFailures": []}
-    record = stack.record(sha, T0)
+    record = stack.record(sha)  # received now: the payload's pushed_at is not the order
     assert record.status == "reconciled"
     assert record.provider == "local"  # a local bare repository plays GitHub
     assert _outcomes(record) == {"churn-predictor": "started", "fraud-scorer": "started"}
@@ -372,7 +375,7 @@ def test_codecommit_events_reconcile_the_tracked_branch_and_ignore_tags(
     event = load_event("codecommit-reference-updated.json")
     event["detail"]["commitId"] = sha
     assert stack.deliver(event) == {"batchItemFailures": []}
-    record = PushStore(stack.aws.table).get("ml-endpoints", 1714564800.0, sha)
+    record = stack.record(sha, 1714564800.0, url=codecommit)
     assert record is not None and record.provider == "codecommit"
     assert record.clone_url == codecommit
     assert _outcomes(record) == {"churn-predictor": "started"}
@@ -447,9 +450,9 @@ def test_a_failed_record_holds_back_the_rest_of_the_batch(stack: Stack) -> None:
 
 
 def test_work_naming_another_repository_is_refused_and_recorded(stack: Stack) -> None:
-    body = stack.work("ef" * 20, T0, repository="https://github.com/evil/exfiltrate.git")
-    assert stack.deliver(body) == {"batchItemFailures": []}
-    record = stack.record("ef" * 20, T0)
+    evil = "https://github.com/evil/exfiltrate.git"
+    assert stack.deliver(stack.work("ef" * 20, T0, repository=evil)) == {"batchItemFailures": []}
+    record = stack.record("ef" * 20, T0, url=evil)
     assert record.status == "failed"
     assert "is not in SMGITOPS_REPOSITORY_URLS" in record.reason
 

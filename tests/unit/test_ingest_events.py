@@ -40,9 +40,11 @@ def _push(name: str) -> PushPayload:
 def test_push_to_the_tracked_branch_is_work_with_the_ordering_key() -> None:
     work = _push("github-push-main.json").work(branch="main", delivery="d1", received_at=5.0)
     assert isinstance(work, PushWork)
-    assert work.commit == AFTER and work.pushed_at == 1714564800.0
+    # the receive time, not the payload's repository.pushed_at (1714564800): a sender's clock
+    assert work.commit == AFTER and work.pushed_at == 5.0
     assert work.source() == {
         "repository": "https://github.com/acme/ml-endpoints.git",
+        "identity": "https://github.com/acme/ml-endpoints",
         "fullName": "acme/ml-endpoints",
         "ref": "refs/heads/main",
         "delivery": "d1",

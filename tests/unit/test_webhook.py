@@ -20,6 +20,8 @@ from moto.server import ThreadedMotoServer
 from smgitops.aws import clients
 from smgitops.aws.deliveries import DeliveryStore
 from smgitops.aws.secrets import CachedSecret, SecretReader
+from smgitops.clock import now
+from smgitops.ingest.push import claim_key
 from smgitops.ingest.work import PushWork
 from tests.conftest import load_event
 from tests.unit.test_ingest_support import (
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
 
 PUSH = "github-push-main.json"
 AFTER = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+BEFORE = json.loads(load_event(PUSH)["body"])["before"]
 
 
 @pytest.fixture
@@ -61,18 +64,18 @@ def test_signed_push_to_main_is_recorded_enqueued_and_answered_202(aws: Aws) -> 
     assert body == {
         "message": "accepted",
         "delivery": delivery,
-        "repository": "acme/ml-endpoints",
+        "repository": "https://github.com/acme/ml-endpoints",  # the identity, not full_name
         "commit": AFTER,
     }
     [message] = aws.receive()
-    assert message["attributes"]["MessageGroupId"] == "acme/ml-endpoints"
-    assert message["attributes"]["MessageDeduplicationId"] == delivery
     work = PushWork.model_validate_json(message["body"])
+    assert message["attributes"]["MessageGroupId"] == work.identity
+    assert message["attributes"]["MessageDeduplicationId"] == work.claim_key
     assert (work.commit, work.ref, work.repository) == (AFTER, "refs/heads/main", GITHUB_REPO)
-    assert work.pushed_at == 1714564800.0  # repository.pushed_at: the ordering key
+    assert work.pushed_at > 1714564800.0  # received now: repository.pushed_at is not trusted
     assert work.provider == "github" and work.delivery == delivery
-    record = _delivery(delivery)
-    assert record.state == "queued" and record.commit == AFTER
+    record = _delivery(work.claim_key)
+    assert record.state == "queued" and record.commit == AFTER and record.delivery == delivery
 
 
 def test_base64_body_is_decoded_before_the_signature_is_checked(aws: Aws) -> None:
@@ -176,9 +179,11 @@ def test_replayed_delivery_is_acted_on_once_and_answered_with_the_first_result(a
 def test_replay_after_a_crash_before_enqueue_enqueues_once(aws: Aws) -> None:
     event = load_event(PUSH)
     delivery = event["headers"]["x-github-delivery"]
+    key = claim_key("https://github.com/acme/ml-endpoints", "refs/heads/main", BEFORE, AFTER)
     # An earlier attempt recorded the delivery and died before SendMessage.
     DeliveryStore(aws.table).claim(
-        delivery,
+        key,
+        delivery=delivery,
         status_code=202,
         response={"message": "accepted", "delivery": delivery},
         repository="acme/ml-endpoints",
@@ -187,7 +192,7 @@ def test_replay_after_a_crash_before_enqueue_enqueues_once(aws: Aws) -> None:
     status, body, _ = call_webhook(event)
     assert (status, body) == (202, {"message": "accepted", "delivery": delivery})
     assert aws.queued() == 1
-    assert _delivery(delivery).state == "queued"
+    assert _delivery(key).state == "queued"
     call_webhook(event)
     assert aws.queued() == 1
 
@@ -217,7 +222,8 @@ def test_a_failed_check_refreshes_the_secret_at_most_once_per_interval(aws: Aws)
     assert secret.refresh() is None  # fetched just now: no second call
     now[0] += 6
     assert secret.refresh() == (TEST_SECRET,)
-    assert calls == ["get", "get", "get"]  # values(), then AWSCURRENT + AWSPREVIOUS
+    # values(), then AWSCURRENT again (no AWSPREVIOUS: this secret accepts none after rotation)
+    assert calls == ["get", "get"]
 
 
 def test_secrets_manager_down_is_503_with_nothing_done(
@@ -432,3 +438,150 @@ def test_a_cold_process_serves_a_signed_push_without_loading_them(
     finally:
         clients.reset()
         server.stop()
+
+
+# --- pushes are what they claim (security review 2, 4, 5, 9) -----------------------------------
+# The repository identity is the allowed clone URL, never full_name; the ordering key is the
+# receive time, never the payload's pushed_at; a replay under a new delivery id changes
+# nothing; a rotated secret stops verifying after a bounded window; a repository with its own
+# secret is signed by it alone.
+
+IDENTITY = "https://github.com/acme/ml-endpoints"
+TEAMS = "smgitops/repository-secrets"
+
+
+def _messages(aws: Aws) -> list[dict[str, Any]]:
+    return [
+        json.loads(r["body"]) | {"group": r["attributes"]["MessageGroupId"]} for r in aws.receive()
+    ]
+
+
+def test_identity_is_the_allowed_clone_url_and_full_name_is_display_only(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    webhook_env(monkeypatch, aws, SMGITOPS_REPOSITORY_URLS="https://github.com/acme/*")
+    forged = signed(
+        PUSH, full_name="acme/victim", clone_url="https://GitHub.com/acme/ml-endpoints.git"
+    )
+    status, body, _ = call_webhook(forged)
+    assert (status, body["repository"]) == (202, IDENTITY)
+    [message] = _messages(aws)
+    assert message["group"] != "acme/victim"
+    assert message["fullName"] == "acme/victim"  # carried for display, trusted for nothing
+
+
+def test_the_payloads_pushed_at_is_never_the_ordering_key(aws: Aws) -> None:
+    before = now()
+    status, _, _ = call_webhook(signed(PUSH, pushed_at="9999-12-31T23:59:59Z"))
+    assert status == 202
+    [message] = _messages(aws)
+    assert before <= message["pushedAt"] <= now()  # the time the webhook received it
+
+
+def test_a_replay_under_a_new_delivery_id_changes_nothing(aws: Aws) -> None:
+    event = load_event(PUSH)
+    first = call_webhook(event)
+    replay = json.loads(json.dumps(event))
+    replay["headers"]["x-github-delivery"] = "another-delivery-id"
+    second = call_webhook(replay)
+    assert first[0] == second[0] == 202
+    assert second[1] == first[1]  # the first answer, stored
+    assert second[2]["X-Smgitops-Replayed"] == "true"
+    assert aws.queued() == 1
+
+
+def _rotate(value: str) -> None:
+    clients.client("secretsmanager").put_secret_value(SecretId=SECRET_NAME, SecretString=value)
+
+
+def test_after_rotation_the_previous_secret_verifies_only_inside_the_window(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    webhook_env(monkeypatch, aws, SMGITOPS_PREVIOUS_SECRET_SECONDS="0")
+    assert call_webhook(load_event(PUSH))[0] == 202  # caches the current secret
+    _rotate("rotated-secret")
+    # the first delivery signed with the new secret makes the webhook read it again
+    assert call_webhook(signed(PUSH, secret="rotated-secret", before="2" * 40))[0] == 202
+    status, body, _ = call_webhook(signed(PUSH, secret=TEST_SECRET, before="1" * 40))
+    assert (status, body["message"]) == (401, "signature mismatch")  # window 0: revoked at once
+
+
+def test_the_previous_secret_stops_verifying_when_the_window_ends_even_while_cached(
+    aws: Aws,
+) -> None:
+    _rotate("rotated-secret")
+    rotated = clients.client("secretsmanager").get_secret_value(SecretId=SECRET_NAME)
+    rotated_at = rotated["CreatedDate"].timestamp()
+    wall = [rotated_at + 10]
+    mono = [0.0]
+    secret = CachedSecret(
+        SecretReader(SECRET_NAME),
+        max_age=300,
+        previous_window=3600,
+        clock=lambda: mono[0],
+        wall=lambda: wall[0],
+    )
+    assert secret.values() == ("rotated-secret", TEST_SECRET)
+    wall[0] = rotated_at + 3601  # cached, but the window is over
+    assert secret.values() == ("rotated-secret",)
+    mono[0] = 6.0
+    assert secret.refresh() == ("rotated-secret",)
+
+
+def test_cached_secrets_expire_within_minutes(aws: Aws) -> None:
+    mono = [0.0]
+    secret = CachedSecret(SecretReader(SECRET_NAME), max_age=300, clock=lambda: mono[0])
+    assert secret.values() == (TEST_SECRET,)
+    _rotate("rotated-secret")
+    clients.client("secretsmanager").update_secret_version_stage(
+        SecretId=SECRET_NAME,
+        VersionStage="AWSPREVIOUS",
+        RemoveFromVersionId=_version(SECRET_NAME, "AWSPREVIOUS"),
+    )
+    mono[0] = 299.0
+    assert secret.values() == (TEST_SECRET,)  # still cached
+    mono[0] = 301.0
+    assert secret.values() == ("rotated-secret",)  # re-read: the leaked value is gone
+
+
+def test_the_webhooks_secret_has_a_bounded_cache_and_window_by_default(aws: Aws) -> None:
+    from smgitops.handlers import webhook
+
+    secret = webhook.service().secret
+    assert isinstance(secret, CachedSecret)
+    assert 0 < secret.max_age <= 600
+    assert 0 < secret.previous_window <= 86400
+
+
+def _version(name: str, stage: str) -> str:
+    versions = clients.client("secretsmanager").list_secret_version_ids(SecretId=name)["Versions"]
+    return next(v["VersionId"] for v in versions if stage in v["VersionStages"])
+
+
+def test_a_repository_with_its_own_secret_is_signed_by_it_alone(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clients.client("secretsmanager").create_secret(
+        Name=TEAMS,
+        SecretString=json.dumps(
+            {GITHUB_REPO: "team-ml-secret", "https://github.com/acme/risk": "team-risk"}
+        ),
+    )
+    webhook_env(
+        monkeypatch,
+        aws,
+        SMGITOPS_REPOSITORY_URLS="https://github.com/acme/*",
+        SMGITOPS_REPOSITORY_SECRETS=TEAMS,
+    )
+    # the shared secret no longer signs for a repository that has its own
+    assert call_webhook(signed(PUSH, secret=TEST_SECRET))[0] == 401
+    # another team's secret does not sign for this repository
+    assert call_webhook(signed(PUSH, secret="team-risk", before="1" * 40))[0] == 401
+    status, body, _ = call_webhook(signed(PUSH, secret="team-ml-secret", before="2" * 40))
+    assert (status, body["repository"]) == (202, IDENTITY)
+    # a repository without its own secret still uses the shared one, and only it
+    other = "https://github.com/acme/other.git"
+    assert call_webhook(signed(PUSH, secret=TEST_SECRET, clone_url=other))[0] == 202
+    assert (
+        call_webhook(signed(PUSH, secret="team-risk", clone_url=other, before="3" * 40))[0] == 401
+    )

@@ -1,7 +1,10 @@
 """Delivery and push records in the single DynamoDB table.
 
-- ``pk=DELIVERY#<id>, sk=DELIVERY``: one webhook delivery, written with a conditional put so
-  the same ``X-GitHub-Delivery`` is acted on once; a replay answers with the stored response.
+- ``pk=DELIVERY#<key>, sk=DELIVERY``: one push as the webhook first accepted it, written with
+  a conditional put so the same push is acted on once. The key is what the signature covers
+  (:meth:`smgitops.ingest.push.WorkMessage.claim_key`: repository identity, ref, before,
+  after), never the unsigned ``X-GitHub-Delivery`` header: a redelivery, or a captured body
+  replayed under a new delivery id, answers with the stored response and enqueues nothing.
   Expires (``expiresAt``) after ``ttl_seconds`` (default 7 days; GitHub redelivers up to 3).
 - ``pk=PUSH#<repository>, sk=<pushed-at ISO>#<commit>``: the outcome of one push (processing,
   reconciled, invalid with every ``file:line`` problem, ignored, failed), newest last; the
@@ -63,9 +66,10 @@ class _Table:
 
 
 class Delivery(NamedTuple):
-    """A webhook delivery as first answered."""
+    """A push as the webhook first answered it."""
 
-    delivery: str
+    key: str  # what the signature covers (WorkMessage.claim_key)
+    delivery: str  # the X-GitHub-Delivery it first came with
     state: DeliveryState
     status_code: int
     response: dict[str, Any]
@@ -87,23 +91,25 @@ class DeliveryStore(_Table):
         self.ttl_seconds = ttl_seconds
 
     @staticmethod
-    def _key(delivery: str) -> dict[str, Any]:
-        return {"pk": {"S": f"DELIVERY#{delivery}"}, "sk": {"S": "DELIVERY"}}
+    def _key(key: str) -> dict[str, Any]:
+        return {"pk": {"S": f"DELIVERY#{key}"}, "sk": {"S": "DELIVERY"}}
 
     def claim(
         self,
-        delivery: str,
+        key: str,
         *,
+        delivery: str,
         status_code: int,
         response: dict[str, Any],
         repository: str,
         commit: str,
     ) -> Delivery | None:
-        """Record a new delivery in state ``received``: None when this call recorded it, else
-        the record an earlier attempt left (the caller replays it or finishes it)."""
+        """Record a new push under ``key`` in state ``received``: None when this call recorded
+        it, else the record an earlier attempt left (the caller replays it or finishes it)."""
         now = self._clock()
         item = {
-            **self._key(delivery),
+            **self._key(key),
+            "delivery": {"S": delivery},
             "state": {"S": "received"},
             "statusCode": {"N": str(status_code)},
             "response": {"S": json.dumps(response, separators=(",", ":"))},
@@ -122,7 +128,7 @@ class DeliveryStore(_Table):
         except ClientError as exc:
             if not _is_condition_failure(exc):
                 raise aws_error("DynamoDB PutItem", exc) from None
-            old = exc.response.get("Item") or self._get(delivery)
+            old = exc.response.get("Item") or self._get(key)
             if old is None:  # expired between the write and the read: treat as recorded now
                 return None
             return self._delivery(old)
@@ -130,11 +136,11 @@ class DeliveryStore(_Table):
             raise aws_error("DynamoDB PutItem", exc) from None
         return None
 
-    def mark_queued(self, delivery: str) -> None:
+    def mark_queued(self, key: str) -> None:
         try:
             self.client.update_item(
                 TableName=self.table,
-                Key=self._key(delivery),
+                Key=self._key(key),
                 UpdateExpression="SET #state = :queued",
                 ExpressionAttributeNames={"#state": "state"},
                 ExpressionAttributeValues={":queued": {"S": "queued"}},
@@ -142,14 +148,14 @@ class DeliveryStore(_Table):
         except (ClientError, BotoCoreError) as exc:
             raise aws_error("DynamoDB UpdateItem", exc) from None
 
-    def get(self, delivery: str) -> Delivery | None:
-        item = self._get(delivery)
+    def get(self, key: str) -> Delivery | None:
+        item = self._get(key)
         return None if item is None else self._delivery(item)
 
-    def _get(self, delivery: str) -> dict[str, Any] | None:
+    def _get(self, key: str) -> dict[str, Any] | None:
         try:
             response = self.client.get_item(
-                TableName=self.table, Key=self._key(delivery), ConsistentRead=True
+                TableName=self.table, Key=self._key(key), ConsistentRead=True
             )
         except (ClientError, BotoCoreError) as exc:
             raise aws_error("DynamoDB GetItem", exc) from None
@@ -159,7 +165,8 @@ class DeliveryStore(_Table):
     @staticmethod
     def _delivery(item: dict[str, Any]) -> Delivery:
         return Delivery(
-            delivery=item["pk"]["S"].removeprefix("DELIVERY#"),
+            key=item["pk"]["S"].removeprefix("DELIVERY#"),
+            delivery=item.get("delivery", {}).get("S", ""),
             state="queued" if item["state"]["S"] == "queued" else "received",
             status_code=int(item["statusCode"]["N"]),
             response=json.loads(item["response"]["S"]),
@@ -172,7 +179,7 @@ class DeliveryStore(_Table):
 class PushRecord(NamedTuple):
     """What became of one push: the record every accepted push leaves."""
 
-    repository: str  # owner/repo (GitHub) or the CodeCommit repository name
+    repository: str  # the repository identity: its normalised clone URL
     commit: str
     pushed_at: float
     status: PushStatus

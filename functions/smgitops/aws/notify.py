@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws import clients
+from smgitops.ingest.allowlist import identity_of, status_target
 from smgitops.ingest.push import STATUS_PROVIDERS
 from smgitops.observability import logger
 
@@ -89,8 +90,10 @@ class GitHubNotifier:
     def phase_changed(self, status: RolloutStatus, previous: str) -> None:
         del previous
         state = GITHUB_STATES.get(str(status.phase))
-        full_name = status.source.get("fullName", "")
-        if state is None or status.source.get("provider") not in STATUS_PROVIDERS or not full_name:
+        # The status target derives from the clone URL the allow-list matched, never fullName.
+        url = status.source.get("repository", "")
+        target = status_target(identity_of(url)) if url else ""
+        if state is None or status.source.get("provider") not in STATUS_PROVIDERS or not target:
             return
         try:
             poster = self.statuses()
@@ -100,7 +103,7 @@ class GitHubNotifier:
         if poster is None:
             return
         poster.post(
-            full_name, status.commit, state, f"smgitops/{status.endpoint}", outcome_line(status)
+            target, status.commit, state, f"smgitops/{status.endpoint}", outcome_line(status)
         )
 
 

@@ -1,5 +1,6 @@
-"""The reconcile queue: SQS FIFO, one message group per repository (pushes to one repository
-are reconciled in order, one at a time), deduplicated by delivery id for SQS's 5-minute window.
+"""The reconcile queue: SQS FIFO, one message group per repository identity (the allowed clone
+URL, never the payload's ``full_name``: pushes to one repository are reconciled in order, one
+at a time), deduplicated by what the signature covers for SQS's 5-minute window.
 
 CodeCommit's EventBridge rule targets the same queue (with ``MessageGroupId`` set on the target
 and content-based deduplication on the queue); explicit ids set here take precedence.
@@ -49,8 +50,8 @@ class WorkQueue:
             response = self.client.send_message(
                 QueueUrl=self.queue_url,
                 MessageBody=work.to_message(),
-                MessageGroupId=sqs_id(work.full_name),
-                MessageDeduplicationId=sqs_id(work.delivery),
+                MessageGroupId=sqs_id(work.identity),
+                MessageDeduplicationId=sqs_id(work.claim_key),
             )
         except (ClientError, BotoCoreError) as exc:
             raise aws_error("SQS SendMessage", exc) from None

@@ -100,7 +100,7 @@ def process(body: Any, *, attempt: int = 1) -> dict[str, Any]:
     if isinstance(work, Ignored):
         log.info("message ignored", extra={"reason": work.reason})
         return {"status": "ignored", "reason": work.reason}
-    log.append_keys(repository=work.full_name, commit=work.commit, delivery=work.delivery)
+    log.append_keys(repository=work.identity, commit=work.commit, delivery=work.delivery)
     reconciler = service()
     try:
         record = reconciler.reconcile(work)

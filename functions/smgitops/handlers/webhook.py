@@ -25,10 +25,20 @@ from smgitops.observability import logger
 def service() -> Webhook:
     """Built once per container from the environment (tests call ``service.cache_clear()``)."""
     settings = WebhookConfig.from_env()
+
+    def cached(name: str) -> CachedSecret:
+        return CachedSecret(
+            SecretReader(name),
+            max_age=settings.secret_cache_seconds,
+            min_refresh=settings.secret_refresh_seconds,
+            previous_window=settings.previous_secret_seconds,
+        )
+
     return Webhook(
-        secret=CachedSecret(
-            SecretReader(settings.webhook_secret), min_refresh=settings.secret_refresh_seconds
-        ),
+        secret=cached(settings.webhook_secret),
+        repository_secrets=cached(settings.repository_secrets)
+        if settings.repository_secrets
+        else None,
         deliveries=DeliveryStore(settings.table, ttl_seconds=settings.delivery_ttl_seconds),
         queue=WorkQueue(settings.queue_url),
         allow=AllowList.parse(settings.repository_urls),

@@ -28,6 +28,19 @@ def normalise(url: str) -> str:
     return url.removesuffix(".git").rstrip("/")
 
 
+def identity_of(url: str) -> str:
+    """A repository's identity: its normalised clone URL (scheme and host lower-cased, no
+    trailing ``/`` or ``.git``); for the local runtime, the repository's path."""
+    return normalise(url)
+
+
+def status_target(identity: str) -> str:
+    """``owner/repo`` for the commit-status API: the last two path segments of the identity
+    (``https://github.com/acme/risk`` → ``acme/risk``), never a payload's ``full_name``."""
+    path = urlsplit(identity).path if "://" in identity else identity
+    return "/".join([part for part in path.split("/") if part][-2:])
+
+
 @dataclass(frozen=True)
 class AllowList:
     entries: tuple[str, ...]

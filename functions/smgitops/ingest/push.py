@@ -12,12 +12,15 @@ and the work is a :class:`WorkMessage` whose JSON the reconcile function validat
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+from smgitops.ingest.allowlist import identity_of
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -62,6 +65,12 @@ def parse_timestamp(value: float | str) -> float:
         raise ValueError(f"{value!r} is not a timestamp") from None
 
 
+def claim_key(identity: str, ref: str, before: str | None, after: str) -> str:
+    """One push, whatever delivery id it comes with: sha256 of repository, ref, before, after."""
+    text = "\n".join((identity, ref, before or "0" * 40, after))
+    return "push-" + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
 class Ignored(NamedTuple):
     """An event that is authentic but asks for nothing to be done, and why."""
 
@@ -78,13 +87,25 @@ class WorkMessage:
 
     provider: Provider
     repository: str  # clone URL or local path
-    full_name: str  # owner/repo or repo name
+    full_name: str  # owner/repo or repo name: display only, never trusted (see identity)
     ref: str
     commit: str
-    pushed_at: float  # the ordering key: newer pushes win
+    pushed_at: float  # when smgitops received the push (never the payload's own clock)
     delivery: str
     before: str | None = None
     pusher: str | None = None
+
+    @property
+    def identity(self) -> str:
+        """The repository's identity: its clone URL, normalised (the one the allow-list
+        matched). Ownership, the push store, the queue's message group and the commit-status
+        target all derive from it."""
+        return identity_of(self.repository)
+
+    @property
+    def claim_key(self) -> str:
+        """What the signature covers, as a dedupe key: repository, ref, before, after."""
+        return claim_key(self.identity, self.ref, self.before, self.commit)
 
     def fields(self) -> dict[str, Any]:
         """The message as a JSON object: camelCase keys, ``kind`` first, no null values."""
@@ -336,7 +357,9 @@ class Push:
             full_name=self.full_name,
             ref=self.ref,
             commit=self.after,
-            pushed_at=received_at if self.pushed_at is None else self.pushed_at,
+            # The payload's repository.pushed_at is the sender's word: a forged far-future value
+            # would make every later push "stale". The receive time orders pushes instead.
+            pushed_at=received_at,
             delivery=delivery,
             before=None if ZERO_SHA.match(self.before) else self.before,
             pusher=self.pusher,

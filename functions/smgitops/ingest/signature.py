@@ -42,3 +42,14 @@ def verify(secrets: Iterable[bytes], body: bytes, header: str) -> bool:
     for secret in secrets:
         matched |= hmac.compare_digest(sign(secret, body).encode("ascii"), expected)
     return matched
+
+
+def signers(candidates: Iterable[tuple[str, bytes]], body: bytes, header: str) -> frozenset[str]:
+    """The labels of every ``(label, secret)`` candidate ``header`` is the signature of
+    ``body`` under; every candidate is compared, as in :func:`verify`."""
+    expected = header.strip().lower().encode("ascii", "replace")
+    return frozenset(
+        label
+        for label, secret in list(candidates)
+        if hmac.compare_digest(sign(secret, body).encode("ascii"), expected)
+    )

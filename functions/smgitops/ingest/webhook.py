@@ -2,12 +2,13 @@
 
 Order of checks (each answer is documented in docs/ingestion.md):
 405 not a POST · 413 body over the limit · 400 undecodable base64 · 401 signature missing,
-malformed or wrong (nothing else is looked at before it passes) · 400 missing or bad
-``X-GitHub-Event`` / ``X-GitHub-Delivery`` · 202 any event but ping and push (ignored) ·
-400 body not JSON · 200 ``ping`` · 400 not a push payload · 403 repository not allowed ·
-202 tag push, other branch, branch deletion (ignored) · 202 accepted (recorded once,
-enqueued) · 503 a dependency (Secrets Manager, DynamoDB, SQS) is unavailable — GitHub's
-redelivery is then safe.
+malformed or wrong under every secret (nothing else is looked at before it passes) · 400
+missing or bad ``X-GitHub-Event`` / ``X-GitHub-Delivery`` · 202 any event but ping and push
+(ignored) · 400 body not JSON · 200 ``ping`` · 400 not a push payload · 403 repository not
+allowed · 401 signed by a secret that is not this repository's (per-repository secrets) ·
+202 tag push, other branch, branch deletion (ignored) · 202 accepted (recorded once per
+repository, ref, before and after, enqueued) · 503 a dependency (Secrets Manager, DynamoDB,
+SQS) is unavailable — GitHub's redelivery is then safe.
 
 Nothing here imports pydantic (the webhook's cold start, docs/benchmarks.md): the payloads are
 validated by :mod:`smgitops.ingest.push`, the environment by :class:`WebhookConfig`.
@@ -28,6 +29,7 @@ from urllib.parse import parse_qs
 from smgitops.clock import now as clock_now
 from smgitops.errors import ConfigurationError, DependencyUnavailableError
 from smgitops.ingest import signature
+from smgitops.ingest.allowlist import AllowList, identity_of
 from smgitops.ingest.push import Ignored, PayloadError, Ping, Push
 
 if TYPE_CHECKING:
@@ -35,7 +37,6 @@ if TYPE_CHECKING:
     from typing import Protocol
 
     from smgitops.aws.deliveries import Delivery
-    from smgitops.ingest.allowlist import AllowList
     from smgitops.ingest.push import WorkMessage
 
     # What the webhook needs from its adapters (typing only: nothing to build at import).
@@ -46,14 +47,15 @@ if TYPE_CHECKING:
     class Deliveries(Protocol):
         def claim(
             self,
-            delivery: str,
+            key: str,
             *,
+            delivery: str,
             status_code: int,
             response: dict[str, Any],
             repository: str,
             commit: str,
         ) -> Delivery | None: ...
-        def mark_queued(self, delivery: str) -> None: ...
+        def mark_queued(self, key: str) -> None: ...
 
     class Queue(Protocol):
         def send(self, work: WorkMessage) -> str: ...
@@ -65,6 +67,7 @@ DELIVERY = "x-github-delivery"
 FORM = "application/x-www-form-urlencoded"
 DELIVERY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,99}$")
 EVENT_NAME = re.compile(r"^[a-z_]{1,64}$")
+SHARED = ""  # the signer label of the deployment's shared secret
 _P = TypeVar("_P", Push, Ping)
 
 
@@ -105,11 +108,13 @@ class Webhook:
         deliveries: Deliveries,
         queue: Queue,
         allow: AllowList,
+        repository_secrets: Secret | None = None,
         branch: str = "main",
         max_body_bytes: int = 5 * 1024 * 1024,
         clock: Callable[[], float] = clock_now,
     ) -> None:
         self.secret = secret
+        self.repository_secrets = repository_secrets
         self.deliveries = deliveries
         self.queue = queue
         self.allow = allow
@@ -133,7 +138,7 @@ class Webhook:
         if request.method.upper() != "POST":
             return Response(405, {"message": "only POST is accepted"}, {"Allow": "POST"})
         raw = self._raw_body(request)
-        self._verify(request.headers.get(SIGNATURE), raw)
+        signers = self._verify(request.headers.get(SIGNATURE), raw)
         event = request.headers.get(EVENT, "").strip()
         delivery = request.headers.get(DELIVERY, "").strip()
         if not event:
@@ -151,6 +156,9 @@ class Webhook:
         push = self._validate(Push, data)
         if not self.allow.allows(push.clone_url):
             raise Rejected(403, self.allow.refusal(push.clone_url), delivery=delivery)
+        if not signers & self._signers_for(identity_of(push.clone_url)):
+            # A valid signature, but by a secret that does not sign for this repository.
+            raise Rejected(401, "signature mismatch")
         work = push.work(branch=self.branch, delivery=delivery, received_at=self.clock())
         if isinstance(work, Ignored):
             return _answer(202, work.reason, delivery=delivery)
@@ -171,21 +179,56 @@ class Webhook:
             raise Rejected(413, f"body over {self.max_body_bytes} bytes")
         return raw
 
-    def _verify(self, header: str | None, raw: bytes) -> None:
+    def _verify(self, header: str | None, raw: bytes) -> frozenset[str]:
+        """Who signed ``raw``: the labels of every secret the signature verifies under
+        (:data:`SHARED`, or a repository's entry in the per-repository secrets)."""
         if not header:
             raise Rejected(401, "signature missing: X-Hub-Signature-256")
         header = header.strip()
         if not signature.is_well_formed(header):
             raise Rejected(401, "signature malformed: expected sha256=<64 hex digits>")
-        if signature.verify(self._secrets(self.secret.values()), raw, header):
-            return
-        refreshed = self.secret.refresh()  # the secret may have been rotated
-        if refreshed is None or not signature.verify(self._secrets(refreshed), raw, header):
+        signers = signature.signers(self._candidates(refresh=False), raw, header)
+        if signers:
+            return signers
+        # The secret may have been rotated: re-read (at most once per interval) and retry.
+        candidates = self._candidates(refresh=True)
+        signers = signature.signers(candidates, raw, header) if candidates else frozenset()
+        if not signers:
             raise Rejected(401, "signature mismatch")
+        return signers
 
-    @staticmethod
-    def _secrets(values: tuple[str, ...]) -> list[bytes]:
-        return [value.encode() for value in values]
+    def _candidates(self, *, refresh: bool) -> list[tuple[str, bytes]]:
+        """(label, secret) for every secret a delivery may be signed with; on ``refresh``, an
+        empty list when every source was refreshed too recently to try again."""
+        sources = [self.secret]
+        if self.repository_secrets is not None:
+            sources.append(self.repository_secrets)
+        read = [source.refresh() if refresh else source.values() for source in sources]
+        if all(values is None for values in read):
+            return []
+        shared, *teams = [
+            values if values is not None else source.values()
+            for values, source in zip(read, sources, strict=True)
+        ]
+        candidates = [(SHARED, value.encode()) for value in shared]
+        for document in (document for values in teams for document in values):
+            candidates += [
+                (entry, value.encode()) for entry, value in repository_secrets(document).items()
+            ]
+        return candidates
+
+    def _signers_for(self, identity: str) -> frozenset[str]:
+        """The labels whose secret may sign for ``identity``: its entries in the
+        per-repository secrets when it has any, else the shared secret alone."""
+        if self.repository_secrets is None:
+            return frozenset({SHARED})
+        entries = {
+            entry
+            for document in self.repository_secrets.values()
+            for entry in repository_secrets(document)
+            if AllowList((entry,)).allows(identity)
+        }
+        return frozenset(entries or {SHARED})
 
     @staticmethod
     def _json(raw: bytes, content_type: str) -> dict[str, Any]:
@@ -212,25 +255,44 @@ class Webhook:
         response = {
             "message": "accepted",
             "delivery": work.delivery,
-            "repository": work.full_name,
+            "repository": work.identity,
             "commit": work.commit,
         }
+        # Keyed on what the signature covers, not on the unsigned delivery id: a captured body
+        # replayed under a new X-GitHub-Delivery is the same push, answered as the first time.
         earlier = self.deliveries.claim(
-            work.delivery,
+            work.claim_key,
+            delivery=work.delivery,
             status_code=202,
             response=response,
-            repository=work.full_name,
+            repository=work.identity,
             commit=work.commit,
         )
         if earlier is not None and earlier.state == "queued":
             return Response(earlier.status_code, earlier.response, {"X-Smgitops-Replayed": "true"})
         # New, or an earlier attempt stopped before enqueueing: enqueue (SQS drops a duplicate
-        # with the same delivery id inside its 5-minute window), then mark it done.
+        # with the same key inside its 5-minute window), then mark it done.
         self.queue.send(work)
-        self.deliveries.mark_queued(work.delivery)
+        self.deliveries.mark_queued(work.claim_key)
         if earlier is not None:
             return Response(earlier.status_code, earlier.response, {"X-Smgitops-Replayed": "true"})
         return Response(202, response)
+
+
+def repository_secrets(document: str) -> dict[str, str]:
+    """The per-repository secrets: a JSON object ``{clone URL or pattern: secret}``, keys
+    normalised as allow-list entries. Anything else is a configuration error."""
+    try:
+        data = json.loads(document)
+    except ValueError:
+        raise ConfigurationError("repository secrets: not a JSON object") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and k.strip() and isinstance(v, str) and v for k, v in data.items()
+    ):
+        raise ConfigurationError(
+            "repository secrets: expected a JSON object of clone URL: non-empty secret"
+        )
+    return {AllowList.parse(key).entries[0]: value for key, value in data.items()}
 
 
 # --- configuration -------------------------------------------------------------------------
@@ -253,8 +315,11 @@ class WebhookConfig:
     queue_url: str
     branch: str = "main"
     repository_urls: str = ""  # comma-separated clone URLs (or fnmatch patterns) accepted
+    repository_secrets: str = ""  # optional secret: {clone URL or pattern: HMAC secret}
     max_body_bytes: int = 5 * 1024 * 1024
     secret_refresh_seconds: float = 5.0  # at most one re-read of the secret per this, on a 401
+    secret_cache_seconds: float = 300.0  # cached secrets are read again after this
+    previous_secret_seconds: float = 3600.0  # AWSPREVIOUS verifies this long after a rotation
     delivery_ttl_seconds: int = 7 * 86400  # delivery records (dedupe) expire after this
 
     @classmethod

@@ -13,6 +13,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
+from smgitops.ingest.allowlist import identity_of, status_target
 from smgitops.ingest.push import (
     BRANCH_PREFIX,
     COMMIT_SHA,
@@ -25,6 +26,7 @@ from smgitops.ingest.push import (
     Ignored,
     Provider,
     WorkMessage,
+    claim_key,
     is_local_url,
     parse_timestamp,
 )
@@ -63,7 +65,7 @@ class PushWork(_Camel):
         min_length=1, max_length=MAX_CLONE_URL, description="clone URL or local path"
     )
     full_name: str = Field(
-        min_length=1, max_length=MAX_FULL_NAME, description="owner/repo or repo name"
+        min_length=1, max_length=MAX_FULL_NAME, description="owner/repo or repo name (display)"
     )
     ref: str = Field(pattern=r"^refs/heads/.+")
     commit: str
@@ -71,7 +73,7 @@ class PushWork(_Camel):
         ge=0,
         le=MAX_TIMESTAMP,
         allow_inf_nan=False,
-        description="the ordering key: newer pushes win",
+        description="when smgitops received the push: with git ancestry, the ordering key",
     )
     delivery: str = Field(min_length=1, max_length=128)
     before: str | None = None
@@ -93,10 +95,26 @@ class PushWork(_Camel):
     def branch(self) -> str:
         return self.ref.removeprefix(BRANCH_PREFIX)
 
+    @property
+    def identity(self) -> str:
+        """The repository's identity (:attr:`WorkMessage.identity`); ``full_name`` is display."""
+        return identity_of(self.repository)
+
+    @property
+    def claim_key(self) -> str:
+        """What the webhook deduplicated this push on (:attr:`WorkMessage.claim_key`)."""
+        return claim_key(self.identity, self.ref, self.before, self.commit)
+
+    @property
+    def status_target(self) -> str:
+        """``owner/repo`` commit statuses are posted to, derived from the identity."""
+        return status_target(self.identity)
+
     def source(self) -> dict[str, str]:
         """The ``source`` mapping the rollout engine records against each rollout."""
         return {
             "repository": self.repository,
+            "identity": self.identity,
             "fullName": self.full_name,
             "ref": self.ref,
             "delivery": self.delivery,

@@ -28,18 +28,24 @@ def sign(secret: str, body: bytes) -> str:
 
 @dataclass
 class GitRemote:
-    """``origin``: a bare repository; ``work``: a clone that commits and pushes to it."""
+    """``origin``: a bare repository; ``work``: a clone that commits and pushes to it.
+
+    The bare repository lies at ``root/<owner>/<name>.git``, so its identity (the path) ends in
+    ``<owner>/<name>``: the repository commit statuses are posted to, as on GitHub.
+    """
 
     root: Path
     branch: str = "main"
+    owner: str = "acme"
+    name: str = "models"
 
     def __post_init__(self) -> None:
         from git import Repo  # noqa: PLC0415 - GitPython needs the git executable
 
         self.root.mkdir(parents=True, exist_ok=True)
-        self.origin_path = self.root / "origin.git"
+        self.origin_path = self.root / self.owner / f"{self.name}.git"
         self.work_path = self.root / "work"
-        Repo.init(self.origin_path, bare=True, initial_branch=self.branch)
+        Repo.init(self.origin_path, bare=True, initial_branch=self.branch, mkdir=True)
         self.repo = Repo.init(self.work_path, initial_branch=self.branch)
         with self.repo.config_writer() as config:
             config.set_value("user", "name", "smgitops demo")
@@ -51,6 +57,10 @@ class GitRemote:
     @property
     def clone_url(self) -> str:
         return str(self.origin_path)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
 
     def commit(
         self, files: dict[str, str | None], message: str, *, trailers: dict[str, str] | None = None
@@ -100,8 +110,8 @@ class GitRemote:
             ],
             "head_commit": {"id": after, "message": commit.message},
             "repository": {
-                "name": "models",
-                "full_name": "acme/models",
+                "name": self.name,
+                "full_name": self.full_name,
                 "clone_url": self.clone_url,
                 "default_branch": self.branch,
                 "pushed_at": time.time() if pushed_at is None else pushed_at,

@@ -57,7 +57,7 @@ class Engine(Protocol):
         source: dict[str, str],
         contexts: Mapping[str, Context] | None = None,
     ) -> list[StartOutcome]: ...
-    def orphans(self, declared: set[str], repository: str = "") -> list[str]: ...
+    def orphans(self, declared: set[str], repository: str) -> list[str]: ...
     def delete_endpoint(self, endpoint: str, *, commit: str) -> None: ...
 
 
@@ -201,7 +201,7 @@ class Reconciler:
         )
 
     def _orphans(self, work: PushWork, declared: set[str], *, prune: bool) -> list[dict[str, Any]]:
-        names = self.engine.orphans(declared, repository=work.full_name)
+        names = self.engine.orphans(declared, repository=work.identity)
         if not names:
             return []
         if not prune:
@@ -209,7 +209,7 @@ class Reconciler:
                 {"endpoint": n, "action": "reported", "reason": "declaration removed; prune is off"}
                 for n in names
             ]
-        newer = self.pushes.newer_reconciled(work.full_name, work.pushed_at)
+        newer = self.pushes.newer_reconciled(work.identity, work.pushed_at)
         if newer is not None:
             reason = f"not pruned: a newer push ({newer.commit[:12]}) is applied"
             return [{"endpoint": n, "action": "reported", "reason": reason} for n in names]
@@ -236,7 +236,7 @@ class Reconciler:
         orphans: Sequence[dict[str, Any]] = (),
     ) -> PushRecord:
         record = PushRecord(
-            repository=work.full_name,
+            repository=work.identity,
             commit=work.commit,
             pushed_at=work.pushed_at,
             status=status,
@@ -263,4 +263,4 @@ class Reconciler:
             )
             return
         if poster is not None:
-            poster.post(work.full_name, work.commit, state, context, description)
+            poster.post(work.status_target, work.commit, state, context, description)

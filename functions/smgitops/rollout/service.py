@@ -599,14 +599,15 @@ class RolloutService:
             raise NotFoundError(f"no rollout recorded for endpoint {endpoint}")
         return status
 
-    def orphans(self, declared: set[str], repository: str = "") -> list[str]:
-        """Endpoints this repository deployed whose declaration is gone (pruned ones excluded)."""
+    def orphans(self, declared: set[str], repository: str) -> list[str]:
+        """Endpoints this repository (its identity) deployed whose declaration is gone (pruned
+        ones excluded). A status that names no repository identity matches none."""
         return [
             s.endpoint
             for s in self.store.list_statuses()
             if s.endpoint not in declared
             and not s.deleted
-            and (not repository or s.source.get("fullName", repository) == repository)
+            and s.source.get("identity") == repository
         ]
 
     def delete_endpoint(self, endpoint: str, *, commit: str) -> None:
