@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from smgitops.local.scenario import Delivery, GitRemote, send_webhook
-from tests.unit.test_ingest_support import FakeGitHub, fake_github
+from tests.support.ingest import FakeGitHub, fake_github
 
 SMGITOPS = [sys.executable, "-m", "smgitops.cli"]
 

@@ -12,7 +12,7 @@ import yaml
 
 from tests.builders import ROLE, declaration_dict
 from tests.e2e.conftest import GITHUB_TOKEN, LocalUp, Repo, Traffic
-from tests.unit.test_ingest_support import FakeGitHub
+from tests.support.ingest import FakeGitHub
 
 pytestmark = pytest.mark.e2e
 

@@ -9,9 +9,9 @@ from smgitops.aws.notify import GitHubNotifier
 from smgitops.rollout.status import Phase
 from tests.builders import declaration
 from tests.integration.conftest import Engine
-from tests.unit import test_ingest_support
+from tests.support import ingest
 
-fake_github = contextmanager(test_ingest_support.fake_github)
+fake_github = contextmanager(ingest.fake_github)
 
 NAME = "churn-predictor"
 SOURCE = {"provider": "github", "repository": "https://github.com/acme/models.git"}

@@ -20,7 +20,7 @@ from smgitops.rollout.status import Phase
 from tests.builders import declaration
 from tests.conftest import load_event
 from tests.integration.conftest import TABLE, Engine
-from tests.integration.emulator_support import create_config, create_model, variant
+from tests.support.emulator import create_config, create_model, variant
 
 COMMIT = "a1b2c3d4e5f6" * 3 + "a1b2"
 

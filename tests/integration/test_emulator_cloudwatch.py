@@ -18,7 +18,7 @@ from smgitops.local.emulator import (
     wait_for_deliveries,
 )
 from smgitops.local.emulator.cloudwatch.backend import prune_metric_data
-from tests.integration.emulator_support import ABORT_ARN, ACCOUNT, REGION, client
+from tests.support.emulator import ABORT_ARN, ACCOUNT, REGION, client
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -14,7 +14,7 @@ from smgitops.local.emulator import (
     set_weights_delay,
     simulate_traffic,
 )
-from tests.integration.emulator_support import (
+from tests.support.emulator import (
     ROLE,
     client,
     create_config,

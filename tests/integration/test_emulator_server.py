@@ -18,7 +18,7 @@ from smgitops.local.emulator import (
     register_target,
     unregister_target,
 )
-from tests.integration.emulator_support import (
+from tests.support.emulator import (
     ABORT_ARN,
     ACCOUNT,
     REGION,

@@ -20,7 +20,7 @@ from smgitops.local.emulator import (
     wait_for_deliveries,
 )
 from smgitops.local.emulator.traffic import EndpointUnavailableError
-from tests.integration.emulator_support import (
+from tests.support.emulator import (
     ABORT_ARN,
     client,
     create_config,

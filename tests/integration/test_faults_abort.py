@@ -16,7 +16,7 @@ from smgitops.errors import TransientError
 from smgitops.handlers import abort
 from smgitops.rollout.status import Phase
 from tests.conftest import load_event
-from tests.integration.test_faults_support import (
+from tests.support.faults import (
     Bursts,
     Canary,
     Execution,

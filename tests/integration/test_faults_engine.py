@@ -19,7 +19,7 @@ from smgitops.rollout import naming
 from smgitops.rollout.actions import UpdateEndpoint
 from smgitops.rollout.decide import candidate_ref
 from smgitops.rollout.status import Phase
-from tests.integration.test_faults_support import (
+from tests.support.faults import (
     Bursts,
     Canary,
     CrashAfter,

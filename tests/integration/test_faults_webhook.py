@@ -16,8 +16,8 @@ from smgitops.aws.store import StatusStore
 from smgitops.handlers import reconcile
 from smgitops.local.emulator import emulated_aws
 from smgitops.rollout.status import Phase
-from tests.integration.test_faults_support import error_response, record
-from tests.unit.test_ingest_support import (
+from tests.support.faults import error_response, record
+from tests.support.ingest import (
     Aws,
     GitRemote,
     call_webhook,

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from smgitops.aws.secrets import GitCredentials
 from smgitops.errors import ConfigurationError, GitFetchError
 from smgitops.git.repository import GitFetcher, Snapshot, confined, folder_name
-from tests.unit.test_ingest_support import GitRemote
+from tests.support.ingest import GitRemote
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

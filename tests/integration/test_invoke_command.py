@@ -19,7 +19,7 @@ from smgitops.commands.invoke import env_vars, resign
 from smgitops.handlers import abort, tick, webhook
 from tests.conftest import EVENTS, load_event
 from tests.integration.conftest import TABLE, Engine
-from tests.unit.test_ingest_support import GITHUB_REPO, SECRET_NAME, create_aws
+from tests.support.ingest import GITHUB_REPO, SECRET_NAME, create_aws
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from moto import mock_aws
 from smgitops.aws.metrics import MetricQuery, VariantMetrics, queries_for, whole_periods
 from smgitops.declaration.checks import CompareSpec
 from smgitops.rollout.analysis import compare_step
-from tests.integration.emulator_support import client
+from tests.support.emulator import client
 
 ENDPOINT = "churn-predictor"
 PERIOD = 60

@@ -22,7 +22,7 @@ from smgitops.ingest.work import PushWork
 from smgitops.local.emulator import emulated_aws
 from smgitops.rollout.status import Phase
 from tests.conftest import load_event
-from tests.unit.test_ingest_support import (
+from tests.support.ingest import (
     TOKEN_NAME,
     Aws,
     FakeGitHub,

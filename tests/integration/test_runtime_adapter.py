@@ -18,7 +18,7 @@ from smgitops.errors import ActionRejectedError, TransientError
 from smgitops.local.emulator import emulated_aws
 from smgitops.local.emulator.traffic import ERROR_RATE, RESPONSE
 from smgitops.rollout.validation import NamedRequest, check, parse_request, run
-from tests.integration.emulator_support import (
+from tests.support.emulator import (
     REGION,
     client,
     create_config,

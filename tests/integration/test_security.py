@@ -35,9 +35,9 @@ from smgitops.local.scenario import GitRemote, send_webhook, sign
 from smgitops.rollout.status import Phase
 from tests.builders import declaration_dict
 from tests.conftest import ROOT, load_event
-from tests.integration.emulator_support import put_manual_alarm
 from tests.integration.test_concurrency import aws_client, local_runtime
-from tests.unit.test_ingest_support import (
+from tests.support.emulator import put_manual_alarm
+from tests.support.ingest import (
     GITHUB_REPO,
     Aws,
     call_webhook,

@@ -12,7 +12,7 @@ from smgitops.handlers import reconcile
 from smgitops.ingest.work import PushWork
 from smgitops.local.emulator import emulated_aws
 from tests.conftest import load_event
-from tests.integration.emulator_support import ACCOUNT, client
+from tests.support.emulator import ACCOUNT, client
 from tests.template.cfn import Deployment, deployed_resources
 
 if TYPE_CHECKING:

@@ -14,9 +14,9 @@ from smgitops import settings
 from smgitops.aws import clients
 from smgitops.handlers import webhook
 from tests.conftest import load_event
+from tests.support.ingest import call_webhook, create_aws, webhook_env
 from tests.template.cfn import Deployment, deployed_resources, principal_statements
 from tests.template.iam_eval import allows
-from tests.unit.test_ingest_support import call_webhook, create_aws, webhook_env
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

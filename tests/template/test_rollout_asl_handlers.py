@@ -18,7 +18,7 @@ from smgitops.local.resources import create_table
 from smgitops.rollout.service import RolloutService
 from smgitops.rollout.status import Phase
 from tests.builders import declaration
-from tests.integration.emulator_support import put_manual_alarm
+from tests.support.emulator import put_manual_alarm
 from tests.template.rollout_harness import EXECUTE, TICK_ARN
 
 TABLE = "smgitops-asl"

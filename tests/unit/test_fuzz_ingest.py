@@ -27,7 +27,7 @@ from smgitops.handlers import reconcile
 from smgitops.ingest import signature
 from smgitops.local.resources import create_table
 from tests.conftest import load_event
-from tests.unit.test_ingest_support import call_webhook, create_aws, signed, webhook_env
+from tests.support.ingest import call_webhook, create_aws, signed, webhook_env
 from tests.unit.test_webhook_fuzz import json_values
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from smgitops.ingest.github import PushPayload
 from smgitops.ingest.work import Ignored, PushWork, parse_timestamp
 from smgitops.reconcile import appconfig
 from tests.conftest import load_event
-from tests.unit.test_ingest_support import FakeGitHub, body_of, fake_github
+from tests.support.ingest import FakeGitHub, body_of, fake_github
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

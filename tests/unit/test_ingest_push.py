@@ -27,7 +27,7 @@ from smgitops.ingest.webhook import WebhookConfig
 from smgitops.ingest.work import PushWork
 from smgitops.settings import WebhookSettings
 from tests.conftest import load_event
-from tests.unit.test_ingest_support import body_of
+from tests.support.ingest import body_of
 
 PUSH = json.loads(body_of(load_event("github-push-main.json")))
 PING = json.loads(body_of(load_event("github-ping.json")))

@@ -24,7 +24,7 @@ from smgitops.clock import now
 from smgitops.ingest.push import claim_key
 from smgitops.ingest.work import PushWork
 from tests.conftest import load_event
-from tests.unit.test_ingest_support import (
+from tests.support.ingest import (
     GITHUB_REPO,
     SECRET_NAME,
     TEST_SECRET,

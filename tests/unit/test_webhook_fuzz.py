@@ -19,7 +19,7 @@ from moto import mock_aws
 from smgitops.handlers import webhook
 from smgitops.ingest.signature import sign
 from tests.conftest import load_event
-from tests.unit.test_ingest_support import TEST_SECRET, Aws, body_of, create_aws, webhook_env
+from tests.support.ingest import TEST_SECRET, Aws, body_of, create_aws, webhook_env
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

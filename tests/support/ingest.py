@@ -255,28 +255,3 @@ def fake_github(status: int = 201) -> Iterator[FakeGitHub]:
         done.set()
         server.shutdown()
         server.server_close()
-
-
-# --- tests of the helpers --------------------------------------------------------------------
-
-
-def test_sign_is_githubs_documented_example() -> None:
-    # https://docs.github.com/webhooks/using-webhooks/validating-webhook-deliveries
-    expected = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
-    assert signature.sign(b"It's a Secret to Everybody", b"Hello, World!") == expected
-
-
-def test_events_are_signed_with_the_documented_test_secret() -> None:
-    for name in ("github-push-main.json", "github-push-main-base64.json", "github-ping.json"):
-        event = load_event(name)
-        assert event["headers"]["x-hub-signature-256"] == signature.sign(
-            TEST_SECRET.encode(), body_of(event)
-        )
-
-
-def test_git_remote_pushes_commits(tmp_path: Path) -> None:
-    remote = GitRemote(tmp_path)
-    remote.declare("churn-predictor")
-    sha = remote.commit("first")
-    assert remote.bare.commit("main").hexsha == sha
-    assert "churn-predictor" in remote.bare.git.show(f"{sha}:endpoints/churn-predictor.yaml")

@@ -7,7 +7,7 @@ a file)::
 
     rm -f /tmp/faults.jsonl
     SMGITOPS_FAULT_REPORT=/tmp/faults.jsonl .venv/bin/pytest -q -n 2 tests/integration -k faults
-    .venv/bin/python -m tests.integration.test_faults_support /tmp/faults.jsonl \\
+    .venv/bin/python -m tests.support.faults /tmp/faults.jsonl \\
         --write docs/reliability.md
 """
 
@@ -34,7 +34,7 @@ from smgitops.rollout.service import RolloutService, TickResult
 from smgitops.rollout.status import Phase
 from tests.builders import declaration
 from tests.integration.conftest import Clock, Engine
-from tests.integration.emulator_support import put_manual_alarm
+from tests.support.emulator import put_manual_alarm
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from smgitops.rollout.status import RolloutStatus
 
 REPORT_ENV = "SMGITOPS_FAULT_REPORT"
-BEGIN = "<!-- fault-table:begin (generated: see tests/integration/test_faults_support.py) -->"
+BEGIN = "<!-- fault-table:begin (generated: see tests/support/faults.py) -->"
 END = "<!-- fault-table:end -->"
 
 # --- the state machine's error handling (infra/statemachine/rollout.asl.json) -----------------
@@ -463,30 +463,6 @@ def main(argv: Iterable[str] | None = None) -> int:
     else:
         print(table)
     return 0
-
-
-# --- tests of the helpers ----------------------------------------------------------------------
-
-
-def test_rows_render_grouped_by_fault_and_a_rerun_replaces_its_rows(tmp_path: Path) -> None:
-    report = tmp_path / "faults.jsonl"
-    rows = [
-        Outcome("throttling", "b", "Succeeded", "none", "x"),
-        Outcome("throttling", "a", "RolledBack", "none", "y | z"),
-        Outcome("throttling", "a", "Succeeded", "none", "rerun"),
-        Outcome("abort twice", "c", "RolledBack", "none", "w"),
-    ]
-    report.write_text("".join(json.dumps(asdict(r)) + "\n" for r in rows))
-    table = render(load(report)).splitlines()
-    assert table[2:] == [
-        "| abort twice | c | RolledBack | none | w |",
-        "| throttling | a | Succeeded | none | rerun |",
-        "|  | b | Succeeded | none | x |",
-    ]
-    doc = tmp_path / "doc.md"
-    doc.write_text(f"intro\n{BEGIN}\nold\n{END}\noutro\n")
-    assert main([str(report), "--write", str(doc)]) == 0
-    assert doc.read_text() == f"intro\n{BEGIN}\n{chr(10).join(table)}\n{END}\noutro\n"
 
 
 if __name__ == "__main__":
