@@ -27,8 +27,8 @@ from smgitops.handlers import reconcile
 from smgitops.ingest import signature
 from smgitops.local.resources import create_table
 from tests.conftest import load_event
+from tests.integration.test_webhook_fuzz import json_values
 from tests.support.ingest import call_webhook, create_aws, signed, webhook_env
-from tests.unit.test_webhook_fuzz import json_values
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
