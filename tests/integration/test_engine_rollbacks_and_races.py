@@ -1,4 +1,7 @@
-"""Rollbacks from real alarm states, supersede, crashes, stale writers, throttling."""
+"""Rollbacks and races on the emulator, without injected faults: rollbacks from real alarm
+states and a failed update, a newer push superseding, an older one never winning, a crash
+between acting and persisting, a stale writer, throttling. The injected faults, with the state
+machine's own error handling, are test_faults_engine.py."""
 
 from __future__ import annotations
 
