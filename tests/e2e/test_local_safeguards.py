@@ -1,5 +1,6 @@
-"""Beyond alarms, through `smgitops local up` as a user drives it: git push, signed webhook,
-the CLI and boto3 on the printed emulator URL."""
+"""The rollout's safeguards besides alarms (and drift, approval, notifications), through
+`smgitops local up` as a user drives it: git push, signed webhook, the CLI and boto3 on the
+printed emulator URL."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Beyond alarms, against the emulator: golden requests before traffic, the canary judged
-against stable from real per-variant metrics, shadow runs, freezes."""
+"""The rollout's safeguards besides alarms, against the emulator: golden requests before
+traffic, the canary judged against stable from real per-variant metrics, shadow runs, freezes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""decide() for what goes beyond alarms: shadow, gates, golden requests, judgements, freezes."""
+"""decide() for the rollout's safeguards besides alarms: shadow, gates, golden requests,
+judgements, freezes; and framework images and instance-metric alarms."""
 
 from __future__ import annotations
 
