@@ -1,4 +1,4 @@
-"""Least privilege that holds (issue 16): the template's roles evaluated against requests
+"""Least privilege that holds: the template's roles evaluated against requests
 (tests/template/iam_eval.py), the attacks refused and the functions' own calls allowed."""
 
 from __future__ import annotations

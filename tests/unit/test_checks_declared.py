@@ -1,4 +1,4 @@
-"""Fail-closed declarations (issue 14): a check that could never observe is refused up front.
+"""Fail-closed declarations: a check that could never observe is refused up front.
 
 Metric names against SageMaker's catalogue (loader, ``validate``, the pre-commit hook and the
 JSON Schema), statistics and periods that make sense, no duplicate checks, and "no checks"

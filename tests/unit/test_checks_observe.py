@@ -1,4 +1,4 @@
-"""Fail-closed adapters (issue 14): every alarm page is read, percentile checks are percentile
+"""Fail-closed adapters: every alarm page is read, percentile checks are percentile
 alarms, generated alarm names never collide, and a busy endpoint is recognised by describing
 it again, not by the words of an error message. AWS answers come from botocore's Stubber."""
 

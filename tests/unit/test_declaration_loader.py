@@ -95,7 +95,7 @@ def test_the_reference_declaration_is_valid() -> None:
     assert declaration.spec.rollout.analysis.metrics[0].max == 5.0
 
 
-def test_the_issue_example_message_reads_exactly_as_documented() -> None:
+def test_steps_out_of_order_read_exactly_as_the_docs_show() -> None:
     problem = assert_one(replace(16, "    steps: [10, 50, 25]"), 16, "spec.rollout.steps", "")
     assert problem.startswith(
         "endpoints/churn.yaml:16: spec.rollout.steps: steps must be strictly increasing"

@@ -127,7 +127,7 @@ def test_the_app_config_is_what_the_reconcile_reads(tmp_path: Path) -> None:
     windows = [FreezeWindow.model_validate(w) for w in yaml.safe_load(uncommented)["freeze"]]
     assert [w.days for w in windows] == [["fri"], ["sat", "sun"]]
     assert windows[0].overnight
-    if "freeze" in appconfig.AppConfig.model_fields:  # the reconcile reads them (issue 7)
+    if "freeze" in appconfig.AppConfig.model_fields:  # the reconcile reads them
         assert appconfig.parse(uncommented.encode()).problems == []
 
 
