@@ -1,4 +1,4 @@
-"""Integration fixtures: the rollout service on the emulator (moto + smgitops.local)."""
+"""Integration fixtures: the rollout service on the emulator (moto + smgitops.local.emulator)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 One process runs what AWS runs, through the same handlers:
 
-- the AWS emulator (moto server on 127.0.0.1 plus smgitops.local's extensions), unless
+- the AWS emulator (moto server on 127.0.0.1 plus smgitops.local.emulator), unless
   ``AWS_ENDPOINT_URL`` already points at one;
 - the stack's resources created on it as template.yaml declares them: the status table, the
   webhook secret, the FIFO work queue, the notification topic, the rollout state machine (the
