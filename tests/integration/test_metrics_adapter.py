@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from smgitops.aws.metrics import MetricQuery, VariantMetrics, queries_for, whole_periods
-from smgitops.declaration.checks import CompareSpec
+from smgitops.declaration.safeguards import CompareSpec
 from smgitops.rollout.analysis import compare_step
 from tests.support.emulator import client
 

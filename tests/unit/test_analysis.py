@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from scipy.stats import mannwhitneyu
 
-from smgitops.declaration.checks import CompareMetric, CompareSpec
+from smgitops.declaration.safeguards import CompareMetric, CompareSpec
 from smgitops.rollout.analysis import (
     Pair,
     VariantSeries,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from smgitops.declaration.checks import ValidationSpec
+from smgitops.declaration.safeguards import ValidationSpec
 from smgitops.errors import DeclarationError
 from smgitops.rollout.validation import (
     GoldenRequest,

@@ -18,14 +18,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws import clients
 from smgitops.aws.errors import translate
-from smgitops.declaration.checks import Statistic
+from smgitops.declaration.safeguards import Statistic
 from smgitops.rollout.analysis import VariantSeries
 from smgitops.rollout.decide import namespace_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from smgitops.declaration.checks import CompareSpec
+    from smgitops.declaration.safeguards import CompareSpec
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 INVOCATIONS = "Invocations"

@@ -33,7 +33,7 @@ from pydantic.json_schema import SkipJsonSchema  # noqa: TC002 (pydantic reads i
 from smgitops.declaration import images
 from smgitops.declaration import metrics as catalogue
 from smgitops.declaration.base import DeclarationModel, refuse_repeated
-from smgitops.declaration.checks import CompareSpec, GateSpec, ShadowSpec, ValidationSpec
+from smgitops.declaration.safeguards import CompareSpec, GateSpec, ShadowSpec, ValidationSpec
 
 if TYPE_CHECKING:
     from pydantic.config import JsonDict, JsonValue

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
-from smgitops.declaration.checks import CompareMetric, CompareSpec
+from smgitops.declaration.safeguards import CompareMetric, CompareSpec
 
 Alternative = Literal["two-sided", "greater", "less"]
 Method = Literal["auto", "asymptotic", "exact"]
