@@ -11,6 +11,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "smgitops.commands.operate",
     "smgitops.commands.follow",
     "smgitops.commands.pushes",
+    "smgitops.commands.dashboard",
     "smgitops.commands.invoke",
     "smgitops.commands.local",
 )

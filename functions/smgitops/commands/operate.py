@@ -146,14 +146,9 @@ def _detail(
 
 def _drift(service: RolloutService, endpoint: str) -> str:
     """The drift function's latest finding for the endpoint ('-' when none recorded)."""
-    from smgitops.rollout.drift_service import DRIFT_EVENT, RESOLVED_EVENT  # noqa: PLC0415
+    from smgitops.rollout.drift_service import latest_finding  # noqa: PLC0415
 
-    for record in service.store.history(endpoint, limit=50):
-        if record.event.startswith(DRIFT_EVENT):
-            return record.event.removeprefix(DRIFT_EVENT)
-        if record.event.startswith(RESOLVED_EVENT):
-            return "none"
-    return "-"
+    return latest_finding(service.store.history(endpoint, limit=50))
 
 
 def _statuses(service: RolloutService, endpoint: str | None) -> list[RolloutStatus] | None:

@@ -95,6 +95,17 @@ def last_fingerprint(history: Sequence[HistoryRecord]) -> str:
     return ""
 
 
+def latest_finding(history: Sequence[HistoryRecord]) -> str:
+    """The drift last recorded, in words: its summary, "none" once resolved, "-" never checked.
+    (``status``'s DRIFT column and the dashboard.)"""
+    for record in history:  # newest first
+        if record.event.startswith(DRIFT_EVENT):
+            return record.event.removeprefix(DRIFT_EVENT)
+        if record.event.startswith(RESOLVED_EVENT):
+            return "none"
+    return "-"
+
+
 @dataclass
 class DriftService:
     store: DriftStorePort
