@@ -32,6 +32,7 @@ class LocalUp:
     aws: str
     secret: str
     log: Path
+    dashboard: str = ""  # the dashboard's URL from the ready line
 
     def client(self, service: str) -> Any:
         return boto3.client(
@@ -132,7 +133,14 @@ def running_local_up(
             process.wait(timeout=10)
             raise AssertionError(f"local up did not start: {log.read_text()[-2000:]}")
         ready = json.loads(line)
-        up = LocalUp(process, ready["webhook"], ready["aws"], ready["secret"], log)
+        up = LocalUp(
+            process,
+            ready["webhook"],
+            ready["aws"],
+            ready["secret"],
+            log,
+            ready.get("dashboard", ""),
+        )
         try:
             yield up
         finally:

@@ -112,6 +112,6 @@ def test_local_up_stops_cleanly_on_sigint(tmp_path: object) -> None:
     )
     assert process.stdout is not None
     ready = json.loads(process.stdout.readline())
-    assert set(ready) == {"webhook", "aws", "secret"}
+    assert set(ready) == {"webhook", "aws", "secret", "dashboard"}
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=60) == 0

@@ -45,6 +45,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "from $SMGITOPS_GITHUB_TOKEN, never from the command line)",
     )
     up.add_argument(
+        "--dashboard-port",
+        type=int,
+        default=0,
+        help="the dashboard's port on 127.0.0.1 (default: a free one; its URL is in the ready "
+        'line as "dashboard")',
+    )
+    up.add_argument(
+        "--allow-actions",
+        action="store_true",
+        help="the dashboard's promote and abort buttons (a per-run token against cross-site "
+        "requests)",
+    )
+    up.add_argument(
         "--traffic",
         type=_rate,
         default=0.0,
@@ -120,6 +133,8 @@ def run_up(args: argparse.Namespace) -> int:
             github_api_url=args.github_api_url,
             github_token=os.environ.get("SMGITOPS_GITHUB_TOKEN", ""),
             traffic=args.traffic,
+            dashboard_port=args.dashboard_port,
+            allow_actions=args.allow_actions,
         )
     )
 

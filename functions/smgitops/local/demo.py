@@ -151,6 +151,8 @@ class Demo:
             runtime = LocalRuntime.start(options)
             try:
                 self.screen.event(f"AWS emulator {runtime.aws_url} · webhook {runtime.webhook_url}")
+                if runtime.dashboard is not None:
+                    self.screen.event(f"dashboard {runtime.dashboard.url} (open it to watch)")
                 self.runtime = runtime
                 self.remote = GitRemote(Path(tmp) / "models")
                 self.screen.event(f"Git repository {self.remote.clone_url} (plays GitHub)")

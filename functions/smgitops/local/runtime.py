@@ -62,6 +62,9 @@ class RuntimeOptions:
     self_heal: bool = False
     traffic: float = 0.0  # simulated requests per wall-clock second to each endpoint (0: none)
     time_scale: float = 1.0  # smgitops.clock's speed: emulated seconds per wall-clock second
+    dashboard_port: int = 0  # the dashboard on 127.0.0.1 (0: a free port)
+    dashboard: bool = True
+    allow_actions: bool = False  # the dashboard's promote/abort buttons
 
 
 @dataclass
@@ -73,6 +76,7 @@ class LocalRuntime:
     env: dict[str, str]
     workdir: tempfile.TemporaryDirectory[str]
     webhook_server: ThreadingHTTPServer | None = None
+    dashboard: Any = None  # smgitops.dashboard.server.Served, when serving
     state_machine_arn: str = ""
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -85,7 +89,10 @@ class LocalRuntime:
         return f"http://{host!s}:{port}/"
 
     def ready_line(self) -> str:
-        return json.dumps({"webhook": self.webhook_url, "aws": self.aws_url, "secret": self.secret})
+        ready = {"webhook": self.webhook_url, "aws": self.aws_url, "secret": self.secret}
+        if self.dashboard is not None:
+            ready["dashboard"] = self.dashboard.url
+        return json.dumps(ready)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -121,6 +128,7 @@ class LocalRuntime:
             runtime._create_resources()
             runtime._wire_functions()
             runtime._serve_webhook()
+            runtime._serve_dashboard()
             runtime._poll_queue()
             runtime._schedule_drift()
         except BaseException:
@@ -135,6 +143,8 @@ class LocalRuntime:
         if self.webhook_server is not None:
             self.webhook_server.shutdown()
             self.webhook_server.server_close()
+        if self.dashboard is not None:
+            self.dashboard.stop()
         for thread in self._threads:
             thread.join(timeout=5)
         if self.emulator is not None:
@@ -274,6 +284,23 @@ class LocalRuntime:
         thread = threading.Thread(target=server.serve_forever, name="webhook", daemon=True)
         thread.start()
         self._threads.append(thread)
+
+    def _serve_dashboard(self) -> None:
+        """The dashboard over this runtime's table, with the engine its tick handler uses."""
+        if not self.options.dashboard:
+            return
+        from smgitops.aws.stepfunctions import Executions  # noqa: PLC0415
+        from smgitops.dashboard.server import Dashboard, ServiceSource, serve  # noqa: PLC0415
+        from smgitops.rollout.service import RolloutService  # noqa: PLC0415
+        from smgitops.settings import EngineSettings  # noqa: PLC0415
+
+        # The engine the CLI's operator commands use: it answers a gate's task token too.
+        service = RolloutService.from_settings(EngineSettings.from_env(self.env))
+        service.executions = Executions(self.state_machine_arn)
+        dashboard = Dashboard(
+            ServiceSource(service), allow_actions=self.options.allow_actions, by="local"
+        )
+        self.dashboard = serve(dashboard, self.options.dashboard_port)
 
     def _poll_queue(self) -> None:
         thread = threading.Thread(target=self._queue_loop, name="reconcile-poller", daemon=True)

@@ -24,8 +24,9 @@ function when(epoch) {
 
 function phase(name) { return el("span", { class: "phase " + name, "data-phase": name }, name); }
 
-function weights(list) {
-  return list.filter(v => v.weight > 0 || v.label === "candidate").map(v =>
+function weights(list, active) {
+  // a candidate at 0 % is shown while its rollout runs, not once it has left the endpoint
+  return list.filter(v => v.weight > 0 || (v.label === "candidate" && active)).map(v =>
     el("div", { class: "weight", "data-variant": v.name, "data-weight": String(v.weight) },
       el("span", { class: "label" }, v.label || "variant"), " ", v.name, " ", v.weight + " %"));
 }
@@ -46,7 +47,7 @@ async function endpointsPage() {
     el("tr", {}, ["endpoint", "phase", "step", "weights", "owner", "commit", "drift", "reason"].map(h => el("th", {}, h))),
     rows.map(r => el("tr", { "data-endpoint": r.endpoint },
       el("td", {}, el("a", { href: "#/e/" + r.endpoint }, r.endpoint)),
-      el("td", {}, phase(r.phase)), el("td", {}, r.step), el("td", {}, weights(r.weights)),
+      el("td", {}, phase(r.phase)), el("td", {}, r.step), el("td", {}, weights(r.weights, r.active)),
       el("td", {}, r.owner), el("td", {}, el("code", {}, r.commit.slice(0, 12))),
       el("td", {}, r.drift), el("td", { class: "reason" }, r.reason))));
   app.replaceChildren(el("h1", {}, "Endpoints"),
@@ -71,7 +72,7 @@ async function rolloutPage(name) {
   ]);
   const facts = [
     ["phase", phase(view.phase)], ["strategy", view.strategy], ["step", view.step],
-    ["weights", weights(view.weights)], ["bake left", view.bakeLeft],
+    ["weights", weights(view.weights, view.active)], ["bake left", view.bakeLeft],
     ["checks", `${view.checks}; ${view.failedChecks}/${view.maxFailedChecks} failed`],
     ["commit", el("code", {}, view.commit)], ["owner", view.owner], ["drift", view.drift],
     ["reason", el("span", { id: "reason" }, view.reason)],
