@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from smgitops.rollout.status import HistoryRecord, RolloutStatus
 
-TOKEN_HEADER = "X-Smgitops-Token"  # noqa: S105 - a header's name
+TOKEN_HEADER = "X-Smgitops-Token"  # noqa: S105  # nosec B105 - a header's name
 APP_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'"
 # The report is one self-contained file: its own inline style, no script at all.
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"

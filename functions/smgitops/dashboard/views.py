@@ -81,7 +81,10 @@ def marks_of(record: HistoryRecord) -> tuple[Mark, ...]:
 
 
 def _verdict_ok(verdict: str) -> bool | None:
-    return {"pass": True, "fail": False}.get(verdict)
+    """A judgement's verdict as a check result: None when inconclusive."""
+    if verdict in ("pass", "fail"):
+        return verdict == "pass"
+    return None
 
 
 def timeline(records: Iterable[HistoryRecord], rollout_id: str, candidate: str) -> list[Point]:
