@@ -137,3 +137,64 @@ def test_the_installed_console_script(folder: Path) -> None:
     assert bad.returncode == 1
     assert all(LOCATED.match(line) for line in bad.stdout.splitlines())
     assert "Traceback" not in bad.stderr
+
+
+# --- .smgitops.yaml and plain YAML messages -------------------------------------------------
+
+
+def repository(tmp_path: Path, app_config: str) -> Path:
+    (tmp_path / ".git").mkdir()  # the repository root, as validate finds it
+    (tmp_path / "endpoints").mkdir()
+    (tmp_path / "endpoints" / "churn.yaml").write_text(VALID)
+    (tmp_path / ".smgitops.yaml").write_text(app_config)
+    return tmp_path
+
+
+def test_validate_checks_the_repositorys_app_config_worded_like_a_declaration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = repository(tmp_path, "branch: main\nprunee: true\nselfHeal: maybe\n")
+    assert main(["validate", str(root / "endpoints")]) == 1  # used to be 0: never checked
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert lines[0].endswith(".smgitops.yaml:2: prunee: unknown field; did you mean 'prune'?")
+    assert lines[1].endswith(".smgitops.yaml:3: selfHeal: must be a valid boolean (got 'maybe')")
+    assert "every push would be refused" in err
+
+
+def test_a_valid_app_config_is_said_valid_and_is_in_the_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = repository(tmp_path, "branch: main\nprune: false\n")
+    assert main(["validate", str(root / "endpoints"), "--output", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["valid"] is True
+    assert [c["problems"] for c in data["appConfig"]] == [[]]
+
+
+def test_an_app_config_given_by_path_is_checked_as_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = repository(tmp_path, "branch: [main]\n")
+    assert main(["validate", str(root / ".smgitops.yaml")]) == 1
+    assert "branch: must be a string" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("apiVersion: smgitops/v1\nmetadata:\n\tname: x\n", 3, "indented with a tab"),
+        ("metadata:\n  name: x\n    tags: {}\n", 3, "indented deeper than the key above"),
+        ("metadata:\n    name: x\n  tags: {}\n", 3, "does not line up with the keys above"),
+        ('metadata: "open\nkind: x\n', 3, "a quote or bracket opened and never closed"),
+    ],
+)
+def test_yaml_mistakes_are_said_in_plain_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, line: int, words: str
+) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text(text)
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert f"broken.yaml:{line}: invalid YAML: " in out and words in out, out
+    assert "could not find expected" not in out and "mapping values" not in out

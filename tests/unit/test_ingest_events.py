@@ -187,10 +187,11 @@ def test_app_config_overrides_settings_and_reports_located_problems() -> None:
     assert effective == appconfig.Effective("release", "deploy/sm", True)
     assert appconfig.parse(None).config == appconfig.AppConfig()
     assert appconfig.parse(b"unknown: 1\n").problems == [
-        ".smgitops.yaml:1: unknown: Extra inputs are not permitted"
+        ".smgitops.yaml:1: unknown: unknown field; expected one of: "
+        "branch, declarationsDir, prune, freeze, selfHeal"
     ]
     assert appconfig.parse(b"- a\n").problems == [".smgitops.yaml:1: must be a mapping of settings"]
-    assert appconfig.parse(b"a: [\n").problems[0].startswith(".smgitops.yaml:2: not valid YAML")
+    assert appconfig.parse(b"a: [\n").problems[0].startswith(".smgitops.yaml:2: invalid YAML")
     # A leading "/" is the repository root; ".." can never leave it.
     assert appconfig.parse(b"declarationsDir: /deploy\n").config.declarations_dir == "deploy"
     assert appconfig.parse(b"declarationsDir: a/../../etc\n").problems == [

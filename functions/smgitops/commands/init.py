@@ -190,8 +190,9 @@ def _pip_url(repo: str) -> str:
 
 
 def files_regex(folder: str) -> str:
-    """The pre-commit ``files`` pattern of the declarations in ``folder``."""
-    return f"^{re.escape(folder)}/.*\\.ya?ml$"
+    """The pre-commit ``files`` pattern of the declarations in ``folder`` and of the
+    repository's ``.smgitops.yaml`` (its problems refuse every push too)."""
+    return f"^({re.escape(folder)}/.*\\.ya?ml|\\.smgitops\\.yaml)$"
 
 
 def _template(name: str) -> str:

@@ -2,8 +2,11 @@
 
 ``validate`` prints every problem of every file to stdout as ``file:line: field: reason``
 and one summary line to stderr; exit 0 when every file is valid, 1 when any is not,
-2 for a usage error (a path that does not exist). ``--output json`` prints one object:
-``{"valid", "files", "endpoints", "problems": [{"file", "line", "field", "message"}]}``.
+2 for a usage error (a path that does not exist). The repository's ``.smgitops.yaml`` is
+checked too (found at the root of the repository each PATH is in, or given as a PATH): its
+problems block every deploy just as a declaration's do. ``--output json`` prints one object:
+``{"valid", "files", "endpoints", "problems": [{"file", "line", "field", "message"}],
+"appConfig": [{"file", "problems": [...]}]}``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
 OK = 0
 INVALID = 1
 USAGE = 2
+APP_CONFIG = ".smgitops.yaml"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,20 +51,70 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     schema.set_defaults(func=run_schema)
 
 
+def app_configs(paths: list[Path]) -> list[Path]:
+    """The ``.smgitops.yaml`` files that govern ``paths``: given ones, and the one at the root
+    of the repository (the nearest folder up with ``.git``) each path is in."""
+    found: list[Path] = []
+    for given in paths:
+        if given.name == APP_CONFIG:
+            found.append(given)
+            continue
+        start = given.resolve() if given.is_dir() else given.resolve().parent
+        for folder in (start, *start.parents):
+            if (folder / ".git").exists():
+                if (folder / APP_CONFIG).is_file():
+                    found.append(_shown(folder / APP_CONFIG))
+                break
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
+
+
+def _shown(path: Path) -> Path:
+    """``path`` relative to the current folder when it is under it (as a user would type it)."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def check_app_config(path: Path) -> list[str]:
+    from smgitops.reconcile import appconfig  # noqa: PLC0415
+
+    problems = appconfig.parse(path.read_bytes()).problems
+    return [str(path) + problem.removeprefix(appconfig.FILE) for problem in problems]
+
+
 def run_validate(args: argparse.Namespace) -> int:
     missing = [path for path in args.paths if not path.exists()]
     for path in missing:
         print(f"smgitops validate: {path}: no such file or directory", file=sys.stderr)
     if missing:
         return USAGE
-    result = load_paths(args.paths)
+    configs = app_configs(args.paths)
+    declarations = [p for p in args.paths if p.name != APP_CONFIG]
+    result = load_paths(declarations)
+    config_problems = {str(path): check_app_config(path) for path in configs}
+    valid = result.valid and not any(config_problems.values())
     if args.output == "json":
-        print(json.dumps(_as_json(result), indent=2))
+        data = _as_json(result)
+        data["valid"] = valid
+        data["appConfig"] = [{"file": f, "problems": p} for f, p in config_problems.items()]
+        print(json.dumps(data, indent=2))
     else:
-        for problem in result.problems:
-            print(problem)
-    print(_summary(result, args.paths), file=sys.stderr)
-    return OK if result.valid else INVALID
+        for line in (line for problems in config_problems.values() for line in problems):
+            print(line)
+        for located in result.problems:
+            print(located)
+    summary = _summary(result, declarations) if declarations else "no declarations given"
+    broken = [f for f, p in config_problems.items() if p]
+    if broken:
+        summary += f"; {', '.join(broken)} is invalid: every push would be refused"
+    elif configs:
+        summary += f"; {', '.join(config_problems)} valid"
+    print(summary, file=sys.stderr)
+    return OK if valid else INVALID
 
 
 def run_schema(args: argparse.Namespace) -> int:

@@ -51,9 +51,9 @@ def _unwrap(annotation: Any) -> Any:
             return annotation
 
 
-def _model_at(path: FieldPath) -> type[BaseModel] | None:
-    """The model class that validates the mapping at ``path``, if it is one."""
-    current: Any = Declaration
+def _model_at(path: FieldPath, root: type[BaseModel] = Declaration) -> type[BaseModel] | None:
+    """The model class that validates the mapping at ``path`` of ``root``, if it is one."""
+    current: Any = root
     for part in path:
         current = _unwrap(current)
         if isinstance(current, type) and issubclass(current, BaseModel):
@@ -72,8 +72,8 @@ def _model_at(path: FieldPath) -> type[BaseModel] | None:
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
-def _unknown_field(path: FieldPath) -> str:
-    model = _model_at(path[:-1])
+def _unknown_field(path: FieldPath, root: type[BaseModel] = Declaration) -> str:
+    model = _model_at(path[:-1], root)
     if model is None:
         return "unknown field"
     allowed = [info.alias or name for name, info in model.model_fields.items()]
@@ -105,10 +105,11 @@ def _secret_place(loc: tuple[object, ...]) -> bool:
     return "environment" in loc
 
 
-def message_of(error: ErrorDetails) -> str:
+def message_of(error: ErrorDetails, root: type[BaseModel] = Declaration) -> str:
+    """A pydantic error of a ``root`` document (a declaration, ``.smgitops.yaml``) in words."""
     kind = error["type"]
     if kind == "extra_forbidden":
-        return _unknown_field(tuple(error["loc"]))
+        return _unknown_field(tuple(error["loc"]), root)
     if kind in ("value_error", "assertion_error"):
         return str(error.get("ctx", {}).get("error", error["msg"]))
     message = _TYPE_MESSAGES.get(kind)

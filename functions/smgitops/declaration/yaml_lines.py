@@ -356,8 +356,41 @@ class Composer:
         self.anchors[name] = (value, size, line)
 
 
+# libyaml's wording for the mistakes people make, in plain words (checked in order).
+PLAIN_YAML_PROBLEMS: tuple[tuple[str, str], ...] = (
+    (
+        "mapping values are not allowed",
+        "a 'key: value' where none can be: this line is indented deeper than the key above "
+        "it, or a value holds ': ' and needs quotes",
+    ),
+    (
+        "could not find expected ':'",
+        "a line without 'key: value' inside a mapping: a missing ':' or a broken indentation",
+    ),
+    (
+        "did not find expected key",
+        "this line's indentation does not line up with the keys above it",
+    ),
+    (
+        "did not find expected '-' indicator",
+        "this list item's indentation does not line up with the items above it",
+    ),
+    ("found unexpected end of stream", "a quote or bracket opened and never closed"),
+    ("found undefined alias", "an alias (*name) with no anchor (&name) before it"),
+    ("found duplicate anchor", "the same anchor (&name) defined twice"),
+)
+
+
+def _tab_indented(text: str, line: int) -> bool:
+    lines = text.splitlines()
+    if not 1 <= line <= len(lines):
+        return False
+    current = lines[line - 1]
+    return "\t" in current[: len(current) - len(current.lstrip())]
+
+
 def yaml_error(exc: yaml.YAMLError, text: str) -> tuple[int, str]:
-    """Line and message of a libyaml error, without echoing the file's content."""
+    """Line and message of a libyaml error in plain words, without echoing the file's content."""
     if isinstance(exc, yaml.reader.ReaderError):
         line = text.encode("utf-8", "replace").count(b"\n", 0, exc.position) + 1
         return line, f"invalid YAML: {exc.reason} (character {exc.character!r})"
@@ -365,6 +398,11 @@ def yaml_error(exc: yaml.YAMLError, text: str) -> tuple[int, str]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         problem = exc.problem or exc.context or "syntax error"
+        if _tab_indented(text, line):
+            return line, "invalid YAML: this line is indented with a tab; YAML indents with spaces"
+        for raw, plain in PLAIN_YAML_PROBLEMS:
+            if raw in problem:
+                return line, f"invalid YAML: {plain}"
         context = f", {exc.context}" if exc.context and exc.problem else ""
         if exc.context_mark is not None and context:
             context += f" at line {exc.context_mark.line + 1}"

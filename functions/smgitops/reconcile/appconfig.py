@@ -19,6 +19,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from smgitops.declaration.freeze import FreezeWindow
+from smgitops.declaration.problems import format_field, message_of
+from smgitops.declaration.yaml_lines import yaml_error
 from smgitops.git.repository import safe_relative
 
 FILE = ".smgitops.yaml"
@@ -58,19 +60,22 @@ class Parsed(NamedTuple):
 
 
 def parse(data: bytes | None) -> Parsed:
-    """The app config, or the problems (``.smgitops.yaml:line: field: reason``) that make the
-    push invalid. ``None`` (no file) is an empty config."""
+    """The app config, or the problems (``.smgitops.yaml:line: field: reason``, worded like a
+    declaration's) that make the push invalid. ``None`` (no file) is an empty config."""
     if data is None:
         return Parsed(AppConfig(), [])
     if len(data) > MAX_BYTES:
         return Parsed(AppConfig(), [f"{FILE}:1: file is over {MAX_BYTES} bytes"])
     try:
         text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return Parsed(AppConfig(), [f"{FILE}:1: not UTF-8 text"])
+    try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         values = yaml.safe_load(text)
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", 0) + 1
-        return Parsed(AppConfig(), [f"{FILE}:{line}: not valid YAML: {type(exc).__name__}"])
+    except yaml.YAMLError as exc:
+        line, message = yaml_error(exc, text)
+        return Parsed(AppConfig(), [f"{FILE}:{line}: {message}"])
     if values is None:
         return Parsed(AppConfig(), [])
     if not isinstance(values, dict):
@@ -78,23 +83,30 @@ def parse(data: bytes | None) -> Parsed:
     try:
         return Parsed(AppConfig.model_validate(values), [])
     except ValidationError as exc:
-        lines = _key_lines(node)
+        lines = _lines(node)
         located = []
         for error in exc.errors():
-            key = str(error["loc"][0]) if error["loc"] else ""
-            message = error["msg"].removeprefix("Value error, ")
-            located.append((lines.get(key, 1), f"{key or 'config'}: {message}"))
+            path = tuple(error["loc"])
+            line = next((lines[path[:n]] for n in range(len(path), 0, -1) if path[:n] in lines), 1)
+            field = format_field(path) or "config"
+            located.append((line, f"{field}: {message_of(error, AppConfig)}"))
         return Parsed(AppConfig(), [f"{FILE}:{line}: {text}" for line, text in sorted(located)])
 
 
-def _key_lines(node: Any) -> dict[str, int]:
-    if not isinstance(node, yaml.MappingNode):
-        return {}
-    return {
-        str(key.value): key.start_mark.line + 1
-        for key, _ in node.value
-        if isinstance(key, yaml.ScalarNode)
-    }
+def _lines(node: Any, path: tuple[str | int, ...] = ()) -> dict[tuple[str | int, ...], int]:
+    """The line of every key and list item under ``node``, by its path."""
+    found: dict[tuple[str | int, ...], int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                here = (*path, str(key.value))
+                found[here] = key.start_mark.line + 1
+                found.update(_lines(value, here))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found[(*path, index)] = item.start_mark.line + 1
+            found.update(_lines(item, (*path, index)))
+    return found
 
 
 def effective(config: AppConfig, *, branch: str, declarations_dir: str, prune: bool) -> Effective:
