@@ -171,6 +171,31 @@ def test_model_deleted() -> None:
     assert [(d.field, d.live) for d in report.drifts] == [(f"models[{MODEL}]", "missing")]
 
 
+def framework_status() -> RolloutStatus:
+    status = succeeded(instance_count=2)
+    decl = status.spec().model_dump(by_alias=True, exclude_none=True)
+    del decl["spec"]["model"]["image"]
+    decl["spec"]["model"]["framework"] = {"name": "xgboost", "version": "1.7-1"}
+    return status.evolve(declaration=decl)
+
+
+def test_a_framework_endpoint_as_deployed_has_no_drift() -> None:
+    # The model smgitops created runs the image resolved from the table; nothing declares it.
+    status = framework_status()
+    resolved = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+    live = live_of(status)
+    live.models[status.candidate.model] = live.models[status.candidate.model].model_copy(
+        update={"image": resolved}
+    )
+    report = compare(status, live)
+    assert report.drifts == []  # used to be models[…].image: null → <resolved image>, forever
+    scaled = live.model_copy(update={"variants": [live.variants[0].model_copy(
+        update={"instance_count": 5})]})  # fmt: skip
+    report = compare(status, scaled)
+    assert fields(report) == [f"variants[{status.candidate.name}].instanceCount"]
+    assert "UpdateEndpointWeightsAndCapacities" in report.cause  # not "a model was re-created"
+
+
 def test_a_model_package_is_compared_by_its_arn() -> None:
     status = succeeded()
     decl = status.spec().model_dump(by_alias=True)

@@ -112,6 +112,10 @@ def declared_model(status: RolloutStatus) -> dict[str, Any]:
     """The declared model's content, in the shape of :meth:`LiveModel.content`."""
     model = status.spec().spec.model
     return {
+        # A ``framework:`` image is resolved from the image table when the model is created
+        # (its name hashes the declaration, so the same name means the same resolution): there
+        # is no declared image to compare; the name, data, environment and role still are.
+        "framework": model.framework is not None,
         "image": model.image,
         "modelDataUrl": model.model_data_url,
         "modelPackageArn": model.model_package_arn,
@@ -189,7 +193,10 @@ def _model_drifts(name: str, want: dict[str, Any], live: LiveModel | None) -> li
     if live is None or not live.found:
         return [Drift(field=where, declared="present", live="missing", healable=False)]
     have = live.content()
-    keys = ["modelPackageArn"] if want.get("modelPackageArn") else ["image", "modelDataUrl"]
+    if want.get("modelPackageArn"):
+        keys = ["modelPackageArn"]
+    else:
+        keys = ["modelDataUrl"] if want.get("framework") else ["image", "modelDataUrl"]
     keys += ["environment", "executionRoleArn"]
     drifts = [
         Drift(field=f"{where}.{key}", declared=want.get(key), live=have.get(key), healable=False)
