@@ -115,3 +115,35 @@ def test_local_up_stops_cleanly_on_sigint(tmp_path: object) -> None:
     assert set(ready) == {"webhook", "aws", "secret", "dashboard"}
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=60) == 0
+
+
+def test_local_up_shows_progress_on_a_terminal_and_none_in_a_pipe() -> None:
+    import os
+    import pty
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [*SMGITOPS, "local", "up"], stdout=subprocess.PIPE, stderr=terminal, text=True
+    )
+    os.close(terminal)
+    assert process.stdout is not None
+    ready = json.loads(process.stdout.readline())
+    seen = b""
+    deadline = time.monotonic() + 30
+    while b"smgitops local: ready" not in seen and time.monotonic() < deadline:
+        seen += os.read(controller, 4096)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 0
+    os.close(controller)
+    text = seen.decode()
+    assert "starting the AWS emulator" in text
+    assert f"ready; dashboard {ready['dashboard']}" in text
+
+    piped = subprocess.Popen(
+        [*SMGITOPS, "local", "up"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert piped.stdout is not None
+    json.loads(piped.stdout.readline())
+    piped.send_signal(signal.SIGINT)
+    _, err = piped.communicate(timeout=60)
+    assert "starting the AWS emulator" not in err and "smgitops local: ready" not in err

@@ -505,9 +505,16 @@ def serve(options: RuntimeOptions) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    terminal = sys.stderr.isatty()  # progress for a person; none for a script or a log
+    if terminal:
+        print("smgitops local: starting the AWS emulator, the webhook and the state machine…",
+              file=sys.stderr, flush=True)  # fmt: skip
     runtime = LocalRuntime.start(options)
     try:
         print(runtime.ready_line(), flush=True)
+        if terminal:
+            where = f"; dashboard {runtime.dashboard.url}" if runtime.dashboard else ""
+            print(f"smgitops local: ready{where} (Ctrl-C stops it)", file=sys.stderr, flush=True)
         log.info("local runtime ready: webhook %s, aws %s", runtime.webhook_url, runtime.aws_url)
         stop.wait()
     finally:
