@@ -215,7 +215,12 @@ class LocalRuntime:
             )
         queue = clients.client("sqs").create_queue(
             QueueName="smgitops-work.fifo",
-            Attributes={"FifoQueue": "true", "VisibilityTimeout": "5"},
+            # as template.yaml's PushQueue: content-based deduplication, explicit ids win
+            Attributes={
+                "FifoQueue": "true",
+                "ContentBasedDeduplication": "true",
+                "VisibilityTimeout": "5",
+            },
         )
         self.env["SMGITOPS_QUEUE_URL"] = os.environ["SMGITOPS_QUEUE_URL"] = queue["QueueUrl"]
         clients.client("sns").create_topic(Name="smgitops-rollouts")

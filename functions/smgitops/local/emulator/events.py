@@ -32,6 +32,8 @@ from typing import Any, cast
 
 from moto.events.models import events_backends
 from moto.events.utils import EventTemplateParser
+from moto.sqs.exceptions import QueueDoesNotExist
+from moto.sqs.models import sqs_backends
 
 from smgitops.local.emulator.cloudwatch.alarms import iso_millis
 
@@ -281,13 +283,68 @@ def _service(arn: str) -> str:
     return parts[2] if len(parts) > 2 else ""
 
 
+# SQS's own answer to a FIFO SendMessage without a deduplication id on a queue without
+# content-based deduplication (botocore sqs SendMessageRequest.MessageDeduplicationId).
+FIFO_NEEDS_DEDUPLICATION = (
+    "The queue should either have ContentBasedDeduplication enabled or "
+    "MessageDeduplicationId provided explicitly"
+)
+
+
+def _refused_by_sqs(target: Mapping[str, Any]) -> str | None:
+    """Why SQS refuses what EventBridge sends ``target``, or None.
+
+    EventBridge cannot set a deduplication id (its ``SqsParameters`` has only ``MessageGroupId``):
+    "If you specify a fair or FIFO queue as a target, the queue must have content-based
+    deduplication enabled" (botocore events ``Target.SqsParameters``). moto only warns and drops.
+    """
+    _, _, _, region, account, name = str(target["Arn"]).split(":", 5)
+    try:
+        queue = sqs_backends[account][region].get_queue(name)
+    except QueueDoesNotExist:
+        return f"The specified queue does not exist: {name}"
+    if queue.fifo_queue and queue.attributes.get("ContentBasedDeduplication") != "true":
+        return FIFO_NEEDS_DEDUPLICATION
+    return None
+
+
+def _dead_letter(rule: Any, target: Mapping[str, Any], event: dict[str, Any], error: str) -> None:
+    """A failed delivery: to the target's dead-letter queue, with EventBridge's message
+    attributes (EventBridge user guide, "Using dead-letter queues"), and into the history."""
+    with _REGISTRY.lock:
+        _REGISTRY.history.append(
+            Delivery(target["Arn"], rule.name, str(event.get("id", "")), False, error, time.time())
+        )
+    dead_letters = target.get("DeadLetterConfig", {}).get("Arn")
+    if not dead_letters:
+        logger.warning(
+            "emulator: rule %s could not deliver to %s: %s", rule.name, target["Arn"], error
+        )
+        return
+    _, _, _, region, account, name = str(dead_letters).split(":", 5)
+    attributes = {
+        "RULE_ARN": rule.arn,
+        "TARGET_ARN": target["Arn"],
+        "ERROR_CODE": "INVALID_PARAMETER",
+        "ERROR_MESSAGE": error,
+    }
+    sqs_backends[account][region].send_message(
+        queue_name=name,
+        message_body=json.dumps(_lambda_time(event)),
+        message_attributes={
+            key: {"DataType": "String", "StringValue": value} for key, value in attributes.items()
+        },
+    )
+
+
 def make_send_to_targets(original: Callable[..., None]) -> Callable[..., None]:
     """A replacement for moto's ``Rule.send_to_targets`` that knows registered targets.
 
     Disabled rules deliver nothing (as on AWS). Targets with a registered callable are called;
-    SQS, Logs and event-bus targets go through moto; any other target (a Lambda function with no
-    callable registered, a state machine...) is skipped with a warning instead of failing the
-    PutEvents call, as EventBridge delivers asynchronously.
+    SQS, Logs and event-bus targets go through moto, except an SQS target SQS would refuse
+    (:func:`_refused_by_sqs`), whose event goes to the target's dead-letter queue; any other
+    target (a Lambda function with no callable registered, a state machine...) is skipped with a
+    warning instead of failing the PutEvents call, as EventBridge delivers asynchronously.
     """
 
     def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
@@ -312,6 +369,10 @@ def make_send_to_targets(original: Callable[..., None]) -> Callable[..., None]:
                 )
         if registered:
             _dispatch(self, registered, dict(original_event))
+        for target in [t for t in native if _service(t["Arn"]) == "sqs"]:
+            if error := _refused_by_sqs(target):
+                native.remove(target)
+                _dead_letter(self, target, dict(original_event), error)
         if native:
             clone = copy.copy(self)
             clone.targets = native
