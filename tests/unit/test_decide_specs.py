@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from smgitops.declaration.models import Declaration
+from smgitops.rollout import naming
 from smgitops.rollout.actions import SetWeights
 from smgitops.rollout.decide import Decision, abort_now, decide, queue, rejected
 from smgitops.rollout.observation import LiveVariant
@@ -402,6 +403,53 @@ def _registered(**rollout: Any) -> Declaration:
     return Declaration.model_validate(document)
 
 
+def test_a_package_waits_pending_until_approved_then_deploys_with_its_whole_deadline() -> None:
+    world = World()
+    deployed(world)
+    status = start(_registered(approvalTimeout="24h"), world)
+    unknown = tick(world, status, package_approval=None)
+    assert unknown.status.phase == Phase.PENDING and unknown.actions == ()
+    assert unknown.status.reason == f"waiting for approval: {PACKAGE} is unknown"
+    assert unknown.wait_seconds == 30  # min(60 s, the interval), at least the poll
+    pending = tick(
+        world, unknown.status, package_approval="PendingManualApproval", package_version=3
+    )
+    assert pending.status.reason == (
+        f"waiting for approval: {PACKAGE} (version 3) is PendingManualApproval"
+    )
+    world.now = status.started_at + 2 * 3600  # approved two hours later
+    approved = tick(world, pending.status, package_approval="Approved", package_version=3)
+    assert approved.notes[0] == f"model package {PACKAGE} (version 3) approved"
+    assert approved.status.phase == Phase.INITIALIZING
+    assert approved.status.reason == ""  # no longer waiting
+    created = [a for a in approved.actions if a.kind == "CreateModel"]
+    assert created[0].model_package_arn == PACKAGE and created[0].image is None
+    assert (
+        approved.status.deadline_at == status.deadline_at + 2 * 3600
+    )  # waiting is not rolling out
+    final, trail = run(world, approved.status)
+    assert final.phase == Phase.SUCCEEDED, trail
+    assert final.reason == "promoted"
+
+
+def test_a_push_that_waited_out_a_freeze_deploys_with_its_whole_deadline() -> None:
+    world = World()  # 13:46 UTC
+    deployed(world)
+    window = [{**FREEZE[0], "start": "13:00", "end": "15:00", "reason": "release freeze"}]
+    status = start(declaration(version=2), world).evolve(freeze=window)
+    frozen = tick(world, status).status
+    assert frozen.phase == Phase.PENDING
+    assert frozen.reason.startswith("frozen: release freeze")
+    begun = until(world, frozen, Phase.INITIALIZING)  # at 15:00, 74 minutes later
+    waited = begun.phase_since - status.started_at
+    assert waited > 3600
+    assert begun.deadline_at == status.deadline_at + waited
+    assert begun.reason == ""
+    final, trail = run(world, begun)
+    assert final.phase == Phase.SUCCEEDED, trail
+    assert final.reason == "promoted"
+
+
 def test_an_approved_package_deploys_at_once() -> None:
     world = World()
     deployed(world)
@@ -512,7 +560,7 @@ def test_a_shadow_run_watches_its_generated_alarms_and_rolls_back_on_one() -> No
     )
     status = start(decl, world)
     started = tick(world, status)
-    generated = f"smgitops-{NAME}-{status.candidate.name}-Invocation5XXErrors-Sum"
+    generated = naming.alarm_name(NAME, status.candidate.name, "Invocation5XXErrors", "Sum")
     assert [a.kind for a in started.actions][-1] == "PutAlarms"
     assert started.status.generated_alarms == [generated]
     assert started.status.watched_alarms == ["churn-latency", generated]

@@ -57,7 +57,7 @@ def at_gate(ctx: TickContext) -> Decision:
 
 
 def resumed_deadline(ctx: TickContext) -> float:
-    """Time spent paused does not count against the rollout's deadline."""
+    """Time spent paused (or Pending) does not count against the rollout's deadline."""
     return ctx.status.deadline_at + max(0.0, ctx.observation.now - ctx.status.phase_since)
 
 

@@ -74,6 +74,8 @@ def _pending(ctx: TickContext) -> Decision:
     waiting = approval(ctx) or freeze_window(ctx)
     if waiting is not None:
         return waiting
+    # The rollout begins now: waiting for approval or a freeze to end is not rolling out.
+    ctx.update(reason="", deadline_at=resumed_deadline(ctx))
     ep = ctx.endpoint
     if ep is None:
         return _first_deploy(ctx)
