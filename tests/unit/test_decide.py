@@ -130,8 +130,11 @@ def test_promoting_keeps_stable_warm_for_one_interval() -> None:
     world = World()
     stable = deployed(world)
     status = start(declaration(version=2, strategy="blueGreen", interval="60s"), world)
-    while status.phase != Phase.PROMOTING:
+    for _ in range(10):
+        if status.phase == Phase.PROMOTING:
+            break
         status = tick(world, status).status
+    assert status.phase == Phase.PROMOTING
     assert stable.candidate.name in world.endpoints[NAME].weights  # still on the endpoint
     world.now = status.step_since + 30  # half an interval
     decision = tick(world, status)
@@ -322,8 +325,11 @@ def test_newer_commit_supersedes_the_active_rollout() -> None:
     decision = tick(world, status)
     assert decision.status.phase == Phase.ROLLING_BACK
     assert world.percent(NAME)[stable.candidate.name] == 100.0
-    while decision.superseded is None:
+    for _ in range(10):
+        if decision.superseded is not None:
+            break
         decision = tick(world, decision.status)
+    assert decision.superseded is not None
     assert decision.superseded.phase == Phase.SUPERSEDED
     assert decision.status.rollout_id == "v3" and decision.status.phase == Phase.PENDING
     final, _ = run(world, decision.status)
