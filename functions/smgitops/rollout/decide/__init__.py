@@ -24,8 +24,6 @@ from smgitops.rollout.decide.gates import BEFORE_FIRST_STEP, BEFORE_PROMOTION
 from smgitops.rollout.decide.phases import PHASES, SUPPORTED, decide
 from smgitops.rollout.decide.requests import (
     abort_now,
-    carries_traffic,
-    is_terminal,
     new_status,
     queue,
     rejected,
@@ -52,10 +50,8 @@ __all__ = [
     "TickContext",
     "abort_now",
     "candidate_ref",
-    "carries_traffic",
     "decide",
     "generated_alarms",
-    "is_terminal",
     "namespace_of",
     "needs",
     "new_status",

@@ -9,14 +9,7 @@ from smgitops.declaration.models import Declaration
 from smgitops.rollout.decide.context import Decision, TickContext
 from smgitops.rollout.decide.resources import candidate_ref
 from smgitops.rollout.decide.transitions import rollback
-from smgitops.rollout.status import (
-    TERMINAL_PHASES,
-    TRAFFIC_PHASES,
-    Context,
-    Phase,
-    QueuedRollout,
-    RolloutStatus,
-)
+from smgitops.rollout.status import Context, Phase, QueuedRollout, RolloutStatus
 from smgitops.rollout.strategies import default_deadline
 
 if TYPE_CHECKING:
@@ -130,11 +123,3 @@ def rejected(status: RolloutStatus, observation: Observation, action: str, reaso
         ctx.notes.append(message)
         return ctx.decision(status.evolve(phase=Phase.FAILED, reason=message), 0)
     return rollback(ctx, message)
-
-
-def is_terminal(phase: Phase) -> bool:
-    return phase in TERMINAL_PHASES
-
-
-def carries_traffic(phase: Phase) -> bool:
-    return phase in TRAFFIC_PHASES
