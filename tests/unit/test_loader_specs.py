@@ -1,0 +1,265 @@
+"""The loader's promises the other loader tests leave open, stated as problem lists.
+
+Folder symlinks are not followed; every problem of a file is reported; the limits hold at their
+exact boundaries; YAML's composing features (merge lists, scalar anchors, alias keys) read as
+PyYAML reads them. Only the public functions are used.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from smgitops.declaration.loader import (
+    MAX_FILE_BYTES,
+    LoadResult,
+    Problem,
+    load_file,
+    load_text,
+    load_tree,
+)
+from smgitops.declaration.yaml_lines import MAX_ALIAS_NODES, MAX_DEPTH
+from smgitops.errors import DeclarationError
+from tests.unit.test_declaration_loader import FILE, VALID, insert, replace
+
+
+def write(root: Path, relative: str, text: str) -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(DeclarationError) as caught:
+        load_text(text, FILE)
+    return caught.value.problems
+
+
+# --- what load_tree reads ------------------------------------------------------------------
+
+
+def test_a_symlinked_folder_is_not_followed(tmp_path: Path) -> None:
+    outside = write(tmp_path, "elsewhere/other.yaml", replace(4, "  name: from-outside"))
+    repo = tmp_path / "repo"
+    write(repo, "endpoints/churn.yaml", VALID)
+    os.symlink(outside.parent, repo / "endpoints" / "ext")
+    result = load_tree(repo)
+    assert result.files == ["endpoints/churn.yaml"]
+    assert list(result.declarations) == ["churn-predictor"] and result.valid
+
+
+def test_hidden_files_and_folders_and_other_suffixes_are_not_read(tmp_path: Path) -> None:
+    write(tmp_path, "endpoints/a.yml", replace(4, "  name: a"))
+    write(tmp_path, "endpoints/.draft.yaml", "broken: [")
+    write(tmp_path, "endpoints/.git/b.yaml", "broken: [")
+    write(tmp_path, "endpoints/notes.txt", "broken: [")
+    write(tmp_path, "endpoints/deeper/c.yaml", replace(4, "  name: c"))
+    result = load_tree(tmp_path)
+    assert result.files == ["endpoints/a.yml", "endpoints/deeper/c.yaml"]
+    assert result.valid and sorted(result.declarations) == ["a", "c"]
+    assert result.paths == {"a": "endpoints/a.yml", "c": "endpoints/deeper/c.yaml"}
+
+
+def test_a_folder_named_like_a_declaration_is_not_a_file(tmp_path: Path) -> None:
+    (tmp_path / "endpoints" / "odd.yaml").mkdir(parents=True)
+    write(tmp_path, "endpoints/odd.yaml/real.yaml", VALID)
+    result = load_tree(tmp_path)
+    assert result.files == ["endpoints/odd.yaml/real.yaml"] and result.valid
+
+
+def test_raise_for_problems_lists_every_problem_as_file_line_field_message(tmp_path: Path) -> None:
+    write(tmp_path, "endpoints/a.yaml", replace(4, "  name: -a", replace(12, "  instanceType: x")))
+    write(tmp_path, "endpoints/b.yaml", "")
+    result = load_tree(tmp_path)
+    assert not result.valid
+    with pytest.raises(DeclarationError) as caught:
+        result.raise_for_problems()
+    assert caught.value.problems == [str(p) for p in result.problems]
+    assert [p.split(": ")[0] for p in caught.value.problems] == [
+        "endpoints/a.yaml:4",
+        "endpoints/a.yaml:12",
+        "endpoints/b.yaml:1",
+    ]
+    assert caught.value.problems[2] == "endpoints/b.yaml:1: file is empty; expected one declaration"
+    LoadResult().raise_for_problems()  # nothing to raise
+
+
+def test_a_problem_reads_as_file_line_field_message_and_as_a_dict() -> None:
+    located = Problem("endpoints/a.yaml", 4, "metadata.name", "bad")
+    assert str(located) == "endpoints/a.yaml:4: metadata.name: bad"
+    assert str(Problem("endpoints/a.yaml", 1, None, "empty")) == "endpoints/a.yaml:1: empty"
+    assert located.to_dict() == {
+        "file": "endpoints/a.yaml",
+        "line": 4,
+        "field": "metadata.name",
+        "message": "bad",
+    }
+
+
+# --- every problem of a file is reported -------------------------------------------------------
+
+
+def test_a_bad_tagged_value_does_not_hide_the_problems_after_it() -> None:
+    text = replace(13, "  instanceCount: !!int two", replace(16, "    steps: [50, 10]"))
+    text = replace(12, "  instanceType: x", text)
+    problems = problems_of(text)
+    assert [p.split(": ")[0:2] for p in problems] == [
+        [f"{FILE}:12", "spec.instanceType"],
+        [f"{FILE}:13", "spec.instanceCount"],
+        [f"{FILE}:16", "spec.rollout.steps"],
+    ]
+    assert problems[1] == f"{FILE}:13: spec.instanceCount: 'two' is not a valid !!int"
+
+
+def test_an_unsupported_tag_on_a_mapping_reports_it_once_then_the_rest() -> None:
+    text = replace(5, "  tags: !custom {team: risk}", replace(12, "  instanceType: x"))
+    problems = problems_of(text)
+    assert problems[0] == f"{FILE}:5: metadata.tags: unsupported YAML tag !custom"
+    assert problems[1].startswith(f"{FILE}:12: spec.instanceType:")
+    assert len(problems) == 2
+
+
+def test_a_number_where_text_is_expected_says_to_quote_it_and_nothing_else_does() -> None:
+    number = problems_of(replace(12, "  instanceType: 5"))
+    assert number == [
+        f"{FILE}:12: spec.instanceType: must be a string (got 5); "
+        "quote the value to make it a string"
+    ]
+    wrong = problems_of(replace(13, "  instanceCount: lots"))
+    assert "quote" not in wrong[0] and "(got 'lots')" in wrong[0]
+
+
+def test_a_secret_place_never_echoes_the_value() -> None:
+    problems = problems_of(replace(11, "    environment: {TOKEN: 12345}"))
+    assert problems == [
+        f"{FILE}:11: spec.model.environment.TOKEN: must be a string (value not shown); "
+        "quote the value to make it a string"
+    ]
+
+
+def test_a_misspelt_field_gets_a_suggestion() -> None:
+    assert problems_of(replace(13, "  instanceCont: 2")) == [
+        f"{FILE}:13: spec.instanceCont: unknown field; did you mean 'instanceCount'?"
+    ]
+
+
+# --- limits at their exact boundaries ---------------------------------------------------------
+
+
+def _nested(depth: int) -> str:
+    """A declaration whose ``metadata.tags`` value opens ``depth`` levels in all."""
+    inner = "[" * (depth - 3) + "]" * (depth - 3)
+    return replace(5, f"  tags: {{team: {inner}}}")
+
+
+def test_nesting_of_exactly_max_depth_is_read_one_more_is_refused() -> None:
+    at_limit = problems_of(_nested(MAX_DEPTH))
+    assert "deeper" not in at_limit[0]  # read: only the model refuses a list for a tag
+    assert problems_of(_nested(MAX_DEPTH + 1)) == [
+        f"{FILE}:5: nesting deeper than {MAX_DEPTH} levels"
+    ]
+
+
+def _aliases(nodes: int) -> str:
+    """A file whose aliases expand to exactly ``nodes`` nodes."""
+    return insert(5, f"  x-list: &l [{', '.join(['1'] * (nodes - 1))}]", VALID) + ("x-use: *l\n")
+
+
+def test_aliases_expanding_to_exactly_the_limit_are_read_one_more_is_refused() -> None:
+    at_limit = problems_of(_aliases(MAX_ALIAS_NODES))
+    assert all("expand" not in p for p in at_limit)
+    over = problems_of(_aliases(MAX_ALIAS_NODES + 1))
+    assert over == [
+        f"{FILE}:23: x-use: aliases expand to more than {MAX_ALIAS_NODES} nodes; a declaration "
+        "never needs that many (a 'billion laughs' document?)"
+    ]
+
+
+def test_a_file_of_exactly_the_size_limit_is_read_one_byte_more_is_refused(tmp_path: Path) -> None:
+    padded = VALID + "#" * (MAX_FILE_BYTES - len(VALID) - 1) + "\n"
+    assert len(padded.encode()) == MAX_FILE_BYTES
+    at_limit = write(tmp_path, "at.yaml", padded)
+    assert load_file(at_limit, FILE).name == "churn-predictor"
+    over = write(tmp_path, "over.yaml", "#" + padded)
+    with pytest.raises(DeclarationError) as caught:
+        load_file(over, FILE)
+    assert caught.value.problems == [f"{FILE}:1: file is larger than 256 KiB; not a declaration"]
+    assert load_text(padded, FILE).name == "churn-predictor"
+
+
+def test_a_huge_file_is_refused_after_reading_at_most_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    huge = tmp_path / "huge.yaml"
+    with huge.open("wb") as handle:  # sparse: 4 GiB on paper, nothing on disk
+        handle.truncate(4 * 1024**3)
+    read: list[int] = []
+    real_open = Path.open
+
+    def counting_open(self: Path, *args: object, **kwargs: object) -> object:
+        handle = real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+        real_read = handle.read
+
+        def read_some(size: int = -1) -> object:
+            data = real_read(size)
+            read.append(len(data))
+            return data
+
+        handle.read = read_some  # type: ignore[method-assign]
+        return handle
+
+    monkeypatch.setattr(Path, "open", counting_open)
+    with pytest.raises(DeclarationError) as caught:
+        load_file(huge, FILE)
+    assert caught.value.problems == [f"{FILE}:1: file is larger than 256 KiB; not a declaration"]
+    assert sum(read) == MAX_FILE_BYTES + 1
+
+
+# --- composing as PyYAML does ---------------------------------------------------------------
+
+
+def test_a_merge_of_a_list_of_mappings_takes_the_first_source_that_has_a_key() -> None:
+    text = replace(
+        17, "    <<: [{interval: 10m, strategy: linear}, {interval: 1h, maxFailedChecks: 3}]"
+    )
+    rollout = load_text(text, FILE).spec.rollout
+    assert rollout.interval == "10m"  # the first source that has it
+    assert rollout.max_failed_checks == 3  # only the second has it
+    assert rollout.strategy.value == "canary"  # the mapping's own key wins
+
+
+def test_a_merge_of_something_else_than_mappings_is_a_problem() -> None:
+    for merged in ("[{steps: [5]}, 7]", "7"):
+        assert problems_of(replace(17, f"    <<: {merged}")) == [
+            f'{FILE}:17: spec.rollout["<<"]: << merges a mapping or a list of mappings'
+        ]
+
+
+def test_an_alias_to_a_scalar_reads_the_scalar() -> None:
+    declared = load_text(replace(5, "  tags: {team: &t risk, owner: *t}"), FILE)
+    assert declared.metadata.tags == {"team": "risk", "owner": "risk"}
+
+
+def test_an_alias_as_a_mapping_key_reads_the_anchored_text() -> None:
+    text = replace(4, "  name: &n churn-predictor", replace(5, "  tags: {*n : x}"))
+    assert load_text(text, FILE).metadata.tags == {"churn-predictor": "x"}
+
+
+def test_an_alias_key_duplicating_a_key_is_reported_with_both_lines() -> None:
+    text = replace(5, "  tags:\n    &k team: risk\n    other: x\n    *k : again")
+    assert problems_of(text) == [
+        f"{FILE}:8: metadata.tags.team: duplicate key 'team' (first at line 6)"
+    ]
+
+
+def test_an_alias_to_a_mapping_is_not_a_key() -> None:
+    text = replace(5, "  tags: &m {team: risk}\n  x: {*m : 1}")
+    assert problems_of(text) == [f"{FILE}:6: metadata.x: mapping keys must be plain strings"]
+
+
+def test_an_anchor_defined_twice_is_reported_with_its_first_line() -> None:
+    text = replace(5, "  tags: {team: &a risk, owner: &a ops}")
+    assert problems_of(text) == [f"{FILE}:5: anchor &a is defined twice (first at line 5)"]
