@@ -64,6 +64,23 @@ def test_wait_exits_zero_on_success_and_one_on_a_rollback(local_up: LocalUp, rep
     # progress went to stderr, one line per change: "HH:MM:SS e2e-wait: <phase> · step …"
     assert re.search(rf"^\d\d:\d\d:\d\d {name}: [A-Za-z]+ · ", waited.stderr, re.M), waited.stderr
 
+    # retry: the same commit starts again, without a push, recorded with who asked
+    rolled = local_up.status(name)
+    assert rolled is not None
+    retried = local_up.cli("retry", name, "--by", "alice", "--output", "json")
+    assert retried.returncode == 0, retried.stderr
+    answer = json.loads(retried.stdout)
+    assert (answer["outcome"], answer["commit"]) == ("started", second)
+    again = local_up.status(name)
+    assert again is not None
+    assert again["rolloutId"] != rolled["rolloutId"] and again["commit"] == second
+    assert again["source"]["retriedBy"] == "alice"
+    busy = local_up.cli("retry", name)
+    assert (busy.returncode == 1 and "in progress" in busy.stderr) or again["phase"] in {
+        "RolledBack", "Failed", "Succeeded"
+    }  # fmt: skip
+    local_up.wait_for(name, second, {"RolledBack", "Failed", "Succeeded"})
+
     table = local_up.cli("status")
     assert table.returncode == 0, table.stderr
     header = table.stdout.splitlines()[0].split()

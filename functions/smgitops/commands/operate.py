@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -72,8 +73,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     abort = subparsers.add_parser("abort", help="emergency stop: all traffic back to stable now")
     abort.add_argument("endpoint")
     abort.add_argument("--by", default=None, help="who aborts (default: the current user)")
+
+    retry = subparsers.add_parser(
+        "retry",
+        help="start the declared model again after a rollback or failure, without a new commit",
+        description="After a rollback or a failure, start the same declaration from the same "
+        "commit again (a push of the same declaration does not). Recorded with --by. Exit 0 "
+        "started, 1 nothing to retry (no rollout, one in progress, or the last one succeeded).",
+    )
+    retry.add_argument("endpoint")
+    retry.add_argument("--by", default=None, help="who retries (default: the current user)")
+    retry.add_argument(
+        "--state-machine",
+        default=os.environ.get("SMGITOPS_STATE_MACHINE_ARN", ""),
+        metavar="ARN",
+        help="the rollout state machine (default: $SMGITOPS_STATE_MACHINE_ARN, else the one "
+        "state machine named smgitops-rollout…)",
+    )
     add_aws_options(abort)
     abort.set_defaults(func=run_abort)
+    add_aws_options(retry)
+    retry.set_defaults(func=run_retry)
 
 
 def _when(at: float) -> str:
@@ -246,3 +266,83 @@ def run_abort(args: argparse.Namespace) -> int:
         weights = weights_text(status.weights)
         print(f"{args.endpoint}: {status.phase} ({status.reason}); weights {weights}")
     return 0
+
+
+RETRYABLE = frozenset({"RolledBack", "Failed"})
+
+
+def run_retry(args: argparse.Namespace) -> int:
+    from smgitops.rollout.status import Context  # noqa: PLC0415
+
+    service = service_from(args)
+    status = service.store.get(args.endpoint)
+    if status is None:
+        print(f"smgitops retry: no rollout recorded for {args.endpoint}", file=sys.stderr)
+        return 1
+    if status.active or status.next is not None:
+        print(
+            f"smgitops retry: {args.endpoint} has a rollout in progress ({status.phase}); "
+            "nothing to retry",
+            file=sys.stderr,
+        )
+        return 1
+    if str(status.phase) not in RETRYABLE or status.deleted:
+        print(
+            f"smgitops retry: the last rollout of {args.endpoint} {status.phase}; nothing to retry",
+            file=sys.stderr,
+        )
+        return 1
+    arn = args.state_machine or _rollout_state_machine()
+    if not arn:
+        print(
+            "smgitops retry: which rollout state machine? none or several named "
+            "smgitops-rollout…: pass --state-machine ARN",
+            file=sys.stderr,
+        )
+        return 2
+    from smgitops.aws.stepfunctions import Executions  # noqa: PLC0415
+
+    service.executions = Executions(arn)
+    by = args.by or getpass.getuser()
+    context = Context(
+        golden=status.golden, freeze=status.freeze, override=status.override,
+        self_heal=status.self_heal,
+    )  # fmt: skip
+    outcome = service.start(
+        status.spec(),
+        commit=status.commit,
+        pushed_at=status.pushed_at,
+        source={**status.source, "retriedBy": by},
+        force=True,  # the same declaration as the one applied: start it anyway
+        context=context,
+    )
+    if args.output == "json":
+        emit_json(
+            {
+                "endpoint": args.endpoint,
+                "outcome": outcome.kind,
+                "rolloutId": outcome.rollout_id,
+                "commit": status.commit,
+                "retriedBy": by,
+            }
+        )
+    else:
+        print(
+            f"{args.endpoint}: retry by {by}: {outcome.kind} {outcome.rollout_id} "
+            f"(commit {status.commit[:12]}, after {status.phase}: {status.reason})"
+        )
+    return 0 if outcome.kind == "started" else 1
+
+
+def _rollout_state_machine() -> str:
+    """The one state machine named ``smgitops-rollout…`` (the stack's or `local up`'s), or ""."""
+    from smgitops.aws import clients  # noqa: PLC0415
+
+    pages = clients.client("stepfunctions").get_paginator("list_state_machines").paginate()
+    found = [
+        machine["stateMachineArn"]
+        for page in pages
+        for machine in page["stateMachines"]
+        if machine["name"].startswith("smgitops-rollout")
+    ]
+    return found[0] if len(found) == 1 else ""
