@@ -38,6 +38,7 @@ log = logging.getLogger("smgitops.local")
 
 ACCOUNT = "123456789012"
 MAX_BODY = 6 * 1024 * 1024  # a Function URL's request payload limit
+IDLE_TIMEOUT_S = 10.0  # a connection that sends nothing for this long is closed
 ALARM_RULE_PATTERN = {
     "source": ["aws.cloudwatch"],
     "detail-type": ["CloudWatch Alarm State Change"],
@@ -467,13 +468,25 @@ def function_url_event(
 def _webhook_handler(handler: Any) -> type[BaseHTTPRequestHandler]:
     class WebhookRequest(BaseHTTPRequestHandler):
         server_version = "smgitops-local"
+        timeout = IDLE_TIMEOUT_S  # socket timeout: a half-sent request never pins a thread
 
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
+            text = (self.headers.get("Content-Length") or "").strip()
+            if not text:
+                self._answer(411, {"message": "Content-Length required"})
+                return
+            if not text.isascii() or not text.isdigit():  # "-1" would read until EOF
+                self._answer(400, {"message": "malformed Content-Length"})
+                return
+            length = int(text)
             if length > MAX_BODY:
                 self._answer(413, {"message": f"request body over {MAX_BODY} bytes"})
                 return
-            body = self.rfile.read(length)
+            try:
+                body = self.rfile.read(length)
+            except TimeoutError:
+                self.close_connection = True
+                return
             event = function_url_event("POST", self.path, dict(self.headers.items()), body)
             try:
                 result = handler(event, _Context("webhook"))
@@ -489,6 +502,8 @@ def _webhook_handler(handler: Any) -> type[BaseHTTPRequestHandler]:
             self._answer(200, {"service": "smgitops webhook", "method": "POST a GitHub push"})
 
         def _answer(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+            if status in {400, 411, 413}:  # a body left unread must not become a request
+                self.close_connection = True
             data = (body if isinstance(body, str) else json.dumps(body)).encode()
             self.send_response(status)
             for key, value in (headers or {"Content-Type": "application/json"}).items():
