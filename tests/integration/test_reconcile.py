@@ -92,6 +92,12 @@ class Stack:
         assert found, pushes
         return found[0]
 
+    def prune(self, *, operator: bool) -> None:
+        """The operator's setting (``SMGITOPS_PRUNE``), the upper bound of every repository's."""
+        self.monkeypatch.setenv("SMGITOPS_PRUNE", "true" if operator else "false")
+        reconcile.settings.cache_clear()
+        reconcile.service.cache_clear()
+
     def finish(self) -> None:
         """Tick every active rollout to its end (first deploys: no bake time to wait)."""
         engine = reconcile.service().engine
@@ -316,14 +322,35 @@ def test_removed_declaration_is_reported_and_deleted_only_with_prune(stack: Stac
     assert record.status == "reconciled"
     assert [(o["endpoint"], o["action"]) for o in record.orphans] == [("fraud-scorer", "reported")]
     assert stack.endpoint_exists("fraud-scorer")
+    # a repository can narrow what the operator allows, never widen it: prune is off here
     stack.remote.write(".smgitops.yaml", "prune: true\n")
-    pruned = stack.push(stack.remote.commit("opt in to prune"), T0 + 120)
+    widened = stack.push(stack.remote.commit("opt in to prune"), T0 + 120)
+    assert [(o["endpoint"], o["action"]) for o in widened.orphans] == [("fraud-scorer", "reported")]
+    assert stack.endpoint_exists("fraud-scorer")
+    stack.prune(operator=True)
+    stack.remote.write("README.md", "again")
+    pruned = stack.push(stack.remote.commit("now the operator allows it"), T0 + 180)
     assert [(o["endpoint"], o["action"]) for o in pruned.orphans] == [("fraud-scorer", "deleted")]
     assert not stack.endpoint_exists("fraud-scorer")
     assert stack.endpoint_exists("churn-predictor")
 
 
+def test_a_repository_can_turn_the_operators_prune_off(stack: Stack) -> None:
+    stack.prune(operator=True)
+    stack.remote.write(".smgitops.yaml", "prune: false\n")
+    stack.remote.declare("churn-predictor")
+    stack.push(stack.remote.commit("one"), T0)
+    stack.finish()
+    stack.remote.remove("endpoints/churn-predictor.yaml")
+    record = stack.push(stack.remote.commit("drop it"), T0 + 60)
+    assert [(o["endpoint"], o["action"]) for o in record.orphans] == [
+        ("churn-predictor", "reported")
+    ]
+    assert stack.endpoint_exists("churn-predictor")
+
+
 def test_an_older_push_never_prunes_what_a_newer_push_declares(stack: Stack) -> None:
+    stack.prune(operator=True)
     stack.remote.write(".smgitops.yaml", "prune: true\n")
     stack.remote.declare("churn-predictor")
     older = stack.remote.commit("one")

@@ -184,7 +184,12 @@ def test_app_config_overrides_settings_and_reports_located_problems() -> None:
     effective = appconfig.effective(
         parsed.config, branch="main", declarations_dir="endpoints", prune=False
     )
-    assert effective == appconfig.Effective("release", "deploy/sm", True)
+    # prune: true cannot widen the operator's setting; prune: false narrows it
+    assert effective == appconfig.Effective("release", "deploy/sm", False)
+    on = appconfig.effective(parsed.config, branch="main", declarations_dir="x", prune=True)
+    assert on.prune is True
+    off = appconfig.parse(b"prune: false\n").config
+    assert not appconfig.effective(off, branch="main", declarations_dir="x", prune=True).prune
     assert appconfig.parse(None).config == appconfig.AppConfig()
     assert appconfig.parse(b"unknown: 1\n").problems == [
         ".smgitops.yaml:1: unknown: unknown field; expected one of: "

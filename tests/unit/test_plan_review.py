@@ -150,7 +150,7 @@ def test_the_comment_shows_each_kind_of_change_and_the_rollout_that_runs(
     assert churn[5] == "15m + waiting at gates"
     assert rows["ltv-model"][2:5] == ["rollout settings only", "`rollout.steps`", "none"]
     assert rows["old-model"][2] == "removed"
-    assert "deleted only with prune: true" in rows["old-model"][3]
+    assert "deleted only where SMGITOPS_PRUNE is on" in rows["old-model"][3]
     assert "Unchanged (1): `stable-model`" in out
 
     changed = section(out, "churn-predictor")
@@ -312,8 +312,9 @@ def test_an_invalid_app_config_at_head_removes_nothing(
 
 
 def test_prune_moves_and_the_declarations_dir_of_each_ref(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("SMGITOPS_PRUNE", raising=False)
     clone = Clone(tmp_path)
     clone.declare("churn-predictor", path="models/churn.yaml")
     clone.declare("old-model", path="models/old.yaml")
@@ -330,7 +331,10 @@ def test_prune_moves_and_the_declarations_dir_of_each_ref(
         "  = unchanged  churn-predictor  models/team/churn.yaml  (moved from models/churn.yaml)"
         in out
     )
-    assert "the endpoint is deleted (prune: true in .smgitops.yaml)" in out
+    assert "deleted only where SMGITOPS_PRUNE is on" in out  # the repository cannot widen it
+    monkeypatch.setenv("SMGITOPS_PRUNE", "true")
+    code, out, _ = plan(capsys, clone, *args, fmt="text")
+    assert "the endpoint is deleted (SMGITOPS_PRUNE is on)" in out
     _, markdown, _ = plan(capsys, clone, *args)
     assert "Declarations in `models`" in markdown
     assert "0 endpoints change, 1 removed, 1 unchanged" in markdown

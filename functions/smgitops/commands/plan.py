@@ -118,7 +118,8 @@ def read_ref(repo: Path, ref: str, declarations_dir: str | None) -> tuple[str, D
             Path(scratch),
             branch="",
             declarations_dir=declarations_dir or "endpoints",
-            prune=False,
+            # the operator's setting, the upper bound of the repository's (off when unset)
+            prune=os.environ.get("SMGITOPS_PRUNE", "").strip().lower() == "true",
         )
     return snapshot.sha, desired
 

@@ -34,7 +34,7 @@ SYMBOLS = {
 MODEL_FIELDS = ("image", "modelDataUrl", "modelPackageArn", "executionRoleArn", "environment")
 ENVIRONMENT = "model.environment"
 HIDDEN = "(hidden)"  # an environment value: present, never shown
-ORPHANED = "declaration removed; deleted only with prune: true"
+ORPHANED = "declaration removed; deleted only where SMGITOPS_PRUNE is on (and not prune: false)"
 
 
 def fields_of(declaration: Declaration) -> dict[str, Any]:

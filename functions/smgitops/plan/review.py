@@ -48,7 +48,7 @@ SETTINGS_ONLY = (
     "no rollout will run: the content hash (model, instanceType, instanceCount) is "
     "unchanged; the new settings apply to the next rollout"
 )
-PRUNED = "declaration removed; the endpoint is deleted (prune: true in .smgitops.yaml)"
+PRUNED = "declaration removed; the endpoint is deleted (SMGITOPS_PRUNE is on)"
 
 
 class Located(NamedTuple):

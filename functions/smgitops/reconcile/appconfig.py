@@ -3,12 +3,14 @@
 ```yaml
 branch: main              # the tracked branch (must agree with SMGITOPS_BRANCH)
 declarationsDir: endpoints
-prune: false              # true: delete endpoints whose declaration was removed
+prune: false              # false: never delete endpoints whose declaration was removed
+                          # (true only where the operator's SMGITOPS_PRUNE is on)
 freeze:                   # rollouts wait while a window is open (Deploy-Override: <reason>)
   - {timezone: Europe/Paris, days: [fri], start: "16:00", end: "23:59", reason: weekend}
 selfHeal: true            # drift found later starts a rollout back to this commit's declarations
 ```
-Every key is optional; an absent key (or an absent file) keeps the function's setting.
+Every key is optional; an absent key (or an absent file) keeps the function's setting. A
+repository narrows the operator's settings, never widens them: ``prune`` turns pruning off.
 """
 
 from __future__ import annotations
@@ -113,7 +115,9 @@ def effective(config: AppConfig, *, branch: str, declarations_dir: str, prune: b
     return Effective(
         branch=config.branch or branch,
         declarations_dir=config.declarations_dir or declarations_dir,
-        prune=prune if config.prune is None else config.prune,
+        # The operator's setting is an upper bound: a repository may turn prune off, never on
+        # (it would delete what the operator keeps).
+        prune=prune and config.prune is not False,
         freeze=tuple(config.freeze or ()),
         self_heal=config.self_heal,
     )
