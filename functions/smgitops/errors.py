@@ -64,6 +64,11 @@ class GitFetchError(SmgitopsError):
     """The repository or the commit could not be fetched."""
 
 
+class CommitNotOnBranchError(SmgitopsError):
+    """The pushed commit is not reachable from the tracked branch as fetched (a pull request's
+    head, a fork's commit, an unknown id): deterministic, recorded once, never retried."""
+
+
 class ImageResolutionError(SmgitopsError):
     """``model.framework`` has no image for the function's region in the bundled image table
     (``smgitops/data/image_uris.json``); retrying cannot help, regenerating the table may."""

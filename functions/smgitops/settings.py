@@ -52,6 +52,7 @@ class ReconcileSettings(EngineSettings):
     branch: str = "main"
     declarations_dir: str = "endpoints"
     prune: bool = False
+    max_endpoints: int = 1000  # declaration files per push; above, refused from the tree
     repository_urls: str = ""  # comma-separated clone URLs (or fnmatch patterns) accepted
     git_credentials_secret: str | None = None
     # Per-repository execution roles (template parameter ExecutionRolePath, e.g. /smgitops/):

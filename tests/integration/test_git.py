@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smgitops.aws.secrets import GitCredentials
-from smgitops.errors import ConfigurationError, GitFetchError
-from smgitops.git.repository import GitFetcher, Snapshot, confined, folder_name
+from smgitops.errors import CommitNotOnBranchError, ConfigurationError, GitFetchError
+from smgitops.git.repository import GitFetcher, Limits, Snapshot, confined, folder_name
 from tests.support.ingest import GitRemote
 
 if TYPE_CHECKING:
@@ -81,8 +81,8 @@ def test_checkout_exports_only_regular_files_into_a_scratch_folder_then_removes_
     sha = remote.commit("with a symlink")
     fetcher = GitFetcher(tmp_path / "work")
     with fetcher.checkout(remote.url, sha) as (snapshot, scratch):
-        skipped = snapshot.export("endpoints", scratch)
-        assert skipped == ["endpoints/passwd.yaml"]
+        problems = snapshot.export("endpoints", scratch)
+        assert problems == ["endpoints/passwd.yaml:1: symlinks are not followed; not read"]
         assert sorted(p.name for p in (scratch / "endpoints").iterdir()) == ["churn-predictor.yaml"]
         assert scratch.is_relative_to((tmp_path / "work").resolve())
     assert not scratch.exists()
@@ -195,3 +195,77 @@ def test_snapshot_reads_a_local_clone_at_any_ref(remote: GitRemote) -> None:
     assert b"churn/v1/" in (at_first.read("endpoints/churn-predictor.yaml") or b"")
     with pytest.raises(GitFetchError, match="cannot read 'nope'"):
         Snapshot.open(remote.root, "nope")
+
+
+# --- bounded work (security review 6 and 8) ------------------------------------------------
+
+
+def _blob_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every blob whose content is read (its data stream opened)."""
+    from git import Blob
+
+    read: list[str] = []
+    original = Blob.data_stream.fget  # type: ignore[attr-defined]
+
+    def spy(blob: Blob) -> object:
+        read.append(str(blob.path))
+        return original(blob)
+
+    monkeypatch.setattr(Blob, "data_stream", property(spy))
+    return read
+
+
+def test_limits_are_checked_from_the_tree_before_any_file_is_read(
+    remote: GitRemote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remote.declare("churn-predictor")
+    remote.write("endpoints/huge.yaml", "0" * 300_000)  # packs to a few hundred bytes
+    sha = remote.commit("a huge file")
+    fetcher = GitFetcher(tmp_path / "work")
+    read = _blob_reads(monkeypatch)
+    with fetcher.checkout(remote.url, sha) as (snapshot, scratch):
+        limits = Limits(max_file_bytes=256 * 1024, max_files=10)
+        problems = snapshot.export("endpoints", scratch, limits=limits)
+        assert problems == [
+            "endpoints/huge.yaml:1: file is 300000 bytes, over the limit of 262144; not read"
+        ]
+        assert read == ["endpoints/churn-predictor.yaml"]
+        read.clear()
+        # over the file count or the total: nothing is read or written at all
+        few = Limits(max_file_bytes=10**6, max_files=1, noun="declaration files")
+        assert snapshot.export("endpoints", scratch / "b", limits=few) == [
+            "endpoints:1: 2 declaration files, over the cap of 1 per push; nothing read"
+        ]
+        small = Limits(max_file_bytes=10**6, max_files=10, max_total_bytes=1000)
+        assert "over 1000; nothing read" in snapshot.export("endpoints", scratch, limits=small)[0]
+        assert read == [] and not (scratch / "b").exists()
+
+
+def test_an_unsafe_name_or_deep_folders_are_problems_not_crashes(
+    remote: GitRemote, tmp_path: Path
+) -> None:
+    remote.declare("churn-predictor")
+    remote.write("endpoints/bad\\name.yaml", "x: 1")
+    remote.write("endpoints/" + "/".join("d" * 5) + "/deep.yaml", "x: 1")
+    sha = remote.commit("poison")
+    with GitFetcher(tmp_path / "work").checkout(remote.url, sha) as (snapshot, scratch):
+        problems = snapshot.export("endpoints", scratch, limits=Limits(10**6, 10, max_depth=3))
+    assert problems == [
+        "endpoints/bad\\name.yaml:1: file name not allowed; not read",
+        "endpoints/d/d/d/d:1: folders nested deeper than 3; not read",
+    ]
+
+
+def test_a_commit_that_is_not_on_the_tracked_branch_is_refused(
+    remote: GitRemote, tmp_path: Path
+) -> None:
+    remote.declare("churn-predictor")
+    on_main = remote.commit("v1")
+    remote.declare("churn-predictor", version=2)
+    unmerged = remote.commit("a pull request", branch="refs/pull/1/head")
+    fetcher = GitFetcher(tmp_path / "work")
+    assert fetcher.fetch(remote.url, on_main, branch="main").sha == on_main
+    with pytest.raises(CommitNotOnBranchError, match="is not on branch main"):
+        fetcher.fetch(remote.url, unmerged, branch="main")
+    with pytest.raises(CommitNotOnBranchError):
+        fetcher.fetch(remote.url, "ab" * 20, branch="main")  # unknown: no retry either

@@ -21,12 +21,12 @@ import shutil
 import stat
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from git import BadName, Blob, GitCommandError, Repo, Tree
 from git.exc import GitError
 
-from smgitops.errors import ConfigurationError, GitFetchError
+from smgitops.errors import CommitNotOnBranchError, ConfigurationError, GitFetchError
 from smgitops.ingest.allowlist import redact
 
 if TYPE_CHECKING:
@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 FETCH_TIMEOUT_S = 120
 FETCHED_REF = "refs/smgitops/fetched"
+BRANCH_REF = "refs/smgitops/branch"  # the tracked branch as last fetched
+BRANCH_DEPTHS = (50, 1000)  # history fetched to find the pushed commit on the branch
+_BRANCH_NAME = re.compile(r"\A(?!-)[A-Za-z0-9._/-]{1,255}\Z")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 _SYMLINK = 0o120000
@@ -67,6 +70,21 @@ def safe_relative(path: str) -> PurePosixPath:
     if pure.is_absolute() or any(part in ("..", "") for part in pure.parts) or "\\" in path:
         raise ValueError(f"{path!r} is not a relative path inside the repository")
     return pure
+
+
+class Limits(NamedTuple):
+    """What one export may read, checked from the tree (object headers) before any blob is
+    read or written: a few KiB of repository must not make reconcile write gigabytes."""
+
+    max_file_bytes: int  # per file (the loader's limit for what the file is used for)
+    max_files: int  # files the export would write
+    noun: str = "files"  # what they are, in the problem: "declaration files"
+    max_total_bytes: int = 64 * 1024 * 1024
+    max_depth: int = 16  # folders below the exported one
+    max_entries: int = 100_000  # tree entries looked at, wanted or not
+
+
+DEFAULT_LIMITS = Limits(max_file_bytes=1024 * 1024, max_files=1000)
 
 
 def _is_local(url: str) -> bool:
@@ -141,34 +159,98 @@ class Snapshot:
         data: bytes = entry.data_stream.read()
         return data
 
-    def export(self, folder: str, destination: Path) -> list[str]:
-        """Write the regular files under ``folder`` into ``destination/folder``.
+    def export(
+        self,
+        folder: str,
+        destination: Path,
+        *,
+        limits: Limits = DEFAULT_LIMITS,
+        wanted: Callable[[str], bool] = lambda path: True,
+    ) -> list[str]:
+        """Write the wanted regular files under ``folder`` into ``destination/folder``.
 
-        Returns the paths of entries that were not written (symlinks, submodules): a
-        symlink in the repository is never followed.
+        Returns the problems, ``path:1: reason``: symlinks and submodules (never followed),
+        names that are not safe relative paths, files over ``limits.max_file_bytes`` (not
+        read). Over the file count, total size, depth or entry limits nothing is written at
+        all. Every check uses the tree and the objects' headers only.
         """
-        skipped: list[str] = []
         entry = self._entry(folder)
         if not isinstance(entry, Tree):
-            return skipped
+            return []
+        chosen, problems = self._choose(entry, limits, wanted)
+        if problems and not chosen:
+            return problems
         base = destination.resolve()
-        for item in entry.traverse():
-            if isinstance(item, Tree):
-                continue
-            if not isinstance(item, Blob):  # a submodule
-                skipped.append(str(getattr(item, "path", item)))
-                continue
-            if item.mode == _SYMLINK:
-                skipped.append(str(item.path))
-                continue
-            target = base.joinpath(*safe_relative(str(item.path)).parts)
-            if not target.resolve().is_relative_to(base):
-                skipped.append(str(item.path))
+        for path, blob in chosen:
+            target = base.joinpath(*PurePosixPath(path).parts)
+            if not target.resolve().is_relative_to(base):  # pragma: no cover - names checked
+                problems.append(f"{path}:1: file name not allowed; not read")
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(item.data_stream.read())
+            target.write_bytes(blob.data_stream.read())
             target.chmod(stat.S_IRUSR | stat.S_IWUSR)
-        return skipped
+        return problems
+
+    @staticmethod
+    def _choose(
+        top: Tree, limits: Limits, wanted: Callable[[str], bool]
+    ) -> tuple[list[tuple[str, Blob]], list[str]]:
+        """The files to write and the problems, from the tree alone (nothing read)."""
+        chosen: list[tuple[str, Blob]] = []
+        problems: list[str] = []
+        total = seen = 0
+        stack: list[tuple[Tree, int]] = [(top, 0)]
+        while stack:
+            tree, depth = stack.pop()
+            for item in tree:
+                seen += 1
+                if seen > limits.max_entries:
+                    return [], [f"{top.path}:1: over {limits.max_entries} entries; not read"]
+                path = str(item.path)
+                if not _safe(path):
+                    problems.append(f"{path}:1: file name not allowed; not read")
+                elif isinstance(item, Tree):
+                    if depth + 1 > limits.max_depth:
+                        problems.append(
+                            f"{path}:1: folders nested deeper than {limits.max_depth}; not read"
+                        )
+                    else:
+                        stack.append((item, depth + 1))
+                elif not isinstance(item, Blob) or item.mode == _SYMLINK:
+                    problems.append(f"{path}:1: symlinks are not followed; not read")
+                elif wanted(path):
+                    size = int(item.size)  # the object header: the blob is not read
+                    if size > limits.max_file_bytes:
+                        problems.append(
+                            f"{path}:1: file is {size} bytes, over the limit of "
+                            f"{limits.max_file_bytes}; not read"
+                        )
+                        continue
+                    total += size
+                    chosen.append((path, item))
+        if len(chosen) > limits.max_files:
+            cap = f"{top.path}:1: {len(chosen)} {limits.noun}, over the cap of {limits.max_files}"
+            return [], [f"{cap} per push; nothing read"]
+        if total > limits.max_total_bytes:
+            over = f"{top.path}:1: {total} bytes in {len(chosen)} {limits.noun}"
+            return [], [f"{over}, over {limits.max_total_bytes}; nothing read"]
+        return sorted(chosen), problems
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """``ancestor`` is reachable from ``descendant`` (both commit ids or refs)."""
+        try:
+            self.repo.git.merge_base("--is-ancestor", ancestor, descendant)
+        except GitCommandError:
+            return False
+        return True
+
+
+def _safe(path: str) -> bool:
+    try:
+        safe_relative(path)
+    except ValueError:
+        return False
+    return True
 
 
 class GitFetcher:
@@ -191,10 +273,12 @@ class GitFetcher:
         return confined(self.workdir, "repos", folder_name(url))
 
     @contextmanager
-    def checkout(self, url: str, commit: str) -> Iterator[tuple[Snapshot, Path]]:
-        """Fetch ``commit``; yield its snapshot and an empty scratch folder (confined to the
-        work folder, removed afterwards) to export files into."""
-        snapshot = self.fetch(url, commit)
+    def checkout(
+        self, url: str, commit: str, *, branch: str | None = None
+    ) -> Iterator[tuple[Snapshot, Path]]:
+        """Fetch ``commit`` (on ``branch``, when given); yield its snapshot and an empty
+        scratch folder (confined to the work folder, removed afterwards) to export into."""
+        snapshot = self.fetch(url, commit, branch=branch)
         scratch = confined(self.workdir, "checkouts", f"{folder_name(url)}-{commit[:12]}")
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir(parents=True, mode=0o700)
@@ -203,9 +287,54 @@ class GitFetcher:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def fetch(self, url: str, commit: str) -> Snapshot:
+    def fetch(self, url: str, commit: str, *, branch: str | None = None) -> Snapshot:
+        """``commit`` of ``url``. With ``branch``: the branch is fetched too, and a commit that
+        is not reachable from it (a pull request's head, a fork's commit, an unknown id) raises
+        :class:`CommitNotOnBranchError` — never deployed, never retried."""
         with self._locked(url) as repo:
-            return self._fetch(repo, url, commit)
+            if branch is None:
+                return self._fetch(repo, url, commit)
+            return self._on_branch(repo, url, commit, branch)
+
+    def _on_branch(self, repo: Repo, url: str, commit: str, branch: str) -> Snapshot:
+        if not _SHA.match(commit):
+            raise GitFetchError(f"not a full commit id: {commit[:80]!r}")
+        if not _BRANCH_NAME.match(branch) or ".." in branch:
+            raise ConfigurationError(f"not a branch name: {branch[:80]!r}")
+        for depth in BRANCH_DEPTHS:
+            refspec = f"+refs/heads/{branch}:{BRANCH_REF}"
+            self._git_fetch(repo, url, f"branch {branch}", f"--depth={depth}", refspec)
+            have = self._commit(repo, commit)
+            if have is not None and Snapshot(repo, have).is_ancestor(commit, BRANCH_REF):
+                repo.git.update_ref(FETCHED_REF, commit)
+                return Snapshot(repo, have)
+        raise CommitNotOnBranchError(
+            f"commit {commit[:12]} is not on branch {branch} of {redact(url)} (as fetched, "
+            f"{BRANCH_DEPTHS[-1]} commits deep): not deployed"
+        )
+
+    def _git_fetch(self, repo: Repo, url: str, what: str, *args: str) -> None:
+        """``git fetch <args…> -- <url> <last arg>``, non-interactive, credentials scoped."""
+        credentials = None
+        if self.credentials is not None and not _is_local(url):
+            credentials = self.credentials(url)
+        try:
+            with repo.git.custom_environment(**_auth_env(url, credentials)):
+                repo.git.fetch(
+                    "--no-tags",
+                    "--no-write-fetch-head",
+                    "--quiet",
+                    *args[:-1],
+                    "--",
+                    url,
+                    args[-1],
+                    kill_after_timeout=self.timeout,
+                )
+        except GitCommandError as exc:
+            raise GitFetchError(
+                f"fetching {what} from {redact(url)} failed (git exit {exc.status}): "
+                f"{_last_line(exc.stderr)}"
+            ) from None
 
     @contextmanager
     def _locked(self, url: str) -> Iterator[Repo]:
@@ -241,27 +370,7 @@ class GitFetcher:
         have = self._commit(repo, commit)
         if have is not None:
             return Snapshot(repo, have)  # a warm container that already has it
-        credentials = None
-        if self.credentials is not None and not _is_local(url):
-            credentials = self.credentials(url)
-        env = _auth_env(url, credentials)
-        try:
-            with repo.git.custom_environment(**env):
-                repo.git.fetch(
-                    "--depth=1",
-                    "--no-tags",
-                    "--no-write-fetch-head",
-                    "--quiet",
-                    "--",
-                    url,
-                    commit,
-                    kill_after_timeout=self.timeout,
-                )
-        except GitCommandError as exc:
-            raise GitFetchError(
-                f"fetching {commit[:12]} from {redact(url)} failed (git exit {exc.status}): "
-                f"{_last_line(exc.stderr)}"
-            ) from None
+        self._git_fetch(repo, url, commit[:12], "--depth=1", commit)
         have = self._commit(repo, commit)
         if have is None:
             raise GitFetchError(f"{redact(url)} did not return commit {commit[:12]}")

@@ -71,6 +71,7 @@ def service() -> Reconciler:
         branch=config.branch,
         declarations_dir=config.declarations_dir,
         prune=config.prune,
+        max_endpoints=config.max_endpoints,
     )
 
 

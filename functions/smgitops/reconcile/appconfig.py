@@ -27,6 +27,7 @@ from smgitops.git.repository import safe_relative
 
 FILE = ".smgitops.yaml"
 MAX_BYTES = 16 * 1024
+MAX_DEPTH = 16  # a settings file is shallow; deeper is refused before it is composed
 
 
 class AppConfig(BaseModel):
@@ -73,6 +74,10 @@ def parse(data: bytes | None) -> Parsed:
     except UnicodeDecodeError:
         return Parsed(AppConfig(), [f"{FILE}:1: not UTF-8 text"])
     try:
+        too_deep = _too_deep(text)
+        if too_deep:
+            problem = f"{FILE}:{too_deep}: nested deeper than {MAX_DEPTH} levels"
+            return Parsed(AppConfig(), [problem])
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         values = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -93,6 +98,20 @@ def parse(data: bytes | None) -> Parsed:
             field = format_field(path) or "config"
             located.append((line, f"{field}: {message_of(error, AppConfig)}"))
         return Parsed(AppConfig(), [f"{FILE}:{line}: {text}" for line, text in sorted(located)])
+
+
+def _too_deep(text: str) -> int:
+    """The line where ``text`` nests deeper than :data:`MAX_DEPTH`, else 0. Event by event
+    (libyaml), before the recursive composer could exhaust the stack."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return int(event.start_mark.line) + 1 if event.start_mark else 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return 0
 
 
 def _lines(node: Any, path: tuple[str | int, ...] = ()) -> dict[tuple[str | int, ...], int]:

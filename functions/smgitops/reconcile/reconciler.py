@@ -16,14 +16,16 @@ from smgitops.aws.deliveries import PushRecord
 from smgitops.clock import now as clock_now
 from smgitops.errors import (
     ActionRejectedError,
+    CommitNotOnBranchError,
     ConflictError,
     NotFoundError,
     SmgitopsError,
 )
+from smgitops.git.repository import BRANCH_REF
 from smgitops.ingest.push import STATUS_PROVIDERS
 from smgitops.observability import logger
 from smgitops.reconcile import appconfig
-from smgitops.reconcile.tree import read_desired_state
+from smgitops.reconcile.tree import MAX_ENDPOINTS, read_desired_state
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -44,7 +46,9 @@ PENDING_KINDS = frozenset({"started", "queued"})
 
 
 class Fetcher(Protocol):
-    def checkout(self, url: str, commit: str) -> AbstractContextManager[tuple[Snapshot, Path]]: ...
+    def checkout(
+        self, url: str, commit: str, *, branch: str | None = None
+    ) -> AbstractContextManager[tuple[Snapshot, Path]]: ...
 
 
 class Engine(Protocol):
@@ -91,8 +95,10 @@ class Reconciler:
         branch: str = "main",
         declarations_dir: str = "endpoints",
         prune: bool = False,
+        max_endpoints: int = MAX_ENDPOINTS,
         clock: Callable[[], float] = clock_now,
     ) -> None:
+        self.max_endpoints = max_endpoints
         self.fetcher = fetcher
         self.engine = engine
         self.pushes = pushes
@@ -114,14 +120,24 @@ class Reconciler:
                 work, "ignored", reason=f"branch {work.branch} is not the tracked branch"
             )
         self._record(work, "processing", reason="fetching the commit")
-        with self.fetcher.checkout(work.repository, work.commit) as (snapshot, scratch):
-            desired = read_desired_state(
+        try:
+            with self.fetcher.checkout(work.repository, work.commit, branch=self.branch) as (
                 snapshot,
                 scratch,
-                branch=self.branch,
-                declarations_dir=self.declarations_dir,
-                prune=self.prune,
-            )
+            ):
+                older = self._older(work, snapshot)
+                if older:
+                    return self._record(work, "ignored", reason=older)
+                desired = read_desired_state(
+                    snapshot,
+                    scratch,
+                    branch=self.branch,
+                    declarations_dir=self.declarations_dir,
+                    prune=self.prune,
+                    max_endpoints=self.max_endpoints,
+                )
+        except CommitNotOnBranchError as exc:  # deterministic: recorded once, never retried
+            return self._record(work, "failed", reason=str(exc))
         if desired.config.branch != work.branch:
             return self._record(
                 work,
@@ -136,6 +152,21 @@ class Reconciler:
             prune=desired.config.prune,
             contexts=desired.contexts,
         )
+
+    def _older(self, work: PushWork, snapshot: Snapshot) -> str:
+        """Why ``work`` is older than what the repository already applied (git ancestry, not
+        a clock): its commit is an ancestor of the newest reconciled push's commit, which is
+        still on the branch. A deliberate force-push back rewrote the branch: not older."""
+        newest = self.pushes.newer_reconciled(work.identity, 0.0)
+        if newest is None or newest.commit == work.commit:
+            return ""
+        if snapshot.is_ancestor(work.commit, newest.commit) and snapshot.is_ancestor(
+            newest.commit, BRANCH_REF
+        ):
+            return (
+                f"stale: {work.commit[:12]} is an ancestor of {newest.commit[:12]}, already applied"
+            )
+        return ""
 
     def fail(self, work: PushWork, reason: str) -> PushRecord:
         """Record that ``work`` could not be reconciled (e.g. its commit cannot be fetched)."""

@@ -5,16 +5,19 @@ Shared by the reconcile function (a fetched commit) and ``smgitops plan`` (a loc
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from smgitops.declaration.loader import load_tree
+from smgitops.declaration.loader import MAX_FILE_BYTES, SUFFIXES, load_tree
 from smgitops.errors import DeclarationError
+from smgitops.git.repository import Limits
 from smgitops.reconcile import appconfig
 from smgitops.rollout import freeze as freeze_rules
 from smgitops.rollout import validation
 from smgitops.rollout.status import Context
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from smgitops.declaration.models import Declaration
@@ -30,8 +33,34 @@ class DesiredState(NamedTuple):
     contexts: dict[str, Context] = {}  # noqa: RUF012 - a NamedTuple default, never mutated
 
 
+GOLDEN_LIMITS = Limits(
+    validation.MAX_REQUEST_BYTES, validation.MAX_REQUEST_FILES, noun="golden request files"
+)
+MAX_ENDPOINTS = 1000
+"""Declaration files one push may hold (``SMGITOPS_MAX_ENDPOINTS``): above it the push is
+refused from the tree, before any file is read (docs/ingestion.md, "Bounded work")."""
+
+
+def _declaration_file(path: str) -> bool:
+    """What the loader reads: ``*.yaml``/``*.yml``, no hidden file or folder."""
+    parts = PurePosixPath(path).parts
+    return path.endswith(SUFFIXES) and not any(part.startswith(".") for part in parts)
+
+
+def _matching(patterns: Sequence[str]) -> Callable[[str], bool]:
+    """Whether a path is one of the golden requests ``patterns`` name (only those are read)."""
+    regexes = [validation.glob_regex(pattern) for pattern in patterns]
+    return lambda path: any(regex.fullmatch(path) for regex in regexes)
+
+
 def read_desired_state(
-    snapshot: Snapshot, scratch: Path, *, branch: str, declarations_dir: str, prune: bool
+    snapshot: Snapshot,
+    scratch: Path,
+    *,
+    branch: str,
+    declarations_dir: str,
+    prune: bool,
+    max_endpoints: int = MAX_ENDPOINTS,
 ) -> DesiredState:
     """Read the commit's app config and declarations (exported into ``scratch``)."""
     parsed = appconfig.parse(snapshot.read(appconfig.FILE))
@@ -40,9 +69,11 @@ def read_desired_state(
     )
     if parsed.problems:
         return DesiredState(config, {}, {}, parsed.problems)
-    skipped = snapshot.export(config.declarations_dir, scratch)
+    limits = Limits(MAX_FILE_BYTES, max_endpoints, noun="declaration files")
+    problems = snapshot.export(
+        config.declarations_dir, scratch, limits=limits, wanted=_declaration_file
+    )
     loaded = load_tree(scratch, config.declarations_dir)
-    problems = [f"{path}:1: symlinks are not followed; not read" for path in skipped]
     problems += [str(problem) for problem in loaded.problems]
     declarations = dict(loaded.declarations)
     contexts: dict[str, Context] = {}
@@ -67,9 +98,15 @@ def _contexts(
         golden: list[dict[str, Any]] = []
         spec = declaration.spec.rollout.validation
         if spec is not None:
+            wanted = _matching(spec.requests)
             for pattern in spec.requests:
                 top = pattern.split("*", 1)[0].split("?", 1)[0].rsplit("/", 1)[0]
-                snapshot.export(top or ".", scratch)
+                problems += snapshot.export(
+                    top or ".",
+                    scratch,
+                    limits=GOLDEN_LIMITS,
+                    wanted=wanted,
+                )
             try:
                 golden = validation.dump_requests(validation.load_requests(scratch, spec.requests))
             except DeclarationError as exc:
