@@ -513,3 +513,16 @@ def test_bad_messages_are_dropped_with_a_reason(stack: Stack) -> None:
     assert reconcile.process("not json")["status"] == "dropped"
     assert reconcile.process({"kind": "push"})["reason"].startswith("provider: Field required")
     assert stack.deliver("[1]", {"detail-type": "Something Else"}) == {"batchItemFailures": []}
+
+
+def test_a_role_outside_the_repositorys_folder_makes_the_push_invalid(stack: Stack) -> None:
+    stack.monkeypatch.setenv("SMGITOPS_EXECUTION_ROLE_PATH", "/smgitops/")
+    reconcile.settings.cache_clear()
+    reconcile.service.cache_clear()
+    stack.remote.declare("churn-predictor")  # the builders' role: role/SageMakerExecution
+    record = stack.push(stack.remote.commit("v1"), T0)
+    assert record.status == "invalid"
+    assert record.problems[0].startswith(
+        "endpoints/churn-predictor.yaml:1: spec.model.executionRoleArn: role "
+    )
+    assert stack.executions() == []

@@ -72,6 +72,8 @@ def service() -> Reconciler:
         declarations_dir=config.declarations_dir,
         prune=config.prune,
         max_endpoints=config.max_endpoints,
+        role_path=config.execution_role_path,
+        deployment_arn=config.state_machine_arn,
     )
 
 

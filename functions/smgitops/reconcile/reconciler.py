@@ -25,6 +25,7 @@ from smgitops.git.repository import BRANCH_REF
 from smgitops.ingest.push import STATUS_PROVIDERS
 from smgitops.observability import logger
 from smgitops.reconcile import appconfig
+from smgitops.reconcile.roles import role_problems
 from smgitops.reconcile.tree import MAX_ENDPOINTS, read_desired_state
 
 if TYPE_CHECKING:
@@ -96,9 +97,13 @@ class Reconciler:
         declarations_dir: str = "endpoints",
         prune: bool = False,
         max_endpoints: int = MAX_ENDPOINTS,
+        role_path: str = "",
+        deployment_arn: str = "",
         clock: Callable[[], float] = clock_now,
     ) -> None:
         self.max_endpoints = max_endpoints
+        self.role_path = role_path  # SMGITOPS_EXECUTION_ROLE_PATH: per-repository roles
+        self.deployment_arn = deployment_arn  # any ARN of the deployment: account, partition
         self.fetcher = fetcher
         self.engine = engine
         self.pushes = pushes
@@ -144,8 +149,15 @@ class Reconciler:
                 "ignored",
                 reason=f"{appconfig.FILE} tracks branch {desired.config.branch}, not {work.branch}",
             )
-        if desired.problems:
-            return self._invalid(work, desired.problems)
+        problems = desired.problems or role_problems(
+            desired.declarations,
+            desired.paths,
+            identity=work.identity,
+            role_path=self.role_path,
+            deployment_arn=self.deployment_arn,
+        )
+        if problems:
+            return self._invalid(work, problems)
         return self._apply(
             work,
             list(desired.declarations.values()),
