@@ -1,7 +1,9 @@
 """The one error hierarchy of smgitops.
 
 Class names double as Step Functions ``ErrorEquals`` names: the state machine retries
-``TransientError`` (and its subclasses) and never a breached alarm or a rejected update.
+``TransientError`` and its subclasses, each listed by name (Step Functions matches the error
+name, the raised class's own name, as a string: tests/template/test_template.py checks the
+list), and never a breached alarm or a rejected update.
 """
 
 from __future__ import annotations

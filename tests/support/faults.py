@@ -29,6 +29,7 @@ from botocore.awsrequest import AWSResponse
 from smgitops.aws import clients
 from smgitops.aws.store import StatusStore
 from smgitops.declaration.models import Declaration
+from smgitops.local.emulator.stepfunctions import ASL_PATH
 from smgitops.rollout import naming
 from smgitops.rollout.service import RolloutService, TickResult
 from smgitops.rollout.status import Phase
@@ -48,7 +49,13 @@ END = "<!-- fault-table:end -->"
 
 # --- the state machine's error handling (infra/statemachine/rollout.asl.json) -----------------
 
-RETRIED = frozenset({"TransientError", "ConflictError"})  # ErrorEquals matches the exact name
+# The Tick state's retried error names, as the ASL lists them (ErrorEquals matches the exact name).
+RETRIED = frozenset(
+    error
+    for retry in json.loads(ASL_PATH.read_text())["States"]["Tick"]["Retry"]
+    for error in retry["ErrorEquals"]
+    if not error.startswith("Lambda.")
+)
 TICK_RETRIES = 6  # Tick: MaxAttempts
 ROLLBACK_RETRIES = 10  # RollbackTick: MaxAttempts
 
@@ -61,7 +68,7 @@ class LambdaTimeout(Exception):
 class Execution:
     """One rollout execution as infra/statemachine/rollout.asl.json runs it, on a fake clock.
 
-    ``Tick`` is retried (same input) on ``TransientError`` / ``ConflictError`` up to 6 times
+    ``Tick`` is retried (same input) on the error names the ASL's ``Tick`` retries up to 6 times
     (1 s, doubling); any other error, or retries exhausted, is caught into the rollback loop:
     ``RollbackTick`` with ``abortReason = "tick failed: <error>"`` until the tick says done
     (retried up to 10 times; then ``RollbackFailed``). Ends ``Done`` (Succeeded/Superseded),
