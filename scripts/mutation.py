@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Mutation testing of the pure core with mutmut: one run per module, its score printed.
+
+Each module is mutated by itself and checked against the tests that exercise it (the table
+below), on 2 workers. Not part of CI: a full run takes about 20 minutes on 2 cores.
+
+    python scripts/mutation.py                 # every module, one after the other
+    python scripts/mutation.py decide loader   # some of them
+    python scripts/mutation.py --report decide # the scores of the last run, without running
+
+mutmut 3 derives module names from paths and only strips a leading ``src/``, while the package
+lives in ``functions/``. So every module runs in its own scratch folder, ``mutants/<module>/``
+(git-ignored, excluded from ruff, never collected by pytest): ``src`` there links to
+``functions``, and mutmut writes its mutated copy into ``mutants/<module>/mutants/``.
+
+The score is detected ÷ non-equivalent mutants, where detected = killed + timeout (a mutant
+that makes a test hang is caught). Equivalent mutants, those no test can tell from the original,
+are listed in ``tests/mutation/equivalent.txt``, one a line with the reason; they are counted
+and shown, never silently dropped. ``--survivors`` lists what is left with ``mutmut show``'s
+diff, to write the test or the equivalence line. Exit status 1 when a module is below its
+target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRATCH = ROOT / "mutants"
+EQUIVALENT = ROOT / "tests" / "mutation" / "equivalent.txt"
+# What the tests read besides the package and the tests (relative to the repository root).
+ALSO_COPY = ["infra", "examples", "events", "docs", "template.yaml", "samconfig.toml", "README.md"]
+DETECTED = {"killed", "timeout", "caught by type check", "segfault"}
+
+
+@dataclass(frozen=True)
+class Module:
+    mutate: tuple[str, ...]  # globs under functions/ (mutmut's only_mutate, with src/)
+    tests: tuple[str, ...]  # globs under the repository root
+    target: float | None  # percent; None: the score is only reported
+
+
+MODULES = {
+    "decide": Module(
+        ("smgitops/rollout/decide.py", "smgitops/rollout/decide/*.py"),
+        ("tests/unit/test_decide*.py", "tests/unit/test_drift.py"),
+        90.0,
+    ),
+    "analysis": Module(
+        ("smgitops/rollout/analysis.py",),
+        ("tests/unit/test_analysis*.py", "tests/integration/test_metrics_adapter.py"),
+        95.0,
+    ),
+    "loader": Module(
+        (
+            "smgitops/declaration/loader.py",
+            "smgitops/declaration/yaml_lines.py",
+            "smgitops/declaration/problems.py",
+        ),
+        (
+            "tests/unit/test_declaration_*.py",
+            "tests/unit/test_environments.py",
+            "tests/unit/test_fuzz_declarations.py",
+            "tests/unit/test_images.py",
+        ),
+        90.0,
+    ),
+    "webhook": Module(
+        ("smgitops/ingest/signature.py", "smgitops/ingest/push.py"),
+        (
+            "tests/unit/test_webhook*.py",
+            "tests/unit/test_ingest_push.py",
+            "tests/unit/test_fuzz_ingest.py",
+        ),
+        None,
+    ),
+}
+
+
+def _existing(patterns: tuple[str, ...], base: Path) -> list[str]:
+    found = {str(p.relative_to(base)) for pattern in patterns for p in base.glob(pattern)}
+    return sorted(found)
+
+
+def _toml_list(items: list[str]) -> str:
+    return "[" + ", ".join(json.dumps(i) for i in items) + "]"
+
+
+def _prepare(name: str, module: Module) -> Path:
+    """A scratch folder in which mutmut sees the package as ``src/smgitops``."""
+    work = SCRATCH / name
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    (work / "src").symlink_to(ROOT / "functions")
+    for item in ["tests", *ALSO_COPY]:
+        if (ROOT / item).exists():
+            (work / item).symlink_to(ROOT / item)
+    sources = _existing(module.mutate, ROOT / "functions")
+    tests = _existing(module.tests, ROOT)
+    if not sources or not tests:
+        raise SystemExit(f"{name}: nothing matches {module.mutate} or {module.tests}")
+    table = f"""
+[tool.mutmut]
+source_paths = ["src/smgitops"]
+only_mutate = {_toml_list([f"src/{s}" for s in sources])}
+also_copy = {_toml_list(ALSO_COPY)}
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]
+pytest_add_cli_args_test_selection = {_toml_list(tests)}
+"""
+    (work / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text() + table)
+    return work
+
+
+def _run(name: str, module: Module, workers: int) -> None:
+    work = _prepare(name, module)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    env.setdefault("HYPOTHESIS_PROFILE", "ci")
+    mutmut = Path(sys.executable).with_name("mutmut")
+    command = ["nice", str(mutmut), "run", "--max-children", str(workers)]
+    print(f"== {name}: {' '.join(command)} (in {work.relative_to(ROOT)})", flush=True)
+    log = work / "mutmut.log"
+    with log.open("w") as out:
+        result = subprocess.run(  # noqa: S603
+            command, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, check=False
+        )
+    if result.returncode != 0:
+        tail = log.read_text().splitlines()[-20:]
+        raise SystemExit(f"{name}: mutmut failed ({result.returncode}):\n" + "\n".join(tail))
+
+
+def _results(name: str) -> dict[str, str]:
+    """mutant name → status, from the .meta files mutmut leaves beside each mutated file."""
+    sys.path.insert(0, str(Path(sys.executable).parent))
+    from mutmut.stats import status_by_exit_code  # noqa: PLC0415 - a dev tool, loaded on use
+
+    statuses: dict[str, str] = {}
+    for meta in (SCRATCH / name / "mutants").rglob("*.py.meta"):
+        data = json.loads(meta.read_text())
+        for key, code in data["exit_code_by_key"].items():
+            statuses[key] = status_by_exit_code[code]
+    return statuses
+
+
+def equivalents() -> dict[str, str]:
+    """mutant name → the reason it cannot be detected (tests/mutation/equivalent.txt)."""
+    listed: dict[str, str] = {}
+    for line in EQUIVALENT.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        mutant, _, reason = line.partition(" ")
+        if not reason.strip():
+            raise SystemExit(f"{EQUIVALENT}: {mutant} has no reason")
+        listed[mutant] = reason.strip()
+    return listed
+
+
+def report(name: str, module: Module, *, survivors: bool) -> bool:
+    statuses = _results(name)
+    if not statuses:
+        print(f"{name}: no results (run it first)")
+        return False
+    listed = equivalents()
+    equivalent = {m for m in statuses if m in listed}
+    counts = Counter(s for m, s in statuses.items() if m not in equivalent)
+    detected = sum(n for s, n in counts.items() if s in DETECTED)
+    considered = len(statuses) - len(equivalent)
+    score = 100.0 * detected / considered if considered else 100.0
+    stale = sorted(m for m in equivalent if statuses[m] in DETECTED)
+    details = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    met = module.target is None or score >= module.target
+    verdict = (
+        "(no target)"
+        if module.target is None
+        else ("ok" if met else f"BELOW the {module.target:g} % target")
+    )
+    print(
+        f"{name:9} {score:5.1f} %  {detected}/{considered} detected"
+        f" ({len(statuses)} mutants, {len(equivalent)} equivalent; {details})  {verdict}"
+    )
+    for mutant in stale:
+        print(f"  listed as equivalent but detected, remove it from {EQUIVALENT.name}: {mutant}")
+    if survivors:
+        left = sorted(m for m, s in statuses.items() if s not in DETECTED and m not in equivalent)
+        for mutant in left:
+            shown = subprocess.run(  # noqa: S603
+                [str(Path(sys.executable).with_name("mutmut")), "show", mutant],
+                cwd=SCRATCH / name,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            print(shown.stdout)
+    return met
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", metavar="module", help=", ".join(MODULES))
+    parser.add_argument("--report", action="store_true", help="only print the last scores")
+    parser.add_argument("--survivors", action="store_true", help="show every undetected mutant")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    names = args.modules or list(MODULES)
+    unknown = [n for n in names if n not in MODULES]
+    if unknown:
+        parser.error(f"unknown module(s) {unknown}: choose from {list(MODULES)}")
+    if not args.report:
+        for name in names:
+            _run(name, MODULES[name], args.workers)
+    print("module     score  detected ÷ (mutants - equivalent)")
+    ok = [report(name, MODULES[name], survivors=args.survivors) for name in names]
+    return 0 if all(ok) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
