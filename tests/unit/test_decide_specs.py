@@ -576,3 +576,89 @@ def test_a_shadow_run_watches_its_generated_alarms_and_rolls_back_on_one() -> No
     assert final.phase == Phase.ROLLED_BACK
     assert generated not in world.alarms and world.endpoints[NAME].shadows == []
     assert world.percent(NAME) == {stable.candidate.name: 100.0}
+
+
+# --- what status and the history say at each tick --------------------------------------------
+
+VALIDATION = {"requests": ["tests/churn/*.json"]}
+
+
+def _validated(outcome: dict[str, Any]) -> Decision:
+    world = World()
+    deployed(world)
+    status = tick(world, start(declaration(version=2, validation=VALIDATION), world)).status
+    assert status.phase == Phase.INITIALIZING
+    return tick(world, status, validation=outcome)
+
+
+def test_a_failed_validation_names_at_most_three_failures() -> None:
+    failures = ["a.json: status 500", "b.json: $.score", "c.json: timeout", "d.json: status 404"]
+    outcome = {"ok": False, "passed": 0, "total": 4, "score": 0.25, "minScore": 0.9}
+    decision = _validated({**outcome, "failures": failures})
+    assert decision.status.reason == (
+        "validation failed before any traffic: 0/4 golden requests passed (score 0.25, "
+        "minScore 0.9): a.json: status 500; b.json: $.score; c.json: timeout"
+    )
+
+
+def test_a_validation_outcome_without_counts_reads_as_nothing_passed() -> None:
+    decision = _validated({"ok": False})
+    assert decision.status.reason == (
+        "validation failed before any traffic: 0/0 golden requests passed (score 0.00, minScore 1)"
+    )
+
+
+def test_a_wait_says_what_it_waits_for() -> None:
+    world = World()
+    deployed(world)
+    status = until(world, start(declaration(version=2), world), Phase.PROGRESSING)
+    world.endpoints[NAME].status = "Updating"
+    waiting = tick(world, status)
+    assert waiting.notes == ("endpoint is Updating",) and waiting.actions == ()
+    assert waiting.status.phase == Phase.PROGRESSING
+
+
+def test_a_shadow_then_canary_restarts_from_zero_percent_beside_stable() -> None:
+    world = World()
+    stable = deployed(world)
+    decl = declaration(version=2, strategy="shadow", steps=[30], shadow={"then": "canary"})
+    status = until(world, start(decl, world), Phase.PROGRESSING)
+    assert status.shadow
+    world.now = (status.step_since or 0) + 30
+    canary = tick(world, status)
+    assert canary.notes == ("shadow passed: continuing as a canary from 0 %",)
+    assert canary.status.phase == Phase.INITIALIZING and not canary.status.shadow
+    assert canary.status.weights == {status.candidate.name: 0.0, stable.candidate.name: 100.0}
+    assert canary.status.extensions == 0
+    assert [a.kind for a in canary.actions] == ["CreateEndpointConfig", "UpdateEndpoint"]
+
+
+def test_a_shadow_report_says_how_it_ended() -> None:
+    world = World()
+    deployed(world)
+    status = until(
+        world, start(declaration(version=2, strategy="shadow"), world), Phase.PROGRESSING
+    )
+    world.now = (status.step_since or 0) + 30
+    report = decide(status.spec(), status, world.observe(NAME))
+    assert report.notes == ("shadow report complete (then: stop): removing the shadow variant",)
+    world.apply(report.actions)  # the endpoint is Updating to the stable-only config
+    busy = decide(report.status.spec(), report.status, world.observe(NAME))
+    assert busy.notes == ("endpoint is Updating",)
+    world.settle()
+    done = decide(report.status.spec(), report.status, world.observe(NAME))
+    assert done.notes == ("shadow run ended; the stable model serves alone, as before",)
+
+
+def test_all_at_once_records_the_candidate_at_100_percent_while_finalizing() -> None:
+    world = World()
+    deployed(world)
+    decision = tick(world, start(declaration(version=2, strategy="allAtOnce"), world))
+    assert decision.status.phase == Phase.FINALIZING
+    assert decision.status.weights == {decision.status.candidate.name: 100.0}
+    assert [a.kind for a in decision.actions] == [
+        "CreateModel",
+        "CreateEndpointConfig",
+        "UpdateEndpoint",
+    ]
+    assert decision.actions[0].image is not None and "us-east-1" in decision.actions[0].image
