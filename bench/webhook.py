@@ -173,6 +173,11 @@ def _stack(endpoint: str) -> dict[str, str]:
 def _delivery(template: dict[str, Any], body: bytes) -> dict[str, Any]:
     from smgitops.ingest.signature import sign
 
+    # a new push each time (another "after"): the webhook dedupes a replay of the same push
+    # under a new delivery id, which would measure the replay path instead
+    data = json.loads(body)
+    data["after"] = uuid.uuid4().hex + uuid.uuid4().hex[:8]
+    body = json.dumps(data).encode()
     event = dict(template)
     event["headers"] = {
         **template["headers"],
