@@ -378,7 +378,7 @@ def test_bad_app_config_is_an_invalid_push(stack: Stack) -> None:
     record = stack.push(stack.remote.commit("bad config"), T0)
     assert record.status == "invalid"
     assert record.problems == (
-        ".smgitops.yaml:2: prune: Input should be a valid boolean",
+        ".smgitops.yaml:2: prune: must be a valid boolean (got 'maybe')",
         ".smgitops.yaml:3: declarationsDir: '../etc' is not a relative path inside the repository",
     )
     assert stack.executions() == []

@@ -72,5 +72,7 @@ def test_a_selfheal_that_is_not_a_boolean_makes_the_push_invalid(stack: Stack) -
     stack.remote.declare("churn-predictor")
     record = stack.push(stack.remote.commit("bad app config"), T0)
     assert record.status == "invalid"
-    assert list(record.problems) == [".smgitops.yaml:2: selfHeal: Input should be a valid boolean"]
+    assert list(record.problems) == [
+        ".smgitops.yaml:2: selfHeal: must be a valid boolean (got 'sometimes')"
+    ]
     assert StatusStore(stack.aws.table).get("churn-predictor") is None
