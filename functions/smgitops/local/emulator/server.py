@@ -1,6 +1,7 @@
 """The emulator as one thing to start: :func:`install` (patch moto's classes once),
 :func:`emulated_aws` (decorator mode) and :class:`Emulator` (a moto server on loopback with the
-background threads that settle endpoints, evaluate alarms and send traffic).
+background threads that settle endpoints, evaluate alarms and send traffic). Every request is
+first checked against botocore's model and refused like AWS (:mod:`.conformance`).
 
 Decorator mode::
 
@@ -26,6 +27,7 @@ import boto3
 from moto import mock_aws
 from moto.cloudwatch.models import CloudWatchBackend
 from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.core.responses import BaseResponse
 from moto.events.models import Rule
 from moto.moto_api._internal.models import moto_api_backend
 from moto.sagemaker.models import SageMakerModelBackend
@@ -33,7 +35,7 @@ from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 from moto.server import ThreadedMotoServer
 
-from smgitops.local.emulator import events, sagemaker, traffic
+from smgitops.local.emulator import conformance, events, sagemaker, traffic
 from smgitops.local.emulator.cloudwatch import backend as cloudwatch
 from smgitops.local.emulator.cloudwatch.backend import StateChange, evaluate_alarms
 from smgitops.local.emulator.events import (
@@ -70,6 +72,7 @@ def install() -> None:
         traffic.patch(SageMakerRuntimeResponse)
         cloudwatch.patch(CloudWatchBackend)
         events.patch(Rule)
+        conformance.patch(BaseResponse)
         setattr(SageMakerModelBackend, _MARKER, True)
 
 

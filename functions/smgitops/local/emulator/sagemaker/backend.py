@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from moto.core.utils import utcnow
 from moto.sagemaker import exceptions as sagemaker_errors
+from moto.sagemaker.models import FakeEndpointConfig
 
 from smgitops.local.emulator.sagemaker.lifecycle import (
     LOCK,
@@ -291,8 +292,15 @@ def _wrap_create_model_package(original: Callable[..., str]) -> Callable[..., st
     return create_model_package
 
 
+def _validate_instance_type(self: Any, instance_type: str) -> None:
+    """moto's list of instance types is years older than botocore's enum (no ml.g5, ml.inf2...):
+    the request was already checked against botocore's ``ProductionVariantInstanceType``
+    (:mod:`smgitops.local.emulator.conformance`), so any value that reaches here exists."""
+
+
 def patch(backend_cls: Any) -> None:
     """Install these methods on moto's ``SageMakerModelBackend``."""
+    FakeEndpointConfig.validate_instance_type = _validate_instance_type  # type: ignore[method-assign]
     backend_cls.update_endpoint = update_endpoint
     backend_cls.update_endpoint_weights_and_capacities = update_endpoint_weights_and_capacities
     backend_cls.create_endpoint = _wrap_create_endpoint(backend_cls.create_endpoint)
