@@ -217,10 +217,38 @@ FIELD_CASES = [
         "spec.model.image",
         "image URI",
     ),
-    # instance type
-    ("instance no ml.", replace(12, "  instanceType: m5.large"), 12, "spec.instanceType", "ml.*"),
-    ("instance ml.m5", replace(12, "  instanceType: ml.m5"), 12, "spec.instanceType", "ml.*"),
-    ("instance ec2", replace(12, "  instanceType: t3.micro"), 12, "spec.instanceType", "ml.*"),
+    (
+        "image not in ECR",
+        replace(8, "    image: registry.example.com/team/model:1"),
+        8,
+        "spec.model.image",
+        "ECR only",
+    ),
+    (
+        "image on Docker Hub",
+        replace(8, "    image: docker.io/library/xgboost:1.7"),
+        8,
+        "spec.model.image",
+        "ECR only",
+    ),
+    # instance type: botocore's ProductionVariantInstanceType enum
+    ("instance no ml.", replace(12, "  instanceType: m5.large"), 12, "spec.instanceType", "hosts"),
+    ("instance ml.m5", replace(12, "  instanceType: ml.m5"), 12, "spec.instanceType", "hosts"),
+    ("instance ec2", replace(12, "  instanceType: t3.micro"), 12, "spec.instanceType", "hosts"),
+    (
+        "instance unknown",
+        replace(12, "  instanceType: ml.m5.huge"),
+        12,
+        "spec.instanceType",
+        "hosts",
+    ),
+    (
+        "instance no gpu t2",
+        replace(12, "  instanceType: ml.t2.nano"),
+        12,
+        "spec.instanceType",
+        "hosts",
+    ),
     # model source
     (
         "package and image",
@@ -239,7 +267,52 @@ FIELD_CASES = [
         ),
         8,
         "spec.model.modelPackageArn",
-        "model package ARN",
+        "model package version ARN",
+    ),
+    (
+        "package name with an underscore",
+        replace(
+            8,
+            "    modelPackageArn: arn:aws:sagemaker:us-east-1:123456789012:model-package/c_m/42",
+            replace(9, ""),
+        ),
+        8,
+        "spec.model.modelPackageArn",
+        "model package version ARN",
+    ),
+    (
+        "package nested path",
+        replace(
+            8,
+            "    modelPackageArn: arn:aws:sagemaker:us-east-1:123456789012:model-package/a/b/3",
+            replace(9, ""),
+        ),
+        8,
+        "spec.model.modelPackageArn",
+        "model package version ARN",
+    ),
+    (
+        "package version of ten digits",
+        replace(
+            8,
+            "    modelPackageArn: arn:aws:sagemaker:us-east-1:123456789012:"
+            "model-package/churn/1234567890",
+            replace(9, ""),
+        ),
+        8,
+        "spec.model.modelPackageArn",
+        "model package version ARN",
+    ),
+    (
+        "package name ending in a hyphen",
+        replace(
+            8,
+            "    modelPackageArn: arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-/4",
+            replace(9, ""),
+        ),
+        8,
+        "spec.model.modelPackageArn",
+        "model package version ARN",
     ),
     # counts, durations, types
     ("instances 0", replace(13, "  instanceCount: 0"), 13, "spec.instanceCount", ">= 1"),
@@ -270,6 +343,26 @@ FIELD_CASES = [
         "environment variable name",
     ),
     ("aws tag", replace(5, "  tags: {'aws:team': risk}"), 5, "metadata.tags", "reserved"),
+    ("smgitops tag", replace(5, "  tags: {'smgitops:x': y}"), 5, "metadata.tags", "smgitops"),
+    ("tag value chars", replace(5, "  tags: {team: 'r!sk'}"), 5, "metadata.tags", "tag pattern"),
+    ("tag key chars", replace(5, "  tags: {'te#am': risk}"), 5, "metadata.tags", "tag pattern"),
+    (
+        "49 tags",
+        replace(5, "  tags: {" + ", ".join(f"t{n}: v" for n in range(49)) + "}"),
+        5,
+        "metadata.tags",
+        "at most 48",
+    ),
+    (
+        "environment over 32 KB",
+        replace(
+            11,
+            "    environment: {" + ", ".join(f"V{n}: {'x' * 1000}" for n in range(34)) + "}",
+        ),
+        11,
+        "spec.model.environment",
+        "32 KB",
+    ),
     (
         "tag key in brackets",
         replace(5, "  tags: {team.name: 7}"),
@@ -462,13 +555,10 @@ def test_unsafe_and_unknown_tags_are_rejected() -> None:
 
 def test_keys_stay_strings_as_written() -> None:
     # PyYAML would read `on` as True and `1` as an int; tag keys are text.
-    text = replace(5, "  tags: {on: 'yes', 1: two, eq: =, merge: <<}")
-    assert load_text(text, FILE).metadata.tags == {
-        "on": "yes",
-        "1": "two",
-        "eq": "=",
-        "merge": "<<",
-    }
+    text = replace(5, "  tags: {on: 'yes', 1: two, eq: =}")
+    assert load_text(text, FILE).metadata.tags == {"on": "yes", "1": "two", "eq": "="}
+    text = replace(11, "    environment: {MERGE: <<}")
+    assert load_text(text, FILE).spec.model.environment == {"MERGE": "<<"}
     assert_one("? [a, b]\n: c\n", 1, None, "mapping keys must be plain strings")
 
 
@@ -594,3 +684,27 @@ def test_environment_values_are_never_echoed_in_problems() -> None:
     problems = "\n".join(raised.value.problems)
     assert "endpoints/e.yaml:8: spec.model.environment.API_TOKEN" in problems
     assert "987654321" not in problems
+
+
+@pytest.mark.parametrize(
+    "instance_type",
+    ["ml.g5.xlarge", "ml.g6.2xlarge", "ml.inf2.xlarge", "ml.p4d.24xlarge", "ml.c7g.large"],
+)
+def test_every_instance_type_sagemaker_hosts_is_accepted(instance_type: str) -> None:
+    declaration = load_text(replace(12, f"  instanceType: {instance_type}"), FILE)
+    assert declaration.spec.instance_type == instance_type
+
+
+def test_tags_and_environment_at_sagemakers_limits_are_accepted() -> None:
+    tags = ", ".join(f"t{n}: 'Équipe 7 _.:/=+-@'" for n in range(48))
+    environment = ", ".join(f"V{n:02}: {'x' * 1000}" for n in range(32))  # 32 × 1003 < 32 KB
+    text = replace(11, f"    environment: {{{environment}}}", replace(5, f"  tags: {{{tags}}}"))
+    declaration = load_text(text, FILE)
+    assert len(declaration.metadata.tags) == 48
+    assert len(declaration.spec.model.environment) == 32
+
+
+def test_a_model_package_version_arn_as_sagemaker_names_it_is_accepted() -> None:
+    arn = "arn:aws-us-gov:sagemaker:us-gov-west-1:123456789012:model-package/churn-model-2/123"
+    text = replace(8, f"    modelPackageArn: {arn}", replace(9, ""))
+    assert load_text(text, FILE).spec.model.model_package_arn == arn

@@ -80,9 +80,9 @@ def test_image_without_model_data_is_allowed() -> None:
     [
         "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
         "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.1.0-gpu-py310",
-        "ghcr.io/acme/models/churn:v42",
-        "registry.internal:5000/churn",
-        "public.ecr.aws/acme/churn@sha256:" + "a" * 64,
+        "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/acme/models/churn:v42",
+        "123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com/churn",
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/acme/churn@sha256:" + "a" * 64,
     ],
 )
 def test_plausible_images_are_accepted(image: str) -> None:

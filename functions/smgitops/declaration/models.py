@@ -30,7 +30,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema  # noqa: TC002 (pydantic reads it at runtime)
 
-from smgitops.declaration import images
+from smgitops.declaration import aws_shapes, images
 from smgitops.declaration import metrics as catalogue
 from smgitops.declaration.base import DeclarationModel, refuse_repeated
 from smgitops.declaration.safeguards import CompareSpec, GateSpec, ShadowSpec, ValidationSpec
@@ -41,23 +41,33 @@ if TYPE_CHECKING:
 ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$", re.ASCII)
 S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/\S+$", re.ASCII)
 ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[\w+=,.@\-/]{1,512}$", re.ASCII)
+# sagemaker VersionedArnOrName (what CreateModel's ModelPackageName accepts), as an ARN:
+# a package name of 1-63 alphanumerics and hyphens, not ending with one, then /version.
 MODEL_PACKAGE_ARN = re.compile(
-    r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]+:\d{12}:model-package/[\w\-/]+(/\d+)?$", re.ASCII
+    r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]+:\d{12}:model-package/"
+    r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:/\d{1,9})?$",
+    re.ASCII,
 )
-# registry/repository[:tag][@digest]: ECR, or any registry host with a dot or a port.
+MAX_MODEL_PACKAGE_ARN = 176  # sagemaker VersionedArnOrName max
+# Amazon ECR, in the endpoint's region: ContainerDefinition.Image is pulled from ECR unless
+# ImageConfig.RepositoryAccessMode is Vpc, which smgitops never sets.
+# <account>.dkr.ecr.<region>.amazonaws.com[.cn]/repository[:tag][@sha256:digest]
 IMAGE_URI = re.compile(
-    r"^(?P<registry>[a-z0-9.\-]+\.[a-z]{2,}|[a-z0-9.\-]+:\d+)/"
+    r"^(?P<registry>\d{12}\.dkr\.ecr(?:-fips)?\.[a-z0-9\-]+\."
+    r"(?:amazonaws\.com(?:\.cn)?|c2s\.ic\.gov|sc2s\.sgov\.gov|csp\.hci\.ic\.gov))/"
     r"[a-z0-9]+(?:[._\-/][a-z0-9]+)*(?::[\w][\w.\-]{0,127})?(?:@sha256:[a-f0-9]{64})?$",
     re.ASCII,
 )
-INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9\-]+\.[a-z0-9]+$", re.ASCII)
 ENV_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$", re.ASCII)
 DURATION = re.compile(r"^(?P<value>\d+)(?P<unit>s|m|h)$", re.ASCII)
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 
 MAX_ENDPOINT_NAME = 63
-MAX_TAGS = 50
+# SageMaker allows 50 tags per resource (TagList max); smgitops adds its own two to each
+# (smgitops:managed, smgitops:endpoint: rollout's managed_tags), so users have 48.
+MANAGED_TAG_COUNT = 2
+MAX_TAGS = aws_shapes.MAX_TAGS - MANAGED_TAG_COUNT
 MAX_ENVIRONMENT = 100
 MAX_INTERVAL_SECONDS = 86400
 
@@ -116,7 +126,9 @@ class Metadata(_Model):
         default_factory=dict,
         max_length=MAX_TAGS,
         description="Tags applied to every resource smgitops creates for this endpoint "
-        "(at most 50; keys 1-128 characters, values up to 256, no `aws:` prefix).",
+        "(at most 48: SageMaker allows 50 and smgitops adds two; keys 1-128 characters, values "
+        "up to 256, both letters, digits, spaces and `_ . : / = + - @`; no `aws:` or "
+        "`smgitops:` prefix).",
         examples=[{"team": "risk", "cost-center": "1234"}],
     )
 
@@ -138,9 +150,22 @@ class Metadata(_Model):
                 raise ValueError(f"tag key {key!r} must be 1-128 characters")
             if key.lower().startswith("aws:"):
                 raise ValueError(f"tag key {key!r}: the aws: prefix is reserved by AWS")
+            if key.lower().startswith("smgitops:"):
+                raise ValueError(f"tag key {key!r}: the smgitops: prefix is smgitops' own")
             if len(tag) > 256:
                 raise ValueError(f"tag {key!r}: values are at most 256 characters")
+            for text in (key, tag):
+                if not aws_shapes.tag_text_ok(text):
+                    raise ValueError(
+                        f"tag {key!r}: {text!r} may hold only letters, digits, spaces and "
+                        "_ . : / = + - @ (SageMaker's tag pattern)"
+                    )
         return value
+
+
+def _instance_types(schema: JsonDict) -> None:
+    """The instance types SageMaker hosts, as an enum (read when a schema is built)."""
+    schema["enum"] = list(aws_shapes.instance_types())
 
 
 def _framework_names(schema: JsonDict) -> None:
@@ -232,8 +257,9 @@ class ModelSpec(_Model):
     image: str | None = Field(
         default=None,
         max_length=255,
-        description="Inference container image URI: <registry>/<repository>[:tag][@sha256:...], "
-        "from ECR or any registry host with a dot or a port. Or give `framework` instead.",
+        description="Inference container image URI in Amazon ECR (SageMaker pulls from ECR "
+        "only): <account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag][@sha256:...]. "
+        "Or give `framework` instead.",
         examples=["683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"],
         json_schema_extra=_schema_pattern(IMAGE_URI),
     )
@@ -260,13 +286,14 @@ class ModelSpec(_Model):
         default_factory=dict,
         max_length=MAX_ENVIRONMENT,
         description="Environment variables of the container (names: letters, digits and "
-        "underscores; values are strings, so quote numbers). Part of the content hash. "
+        "underscores; values are strings, so quote numbers; at most 1024 bytes each and 32 KB "
+        "all together, as SageMaker allows). Part of the content hash. "
         "Never put secrets here: the file lives in Git.",
         examples=[{"SAGEMAKER_PROGRAM": "inference.py", "WORKERS": "2"}],
     )
     model_package_arn: str | None = Field(
         default=None,
-        max_length=2048,
+        max_length=MAX_MODEL_PACKAGE_ARN,
         description="A registered model version (SageMaker Model Registry), instead of "
         "image + modelDataUrl.",
         examples=["arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/42"],
@@ -277,7 +304,11 @@ class ModelSpec(_Model):
     @classmethod
     def _image(cls, value: str | None) -> str | None:
         if value is not None and not _full(IMAGE_URI, value):
-            raise ValueError("image is not a registry image URI like <registry>/<repo>:<tag>")
+            raise ValueError(
+                "image is not an Amazon ECR image URI like "
+                "<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag> (SageMaker pulls from "
+                "ECR only)"
+            )
         return value
 
     @field_validator("model_data_url")
@@ -300,20 +331,29 @@ class ModelSpec(_Model):
     @classmethod
     def _environment(cls, value: dict[str, str]) -> dict[str, str]:
         for key, setting in value.items():
-            if len(key) > 1024 or not _full(ENV_NAME, key):
+            if len(key.encode()) > 1024 or not _full(ENV_NAME, key):
                 raise ValueError(
                     f"environment variable name {key!r} must be letters, digits and "
                     "underscores, not starting with a digit"
                 )
-            if len(setting) > 1024:
-                raise ValueError(f"environment variable {key}: values are at most 1024 characters")
+            if len(setting.encode()) > 1024:
+                raise ValueError(f"environment variable {key}: values are at most 1024 bytes")
+        size = aws_shapes.environment_bytes(value)
+        if size > aws_shapes.ENVIRONMENT_BYTES:
+            raise ValueError(
+                f"environment is {size} bytes; SageMaker allows 32 KB of names and values together"
+            )
         return value
 
     @field_validator("model_package_arn")
     @classmethod
     def _package(cls, value: str | None) -> str | None:
         if value is not None and not _full(MODEL_PACKAGE_ARN, value):
-            raise ValueError("modelPackageArn is not a SageMaker model package ARN")
+            raise ValueError(
+                "modelPackageArn is not a SageMaker model package version ARN like "
+                "arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version> (group: "
+                "1-63 letters, digits and hyphens)"
+            )
         return value
 
     @model_validator(mode="after")
@@ -696,9 +736,10 @@ class EndpointSpec(_Model):
     model: ModelSpec
     instance_type: str = Field(
         max_length=64,
-        description="ml.* instance type of every variant.",
+        description="ml.* instance type of every variant: one SageMaker hosts "
+        "(botocore's ProductionVariantInstanceType).",
         examples=["ml.m5.large", "ml.g5.xlarge"],
-        json_schema_extra=_schema_pattern(INSTANCE_TYPE),
+        json_schema_extra=_instance_types,
     )
     instance_count: Annotated[int, Strict(), Field(ge=1, le=100)] = Field(
         default=1, description="Instances per variant (1-100). Default 1."
@@ -730,8 +771,11 @@ class EndpointSpec(_Model):
     @field_validator("instance_type")
     @classmethod
     def _instance_type(cls, value: str) -> str:
-        if not _full(INSTANCE_TYPE, value):
-            raise ValueError("instanceType must be an ml.* instance type like ml.m5.large")
+        if value not in aws_shapes.instance_types():
+            raise ValueError(
+                f"instanceType {value!r} is not an instance type SageMaker hosts "
+                "(like ml.m5.large or ml.g5.xlarge)"
+            )
         return value
 
 
