@@ -147,7 +147,7 @@ def _seed(declared: int) -> None:
             ],
         )
         sm.create_endpoint(EndpointName=decl.name, EndpointConfigName=config)
-        rollout_id = naming.rollout_id(decl.name, commit, decl.content_hash())
+        rollout_id = naming.rollout_id(decl.name, commit, decl.content_hash(), 0.0)
         status = new_status(
             decl, rollout_id=rollout_id, commit=commit, pushed_at=T0, source={}, now=T0
         ).evolve(phase=Phase.SUCCEEDED, stable=ref, weights={ref.name: 100.0}, watched_alarms=[])

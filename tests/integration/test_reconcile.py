@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from smgitops.aws import clients
 from smgitops.aws.deliveries import PushRecord, PushStore
+from smgitops.aws.stepfunctions import Executions
 from smgitops.aws.store import StatusStore
 from smgitops.handlers import reconcile
 from smgitops.ingest.allowlist import identity_of
@@ -526,3 +527,25 @@ def test_a_role_outside_the_repositorys_folder_makes_the_push_invalid(stack: Sta
         "endpoints/churn-predictor.yaml:1: spec.model.executionRoleArn: role "
     )
     assert stack.executions() == []
+
+
+def test_a_start_step_functions_refuses_is_reported_failed_not_started(stack: Stack) -> None:
+    stack.remote.declare("churn-predictor")
+    sha = stack.remote.commit("one endpoint")
+
+    def refused(self: Executions, endpoint: str, rollout_id: str) -> bool:
+        return False  # the name belongs to an execution that has ended
+
+    stack.monkeypatch.setattr(Executions, "start", refused)
+    event = signed(
+        "github-push-main.json", after=sha, clone_url=stack.remote.url, pushed_at=int(T0)
+    )
+    call_webhook(event)
+    assert reconcile.handler({"Records": stack.aws.receive()}, None) == {"batchItemFailures": []}
+    record = stack.record(sha, T0)
+    assert _outcomes(record) == {"churn-predictor": "failed"}
+    states = {(r.body["context"], r.body["state"]) for r in stack.github.requests}
+    assert ("smgitops/churn-predictor", "failure") in states
+    assert ("smgitops/churn-predictor", "pending") not in states
+    status = StatusStore(stack.aws.table).get("churn-predictor")
+    assert status is not None and status.phase == Phase.FAILED

@@ -20,7 +20,7 @@ NAME = "churn-predictor"
 def start(decl: Declaration, world: World, commit: str = "a" * 40) -> RolloutStatus:
     return new_status(
         decl,
-        rollout_id=naming.rollout_id(decl.name, commit, decl.content_hash()),
+        rollout_id=naming.rollout_id(decl.name, commit, decl.content_hash(), 0.0),
         commit=commit,
         pushed_at=world.now,
         source={},

@@ -17,7 +17,12 @@ class Executions:
         self.client = client or clients.client("stepfunctions")
 
     def start(self, endpoint: str, rollout_id: str) -> bool:
-        """Start the rollout's execution; False when it already exists (a retry)."""
+        """Start the rollout's execution; True also when it is running already (a retried start:
+        Step Functions answers a running execution's name and input with that execution).
+
+        False: the name belongs to an execution that has ended (or had another input), which
+        Step Functions refuses for 90 days: this start cannot happen.
+        """
         try:
             self.client.start_execution(
                 stateMachineArn=self.state_machine_arn,

@@ -217,10 +217,10 @@ class Reconciler:
         count = len(declarations)
         self._status(work, "success", VALIDATE_CONTEXT, f"{count} declaration(s) valid")
         for outcome in outcomes:
-            if outcome.kind in PENDING_KINDS:
+            if outcome.kind in PENDING_KINDS or outcome.kind == "failed":
                 self._status(
                     work,
-                    "pending",
+                    "failure" if outcome.kind == "failed" else "pending",
                     f"smgitops/{outcome.endpoint}",
                     f"rollout {outcome.kind}: {outcome.rollout_id}"
                     + (f" ({outcome.reason})" if outcome.reason else ""),

@@ -59,9 +59,15 @@ def alarm_name(
     return f"{readable[: MAX_ALARM_NAME - len(digest) - 1]}-{digest}"
 
 
-def rollout_id(endpoint: str, commit: str, spec_hash: str) -> str:
-    """Also the Step Functions execution name (≤ 80 chars, [A-Za-z0-9-_])."""
-    return f"{endpoint[:50]}-{commit[:12]}-{spec_hash[:8]}"
+def rollout_id(endpoint: str, commit: str, spec_hash: str, pushed_at: float) -> str:
+    """Also the Step Functions execution name (≤ 80 chars, [A-Za-z0-9-]).
+
+    One per push: a redelivered push gets the same name (so a retried start is the same
+    execution), a new push of the same commit and declaration — a branch reset to an older
+    commit — gets a new one. Step Functions refuses a name for 90 days after its execution
+    ended (``StartExecutionInput.name``), so the name cannot be the commit and spec alone.
+    """
+    return f"{endpoint[:50]}-{commit[:12]}-{_digest([spec_hash, pushed_at])[:8]}"
 
 
 def heal_rollout_id(base: str, now: float) -> str:

@@ -137,7 +137,7 @@ class StartRequest:
 @dataclass(frozen=True)
 class StartOutcome:
     endpoint: str
-    kind: Literal["started", "queued", "unchanged", "stale"]
+    kind: Literal["started", "queued", "unchanged", "stale", "failed"]
     rollout_id: str
     reason: str = ""
 
@@ -447,7 +447,7 @@ class RolloutService:
     def _start_attempt(self, request: StartRequest, current: RolloutStatus | None) -> StartOutcome:
         decl, commit = request.declaration, request.commit
         spec_hash = decl.content_hash()
-        rollout_id = naming.rollout_id(decl.name, commit, spec_hash)
+        rollout_id = naming.rollout_id(decl.name, commit, spec_hash, request.pushed_at)
         now = self.clock()
         if request.force:
             if current is not None and (current.active or current.next is not None):
@@ -470,8 +470,9 @@ class RolloutService:
                     context=request.context,
                 )
                 after = queue(current, queued, now)
-                self._save(current, after, [f"superseded by {commit[:12]} (queued)"])
-                self._start_execution(decl.name, rollout_id)
+                saved = self._save(current, after, [f"superseded by {commit[:12]} (queued)"])
+                if not self._start_execution(decl.name, rollout_id):
+                    return self._not_started(saved, rollout_id)
                 return StartOutcome(
                     decl.name, "queued", rollout_id, f"supersedes {current.rollout_id}"
                 )
@@ -493,7 +494,8 @@ class RolloutService:
         )
         if self.notifier is not None:
             self.notifier.phase_changed(saved, str(current.phase) if current else "")
-        self._start_execution(decl.name, rollout_id)
+        if not self._start_execution(decl.name, rollout_id):
+            return self._not_started(saved, rollout_id)
         return StartOutcome(decl.name, "started", rollout_id)
 
     def _skip(
@@ -504,8 +506,9 @@ class RolloutService:
         newest = max(current.pushed_at, current.next.pushed_at if current.next else 0.0)
         target = current.next or current
         if target.spec_hash == spec_hash:
-            if current.active:
-                self._start_execution(name, target.rollout_id)  # a retry after a crash
+            # a retry after a crash between saving and starting
+            if current.active and not self._start_execution(name, target.rollout_id):
+                return self._not_started(current, target.rollout_id)
             reason = f"{target.rollout_id} already declares this model"
             if not current.next and current.phase in {Phase.ROLLED_BACK, Phase.FAILED}:
                 reason = (
@@ -523,9 +526,23 @@ class RolloutService:
             )
         return None
 
-    def _start_execution(self, endpoint: str, rollout_id: str) -> None:
-        if self.executions is not None:
-            self.executions.start(endpoint, rollout_id)
+    def _start_execution(self, endpoint: str, rollout_id: str) -> bool:
+        """False when Step Functions refuses the execution (its name is spent)."""
+        return self.executions is None or self.executions.start(endpoint, rollout_id)
+
+    def _not_started(self, saved: RolloutStatus, rollout_id: str) -> StartOutcome:
+        """The rollout's execution cannot start: the rollout ends here (or leaves the queue),
+        so no status waits for an execution that does not exist."""
+        reason = (
+            f"Step Functions refused execution {rollout_id}: an execution of that name has "
+            "ended (names are kept 90 days)"
+        )
+        if saved.next is not None and saved.next.rollout_id == rollout_id:
+            after = saved.evolve(next=None)
+        else:
+            after = saved.evolve(phase=Phase.FAILED, reason=reason)
+        self._save(saved, after, [reason])
+        return StartOutcome(saved.endpoint, "failed", rollout_id, reason)
 
     # --- requests from outside the loop -------------------------------------------------------
 
