@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Self
 import boto3
 from moto import mock_aws
 from moto.cloudwatch.models import CloudWatchBackend
+from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.core.responses import BaseResponse
 from moto.events.models import Rule
@@ -70,7 +71,7 @@ def install() -> None:
             return
         sagemaker.patch(SageMakerModelBackend, SageMakerResponse)
         traffic.patch(SageMakerRuntimeResponse)
-        cloudwatch.patch(CloudWatchBackend)
+        cloudwatch.patch(CloudWatchBackend, CloudWatchResponse)
         events.patch(Rule)
         conformance.patch(BaseResponse)
         setattr(SageMakerModelBackend, _MARKER, True)

@@ -266,11 +266,39 @@ def prune_metric_data(max_age_seconds: float, now: float | None = None) -> int:
     return dropped
 
 
-def patch(cls: Any) -> None:
-    """Install the evaluating behaviour on moto's CloudWatchBackend class (idempotent caller)."""
+def patch(cls: Any, response_cls: Any) -> None:
+    """Install the evaluating behaviour on moto's CloudWatchBackend class (idempotent caller)
+    and DescribeAlarms' pages on its response class."""
     cls.put_metric_data = _wrap_put_metric_data(cls.put_metric_data)
     cls.put_metric_alarm = _wrap_put_metric_alarm(cls.put_metric_alarm)
     cls.set_alarm_state = _wrap_set_alarm_state(cls.set_alarm_state)
+    response_cls.describe_alarms = _wrap_describe_alarms(response_cls.describe_alarms)
+
+
+DESCRIBE_ALARMS_PAGE = 50  # what DescribeAlarms answers without MaxRecords (at most 100)
+
+
+def _wrap_describe_alarms(original: Callable[..., Any]) -> Callable[..., Any]:
+    """DescribeAlarms in pages, as CloudWatch answers: ``MaxRecords`` alarms (default 50),
+    by name, and a ``NextToken`` when there are more (moto answers all of them at once).
+    The default page size is not in botocore's model: boto/boto#3036, boto/boto3#307."""
+
+    def describe_alarms(self: Any) -> Any:
+        result = original(self)
+        alarms = sorted(
+            [*result.result["MetricAlarms"], *result.result["CompositeAlarms"]],
+            key=lambda alarm: str(alarm.name),
+        )
+        size = int(self._get_param("MaxRecords") or DESCRIBE_ALARMS_PAGE)
+        start = int(self._get_param("NextToken") or 0)
+        page = alarms[start : start + size]
+        result.result["MetricAlarms"] = [a for a in page if a.rule is None]
+        result.result["CompositeAlarms"] = [a for a in page if a.rule is not None]
+        if start + size < len(alarms):
+            result.result["NextToken"] = str(start + size)
+        return result
+
+    return describe_alarms
 
 
 def _wrap_put_metric_data(original: Callable[..., None]) -> Callable[..., None]:
