@@ -378,6 +378,13 @@ FIELD_CASES = [
         "multiple of 60",
     ),
     (
+        "46 alarms and metrics",
+        replace(19, "      alarms: [" + ", ".join(f"a{n}" for n in range(45)) + "]"),
+        18,
+        "spec.rollout.analysis",
+        "at most 45",
+    ),
+    (
         "metric statistic",
         replace(21, "        - {metric: ModelLatency, max: 5, statistic: p100}"),
         21,

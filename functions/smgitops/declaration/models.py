@@ -70,6 +70,9 @@ MANAGED_TAG_COUNT = 2
 MAX_TAGS = aws_shapes.MAX_TAGS - MANAGED_TAG_COUNT
 MAX_ENVIRONMENT = 100
 MAX_INTERVAL_SECONDS = 86400
+# alarms + metrics of one rollout: a hand-over writes the status, its history and the alarm
+# index of both rollouts (up to 2 × 45 + 4 items) in one transaction of at most 100
+MAX_WATCHED = 45
 
 # Integers and numbers are strict: YAML ``true`` or ``"2"`` is not silently a count.
 StrictInt = Annotated[int, Strict()]
@@ -568,6 +571,17 @@ class AnalysisSpec(_Model):
         hint = " (one alarm per metric and statistic; keep the lower max)"
         refuse_repeated([check.label for check in value], "check listed", hint)
         return value
+
+    @model_validator(mode="after")
+    def _watched(self) -> AnalysisSpec:
+        count = len(set(self.alarms)) + len(self.metrics)
+        if count > MAX_WATCHED:
+            raise ValueError(
+                f"{count} alarms and metrics; at most {MAX_WATCHED} together (the status write "
+                "that hands one rollout over to the next indexes both sets in one DynamoDB "
+                "transaction, at most 100 actions)"
+            )
+        return self
 
     @property
     def any_check(self) -> bool:
