@@ -176,6 +176,10 @@ class DeliveryStore(_Table):
         )
 
 
+MAX_PROBLEMS = 200  # problems kept in a push record (the count says how many there were)
+MAX_PROBLEM_CHARS = 1000
+
+
 class PushRecord(NamedTuple):
     """What became of one push: the record every accepted push leaves."""
 
@@ -192,6 +196,7 @@ class PushRecord(NamedTuple):
     outcomes: tuple[dict[str, Any], ...] = ()  # {"endpoint", "kind", "rolloutId", "reason"}
     orphans: tuple[dict[str, Any], ...] = ()  # {"endpoint", "action", "reason"}
     recorded_at: float = 0.0
+    problem_count: int = 0  # every problem, when ``problems`` holds only the first ones
 
     @property
     def sort_key(self) -> str:
@@ -209,6 +214,7 @@ class PushRecord(NamedTuple):
             "cloneUrl": self.clone_url,
             "reason": self.reason,
             "problems": list(self.problems),
+            "problemCount": self.problem_count,
             "outcomes": list(self.outcomes),
             "orphans": list(self.orphans),
             "recordedAt": self.recorded_at,
@@ -228,8 +234,15 @@ class PushStore(_Table):
         self.ttl_seconds = ttl_seconds
 
     def put(self, record: PushRecord) -> PushRecord:
+        """Record a push; at most :data:`MAX_PROBLEMS` problems (of :data:`MAX_PROBLEM_CHARS`
+        each) are kept, with the count of them all, so the item stays far below DynamoDB's
+        400 KB (a large invalid repository has thousands)."""
         now = self._clock()
-        stored = record._replace(recorded_at=now)
+        stored = record._replace(
+            recorded_at=now,
+            problems=tuple(p[:MAX_PROBLEM_CHARS] for p in record.problems[:MAX_PROBLEMS]),
+            problem_count=max(record.problem_count, len(record.problems)),
+        )
         item = {
             "pk": {"S": f"PUSH#{record.repository}"},
             "sk": {"S": record.sort_key},
@@ -327,6 +340,7 @@ def _push(item: dict[str, Any]) -> PushRecord:
         clone_url=data["cloneUrl"],
         reason=data.get("reason", ""),
         problems=tuple(data.get("problems", ())),
+        problem_count=int(data.get("problemCount", len(data.get("problems", ())))),
         outcomes=tuple(data.get("outcomes", ())),
         orphans=tuple(data.get("orphans", ())),
         recorded_at=float(data.get("recordedAt", 0.0)),

@@ -5,20 +5,28 @@ Single table, keys ``pk``/``sk``:
   ENDPOINT#<name> / STATUS              current RolloutStatus (``version`` guards writes)
   ENDPOINT#<name> / HIST#<at>#<seq>     HistoryRecord, append-only
   ALARM#<alarm>   / ENDPOINT#<name>     this endpoint's active rollout watches this alarm
+  GOLDEN#<sha256> / PART#<n>            golden requests (zlib, in ≤ 350 KB parts), by content
 GSI ``gsi1``: gsi1pk = "STATUS", gsi1sk = <name> lists every status.
+
+Golden requests (up to 256 KB of files, twice when a push is queued) would take a status item
+past DynamoDB's 400 KB: the status keeps a reference (``goldenRef``, the hash of the requests),
+the requests are written once under it and read back with the status.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
+import zlib
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws import clients
 from smgitops.aws.errors import code_of, translate
-from smgitops.errors import ConflictError
-from smgitops.rollout.status import HistoryRecord, RolloutStatus
+from smgitops.errors import ActionRejectedError, ConflictError
+from smgitops.rollout.status import Context, HistoryRecord, RolloutStatus
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -26,6 +34,11 @@ if TYPE_CHECKING:
 STATUS_SK = "STATUS"
 HISTORY_PREFIX = "HIST#"
 BATCH = 100
+GOLDEN_PREFIX = "GOLDEN#"
+GOLDEN_PART_BYTES = 350_000
+GOLDEN_CACHE = 4  # golden request sets a store keeps in memory (a warm tick reads them once)
+CONFLICT_CODES = frozenset({"ConditionalCheckFailedException", "TransactionConflictException"})
+CONFLICT_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 _seq = itertools.count()
 
 
@@ -49,6 +62,7 @@ class StatusStore:
     def __init__(self, table: str, client: Any = None) -> None:
         self.table = table
         self.client = client or clients.client("dynamodb")
+        self._golden: dict[str, list[dict[str, Any]]] = {}  # written or read, by reference
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -74,7 +88,7 @@ class StatusStore:
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, "GetItem") from exc
         item = out.get("Item")
-        return _status(item) if item else None
+        return self._status(item) if item else None
 
     def get_many(self, endpoints: Iterable[str]) -> dict[str, RolloutStatus]:
         names = list(dict.fromkeys(endpoints))
@@ -91,7 +105,7 @@ class StatusStore:
                 except (ClientError, BotoCoreError) as exc:
                     raise translate(exc, "BatchGetItem") from exc
                 for item in out.get("Responses", {}).get(self.table, []):
-                    status = _status(item)
+                    status = self._status(item)
                     found[status.endpoint] = status
                 request = out.get("UnprocessedKeys") or {}
         return found
@@ -103,7 +117,7 @@ class StatusStore:
             KeyConditionExpression="gsi1pk = :p",
             ExpressionAttributeValues={":p": _s("STATUS")},
         ):
-            statuses.append(_status(item))
+            statuses.append(self._status(item))
         return sorted(statuses, key=lambda s: s.endpoint)
 
     def history(self, endpoint: str, limit: int = 200) -> list[HistoryRecord]:
@@ -168,7 +182,7 @@ class StatusStore:
                 "phase": _s(saved.phase.value),
                 "rolloutId": _s(saved.rollout_id),
                 "commit": _s(saved.commit),
-                "doc": _s(saved.model_dump_json()),
+                "doc": _s(self._detached(saved).model_dump_json()),
             },
         }
         if expected_version is None:
@@ -192,8 +206,10 @@ class StatusStore:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons") or []
-            if code_of(exc) == "ConditionalCheckFailedException" or any(
-                r.get("Code") == "ConditionalCheckFailed" for r in reasons
+            # TransactionConflict: another transaction held one of the items (a tick, the abort
+            # function, promote and reconcile write the same status); retried as a conflict.
+            if code_of(exc) in CONFLICT_CODES or any(
+                r.get("Code") in CONFLICT_REASONS for r in reasons
             ):
                 raise ConflictError(
                     f"status of {status.endpoint} changed since version {expected_version}"
@@ -203,6 +219,83 @@ class StatusStore:
             raise translate(exc, "TransactWriteItems") from exc
         return saved
 
+    # --- golden requests, by reference ----------------------------------------------------------
+
+    def _status(self, item: dict[str, Any]) -> RolloutStatus:
+        status = RolloutStatus.model_validate_json(item["doc"]["S"])
+        changes: dict[str, Any] = {"version": int(item["version"]["N"])}
+        if status.golden_ref and not status.golden:
+            changes["golden"] = self._read_golden(status.golden_ref)
+        if status.next is not None and status.next.context.golden_ref:
+            context = status.next.context
+            golden = self._read_golden(context.golden_ref)
+            changes["next"] = status.next.model_copy(
+                update={"context": context.model_copy(update={"golden": golden})}
+            )
+        return status.evolve(**changes)
+
+    def _detached(self, status: RolloutStatus) -> RolloutStatus:
+        """``status`` as stored: golden requests replaced by their reference (written first)."""
+        changes: dict[str, Any] = {}
+        if status.golden:
+            changes.update(golden=[], golden_ref=self._write_golden(status.golden))
+        if status.next is not None and status.next.context.golden:
+            context = status.next.context
+            detached = Context.model_validate(
+                {
+                    **context.model_dump(),
+                    "golden": [],
+                    "golden_ref": self._write_golden(context.golden),
+                }
+            )
+            changes["next"] = status.next.model_copy(update={"context": detached})
+        return status.evolve(**changes) if changes else status
+
+    def _write_golden(self, requests: list[dict[str, Any]]) -> str:
+        ref = golden_ref(requests)
+        if ref in self._golden:
+            return ref
+        packed = zlib.compress(json.dumps(requests, separators=(",", ":")).encode())
+        parts = [
+            packed[start : start + GOLDEN_PART_BYTES]
+            for start in range(0, len(packed), GOLDEN_PART_BYTES)
+        ]
+        for index, part in enumerate(parts):
+            item = {
+                "pk": _s(f"{GOLDEN_PREFIX}{ref}"),
+                "sk": _s(f"PART#{index:03d}"),
+                "parts": _n(len(parts)),
+                "data": {"B": part},
+            }
+            try:
+                self.client.put_item(TableName=self.table, Item=item)
+            except (ClientError, BotoCoreError) as exc:
+                raise translate(exc, "PutItem") from exc
+        self._remember(ref, requests)
+        return ref
+
+    def _remember(self, ref: str, requests: list[dict[str, Any]]) -> None:
+        while len(self._golden) >= GOLDEN_CACHE:
+            self._golden.pop(next(iter(self._golden)))
+        self._golden[ref] = requests
+
+    def _read_golden(self, ref: str) -> list[dict[str, Any]]:
+        if ref not in self._golden:
+            items = list(
+                self._query(
+                    KeyConditionExpression="pk = :p",
+                    ExpressionAttributeValues={":p": _s(f"{GOLDEN_PREFIX}{ref}")},
+                    ConsistentRead=True,
+                )
+            )
+            if not items or len(items) != int(items[0]["parts"]["N"]):
+                raise ActionRejectedError("GetGoldenRequests", f"golden requests {ref} are missing")
+            packed = b"".join(
+                item["data"]["B"] for item in sorted(items, key=lambda i: i["sk"]["S"])
+            )
+            self._remember(ref, json.loads(zlib.decompress(packed)))
+        return self._golden[ref]
+
     def append_history(self, records: Sequence[HistoryRecord]) -> None:
         for record in records:
             try:
@@ -211,9 +304,9 @@ class StatusStore:
                 raise translate(exc, "PutItem") from exc
 
 
-def _status(item: dict[str, Any]) -> RolloutStatus:
-    status = RolloutStatus.model_validate_json(item["doc"]["S"])
-    return status.evolve(version=int(item["version"]["N"]))
+def golden_ref(requests: list[dict[str, Any]]) -> str:
+    canonical = json.dumps(requests, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _history_item(record: HistoryRecord) -> dict[str, Any]:

@@ -47,6 +47,7 @@ class Context(_Frozen):
     """What a rollout needs from the repository at its commit besides the declaration."""
 
     golden: list[dict[str, Any]] = Field(default_factory=list)  # validation.NamedRequest dumps
+    golden_ref: str = ""  # where the store keeps ``golden`` (never inside the status item)
     freeze: list[dict[str, Any]] = Field(default_factory=list)  # FreezeWindow dumps
     override: str = ""  # the commit's Deploy-Override trailer
     self_heal: bool | None = None  # the app config's selfHeal (None: the drift function decides)
@@ -104,6 +105,7 @@ class RolloutStatus(_Frozen):
     shadow: bool = False
     # from the repository at the commit: golden requests, freeze windows, a Deploy-Override
     golden: list[dict[str, Any]] = Field(default_factory=list)
+    golden_ref: str = ""  # where the store keeps ``golden`` (never inside the status item)
     freeze: list[dict[str, Any]] = Field(default_factory=list)
     override: str = ""
     self_heal: bool | None = None  # .smgitops.yaml's selfHeal at the commit (None: not set)
