@@ -26,6 +26,7 @@ from smgitops.errors import GitFetchError, TransientError
 from smgitops.handlers import reconcile
 from smgitops.ingest import signature
 from smgitops.local.resources import create_table
+from smgitops.observability import logger
 from tests.conftest import load_event
 from tests.integration.test_webhook_fuzz import json_values
 from tests.support.ingest import call_webhook, create_aws, signed, webhook_env
@@ -183,3 +184,24 @@ def test_a_signed_push_stamped_after_year_9999_is_refused(
         queued = aws.queued()
     clients.reset()
     assert (status, queued) == (400, 0), body
+
+
+def test_log_keys_of_a_record_never_reach_the_next_one(
+    table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch (and a warm container) logs each record with its own repository, commit and
+    delivery: a dropped record after a push must not be logged as that push."""
+    _reconcile_env(monkeypatch, table)
+    keys = ("repository", "commit", "delivery")
+    log = logger()
+    body = json.dumps(WORK)  # not on the allow list: ignored, after its keys were set
+    assert reconcile.process(body)["status"] in {"ignored", "failed"}
+    assert not set(keys) & set(log.get_current_keys())
+    batch = {
+        "Records": [
+            {"messageId": "m-1", "body": body, "attributes": {}},
+            {"messageId": "m-2", "body": "not json", "attributes": {}},
+        ]
+    }
+    assert reconcile.handler(batch, None) == {"batchItemFailures": []}
+    assert not set(keys) & set(log.get_current_keys())

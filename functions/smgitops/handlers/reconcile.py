@@ -92,9 +92,24 @@ def work_from(body: Any, *, branch: str) -> PushWork | Ignored:
     return PushWork.model_validate(data)
 
 
+LOG_KEYS = ("repository", "commit", "delivery")
+
+
 def process(body: Any, *, attempt: int = 1) -> dict[str, Any]:
-    """One message; returns what was done. Raises only retryable errors."""
+    """One message; returns what was done. Raises only retryable errors.
+
+    The message's log keys are its own: cleared when it is done, so neither the next record
+    of the batch nor the next invocation of a warm container is logged as this push.
+    """
+    try:
+        return _process(body, attempt)
+    finally:
+        logger().remove_keys(list(LOG_KEYS))
+
+
+def _process(body: Any, attempt: int) -> dict[str, Any]:
     log = logger()
+    log.remove_keys(list(LOG_KEYS))
     try:
         work = work_from(body, branch=settings().branch)
     except (ValueError, ValidationError, RecursionError) as exc:
