@@ -13,10 +13,11 @@ from botocore.config import Config
 from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
 
+from smgitops.aws import clients
 from smgitops.aws.runtime import Runtime
 from smgitops.errors import ActionRejectedError, TransientError
-from smgitops.local.emulator import emulated_aws
-from smgitops.local.emulator.traffic import ERROR_RATE, RESPONSE
+from smgitops.local.emulator import Emulator, emulated_aws
+from smgitops.local.emulator.traffic import ERROR_RATE, RESPONSE, STALL_MS
 from smgitops.rollout.validation import NamedRequest, check, parse_request, run
 from tests.support.emulator import (
     REGION,
@@ -123,3 +124,43 @@ def test_a_timeout_is_a_failed_answer() -> None:
     response = Runtime(sm_runtime).invoke(ENDPOINT, "cand", b"{}", "application/json")
     assert response.status == 0
     assert response.error.startswith("no answer in time")
+
+
+def test_the_declared_timeout_applies_once_to_a_hung_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A model that answers after 3 s, a golden request timeout of 1 s: one attempt, no answer
+    in time (botocore's default would wait 30 s and try 5 times)."""
+    with Emulator.start(update_delay=0) as aws:
+        sm = aws.client("sagemaker")
+        create_model(sm, "m-hung", environment={STALL_MS: "3000"})
+        create_config(sm, "cfg", [variant("hung", "m-hung")])
+        deploy(sm, ENDPOINT, "cfg")
+        monkeypatch.setenv("AWS_ENDPOINT_URL", aws.url)
+        clients.reset()
+        sent: list[str] = []
+        clients.timed_client("sagemaker-runtime", 1.0).meta.events.register(
+            "before-send.sagemaker-runtime.InvokeEndpoint", lambda **_: sent.append("sent")
+        )
+        response = Runtime().invoke(ENDPOINT, "hung", b"{}", "application/json", timeout=1.0)
+        clients.reset()
+    assert response.status == 0
+    assert response.error.startswith("no answer in time")
+    assert sent == ["sent"]
+
+
+def test_requests_that_do_not_fit_in_the_tick_are_not_sent_and_fail() -> None:
+    sent: list[bytes] = []
+
+    def invoke(body: bytes, content_type: str, accept: str | None) -> Any:
+        sent.append(body)
+        raise AssertionError("nothing may be sent")
+
+    requests = [golden(f"{n}.json", {"body": {"n": n}}) for n in range(3)]
+    outcome = run(requests, invoke, "application/json", 1.0, timeout=10.0, time_left=lambda: 5.0)
+    assert sent == []
+    assert outcome.passed == 0 and outcome.total == 3 and not outcome.ok
+    assert (
+        "not sent: 3 golden requests of up to 10s each do not fit in one tick"
+        in (outcome.failures[0])
+    )

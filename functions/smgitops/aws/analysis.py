@@ -3,6 +3,7 @@ per-variant metrics judged candidate against stable. Results are plain dicts for
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from smgitops.rollout import analysis, validation
@@ -10,6 +11,11 @@ from smgitops.rollout import analysis, validation
 if TYPE_CHECKING:
     from smgitops.declaration.models import Declaration
     from smgitops.rollout.status import RolloutStatus
+
+
+# Seconds a tick may spend on golden requests: the tick function's Timeout (120 s in
+# template.yaml) minus the reads and writes around them.
+VALIDATION_BUDGET_S = 80.0
 
 
 class Analysis:
@@ -37,8 +43,17 @@ class Analysis:
         spec = declaration.spec.rollout.validation
         assert spec is not None  # noqa: S101 - decide() asks only when it is declared
         requests = validation.restore_requests(status.golden)
-        invoke = self.runtime.invoker(status.endpoint, status.candidate.name)
-        outcome = validation.run(requests, invoke, spec.content_type, spec.min_score)
+        timeout = float(spec.timeout_seconds)
+        invoke = self.runtime.invoker(status.endpoint, status.candidate.name, timeout)
+        deadline = time.monotonic() + VALIDATION_BUDGET_S
+        outcome = validation.run(
+            requests,
+            invoke,
+            spec.content_type,
+            spec.min_score,
+            timeout=timeout,
+            time_left=lambda: deadline - time.monotonic(),
+        )
         result = outcome.as_dict()
         if not requests:
             result["failures"] = [f"no golden request matched {', '.join(spec.requests)}"]

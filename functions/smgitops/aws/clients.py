@@ -17,12 +17,17 @@ from botocore.config import Config
 _LOCK = threading.Lock()
 
 
-def _config() -> Config:
-    attempts = int(os.environ.get("SMGITOPS_AWS_MAX_ATTEMPTS", "5"))
+def _config(read_timeout: float | None = None, total_attempts: int | None = None) -> Config:
+    # botocore: ``max_attempts`` counts retries after the first, ``total_max_attempts`` all
+    retries: dict[str, Any] = {"mode": "standard"}
+    if total_attempts is None:
+        retries["max_attempts"] = int(os.environ.get("SMGITOPS_AWS_MAX_ATTEMPTS", "5"))
+    else:
+        retries["total_max_attempts"] = total_attempts
     return Config(
-        retries={"mode": "standard", "max_attempts": attempts},
-        connect_timeout=5,
-        read_timeout=30,
+        retries=retries,
+        connect_timeout=5 if read_timeout is None else min(5.0, read_timeout),
+        read_timeout=30 if read_timeout is None else read_timeout,
     )
 
 
@@ -32,7 +37,13 @@ def session() -> boto3.session.Session:
 
 
 @cache
-def _client(service: str, endpoint_url: str | None, region: str | None) -> Any:
+def _client(
+    service: str,
+    endpoint_url: str | None,
+    region: str | None,
+    read_timeout: float | None = None,
+    total_attempts: int | None = None,
+) -> Any:
     with _LOCK:
         shared = session()
         return shared.client(
@@ -41,13 +52,19 @@ def _client(service: str, endpoint_url: str | None, region: str | None) -> Any:
             region_name=region
             or shared.region_name
             or os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-            config=_config(),
+            config=_config(read_timeout, total_attempts),
         )
 
 
 def client(service: str, endpoint_url: str | None = None, region: str | None = None) -> Any:
     """A cached client; ``AWS_ENDPOINT_URL`` (botocore) points it at an emulator."""
     return _client(service, endpoint_url, region)
+
+
+def timed_client(service: str, read_timeout: float) -> Any:
+    """A cached client that waits ``read_timeout`` seconds for an answer and tries once (a
+    request that is not idempotent, with its own deadline: a golden request)."""
+    return _client(service, None, None, float(read_timeout), 1)
 
 
 def reset() -> None:

@@ -26,8 +26,19 @@ MODEL_ERROR_STATUS = 424  # what SageMaker answers when the container failed
 
 
 class Runtime:
+    """``client``: used for every request (tests); otherwise a client per timeout, one attempt
+    each: botocore's standard mode would retry a read timeout 4 more times (InvokeEndpoint is
+    not idempotent, and 5 × 30 s outlasts the tick)."""
+
     def __init__(self, client: Any = None) -> None:
-        self.client = client or clients.client("sagemaker-runtime")
+        self._client = client
+
+    def client_for(self, timeout: float | None) -> Any:
+        if self._client is not None:
+            return self._client
+        if timeout is None:
+            return clients.client("sagemaker-runtime")
+        return clients.timed_client("sagemaker-runtime", timeout)
 
     def invoke(
         self,
@@ -36,6 +47,8 @@ class Runtime:
         body: bytes,
         content_type: str,
         accept: str | None = None,
+        *,
+        timeout: float | None = None,
     ) -> Response:
         params: dict[str, Any] = {
             "EndpointName": endpoint,
@@ -46,7 +59,7 @@ class Runtime:
         if accept:
             params["Accept"] = accept
         try:
-            out = self.client.invoke_endpoint(**params)
+            out = self.client_for(timeout).invoke_endpoint(**params)
         except ClientError as exc:
             return _model_failure(exc)
         except ReadTimeoutError as exc:
@@ -61,11 +74,11 @@ class Runtime:
             content_type=str(out.get("ContentType", "")),
         )
 
-    def invoker(self, endpoint: str, variant: str) -> Invoke:
+    def invoker(self, endpoint: str, variant: str, timeout: float | None = None) -> Invoke:
         """``invoke(body, content_type, accept)`` bound to one variant, for ``validation.run``."""
 
         def invoke(body: bytes, content_type: str, accept: str | None) -> Response:
-            return self.invoke(endpoint, variant, body, content_type, accept)
+            return self.invoke(endpoint, variant, body, content_type, accept, timeout=timeout)
 
         return invoke
 

@@ -551,13 +551,31 @@ Invoke = Callable[[bytes, str, str | None], Response]
 
 
 def run(
-    requests: Sequence[NamedRequest], invoke: Invoke, default_content_type: str, min_score: float
+    requests: Sequence[NamedRequest],
+    invoke: Invoke,
+    default_content_type: str,
+    min_score: float,
+    *,
+    timeout: float = 0.0,
+    time_left: Callable[[], float] | None = None,
 ) -> ValidationOutcome:
-    """Send every golden request through ``invoke`` and score the answers."""
+    """Send every golden request through ``invoke`` and score the answers.
+
+    ``time_left()``: seconds the caller may still spend; a request that could take its whole
+    ``timeout`` past that is not sent and fails ("not sent"), so the tick ends in time and the
+    rollout is judged, never left to a function timeout.
+    """
     results = []
     for named in requests:
-        body, content_type = named.request.encode(default_content_type)
-        response = invoke(body, content_type, named.request.accept)
+        if time_left is not None and time_left() < timeout:
+            response = Response(
+                status=0,
+                error=f"not sent: {len(requests)} golden requests of up to {timeout:g}s each "
+                "do not fit in one tick",
+            )
+        else:
+            body, content_type = named.request.encode(default_content_type)
+            response = invoke(body, content_type, named.request.accept)
         results.append(evaluate(named.name, named.request, response))
     return summarize(results, min_score)
 

@@ -31,6 +31,7 @@ import json
 import logging
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,8 @@ NAMESPACE = "AWS/SageMaker"
 ERROR_RATE = "SMGITOPS_SIM_ERROR_RATE"
 CLIENT_ERROR_RATE = "SMGITOPS_SIM_CLIENT_ERROR_RATE"
 LATENCY_MS = "SMGITOPS_SIM_LATENCY_MS"
+STALL_MS = "SMGITOPS_SIM_STALL_MS"  # a model that answers InvokeEndpoint this late, for real
+MAX_STALL_MS = 120_000.0
 RESPONSE = "SMGITOPS_SIM_RESPONSE"
 CONTENT_TYPE = "SMGITOPS_SIM_CONTENT_TYPE"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
@@ -87,6 +90,7 @@ class Behaviour:
     response: str | None = None
     content_type: str | None = None
     instance: tuple[tuple[str, float], ...] = ()  # (metric, percent) the instance reports
+    stall_ms: float = 0.0
 
     @classmethod
     def from_environment(cls, environment: dict[str, str]) -> Behaviour:
@@ -96,6 +100,7 @@ class Behaviour:
             latency_ms=max(0.0, _number(environment, LATENCY_MS, DEFAULT_LATENCY_MS)),
             response=environment.get(RESPONSE),
             content_type=environment.get(CONTENT_TYPE),
+            stall_ms=min(MAX_STALL_MS, max(0.0, _number(environment, STALL_MS, 0.0))),
             instance=tuple(
                 (metric, max(0.0, _number(environment, knob, 0.0)))
                 for knob, metric in INSTANCE_METRICS.items()
@@ -133,6 +138,7 @@ class Invocation:
     instance_count: int
     shadow: bool = False
     instance: tuple[tuple[str, float], ...] = ()  # Behaviour.instance of the model that served
+    stall_ms: float = 0.0
 
 
 @dataclass
@@ -217,6 +223,7 @@ def _serve(
         instance_count=variant.instance_count,
         shadow=shadow,
         instance=behaviour.instance,
+        stall_ms=behaviour.stall_ms,
     )
 
 
@@ -372,6 +379,8 @@ def response_invoke_endpoint(self: Any) -> tuple[int, dict[str, str], bytes | st
         )
     except EndpointUnavailableError as exc:
         raise RuntimeValidationError(str(exc)) from exc
+    if primary.stall_ms:  # a hung model: the caller's read timeout is what ends the wait
+        time.sleep(primary.stall_ms / 1000.0)
     record(self.current_account, self.region, endpoint_name, [primary, *shadows])
     if primary.status >= 400:
         raise _model_error(primary, endpoint_name, self.current_account, self.region)
