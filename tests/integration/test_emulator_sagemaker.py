@@ -14,6 +14,7 @@ from smgitops.local.emulator import (
     set_weights_delay,
     simulate_traffic,
 )
+from tests.builders import IMAGE
 from tests.support.emulator import (
     ROLE,
     client,
@@ -221,7 +222,7 @@ def test_creating_what_exists_is_rejected(live: Any) -> None:
     )
     assert message.startswith("Cannot create already existing endpoint configuration")
     _, message = error_of(
-        live.create_model, ModelName="m1", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "i"}
+        live.create_model, ModelName="m1", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE}
     )
     assert message.startswith("Cannot create already existing model")
 

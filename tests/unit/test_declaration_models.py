@@ -189,3 +189,14 @@ def test_deployable_is_canonical_json_by_yaml_names() -> None:
         "instanceCount": 2,
     }
     assert yaml.safe_dump(deployable)  # plain data, no model objects
+
+
+def test_the_copied_sagemaker_shapes_are_botocores() -> None:
+    """Regenerate with scripts/generate_sagemaker_shapes.py after a botocore upgrade."""
+    from botocore.loaders import Loader
+
+    from smgitops.declaration import aws_shapes
+
+    model = Loader().load_service_model("sagemaker", "service-2")["shapes"]
+    enum = model["ProductionVariantInstanceType"]["enum"]
+    assert list(aws_shapes.instance_types()) == enum

@@ -1,4 +1,4 @@
-"""What SageMaker accepts, read from botocore's service model (the one the functions ship with).
+"""What SageMaker accepts, from botocore's service model (the one the functions ship with).
 
 The declaration is checked against these shapes so that ``smgitops validate`` refuses what
 ``CreateModel`` / ``CreateEndpointConfig`` would refuse later, in the middle of a rollout:
@@ -9,16 +9,18 @@ The declaration is checked against these shapes so that ``smgitops validate`` re
 - ``ContainerDefinition.Environment``: "The maximum length of all keys and values in the map,
   combined, is 32 KB" (the member's documentation; the model has no field for it).
 
-The model is read once per process (about 0.2 s), the first time a declaration needs it.
+The instance types are a copy of the model's enum in ``data/sagemaker_shapes.json``
+(``scripts/generate_sagemaker_shapes.py``; a test compares it with the installed botocore), so
+a cold start does not load the whole sagemaker model.
 """
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from functools import cache
+from importlib import resources
 from typing import Any, Final
-
-from botocore.loaders import Loader
 
 ENVIRONMENT_BYTES: Final = 32 * 1024
 MAX_TAGS: Final = 50  # sagemaker TagList max
@@ -26,17 +28,21 @@ _TAG_PUNCTUATION: Final = frozenset("_.:/=+-@")
 _TAG_CATEGORIES: Final = ("L", "Z", "N")  # \p{L}, \p{Z}, \p{N}
 
 
+DATA_FILE: Final = "data/sagemaker_shapes.json"
+
+
 @cache
-def _shapes() -> dict[str, Any]:
-    model: dict[str, Any] = Loader().load_service_model("sagemaker", "service-2")
-    shapes: dict[str, Any] = model["shapes"]
-    return shapes
+def shapes() -> dict[str, Any]:
+    """The copied values: ``{"botocore": version, "ProductionVariantInstanceType": [...]}``."""
+    text = resources.files("smgitops").joinpath(DATA_FILE).read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
 
 
 @cache
 def instance_types() -> tuple[str, ...]:
-    """Every ``ProductionVariantInstanceType`` of this botocore, in the model's order."""
-    return tuple(_shapes()["ProductionVariantInstanceType"]["enum"])
+    """Every ``ProductionVariantInstanceType`` of botocore's model, in the model's order."""
+    return tuple(shapes()["ProductionVariantInstanceType"])
 
 
 def tag_text_ok(text: str) -> bool:
