@@ -17,6 +17,7 @@ from smgitops.local.emulator import Emulator, emulated_aws
 from smgitops.rollout.status import Phase
 from tests.builders import IMAGE, ROLE
 from tests.integration.conftest import Engine
+from tests.integration.emulator_support import put_manual_alarm
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "endpoints"
 
@@ -168,16 +169,8 @@ def test_more_than_100_transaction_actions_are_refused(aws: Any) -> None:
 
 def test_query_protocol_services_answer_validation_error(aws: Any) -> None:
     with pytest.raises(ClientError) as caught:
-        aws("cloudwatch").put_metric_alarm(
-            AlarmName="a" * 256,
-            MetricName="m",
-            Namespace="n",
-            Statistic="Sum",
-            Period=60,
-            EvaluationPeriods=1,
-            Threshold=1.0,
-            ComparisonOperator="GreaterThanThreshold",
-        )
+        put_manual_alarm(aws("cloudwatch"), "a" * 256)
+    assert caught.value.response["Error"]["Code"] == "ValidationError"
     assert "at 'alarmName'" in caught.value.response["Error"]["Message"]
 
 

@@ -72,20 +72,23 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _length(shape: Shape, value: Any, path: str) -> Iterator[str]:
-    size = len(value)
+def _bounds(shape: Shape, measured: float, what: str, shown: str, path: str) -> Iterator[str]:
+    """``min``/``max`` of ``what`` ("length" or "value") as AWS words a breach."""
     low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    for limit, breached, words in (
+        (low, low is not None and measured < low, "greater than or equal to"),
+        (high, high is not None and measured > high, "less than or equal to"),
+    ):
+        if breached:
+            yield (
+                f"Value {shown}at '{path}' failed to satisfy constraint: "
+                f"Member must have {what} {words} {limit}"
+            )
+
+
+def _length(shape: Shape, value: Any, path: str) -> Iterator[str]:
     shown = "" if shape.type_name in ("list", "map") else f"'{_shown(value)}' "
-    if low is not None and size < low:
-        yield (
-            f"Value {shown}at '{path}' failed to satisfy constraint: "
-            f"Member must have length greater than or equal to {low}"
-        )
-    if high is not None and size > high:
-        yield (
-            f"Value {shown}at '{path}' failed to satisfy constraint: "
-            f"Member must have length less than or equal to {high}"
-        )
+    yield from _bounds(shape, len(value), "length", shown, path)
 
 
 def _string(shape: Shape, value: str, path: str) -> Iterator[str]:
@@ -105,17 +108,7 @@ def _string(shape: Shape, value: str, path: str) -> Iterator[str]:
 
 
 def _number(shape: Shape, value: float, path: str) -> Iterator[str]:
-    low, high = shape.metadata.get("min"), shape.metadata.get("max")
-    if low is not None and value < low:
-        yield (
-            f"Value '{value}' at '{path}' failed to satisfy constraint: "
-            f"Member must have value greater than or equal to {low}"
-        )
-    if high is not None and value > high:
-        yield (
-            f"Value '{value}' at '{path}' failed to satisfy constraint: "
-            f"Member must have value less than or equal to {high}"
-        )
+    yield from _bounds(shape, value, "value", f"'{value}' ", path)
 
 
 def _member(name: str) -> str:
