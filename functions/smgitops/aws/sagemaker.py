@@ -209,24 +209,26 @@ class SageMaker:
         )
 
     def _UpdateEndpoint(self, action: UpdateEndpoint) -> None:
+        """A variant that stays keeps the instance count it runs with (an autoscaler's or an
+        operator's); only the weights come from the new config. Without
+        ``RetainAllVariantProperties`` SageMaker resets every variant to the config's counts."""
         self._call(
             "update_endpoint",
             updates=action.endpoint,
             EndpointName=action.endpoint,
             EndpointConfigName=action.config,
+            RetainAllVariantProperties=True,
+            ExcludeRetainedVariantProperties=[{"VariantPropertyType": "DesiredWeight"}],
         )
 
     def _SetWeights(self, action: SetWeights) -> None:
+        """Weights only: a capacity here would override whatever scales the variant."""
         self._call(
             "update_endpoint_weights_and_capacities",
             updates=action.endpoint,
             EndpointName=action.endpoint,
             DesiredWeightsAndCapacities=[
-                {
-                    "VariantName": name,
-                    "DesiredWeight": weight,
-                    "DesiredInstanceCount": action.counts[name],
-                }
+                {"VariantName": name, "DesiredWeight": weight}
                 for name, weight in sorted(action.weights.items())
             ],
         )
