@@ -277,7 +277,10 @@ def _run(declared: int, changes: list[int]) -> tuple[list[Row], float, str]:
     for noisy in ("smgitops", "botocore", "git", "moto"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    with tempfile.TemporaryDirectory(prefix="smgitops-scale-") as tmp, emulated_aws(update_delay=0):
+    with (
+        tempfile.TemporaryDirectory(prefix="smgitops-scale-") as tmp,
+        emulated_aws(update_delay=0, weights_delay=0),
+    ):
         root = Path(tmp)
         repo = Repository(root)
         os.environ.update(

@@ -231,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from smgitops.local.resources import create_table
     from smgitops.rollout.service import RolloutService
 
-    with emulated_aws(update_delay=0, seed=1):
+    with emulated_aws(update_delay=0, weights_delay=0, seed=1):
         clients.reset()
         create_table(clients.client("dynamodb"), TABLE)
         calls = Calls()

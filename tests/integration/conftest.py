@@ -104,7 +104,8 @@ class Engine:
 
 @pytest.fixture
 def engine() -> Iterator[Engine]:
-    with emulated_aws(update_delay=0, seed=7):
+    # tick-by-tick tests: every change applies at once (test_abort_timing.py gives them time)
+    with emulated_aws(update_delay=0, weights_delay=0, seed=7):
         clients.reset()
         create_table(clients.client("dynamodb"), TABLE)
         calls = Calls()

@@ -35,7 +35,7 @@ FAST = 0.05
 
 @pytest.fixture
 def sm() -> Iterator[Any]:
-    with emulated_aws(update_delay=FAST, seed=7):
+    with emulated_aws(update_delay=FAST, weights_delay=0, seed=7):
         yield client("sagemaker")
 
 
@@ -122,7 +122,7 @@ def test_update_to_a_missing_model_keeps_serving_the_old_config(live: Any) -> No
 
 
 def test_failure_mode_failed_ends_the_endpoint_failed(sm: Any) -> None:
-    with emulated_aws(update_delay=FAST, failure_mode="failed"):
+    with emulated_aws(update_delay=FAST, weights_delay=0, failure_mode="failed"):
         sm = client("sagemaker")
         create_model(sm, "m1")
         create_model(sm, "bad", {"SMGITOPS_SIM_DEPLOY_FAILURE": "1"})

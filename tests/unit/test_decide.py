@@ -211,7 +211,6 @@ def test_alarm_sends_all_traffic_back_then_removes_the_candidate(fire_at_tick: i
         SetWeights(
             endpoint=NAME,
             weights={status.candidate.name: 0.0, stable.candidate.name: 100.0},
-            counts={status.candidate.name: 1, stable.candidate.name: 1},
         ),
     )
     assert world.percent(NAME)[status.candidate.name] == 0.0

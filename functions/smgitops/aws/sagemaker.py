@@ -15,6 +15,8 @@ from smgitops.rollout.observation import FAILURES, IN_SERVICE, EndpointView, Liv
 from smgitops.rollout.status import VariantRef
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from smgitops.rollout.actions import (
         Action,
         CreateEndpoint,
@@ -26,7 +28,8 @@ if TYPE_CHECKING:
         VariantSpec,
     )
 
-ABORT_RETRIES = 6
+ABORT_FIRST_WAIT_S = 0.5  # then doubled, up to ABORT_MAX_WAIT_S, while the endpoint is busy
+ABORT_MAX_WAIT_S = 5.0
 
 
 class EndpointBusyError(TransientError):
@@ -233,16 +236,26 @@ class SageMaker:
             ],
         )
 
-    def set_weights_now(self, action: SetWeights, sleep: Any = time.sleep) -> bool:
-        """The abort path: one call, retried briefly while the endpoint is mid-update."""
-        for attempt in range(ABORT_RETRIES):
+    def set_weights_now(
+        self,
+        action: SetWeights,
+        time_left: Callable[[], float],
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> bool:
+        """The abort path: the weights call, tried again while SageMaker is still applying the
+        previous change (``Updating`` after every weights change), for as long as
+        ``time_left()`` allows; False when the time ran out first."""
+        wait = ABORT_FIRST_WAIT_S
+        while True:
             try:
                 self._SetWeights(action)
             except EndpointBusyError:
-                sleep(0.25 * (attempt + 1))
+                if time_left() < wait:
+                    return False
+                sleep(wait)
+                wait = min(ABORT_MAX_WAIT_S, wait * 2)
                 continue
             return True
-        return False
 
     def _DeleteUnused(self, action: DeleteUnused) -> None:
         """Delete configs and models the endpoint does not use (never one in use)."""

@@ -1,16 +1,20 @@
 """Abort: a CloudWatch "Alarm State Change" to ALARM sends the watching rollouts' traffic back
-to the stable variant at once (one SageMaker call); the next tick completes the rollback."""
+to the stable variant as soon as SageMaker accepts the weights call (it refuses one while it
+applies the previous change); the next tick completes the rollback."""
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from smgitops.observability import logger
 from smgitops.rollout.service import RolloutService
 from smgitops.settings import EngineSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class _AlarmState(BaseModel):
@@ -42,12 +46,24 @@ def service() -> RolloutService:
     return RolloutService.from_settings(EngineSettings.from_env())
 
 
+MARGIN_S = 5.0  # seconds the function keeps for writing the status after the last try
+
+
+def _time_left(context: Any) -> Callable[[], float] | None:
+    """The function's remaining time minus a margin (None when invoked without a context)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    return lambda: remaining() / 1000.0 - MARGIN_S
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    del context
+    """Raises ``TransientError`` when SageMaker did not accept the weights within the function's
+    time: Lambda's asynchronous retries deliver the event again."""
     change = AlarmStateChange.model_validate(event)
     alarm = change.detail.alarm_name
     if change.detail.state.value != "ALARM":
         return {"alarm": alarm, "state": change.detail.state.value, "endpoints": []}
-    endpoints = service().on_alarm(alarm, change.detail.state.reason)
+    endpoints = service().on_alarm(alarm, change.detail.state.reason, time_left=_time_left(context))
     logger().info("alarm handled", extra={"alarm": alarm, "endpoints": endpoints})
     return {"alarm": alarm, "state": "ALARM", "endpoints": endpoints}

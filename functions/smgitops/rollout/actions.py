@@ -53,12 +53,12 @@ class UpdateEndpoint(_Action):
 
 
 class SetWeights(_Action):
-    """One ``UpdateEndpointWeightsAndCapacities`` call; weights in percent."""
+    """One ``UpdateEndpointWeightsAndCapacities`` call; weights in percent, never a capacity
+    (whatever scales the variants keeps doing so)."""
 
     kind: Literal["SetWeights"] = "SetWeights"
     endpoint: str
     weights: dict[str, float]
-    counts: dict[str, int]
 
 
 class AlarmSpec(_Action):

@@ -142,12 +142,7 @@ def weights_at(ctx: TickContext, candidate_percent: float) -> dict[str, float]:
 
 
 def set_weights(ctx: TickContext, weights: dict[str, float]) -> SetWeights:
-    refs = [ctx.status.candidate] + ([ctx.status.stable] if ctx.status.stable else [])
-    return SetWeights(
-        endpoint=ctx.status.endpoint,
-        weights=weights,
-        counts={ref.name: ref.instance_count for ref in refs if ref.name in weights},
-    )
+    return SetWeights(endpoint=ctx.status.endpoint, weights=weights)
 
 
 def weights_live(ctx: TickContext, weights: dict[str, float]) -> bool:

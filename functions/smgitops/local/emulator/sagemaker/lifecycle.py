@@ -43,8 +43,11 @@ class Settings:
     update_delay: float = field(
         default_factory=lambda: _env_float("SMGITOPS_EMULATOR_UPDATE_DELAY", 0.5)
     )
+    # SageMaker answers UpdateEndpointWeightsAndCapacities with Updating and applies the change
+    # later ("When it receives the request, SageMaker sets the endpoint status to Updating"):
+    # by default a weights change takes time here too, so code that assumes it is instant fails
     weights_delay: float = field(
-        default_factory=lambda: _env_float("SMGITOPS_EMULATOR_WEIGHTS_DELAY", 0.0)
+        default_factory=lambda: _env_float("SMGITOPS_EMULATOR_WEIGHTS_DELAY", 0.5)
     )
     failure_mode: FailureMode = "rollback"
 
@@ -64,7 +67,7 @@ def get_update_delay() -> float:
 
 
 def set_weights_delay(seconds: float) -> None:
-    """How long UpdateEndpointWeightsAndCapacities shows ``Updating`` (default 0: instant)."""
+    """How long UpdateEndpointWeightsAndCapacities shows ``Updating`` (0.5 s; 0: instant)."""
     if seconds < 0:
         raise ValueError("the weights delay cannot be negative")
     SETTINGS.weights_delay = float(seconds)
