@@ -204,3 +204,18 @@ def test_cleanup_keeps_the_config_in_use(engine: Engine) -> None:
         c["EndpointConfigName"] for c in engine.sagemaker.list_endpoint_configs()["EndpointConfigs"]
     }
     assert live in configs
+
+
+def test_a_deleted_live_endpoint_config_fails_the_rollout_with_the_reason(engine: Engine) -> None:
+    """SageMaker lets an in-use config be deleted (UpdateEndpoint's note warns, no more)."""
+    engine.deploy(declaration(version=1), "1" * 40)
+    live = engine.sagemaker.describe_endpoint(EndpointName=NAME)
+    engine.sagemaker.delete_endpoint_config(EndpointConfigName=live["EndpointConfigName"])
+    outcome = engine.start(declaration(version=2), "2" * 40)
+    result = engine.tick(NAME, outcome.rollout_id)
+    assert result.phase == Phase.FAILED and result.done
+    status = engine.service.store.get(NAME)
+    assert status is not None and not status.active
+    assert f"live config {live['EndpointConfigName']} no longer exists" in status.reason
+    after = engine.sagemaker.describe_endpoint(EndpointName=NAME)
+    assert after["EndpointConfigName"] == live["EndpointConfigName"]  # nothing was changed

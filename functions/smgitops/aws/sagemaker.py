@@ -9,7 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws import clients
 from smgitops.aws.errors import code_of, message_of, translate
-from smgitops.errors import ActionRejectedError, TransientError
+from smgitops.errors import ActionRejectedError, NotFoundError, TransientError
 from smgitops.observability import logger
 from smgitops.rollout.observation import FAILURES, IN_SERVICE, EndpointView, LiveVariant
 from smgitops.rollout.status import VariantRef
@@ -101,9 +101,15 @@ class SageMaker:
         )
 
     def config_variants(self, config: str) -> list[VariantRef]:
+        """The config's production variants; NotFoundError when it was deleted (SageMaker lets
+        an in-use config be deleted)."""
         try:
             out = self.client.describe_endpoint_config(EndpointConfigName=config)
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
+            if _missing(exc):
+                raise NotFoundError(f"endpoint config {config} does not exist") from exc
+            raise translate(exc, "DescribeEndpointConfig") from exc
+        except BotoCoreError as exc:
             raise translate(exc, "DescribeEndpointConfig") from exc
         return [
             VariantRef(
@@ -261,9 +267,14 @@ class SageMaker:
         """Delete configs and models the endpoint does not use (never one in use)."""
         live = self.describe_endpoint(action.endpoint)
         in_use_configs = {live.config} if live else set()
-        in_use_models = (
-            {v.model for v in self.config_variants(live.config)} if live and live.config else set()
-        )
+        try:
+            in_use_models = (
+                {v.model for v in self.config_variants(live.config)}
+                if live and live.config
+                else set()
+            )
+        except NotFoundError:  # the live config is gone: which models it uses is unknown
+            in_use_models = set(action.models)
         for config in action.configs:
             if config in in_use_configs:
                 logger().info("kept endpoint config in use", extra={"config": config})

@@ -9,6 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws.errors import translate
 from smgitops.aws.sagemaker import SageMaker
+from smgitops.errors import NotFoundError
 from smgitops.plan.diff import MODEL_FIELDS, Current
 from smgitops.rollout.status import Phase
 
@@ -47,7 +48,10 @@ class LiveState:
         endpoint = self.sagemaker.describe_endpoint(name)
         if endpoint is None:
             return Current(None, applied, exists=False, managed=managed, ended=ended)
-        variants = self.sagemaker.config_variants(endpoint.config) if endpoint.config else []
+        try:
+            variants = self.sagemaker.config_variants(endpoint.config) if endpoint.config else []
+        except NotFoundError:  # its live config was deleted: what it runs is unknown
+            variants = []
         if not variants:
             return Current({}, applied, exists=True, managed=managed, ended=ended)
         weights = {v.name: v.desired_weight for v in endpoint.variants}

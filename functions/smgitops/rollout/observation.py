@@ -84,6 +84,8 @@ class Observation(_Frozen):
     endpoint: EndpointView | None = None
     # The variants of the live endpoint config, fetched only when the status lacks them.
     config_variants: list[VariantRef] | None = None
+    # The live endpoint config was deleted (SageMaker allows it): its variants are unknown.
+    config_missing: bool = False
     alarms: dict[str, AlarmView] = Field(default_factory=dict)
     # modelPackageArn declarations, Pending only: ModelApprovalStatus and ModelPackageVersion.
     package_approval: str | None = None

@@ -242,13 +242,17 @@ class RolloutService:
             return Observation(now=now)
         endpoint = self.sagemaker.describe_endpoint(status.endpoint)
         config_variants = None
+        config_missing = False
         if (
             status.phase == Phase.PENDING
             and endpoint is not None
             and endpoint.status == IN_SERVICE
             and endpoint.config
         ):
-            config_variants = self.sagemaker.config_variants(endpoint.config)
+            try:
+                config_variants = self.sagemaker.config_variants(endpoint.config)
+            except NotFoundError:
+                config_missing = True
         alarms = {}
         if status.watched_alarms and status.phase in GUARDED:
             alarms = self.cloudwatch.alarm_states(status.watched_alarms)
@@ -261,6 +265,7 @@ class RolloutService:
             region=self.sagemaker.region,
             endpoint=endpoint,
             config_variants=config_variants,
+            config_missing=config_missing,
             alarms=alarms,
             package_approval=approval[0],
             package_version=approval[1],

@@ -84,6 +84,14 @@ def _pending(ctx: TickContext) -> Decision:
     if ep.status != IN_SERVICE:
         reason = f"endpoint is {ep.status}: {ep.failure_reason}".rstrip(": ")
         return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
+    if ctx.observation.config_missing:
+        reason = (
+            f"the endpoint's live config {ep.config} no longer exists (deleted outside "
+            "smgitops), so its variants cannot be kept as the stable one; recreate that config, "
+            "or update the endpoint to an existing one, and push again"
+        )
+        ctx.notes.append(reason)
+        return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
     live = ctx.observation.config_variants
     if live is None:
         return ctx.wait("endpoint config not observed yet")
