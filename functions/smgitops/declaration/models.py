@@ -70,6 +70,12 @@ MANAGED_TAG_COUNT = 2
 MAX_TAGS = aws_shapes.MAX_TAGS - MANAGED_TAG_COUNT
 MAX_ENVIRONMENT = 100
 MAX_INTERVAL_SECONDS = 86400
+# Step Functions ends an execution at 25,000 history events, about 9 a tick
+# (awsdocs/aws-step-functions-developer-guide doc_source/limits-overview.md)
+TICK_BUDGET = 2_500
+TICKS_PER_STEP = 12  # a weight change waited on (back-off), the bake, the judgement
+TICKS_FIXED = 150  # the candidate's and the final update, gates, validation, cleanup
+APPROVAL_TICKS = 1_030  # polls back off to 1/1000 of approvalTimeout: ~1000, plus the ramp
 # alarms + metrics of one rollout: a hand-over writes the status, its history and the alarm
 # index of both rollouts (up to 2 × 45 + 4 items) in one transaction of at most 100
 MAX_WATCHED = 45
@@ -743,6 +749,25 @@ class RolloutSpec(GateSpec, _Model):
         said = f" (analysis: {NO_ANALYSIS})" if self.analysis.acknowledged_none else ""
         return f"no checks: nothing can stop a bad model{said}"
 
+    def step_count(self) -> int:
+        """Traffic steps the strategy walks (rollout/strategies.py has their weights)."""
+        if self.strategy == Strategy.CANARY:
+            return len(self.steps)
+        if self.strategy == Strategy.LINEAR:
+            return len(range(self.step_weight, 100, self.step_weight))
+        if self.strategy == Strategy.SHADOW and self.shadow.then == "canary":
+            return 1 + len(self.steps)
+        return 1
+
+    def worst_case_ticks(self, *, approval: bool) -> int:
+        """Ticks one execution may need: approval polls (``approval``: a model package; they
+        back off to 1/1000 of the timeout), per step the weight change waited on, the bake and
+        every extension, and the updates."""
+        compare = self.analysis.compare
+        extensions = compare.max_extensions if compare is not None else 0
+        polls = APPROVAL_TICKS if approval else 0
+        return polls + self.step_count() * (TICKS_PER_STEP + extensions) + TICKS_FIXED
+
 
 class EndpointSpec(_Model):
     """What to serve, on what, and how to roll it out."""
@@ -791,6 +816,19 @@ class EndpointSpec(_Model):
                 "(like ml.m5.large or ml.g5.xlarge)"
             )
         return value
+
+    @model_validator(mode="after")
+    def _history(self) -> EndpointSpec:
+        rollout = self.rollout
+        ticks = rollout.worst_case_ticks(approval=self.model.model_package_arn is not None)
+        if ticks > TICK_BUDGET:
+            raise ValueError(
+                f"rollout may need {ticks} ticks ({rollout.step_count()} steps × "
+                f"({TICKS_PER_STEP} + maxExtensions), plus approval polls): one Step Functions "
+                f"execution holds 25,000 events, about {TICK_BUDGET} ticks. Use fewer steps "
+                "(steps, stepWeight) or fewer compare.maxExtensions"
+            )
+        return self
 
 
 class Declaration(_Model):

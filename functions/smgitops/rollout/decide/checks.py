@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from smgitops.declaration.freeze import FreezeWindow
 from smgitops.rollout import freeze
-from smgitops.rollout.decide.context import Decision, TickContext
+from smgitops.rollout.decide.context import BACKOFF_CAP_S, Decision, TickContext
 from smgitops.rollout.decide.resources import both_config, set_weights, weights_live
 from smgitops.rollout.decide.transitions import rollback
 from smgitops.rollout.observation import BUSY, FAILED, IN_SERVICE, Observation
@@ -103,7 +103,13 @@ def approval(ctx: TickContext) -> Decision | None:
         reason = f"model package {arn}{version} still {state} after {timeout}s: not deployed"
         return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
     reason = f"waiting for approval: {arn}{version} is {state or 'unknown'}"
-    return ctx.decision(ctx.status.evolve(reason=reason), max(ctx.poll, min(60, ctx.interval)))
+    # up to 720 h: polls back off to 1/1000 of the timeout (and at least 5 minutes)
+    wait = ctx.backoff(
+        max(ctx.poll, min(60, ctx.interval)),
+        max(BACKOFF_CAP_S, timeout / 1000),
+        ctx.status.started_at,
+    )
+    return ctx.decision(ctx.status.evolve(reason=reason), wait)
 
 
 def freeze_window(ctx: TickContext) -> Decision | None:

@@ -11,6 +11,11 @@ from smgitops.rollout.actions import Action
 from smgitops.rollout.observation import EndpointView, Observation
 from smgitops.rollout.status import Phase, RolloutStatus
 
+# Step Functions ends an execution at 25,000 history events (~9 per tick): waiting on SageMaker
+# must cost a number of ticks that grows with the log of the wait, not with the wait.
+BACKOFF_CAP_S = 300  # the longest wait on something SageMaker is doing
+PAUSE_CAP_S = 3600  # the longest wait of an abTest paused until promote or abort
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -65,6 +70,17 @@ class TickContext:
         return max(1, min(15, self.interval // 5))
 
     @property
+    def waiting_since(self) -> float:
+        """When the change being waited for began: the phase's or the step's start."""
+        return max(self.status.phase_since, self.status.step_since or 0.0)
+
+    def backoff(self, floor: float, cap: float, since: float | None = None) -> int:
+        """Half the time waited so far, within [floor, cap]: a 20 s update costs a handful of
+        polls, a 30-minute one about twenty, whatever the interval."""
+        waited = max(0.0, self.observation.now - (self.waiting_since if since is None else since))
+        return math.ceil(max(floor, min(cap, waited / 2)))
+
+    @property
     def endpoint(self) -> EndpointView | None:
         """The endpoint as this tick saw it (``status.endpoint`` is its name)."""
         return self.observation.endpoint
@@ -86,6 +102,8 @@ class TickContext:
         )
 
     def wait(self, note: str | None = None, seconds: float | None = None) -> Decision:
+        """Wait ``seconds``, or (default) back off while SageMaker works (:meth:`backoff`)."""
         if note:
             self.notes.append(note)
-        return self.decision(self.status, self.poll if seconds is None else seconds)
+        wait = self.backoff(self.poll, BACKOFF_CAP_S) if seconds is None else seconds
+        return self.decision(self.status, wait)

@@ -18,7 +18,7 @@ from smgitops.rollout.decide.checks import (
     judge,
     validate,
 )
-from smgitops.rollout.decide.context import Decision, TickContext
+from smgitops.rollout.decide.context import PAUSE_CAP_S, Decision, TickContext
 from smgitops.rollout.decide.gates import (
     BEFORE_FIRST_STEP,
     BEFORE_PROMOTION,
@@ -274,7 +274,10 @@ def _paused(ctx: TickContext) -> Decision:
         ctx.notes.append("promoted by an operator")
         ctx.update(reason="", deadline_at=resumed_deadline(ctx))
         return enter_promoting(ctx)
-    return hold_weights(ctx, ctx.interval)
+    # an abTest holds its split until promote or abort, for days maybe: back off to an hour
+    return hold_weights(
+        ctx, ctx.backoff(ctx.interval, max(ctx.interval, PAUSE_CAP_S), ctx.status.phase_since)
+    )
 
 
 def _promoting(ctx: TickContext) -> Decision:
@@ -347,7 +350,7 @@ def _rolling_back(ctx: TickContext) -> Decision:
         # Only what the failed endpoint does not use: DeleteUnused checks before deleting.
         return ctx.decision(failed, 0, cleanup(ctx, configs, [status.candidate.model]))
     if ep.status in BUSY:
-        return ctx.wait(f"endpoint is {ep.status}", 1)
+        return ctx.wait(f"endpoint is {ep.status}")
     if not ep.hosts(status.candidate.name):
         configs = (
             [both_config(ctx).name, final_config(ctx).name, shadow_config(ctx).name]
