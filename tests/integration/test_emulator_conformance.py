@@ -12,8 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from smgitops.declaration.loader import load_file
-from smgitops.local.emulator import conformance
-from smgitops.local.emulator import Emulator, emulated_aws
+from smgitops.local.emulator import Emulator, conformance, emulated_aws
 from smgitops.rollout.status import Phase
 from tests.builders import IMAGE, ROLE
 from tests.integration.conftest import Engine

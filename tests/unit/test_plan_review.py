@@ -445,3 +445,30 @@ def test_a_large_plan_stays_within_a_github_comment() -> None:
     assert markdown.count("\n#### `model-") == MAX_SECTIONS
     assert f"_{120 - MAX_SECTIONS} more endpoints not detailed here" in markdown
     assert planned.summary_line().startswith("smgitops plan: 120 endpoints change (120 created)")
+
+
+@pytest.mark.parametrize(
+    ("strategy", "stable", "new", "peak"),
+    [
+        ("canary", 2, 2, 6),  # stable → stable+new on new fleets (2 + 4), then new alone (4 + 2)
+        ("blueGreen", 2, 3, 8),  # 5 + 3: the final update keeps both fleets and starts another
+        ("allAtOnce", 2, 2, 4),  # old fleet + new fleet
+        ("shadow", 2, 2, 6),  # the shadow variant is a fleet of its own too
+    ],
+)
+def test_the_plan_shows_the_peak_instance_count_the_quota_must_allow(
+    strategy: str, stable: int, new: int, peak: int
+) -> None:
+    extra: dict[str, Any] = {"shadow": {"then": "stop"}} if strategy == "shadow" else {}
+    rollout = declaration(version=2, strategy=strategy, **extra).spec.rollout
+    plan = RolloutPlan(
+        rollout, instances=new, stable_instances=stable, instance_type="ml.g5.xlarge"
+    )
+    assert plan.peak_instances() == peak
+    assert plan.to_json()["peakInstances"] == peak
+    assert any(
+        line.startswith(f"capacity: up to {peak} × ml.g5.xlarge at once")
+        and "'ml.g5.xlarge for endpoint usage'" in line
+        for line in plan.details()
+    )
+    assert RolloutPlan(rollout, True, instances=new).peak_instances() == new

@@ -183,7 +183,13 @@ def review(base: DesiredState, head: DesiredState, header: Mapping[str, Any]) ->
                 note = PRUNED if head.config.prune else ORPHANED
                 changes.append(Change(name, "orphaned", base_file, note=note))
         elif before is None:
-            plan = RolloutPlan(after.spec.rollout, True, _package(after))
+            plan = RolloutPlan(
+                after.spec.rollout,
+                True,
+                _package(after),
+                instances=after.spec.instance_count,
+                instance_type=after.spec.instance_type,
+            )
             deployed = diff({}, review_fields(after))  # what it serves, as added fields
             changes.append(Change(name, "create", file, deployed, rollout=plan))
         else:
@@ -201,7 +207,13 @@ def _reviewed(name: str, before: Declaration, after: Declaration, file: str, was
     settings = diff(settings_of(before), settings_of(after), unset=True)
     if before.content_hash() != after.content_hash():
         diffs = diff(review_fields(before), review_fields(after), unset=True) + settings
-        plan = RolloutPlan(after.spec.rollout, package=_package(after))
+        plan = RolloutPlan(
+            after.spec.rollout,
+            package=_package(after),
+            instances=after.spec.instance_count,
+            stable_instances=before.spec.instance_count,
+            instance_type=after.spec.instance_type,
+        )
         return Change(name, "update", file, diffs, rollout=plan, base_file=moved)
     if settings:
         return Change(name, "settings", file, settings, SETTINGS_ONLY, base_file=moved)

@@ -31,6 +31,24 @@ class RolloutPlan(NamedTuple):
     rollout: RolloutSpec
     first_deploy: bool = False  # a new endpoint: created at 100 %, no steps
     package: bool = False  # model.modelPackageArn: approval gating
+    instances: int = 0  # the new model's instanceCount (0: not known)
+    stable_instances: int = 0  # the serving model's, as declared at the base ref
+    instance_type: str = ""
+
+    def peak_instances(self) -> int:
+        """Instances running at the worst moment: every UpdateEndpoint starts the new config on
+        a whole new fleet (the stable variant included) before it stops the old one (botocore
+        ``UpdateEndpoint``: "Deploys the EndpointConfig ... to a new fleet of instances")."""
+        stable, new = self.stable_instances, self.instances
+        if self.first_deploy:
+            return new
+        if self.strategy == Strategy.ALL_AT_ONCE:
+            return stable + new  # stable only → the new model only
+        both = stable + new  # the candidate beside the stable variant (or as its shadow)
+        peak = stable + both  # stable only → both; the rollback back is the same
+        if self.stepped:
+            peak = max(peak, both + new)  # both → the new model only
+        return peak
 
     @property
     def strategy(self) -> Strategy:
@@ -131,7 +149,7 @@ class RolloutPlan(NamedTuple):
             later = RolloutPlan(rollout, package=self.package)
             return [*lines, f"later changes: {later.headline(quote)}"]
         if self.strategy == Strategy.ALL_AT_ONCE:
-            return lines
+            return [*lines, self._capacity()] if self.instances else lines
         if self.stepped and rollout.validation is not None:
             patterns = ", ".join(quote(p) for p in rollout.validation.requests)
             lines.append(
@@ -156,7 +174,17 @@ class RolloutPlan(NamedTuple):
                 f"{compare.min_samples} invocations per variant"
             )
         lines.append(f"minimum duration: {self.minimum()}")
+        if self.instances:
+            lines.append(self._capacity())
         return lines
+
+    def _capacity(self) -> str:
+        kind = self.instance_type or "instances"
+        return (
+            f"capacity: up to {self.peak_instances()} × {kind} at once while SageMaker replaces "
+            f"fleets; the account's quota '{kind} for endpoint usage' must allow it, or the "
+            "rollout ends with ResourceLimitExceeded before any traffic moves"
+        )
 
     def _checks(self, quote: Callable[[str], str]) -> str:
         analysis = self.rollout.analysis
@@ -183,6 +211,7 @@ class RolloutPlan(NamedTuple):
             "gates": list(rollout.gates) if self.stepped else [],
             "validation": _dump(rollout.validation) if self.stepped else None,
             "compare": _dump(rollout.analysis.compare),
+            "peakInstances": self.peak_instances() if self.instances else None,
             "description": [self.headline(), *self.details()],
         }
 

@@ -34,6 +34,7 @@ from smgitops.local.emulator.sagemaker.lifecycle import (
     set_update_failure_mode,
     set_weights_delay,
 )
+from smgitops.local.emulator.sagemaker.quotas import set_instance_quota
 from smgitops.local.emulator.server import EVERY_ENDPOINT, Emulator, emulated_aws, install
 from smgitops.local.emulator.traffic import TrafficReport, set_seed, simulate_traffic
 
@@ -49,6 +50,7 @@ __all__ = [
     "evaluate_alarms",
     "install",
     "register_target",
+    "set_instance_quota",
     "set_seed",
     "set_update_delay",
     "set_update_failure_mode",

@@ -85,6 +85,7 @@ def _settings(
     seed: int | None,
 ) -> Iterator[None]:
     saved = dataclasses.replace(lifecycle.SETTINGS)
+    quotas = dict(lifecycle.SETTINGS.instance_quotas)
     if update_delay is not None:
         set_update_delay(update_delay)
     if weights_delay is not None:
@@ -99,6 +100,7 @@ def _settings(
         lifecycle.SETTINGS.update_delay = saved.update_delay
         lifecycle.SETTINGS.weights_delay = saved.weights_delay
         lifecycle.SETTINGS.failure_mode = saved.failure_mode
+        lifecycle.SETTINGS.instance_quotas = quotas
 
 
 @contextmanager

@@ -24,6 +24,7 @@ from smgitops.local.emulator.sagemaker.lifecycle import (
     validation_error,
     variant_summaries,
 )
+from smgitops.local.emulator.sagemaker.quotas import check_quota
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -51,6 +52,7 @@ def update_endpoint(
             raise validation_error(f'Cannot update failed endpoint "{endpoint.arn}".')
         if endpoint.endpoint_status != "InService":
             raise validation_error(f'Cannot update in-progress endpoint "{endpoint.arn}".')
+        check_quota(self, endpoint_config_name)
         variants = list(config.production_variants)
         shadows = config_shadows(config)
         summaries = variant_summaries(self, variants, status="Creating")
@@ -168,6 +170,7 @@ def _wrap_create_endpoint(original: Callable[..., Any]) -> Callable[..., Any]:
             if config is None:
                 arn = arn_of(self, "endpoint-config", endpoint_config_name)
                 raise validation_error(f"Could not find endpoint configuration '{arn}'.")
+            check_quota(self, endpoint_config_name)
             endpoint = original(self, endpoint_name, endpoint_config_name, tags)
             variants = list(config.production_variants)
             shadows = config_shadows(config)

@@ -50,6 +50,8 @@ class Settings:
         default_factory=lambda: _env_float("SMGITOPS_EMULATOR_WEIGHTS_DELAY", 0.5)
     )
     failure_mode: FailureMode = "rollback"
+    # "<instance type> for endpoint usage" quotas (:mod:`.quotas`); a type not listed: unlimited
+    instance_quotas: dict[str, int] = field(default_factory=dict)
 
 
 SETTINGS = Settings()
