@@ -137,7 +137,7 @@ def describe(status: str) -> dict[str, Any]:
 
 ACTIONS = [
     UpdateEndpoint(endpoint=ENDPOINT, config="cfg-2"),
-    SetWeights(endpoint=ENDPOINT, weights={"a": 90.0, "b": 10.0}, counts={"a": 1, "b": 1}),
+    SetWeights(endpoint=ENDPOINT, weights={"a": 90.0, "b": 10.0}),
 ]
 
 

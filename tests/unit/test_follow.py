@@ -25,7 +25,7 @@ def a_status(commit: str = "a" * 40, **changes: Any) -> RolloutStatus:
     decl = declaration("churn", steps=[10, 25, 50], interval="5m", analysis={"alarms": ["a"]})
     status = new_status(
         decl,
-        rollout_id=naming.rollout_id(decl.name, commit, decl.content_hash()),
+        rollout_id=naming.rollout_id(decl.name, commit, decl.content_hash(), 0.0),
         commit=commit,
         pushed_at=NOW,
         source={},
