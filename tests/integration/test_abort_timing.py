@@ -15,7 +15,7 @@ from smgitops.local.emulator import set_weights_delay
 from smgitops.rollout.status import Phase
 from tests.builders import declaration
 from tests.integration.conftest import Engine
-from tests.integration.emulator_support import put_manual_alarm, wait_for_status
+from tests.support.emulator import put_manual_alarm, wait_for_status
 
 NAME = "churn-predictor"
 ALARM = "churn-5xx-rate"

@@ -18,8 +18,8 @@ from smgitops.rollout import naming
 from smgitops.rollout.status import Context, Phase
 from tests.builders import declaration
 from tests.integration.conftest import Engine
-from tests.integration.emulator_support import put_manual_alarm
-from tests.integration.test_faults_support import _Body
+from tests.support.emulator import put_manual_alarm
+from tests.support.faults import _Body
 
 NAME = "churn-predictor"
 C1, C2 = "1" * 40, "2" * 40

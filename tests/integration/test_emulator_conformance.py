@@ -16,7 +16,7 @@ from smgitops.local.emulator import Emulator, conformance, emulated_aws
 from smgitops.rollout.status import Phase
 from tests.builders import IMAGE, ROLE
 from tests.integration.conftest import Engine
-from tests.integration.emulator_support import put_manual_alarm
+from tests.support.emulator import put_manual_alarm
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "endpoints"
 
