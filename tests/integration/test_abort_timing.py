@@ -56,13 +56,13 @@ def test_an_alarm_during_a_weight_change_moves_traffic_back_once_sagemaker_accep
 def test_out_of_time_the_abort_asks_to_be_delivered_again_and_then_moves_traffic(
     engine: Engine,
 ) -> None:
-    candidate, stable = _into_first_step(engine, weights_delay=0.5)
+    candidate, stable = _into_first_step(engine, weights_delay=3.0)
     engine.cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue="ALARM", StateReason="5xx")
     with pytest.raises(TransientError, match="still on the candidate"):
         engine.service.on_alarm(ALARM, "5xx", time_left=lambda: 0.0)
     status = engine.service.store.get(NAME)
     assert status is not None and status.phase == Phase.ROLLING_BACK
-    wait_for_status(engine.sagemaker, NAME, "InService")
+    wait_for_status(engine.sagemaker, NAME, "InService", timeout=15.0)
     assert engine.weights(NAME)[candidate] == 10.0  # nobody moved it yet
     assert engine.service.on_alarm(ALARM, "5xx") == []  # the redelivered event: no new status
     assert engine.weights(NAME) == {stable: 100.0, candidate: 0.0}
