@@ -231,13 +231,14 @@ class SageMaker:
         )
 
     def _SetWeights(self, action: SetWeights) -> None:
-        """Weights only: a capacity here would override whatever scales the variant."""
+        """Weights, and a capacity only where the action means one (never in a rollout shift)."""
         self._call(
             "update_endpoint_weights_and_capacities",
             updates=action.endpoint,
             EndpointName=action.endpoint,
             DesiredWeightsAndCapacities=[
                 {"VariantName": name, "DesiredWeight": weight}
+                | ({"DesiredInstanceCount": action.counts[name]} if name in action.counts else {})
                 for name, weight in sorted(action.weights.items())
             ],
         )

@@ -53,12 +53,15 @@ class UpdateEndpoint(_Action):
 
 
 class SetWeights(_Action):
-    """One ``UpdateEndpointWeightsAndCapacities`` call; weights in percent, never a capacity
-    (whatever scales the variants keeps doing so)."""
+    """One ``UpdateEndpointWeightsAndCapacities`` call; weights in percent, capacity only where
+    ``counts`` says (whatever scales the variants keeps doing so otherwise)."""
 
     kind: Literal["SetWeights"] = "SetWeights"
     endpoint: str
     weights: dict[str, float]
+    # instance counts only where a change is meant (a drift heal puts the declared count back);
+    # a rollout's weight shifts leave capacity to whatever scales the variants
+    counts: dict[str, int] = Field(default_factory=dict)
 
 
 class AlarmSpec(_Action):

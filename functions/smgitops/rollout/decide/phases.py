@@ -156,7 +156,8 @@ def _already_live(ctx: TickContext, ep: EndpointView) -> Decision:
         or not weights_live(ctx, {candidate.name: 100.0})
     ):
         ctx.notes.append(f"restoring {candidate.instance_count} instance(s) at 100 %")
-        actions.append(set_weights(ctx, {candidate.name: 100.0}))
+        counts = {candidate.name: candidate.instance_count}
+        actions.append(set_weights(ctx, {candidate.name: 100.0}, counts))
     return ctx.decision(status, 0, actions)
 
 

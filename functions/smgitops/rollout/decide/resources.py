@@ -141,8 +141,10 @@ def weights_at(ctx: TickContext, candidate_percent: float) -> dict[str, float]:
     return weights
 
 
-def set_weights(ctx: TickContext, weights: dict[str, float]) -> SetWeights:
-    return SetWeights(endpoint=ctx.status.endpoint, weights=weights)
+def set_weights(
+    ctx: TickContext, weights: dict[str, float], counts: dict[str, int] | None = None
+) -> SetWeights:
+    return SetWeights(endpoint=ctx.status.endpoint, weights=weights, counts=counts or {})
 
 
 def weights_live(ctx: TickContext, weights: dict[str, float]) -> bool:
