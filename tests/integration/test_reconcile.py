@@ -542,7 +542,7 @@ def test_a_start_step_functions_refuses_is_reported_failed_not_started(stack: St
     )
     call_webhook(event)
     assert reconcile.handler({"Records": stack.aws.receive()}, None) == {"batchItemFailures": []}
-    record = stack.record(sha, T0)
+    record = stack.record(sha)
     assert _outcomes(record) == {"churn-predictor": "failed"}
     states = {(r.body["context"], r.body["state"]) for r in stack.github.requests}
     assert ("smgitops/churn-predictor", "failure") in states
