@@ -37,7 +37,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = ROOT / "mutants"
 EQUIVALENT = ROOT / "tests" / "mutation" / "equivalent.txt"
 # What the tests read besides the package and the tests (relative to the repository root).
-ALSO_COPY = ["infra", "examples", "events", "docs", "template.yaml", "samconfig.toml", "README.md"]
+ALSO_COPY = [
+    "infra",
+    "examples",
+    "events",
+    "docs",
+    "scripts",
+    "template.yaml",
+    "samconfig.toml",
+    "README.md",
+]
 DETECTED = {"killed", "timeout", "caught by type check", "segfault"}
 
 
