@@ -76,6 +76,7 @@ MODULES = {
         ),
         (
             "tests/unit/test_declaration_*.py",
+            "tests/unit/test_loader_specs.py",
             "tests/unit/test_environments.py",
             "tests/unit/test_fuzz_declarations.py",
             "tests/unit/test_images.py",
