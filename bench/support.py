@@ -45,5 +45,7 @@ def put_manual_alarm(cloudwatch: Any, name: str) -> str:
         EvaluationPeriods=1,
         Threshold=1,
         ComparisonOperator="GreaterThanThreshold",
+        # No errors put is no error: OK, not INSUFFICIENT_DATA (a blind check fails, issue 14).
+        TreatMissingData="notBreaching",
     )
     return name

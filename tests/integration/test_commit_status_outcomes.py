@@ -21,6 +21,7 @@ def test_outcomes_become_commit_statuses_with_the_reason(engine: Engine) -> None
     engine.cloudwatch.put_metric_alarm(
         AlarmName="churn-5xx-rate", Namespace="C", MetricName="E", Statistic="Sum",
         Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="notBreaching",
     )  # fmt: skip
     with fake_github() as github:
         engine.service.notifier = GitHubNotifier(lambda: GitHubStatuses(github.url, "gh-token"))

@@ -63,6 +63,7 @@ def test_alarm_during_initializing_rolls_back_without_traffic(engine: Engine) ->
     engine.cloudwatch.put_metric_alarm(
         AlarmName="churn-5xx-rate", Namespace="C", MetricName="E", Statistic="Sum",
         Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="notBreaching",
     )  # fmt: skip
     engine.deploy(declaration(version=1), C1)
     outcome = engine.start(declaration(version=2, analysis={"alarms": ["churn-5xx-rate"]}), C2)

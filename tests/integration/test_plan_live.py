@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from smgitops.aws import clients
 from smgitops.cli import main
+from tests.integration.emulator_support import put_manual_alarm
 from tests.integration.test_reconcile import T0, Stack, stack  # noqa: F401 - the fixture
 
 if TYPE_CHECKING:
@@ -56,7 +58,12 @@ def test_plan_lists_create_update_unchanged_and_orphaned(
         ),
         ("instanceCount", 1, 2),
     ]
-    assert set(stack.calls) <= {"DescribeEndpoint", "DescribeEndpointConfig", "DescribeModel"}
+    assert set(stack.calls) <= {
+        "DescribeEndpoint",
+        "DescribeEndpointConfig",
+        "DescribeModel",
+        "DescribeAlarms",
+    }
     # The pushed commit is what is live: nothing to do.
     code, plan, _ = _plan(
         capsys,
@@ -117,3 +124,22 @@ def test_plan_usage_errors_exit_2(
     assert code == 2 and "cannot read 'no-such-ref'" in err
     code, _, err = _plan(capsys, "--repo", str(tmp_path / "missing"))
     assert code == 2 and "not a folder" in err
+
+
+def test_plan_refuses_an_endpoint_whose_declared_alarm_does_not_exist(
+    stack: Stack,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _deployed(stack)
+    stack.remote.declare("churn-predictor", version=2, analysis={"alarms": ["churn-5xx-rate"]})
+    stack.remote.commit("v2 watched by an alarm nobody created", push=False)
+    code, text, err = _plan(capsys, "--repo", str(stack.remote.root))
+    assert code == 1
+    assert (
+        "(refused: declared alarm churn-5xx-rate does not exist: a check that cannot fire is "
+        "no check; create it or fix the name (nothing was deployed))"
+    ) in text
+    assert err.splitlines()[-1] == "smgitops plan: a push would refuse churn-predictor"
+    put_manual_alarm(clients.client("cloudwatch"), "churn-5xx-rate")
+    code, text, _ = _plan(capsys, "--repo", str(stack.remote.root))
+    assert code == 0 and "refused" not in text

@@ -199,7 +199,7 @@ def test_an_alarm_that_vanished_is_a_failed_check() -> None:
     obs = observation(AlarmView(name="ok", state="OK"))
     (failing,) = obs.failing(["ok", "gone"], grace=300, watching_since=NOW - 10)
     assert failing.name == "gone"
-    assert failed_checks_reason([failing], 10) == (
+    assert failed_checks_reason([failing], "at 10 %") == (
         "alarm gone does not exist at 10 %: the alarm no longer exists, so the check cannot see"
     )
 
@@ -220,7 +220,7 @@ def test_insufficient_data_beyond_the_grace_is_a_failed_check(
     failing = observation(blind).failing(["blind"], grace=300, watching_since=watching)
     assert bool(failing) is fails
     if fails:
-        text = failed_checks_reason(failing, 25)
+        text = failed_checks_reason(failing, "at 25 %")
         assert text.startswith("alarm blind sees no data at 25 %: INSUFFICIENT_DATA for 30")
         assert "beyond the 300s grace: the check cannot see (no datapoints)" in text
 
@@ -229,4 +229,6 @@ def test_alarms_in_alarm_read_as_before() -> None:
     a = AlarmView(name="a", state="ALARM", reason="Threshold Crossed")
     b = AlarmView(name="b", state="ALARM", reason="other")
     failing = observation(a, b).failing(["a", "b"], grace=60, watching_since=NOW)
-    assert failed_checks_reason(failing, 10) == "alarm a, b in ALARM at 10 %: Threshold Crossed"
+    assert (
+        failed_checks_reason(failing, "at 10 %") == "alarm a, b in ALARM at 10 %: Threshold Crossed"
+    )

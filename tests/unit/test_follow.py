@@ -61,7 +61,8 @@ def test_a_progressing_canary_says_step_n_of_m_with_labels_and_bake_left() -> No
 def test_a_rollout_without_checks_says_so_in_words() -> None:
     decl = declaration("bare")
     status = new_status(decl, rollout_id="r", commit="c" * 40, pushed_at=NOW, source={}, now=NOW)
-    assert progress(status, NOW).checks == "no checks"
+    said = "no checks: nothing can stop a bad model (analysis: none)"
+    assert progress(status, NOW).checks == said
 
 
 def test_promotion_shows_every_step_done_and_no_bake() -> None:

@@ -402,7 +402,11 @@ def test_what_each_strategy_says_it_will_do() -> None:
     assert package.details()[0].startswith("model registry: deploys only an Approved package")
     assert "waits up to 2h" in package.details()[0]
     unchecked = RolloutPlan(rollout())
-    assert "checks: none declared" in unchecked.details()[0]
+    assert unchecked.details()[0] == "checks: no checks: nothing can stop a bad model"
+    said = RolloutPlan(rollout(analysis="none"))
+    assert said.details()[0] == "checks: no checks: nothing can stop a bad model (analysis: none)"
+    compared = RolloutPlan(rollout(analysis={"compare": {"metrics": [{"metric": "ModelLatency"}]}}))
+    assert compared.details()[0].startswith("alarm checks: none declared")
 
 
 @pytest.mark.parametrize(

@@ -110,7 +110,7 @@ def _status_row(s: RolloutStatus, drift: str, now: float) -> list[str]:
         s.commit[:12],
         _when(s.updated_at),
         _drift_cell(drift),
-        s.reason,
+        f"refused {s.refused} | {s.reason}" if s.refused and s.stable else s.reason,
     ]
 
 
@@ -158,6 +158,8 @@ def _detail(
     ]
     if s.next is not None:
         rows.append(["queued", f"{s.next.commit[:12]} ({s.next.rollout_id})"])
+    if s.refused:
+        rows.append(["refused", s.refused])
     for number, line in enumerate(numbers):
         rows.append(["traffic since step" if number == 0 else "", line.text()])
     width = max(len(k) for k, _ in rows)

@@ -7,7 +7,8 @@
   emulator or AWS through the usual credentials and ``AWS_ENDPOINT_URL``) and, with
   ``--table`` or ``SMGITOPS_TABLE``, the last-applied status. Prints per endpoint create /
   update (with the fields that differ) / unchanged / orphaned. Exit 0, 1 when a declaration
-  is invalid (every problem on stderr as ``file:line: field: reason``, nothing on stdout).
+  is invalid (every problem on stderr as ``file:line: field: reason``, nothing on stdout) or
+  a push would refuse an endpoint (a declared alarm that does not exist: the plan says which).
 * ``--base REF --head REF``: the pull-request plan, offline. Both refs read from the clone;
   per endpoint created / changed / rollout settings only / removed / unchanged, the rollout
   each change starts, and every validation problem at head (:mod:`smgitops.plan.review`).
@@ -29,12 +30,15 @@ from typing import TYPE_CHECKING
 
 from smgitops.commands.common import DEFAULT_TABLE, aws_from
 from smgitops.errors import GitFetchError
-from smgitops.plan.diff import Plan, compare
+from smgitops.plan.diff import Plan, compare, refuse
 from smgitops.plan.render import render_markdown, render_text
+from smgitops.rollout.observation import missing_alarms_reason
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Iterable
 
+    from smgitops.declaration.models import Declaration
     from smgitops.reconcile.tree import DesiredState
 
 OK = 0
@@ -175,6 +179,10 @@ def run_live(args: argparse.Namespace) -> int:
         print(render_markdown(plan))
     else:
         print(render_text(plan))
+    refused = [c.endpoint for c in plan.changes if c.note.startswith("refused: ")]
+    if refused:
+        print(f"smgitops plan: a push would refuse {', '.join(refused)}", file=sys.stderr)
+        return INVALID
     return OK
 
 
@@ -197,7 +205,22 @@ def live_plan(desired: DesiredState, header: dict[str, str], table: str | None) 
         paths=desired.paths,
         tracked=live.tracked(),
     )
-    return Plan(changes, header)
+    return Plan(refuse(changes, refusals(desired.declarations.values())), header)
+
+
+def refusals(declarations: Iterable[Declaration]) -> dict[str, str]:
+    """Per endpoint, why a push would refuse it: declared alarms that do not exist."""
+    from smgitops.aws.cloudwatch import CloudWatch  # noqa: PLC0415 - boto3 only when planning
+
+    declared = {d.name: d.spec.rollout.analysis.alarms for d in declarations}
+    wanted = [name for names in declared.values() for name in names]
+    absent = set(CloudWatch().missing(wanted)) if wanted else set()
+    out = {}
+    for endpoint, names in declared.items():
+        missing = [name for name in names if name in absent]
+        if missing:
+            out[endpoint] = missing_alarms_reason(missing)
+    return out
 
 
 def run_review(args: argparse.Namespace) -> int:

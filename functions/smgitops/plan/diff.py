@@ -116,6 +116,19 @@ class Plan(NamedTuple):
         }
 
 
+def refuse(changes: Iterable[Change], refusals: Mapping[str, str]) -> tuple[Change, ...]:
+    """The changes with the reason each refused endpoint would be refused as its note."""
+    out = []
+    for change in changes:
+        reason = refusals.get(change.endpoint)
+        if reason and change.action in {"create", "update"}:
+            note = f"refused: {reason}" + (f"; {change.note}" if change.note else "")
+            out.append(change._replace(note=note))
+        else:
+            out.append(change)
+    return tuple(out)
+
+
 def diff(
     before: Mapping[str, Any], after: Mapping[str, Any], *, unset: bool = False
 ) -> tuple[Diff, ...]:

@@ -190,8 +190,10 @@ class RolloutPlan(NamedTuple):
         analysis = self.rollout.analysis
         found = [f"alarm {quote(name)}" for name in analysis.alarms]
         found += [f"{quote(m.metric)} {m.statistic} > {m.max:g}" for m in analysis.metrics]
+        if not found and not self.rollout.checks:
+            return f"checks: {self.rollout.checks_text()}"
         if not found:
-            return "checks: none declared (only a failed endpoint update rolls it back)"
+            return "alarm checks: none declared (the comparison or golden requests decide)"
         failed = self.rollout.max_failed_checks
         return (
             f"checks each step: {', '.join(found)}; rolls back after {failed} failed "

@@ -225,12 +225,19 @@ class Reconciler:
                     f"rollout {outcome.kind}: {outcome.rollout_id}"
                     + (f" ({outcome.reason})" if outcome.reason else ""),
                 )
+            elif outcome.kind == "refused":
+                self._status(
+                    work, "failure", f"smgitops/{outcome.endpoint}", f"refused: {outcome.reason}"
+                )
         orphans = self._orphans(work, {d.name for d in declarations}, prune=prune)
         started = sum(1 for o in outcomes if o.kind in PENDING_KINDS)
+        refused = [o.endpoint for o in outcomes if o.kind == "refused"]
+        said = f"; refused: {', '.join(refused)}" if refused else ""
         return self._record(
             work,
             "reconciled",
-            reason=f"{started} rollout(s) started of {count} declared; {len(orphans)} orphaned",
+            reason=f"{started} rollout(s) started of {count} declared; {len(orphans)} orphaned"
+            + said,
             outcomes=[
                 {
                     "endpoint": o.endpoint,

@@ -69,13 +69,24 @@ class AlarmView(_Frozen):
         return f"in {self.state}"
 
 
-def failed_checks_reason(failing: list[AlarmView], percent: float) -> str:
-    """``alarm a, b in ALARM at 10 %: <first reason>`` (alarms grouped by how they fail)."""
+def missing_alarms_reason(missing: list[str]) -> str:
+    """Why a rollout whose declared alarms do not exist is refused before anything moves."""
+    names = ", ".join(missing)
+    verb = "does" if len(missing) == 1 else "do"
+    return (
+        f"declared alarm {names} {verb} not exist: a check that cannot fire is no check; "
+        "create it or fix the name (nothing was deployed)"
+    )
+
+
+def failed_checks_reason(failing: list[AlarmView], where: str) -> str:
+    """``alarm a, b in ALARM at 10 %: <first reason>`` (alarms grouped by how they fail;
+    ``where``: ``at 10 %``, ``before the first step``)."""
     groups: dict[str, list[str]] = {}
     for view in failing:
         groups.setdefault(view.failure(), []).append(view.name)
     said = "; ".join(f"alarm {', '.join(names)} {how}" for how, names in groups.items())
-    return f"{said} at {percent:g} %: {failing[0].reason}".strip()
+    return f"{said} {where}: {failing[0].reason}".strip()
 
 
 class Observation(_Frozen):

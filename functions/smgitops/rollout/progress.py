@@ -105,13 +105,18 @@ def duration_text(seconds: float) -> str:
 
 def checks_text(status: RolloutStatus) -> str:
     """What gates this rollout's traffic, in words."""
-    analysis = status.spec().spec.rollout.analysis
+    rollout = status.spec().spec.rollout
+    analysis = rollout.analysis
     parts = []
     if analysis.alarms:
         parts.append(_count(len(analysis.alarms), "alarm"))
     if analysis.metrics:
         parts.append(_count(len(analysis.metrics), "metric check"))
-    return ", ".join(parts) if parts else "no checks"
+    if analysis.compare is not None:
+        parts.append("comparison with stable")
+    if rollout.validation is not None:
+        parts.append("golden requests")
+    return ", ".join(parts) if parts else rollout.checks_text()  # "no checks: …", in words
 
 
 def _count(n: int, noun: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from smgitops.clock import now as clock_now
@@ -16,7 +16,7 @@ from smgitops.declaration.models import Declaration
 from smgitops.errors import ActionRejectedError, ConflictError, NotFoundError, TransientError
 from smgitops.observability import logger
 from smgitops.rollout import naming
-from smgitops.rollout.actions import SetWeights
+from smgitops.rollout.actions import DeleteAlarms, DeleteUnused, SetWeights
 from smgitops.rollout.decide import (
     Decision,
     abort_now,
@@ -26,7 +26,13 @@ from smgitops.rollout.decide import (
     queue,
     rejected,
 )
-from smgitops.rollout.observation import IN_SERVICE, EndpointView, LiveVariant, Observation
+from smgitops.rollout.observation import (
+    IN_SERVICE,
+    EndpointView,
+    LiveVariant,
+    Observation,
+    missing_alarms_reason,
+)
 from smgitops.rollout.status import (
     TRAFFIC_PHASES,
     Context,
@@ -59,8 +65,12 @@ class SageMakerPort(Protocol):
     def package_approval(self, arn: str) -> tuple[str | None, int | None]: ...
 
 
+CLEANUP = (DeleteAlarms, DeleteUnused)  # best effort: never changes a rollout's outcome
+
+
 class CloudWatchPort(Protocol):
     def alarm_states(self, names: list[str]) -> dict[str, AlarmView]: ...
+    def missing(self, names: list[str]) -> list[str]: ...
     def apply(self, action: Action) -> None: ...
     def handles(self, action: Action) -> bool: ...
 
@@ -138,7 +148,7 @@ class StartRequest:
 @dataclass(frozen=True)
 class StartOutcome:
     endpoint: str
-    kind: Literal["started", "queued", "unchanged", "stale", "failed"]
+    kind: Literal["started", "queued", "unchanged", "stale", "failed", "refused"]
     rollout_id: str
     reason: str = ""
 
@@ -285,8 +295,9 @@ class RolloutService:
         return observation.model_copy(update=update) if update else observation
 
     def _act(self, status: RolloutStatus, observation: Observation, decision: Decision) -> Decision:
+        essential = tuple(a for a in decision.actions if not isinstance(a, CLEANUP))
         try:
-            self.apply_all(decision.actions)
+            self.apply_all(essential)
         except ActionRejectedError as exc:
             logger().warning(
                 "action rejected", extra={"endpoint": status.endpoint, "reason": exc.reason}
@@ -304,7 +315,25 @@ class RolloutService:
                 # Someone (another tick, SageMaker) is updating the endpoint: look again soon.
                 return Decision((), status, 2, (f"endpoint busy: {exc}",))
             raise
-        return decision
+        return self._clean_up(decision, [a for a in decision.actions if isinstance(a, CLEANUP)])
+
+    def _clean_up(self, decision: Decision, actions: list[Action]) -> Decision:
+        """Deleting what the rollout made is best effort: it never changes the outcome.
+
+        A cleanup refused or failing (e.g. DeleteAlarms while a composite alarm depends on a
+        generated one) is logged and noted in the history; it cannot roll back a promoted model.
+        """
+        left: list[str] = []
+        for action in actions:
+            try:
+                self.apply_all([action])
+            except (ActionRejectedError, TransientError) as exc:
+                logger().warning(
+                    "clean-up failed; left in place",
+                    extra={"endpoint": decision.status.endpoint, "error": str(exc)},
+                )
+                left.append(f"clean-up {action.kind} failed, left in place: {exc}")
+        return replace(decision, notes=(*decision.notes, *left)) if left else decision
 
     def apply_all(self, actions: Sequence[Action]) -> None:
         for action in actions:
@@ -474,23 +503,24 @@ class RolloutService:
             skip = self._skip(request, current, spec_hash, rollout_id)
             if skip is not None:
                 return skip
-            if current.active:
-                queued = QueuedRollout(
-                    rollout_id=rollout_id,
-                    commit=commit,
-                    pushed_at=request.pushed_at,
-                    spec_hash=spec_hash,
-                    declaration=decl.model_dump(mode="json", by_alias=True),
-                    source=request.source,
-                    context=request.context,
-                )
-                after = queue(current, queued, now)
-                saved = self._save(current, after, [f"superseded by {commit[:12]} (queued)"])
-                if not self._start_execution(decl.name, rollout_id):
-                    return self._not_started(saved, rollout_id)
-                return StartOutcome(
-                    decl.name, "queued", rollout_id, f"supersedes {current.rollout_id}"
-                )
+        refusal = self._refusal(request, current, rollout_id, now)
+        if refusal is not None:
+            return refusal
+        if current is not None and not current.deleted and not request.force and current.active:
+            queued = QueuedRollout(
+                rollout_id=rollout_id,
+                commit=commit,
+                pushed_at=request.pushed_at,
+                spec_hash=spec_hash,
+                declaration=decl.model_dump(mode="json", by_alias=True),
+                source=request.source,
+                context=request.context,
+            )
+            after = queue(current, queued, now)
+            saved = self._save(current, after, [f"superseded by {commit[:12]} (queued)"])
+            if not self._start_execution(decl.name, rollout_id):
+                return self._not_started(saved, rollout_id)
+            return StartOutcome(decl.name, "queued", rollout_id, f"supersedes {current.rollout_id}")
         fresh = new_status(
             decl,
             rollout_id=rollout_id,
@@ -513,11 +543,50 @@ class RolloutService:
             return self._not_started(saved, rollout_id)
         return StartOutcome(decl.name, "started", rollout_id)
 
+    def _refusal(
+        self, request: StartRequest, current: RolloutStatus | None, rollout_id: str, now: float
+    ) -> StartOutcome | None:
+        """Refused before anything moves: a declared alarm that does not exist can never fire.
+
+        The reason goes into the endpoint's status (``refused``, shown by ``status``) and its
+        history; the running rollout, if any, carries on untouched. A first deploy gets a
+        Failed status that says so; pushing again (once the alarm exists) checks again.
+        """
+        decl = request.declaration
+        missing = self.cloudwatch.missing(list(decl.spec.rollout.analysis.alarms))
+        if not missing:
+            return None
+        reason = missing_alarms_reason(missing)
+        refused = f"{request.commit[:12]}: {reason}"
+        if current is None or current.deleted:
+            base = new_status(
+                decl,
+                rollout_id=rollout_id,
+                commit=request.commit,
+                pushed_at=request.pushed_at,
+                source=request.source,
+                now=now,
+                context=request.context,
+            )
+            after = base.evolve(phase=Phase.FAILED, reason=f"refused: {reason}", refused=refused)
+        else:
+            after = current.evolve(refused=refused, updated_at=now)
+        record = self._record(after, f"refused {request.commit[:12]}: {reason}", {})
+        self.store.save(
+            after.evolve(version=current.version if current else 0),
+            expected_version=current.version if current else None,
+            history=[record],
+        )
+        logger().warning("rollout refused", extra={"endpoint": decl.name, "reason": reason})
+        return StartOutcome(decl.name, "refused", rollout_id, reason)
+
     def _skip(
         self, request: StartRequest, current: RolloutStatus, spec_hash: str, rollout_id: str
     ) -> StartOutcome | None:
         """Unchanged (the declared model is the one applied or queued) or stale (older push)."""
         name = request.declaration.name
+        if current.refused and current.phase == Phase.FAILED and current.stable is None:
+            return None  # a refused first deploy: nothing was applied; check again
         newest = max(current.pushed_at, current.next.pushed_at if current.next else 0.0)
         target = current.next or current
         if target.spec_hash == spec_hash:

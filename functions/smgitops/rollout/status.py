@@ -110,6 +110,9 @@ class RolloutStatus(_Frozen):
     override: str = ""
     self_heal: bool | None = None  # .smgitops.yaml's selfHeal at the commit (None: not set)
     deleted: bool = False  # pruned: the endpoint was deleted with its declaration
+    # The last push refused for this endpoint ("<commit>: reason"), e.g. a declared alarm that
+    # does not exist; cleared when a rollout starts.
+    refused: str = ""
     version: int = 0
 
     @property

@@ -16,7 +16,14 @@ from smgitops.rollout import freeze
 from smgitops.rollout.decide.context import BACKOFF_CAP_S, Decision, TickContext
 from smgitops.rollout.decide.resources import both_config, set_weights, weights_live
 from smgitops.rollout.decide.transitions import rollback
-from smgitops.rollout.observation import BUSY, FAILED, IN_SERVICE, Observation
+from smgitops.rollout.observation import (
+    BUSY,
+    FAILURES,
+    IN_SERVICE,
+    AlarmView,
+    Observation,
+    failed_checks_reason,
+)
 from smgitops.rollout.status import Phase, RolloutStatus
 
 if TYPE_CHECKING:
@@ -31,11 +38,10 @@ def guard(ctx: TickContext) -> Decision | None:
     if status.abort_requested:
         return rollback(ctx, status.abort_requested)
     percent = status.weights.get(status.candidate.name, 0.0)
-    firing = ctx.observation.firing(status.watched_alarms)
-    if firing:
+    failing = failing_alarms(ctx)
+    if failing:
         failed = status.failed_checks + 1
-        names = ", ".join(f"{a.name}" for a in firing)
-        reason = f"alarm {names} in ALARM at {percent:g} %: {firing[0].reason}".strip()
+        reason = failed_checks_reason(failing, f"at {percent:g} %")
         limit = ctx.declaration.spec.rollout.max_failed_checks
         if failed >= limit:
             return rollback(ctx, reason, failed_checks=failed)
@@ -45,11 +51,18 @@ def guard(ctx: TickContext) -> Decision | None:
         return rollback(ctx, "deadline exceeded")  # a pause has its own timeout
     if ctx.endpoint is None:
         return rollback(ctx, "endpoint disappeared")
-    if ctx.endpoint.status == FAILED:
-        return rollback(ctx, f"endpoint failed: {ctx.endpoint.failure_reason}")
+    if ctx.endpoint.status in FAILURES:
+        why = ctx.endpoint.failure_reason or f"endpoint is {ctx.endpoint.status}"
+        return rollback(ctx, f"endpoint failed: {why}")
     if not ctx.endpoint.hosts(status.candidate.name) and ctx.endpoint.status == IN_SERVICE:
         return rollback(ctx, "candidate variant is no longer on the endpoint")
     return None
+
+
+def failing_alarms(ctx: TickContext) -> list[AlarmView]:
+    """Watched alarms whose check fails: in ALARM, gone, or seeing no data beyond the grace."""
+    grace = ctx.declaration.spec.rollout.analysis.grace_seconds(ctx.interval)
+    return ctx.observation.failing(ctx.status.watched_alarms, grace, ctx.status.started_at)
 
 
 def busy(ctx: TickContext) -> Decision | None:

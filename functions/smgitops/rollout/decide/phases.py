@@ -13,6 +13,7 @@ from smgitops.rollout.decide.checks import (
     busy,
     checked,
     elapsed_in_step,
+    failing_alarms,
     freeze_window,
     hold_weights,
     judge,
@@ -49,7 +50,14 @@ from smgitops.rollout.decide.transitions import (
     enter_step,
     rollback,
 )
-from smgitops.rollout.observation import BUSY, FAILED, IN_SERVICE, EndpointView, Observation
+from smgitops.rollout.observation import (
+    BUSY,
+    FAILURES,
+    IN_SERVICE,
+    EndpointView,
+    Observation,
+    failed_checks_reason,
+)
 from smgitops.rollout.status import Phase, RolloutStatus, VariantRef
 from smgitops.rollout.strategies import STEPPED, traffic_steps
 
@@ -203,7 +211,7 @@ def _initializing(ctx: TickContext) -> Decision:
 def _initialized(ctx: TickContext, ep: EndpointView) -> Decision:
     status = ctx.status
     target = _initial_target(ctx)
-    if ep.status == FAILED or (ep.config != target and ep.failure_reason):
+    if ep.status in FAILURES or (ep.config != target and ep.failure_reason):
         reason = f"endpoint update failed: {ep.failure_reason or ep.status}"
         if status.first_deploy:
             return ctx.decision(status.evolve(phase=Phase.FAILED, reason=reason), 0)
@@ -221,10 +229,9 @@ def _initialized(ctx: TickContext, ep: EndpointView) -> Decision:
             phase=Phase.PROGRESSING, step_index=0, step_since=ctx.observation.now
         )
         return ctx.decision(observing, duration)
-    firing = ctx.observation.firing(status.watched_alarms)
-    if firing:  # already in ALARM: not a single request for the candidate
-        names = ", ".join(a.name for a in firing)
-        return rollback(ctx, f"alarm {names} in ALARM before the first step: {firing[0].reason}")
+    failing = failing_alarms(ctx)
+    if failing:  # already in ALARM, or blind: not a single request for the candidate
+        return rollback(ctx, failed_checks_reason(failing, "before the first step"))
     return validate(ctx) or pause_at_gate(ctx, BEFORE_FIRST_STEP) or enter_step(ctx, 0)
 
 
@@ -300,7 +307,7 @@ def _finalizing(ctx: TickContext) -> Decision:
     if ctx.status.shadow:
         return _finish_shadow_report(ctx, ep)
     final = final_config(ctx).name
-    if ep.status == FAILED or (ep.config != final and ep.failure_reason):
+    if ep.status in FAILURES or (ep.config != final and ep.failure_reason):
         return rollback(ctx, f"endpoint update failed: {ep.failure_reason or ep.status}")
     if ep.config != final:
         return ctx.wait(f"waiting for config {final} to be live")
@@ -335,7 +342,7 @@ def _finish_shadow_report(ctx: TickContext, ep: EndpointView) -> Decision:
 def _rolling_back(ctx: TickContext) -> Decision:
     ep = ctx.endpoint
     status = ctx.status
-    if ep is None or ep.status == FAILED:
+    if ep is None or ep.status in FAILURES:
         why = "endpoint disappeared" if ep is None else f"endpoint failed: {ep.failure_reason}"
         failed = status.evolve(phase=Phase.FAILED, reason=f"{status.reason}; {why}")
         configs = (
