@@ -38,6 +38,7 @@ from moto.server import ThreadedMotoServer
 
 from smgitops.local.emulator import conformance, events, sagemaker, traffic
 from smgitops.local.emulator.cloudwatch import backend as cloudwatch
+from smgitops.local.emulator.cloudwatch import strict
 from smgitops.local.emulator.cloudwatch.backend import StateChange, evaluate_alarms
 from smgitops.local.emulator.events import (
     clear_targets,
@@ -72,6 +73,7 @@ def install() -> None:
         sagemaker.patch(SageMakerModelBackend, SageMakerResponse)
         traffic.patch(SageMakerRuntimeResponse)
         cloudwatch.patch(CloudWatchBackend, CloudWatchResponse)
+        strict.patch(CloudWatchResponse, CloudWatchBackend)
         events.patch(Rule)
         conformance.patch(BaseResponse)
         setattr(SageMakerModelBackend, _MARKER, True)
