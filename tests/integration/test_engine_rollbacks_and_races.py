@@ -40,7 +40,9 @@ def test_bad_model_trips_the_generated_alarm_and_the_abort_path_restores_stable(
     engine.tick(NAME, outcome.rollout_id)  # step 1: 10 %
     status = engine.service.store.get(NAME)
     assert status is not None and status.phase == Phase.PROGRESSING
-    alarm = naming.alarm_name(NAME, status.candidate.name, "Invocation5XXErrors", "Sum")
+    alarm = naming.alarm_name(
+        NAME, status.candidate.name, "Invocation5XXErrors", "Sum", "AWS/SageMaker"
+    )
     simulate_traffic(NAME, 300)
     evaluate_alarms(dt.datetime.now(dt.UTC))
     state = engine.cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]

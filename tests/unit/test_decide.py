@@ -201,7 +201,9 @@ def test_alarm_sends_all_traffic_back_then_removes_the_candidate(fire_at_tick: i
     for _ in range(fire_at_tick):
         status = tick(world, status).status
     assert status.phase == Phase.PROGRESSING
-    generated = naming.alarm_name(NAME, status.candidate.name, "Invocation5XXErrors", "Sum")
+    generated = naming.alarm_name(
+        NAME, status.candidate.name, "Invocation5XXErrors", "Sum", "AWS/SageMaker"
+    )
     assert world.alarms[generated] == "OK"
     before = world.percent(NAME)[status.candidate.name]
     world.alarms[generated] = "ALARM"

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from smgitops.rollout.decide import generated_alarms
 from smgitops.rollout.status import Phase, RolloutStatus
 from tests.builders import declaration
 from tests.unit.fake_world import World
@@ -98,3 +99,13 @@ def test_out_of_service_and_update_rollback_failed_are_failures(state: str) -> N
     decision = tick(world, status, settle=False)
     assert decision.status.phase in {Phase.ROLLING_BACK, Phase.FAILED}
     assert decision.status.reason == f"endpoint failed: endpoint is {state}"
+
+
+def test_a_custom_metric_is_watched_in_its_own_namespace() -> None:
+    check = {"metric": "ScoreDrift", "namespace": "churn/quality", "statistic": "Maximum", "max": 1}
+    decl = declaration(version=2, analysis={"metrics": [check]})
+    (alarm,) = generated_alarms(decl, "v-1")
+    assert (alarm.namespace, alarm.metric) == ("churn/quality", "ScoreDrift")
+    cpu = {"metric": "CPUUtilization", "statistic": "Maximum", "max": 90}
+    (alarm,) = generated_alarms(declaration(version=2, analysis={"metrics": [cpu]}), "v-1")
+    assert alarm.namespace == "/aws/sagemaker/Endpoints"

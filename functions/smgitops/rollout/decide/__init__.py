@@ -18,6 +18,7 @@ by concern:
 * ``requests``: from outside the loop: ``new_status``, ``queue``, ``abort_now``, ``rejected``.
 """
 
+from smgitops.declaration.metrics import namespace_of
 from smgitops.rollout.decide.checks import needs
 from smgitops.rollout.decide.context import Decision, TickContext
 from smgitops.rollout.decide.gates import BEFORE_FIRST_STEP, BEFORE_PROMOTION
@@ -29,19 +30,16 @@ from smgitops.rollout.decide.requests import (
     rejected,
 )
 from smgitops.rollout.decide.resources import (
-    INSTANCE_METRICS,
     MANAGED_TAGS,
     WEIGHT_TOLERANCE,
     candidate_ref,
     generated_alarms,
-    namespace_of,
 )
 from smgitops.rollout.decide.transitions import rollback
 
 __all__ = [
     "BEFORE_FIRST_STEP",
     "BEFORE_PROMOTION",
-    "INSTANCE_METRICS",
     "MANAGED_TAGS",
     "PHASES",
     "SUPPORTED",

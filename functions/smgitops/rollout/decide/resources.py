@@ -104,34 +104,20 @@ def stable_only_config(ctx: TickContext) -> CreateEndpointConfig:
 
 
 def generated_alarms(decl: Declaration, variant: str) -> list[AlarmSpec]:
+    """One alarm per metric check, in the check's namespace (declared, or SageMaker's)."""
     return [
         AlarmSpec(
-            name=naming.alarm_name(decl.name, variant, m.metric, m.statistic),
+            name=naming.alarm_name(decl.name, variant, m.metric, m.statistic, m.resolved_namespace),
             endpoint=decl.name,
             variant=variant,
             metric=m.metric,
             statistic=m.statistic,
             threshold=m.max,
             period=m.period,
-            namespace=namespace_of(m.metric),
+            namespace=m.resolved_namespace,
         )
         for m in decl.spec.rollout.analysis.metrics
     ]
-
-
-INSTANCE_METRICS = frozenset(
-    {
-        "CPUUtilization",
-        "MemoryUtilization",
-        "DiskUtilization",
-        "GPUUtilization",
-        "GPUMemoryUtilization",
-    }
-)
-
-
-def namespace_of(metric: str) -> str:
-    return "/aws/sagemaker/Endpoints" if metric in INSTANCE_METRICS else "AWS/SageMaker"
 
 
 def weights_at(ctx: TickContext, candidate_percent: float) -> dict[str, float]:
