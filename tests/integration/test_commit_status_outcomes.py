@@ -10,6 +10,7 @@ from smgitops.rollout.status import Phase
 from tests.builders import declaration
 from tests.integration.conftest import Engine
 from tests.support import ingest
+from tests.support.emulator import put_manual_alarm
 
 fake_github = contextmanager(ingest.fake_github)
 
@@ -18,11 +19,7 @@ SOURCE = {"provider": "github", "repository": "https://github.com/acme/models.gi
 
 
 def test_outcomes_become_commit_statuses_with_the_reason(engine: Engine) -> None:
-    engine.cloudwatch.put_metric_alarm(
-        AlarmName="churn-5xx-rate", Namespace="C", MetricName="E", Statistic="Sum",
-        Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
-        TreatMissingData="notBreaching",
-    )  # fmt: skip
+    put_manual_alarm(engine.cloudwatch, "churn-5xx-rate", "C")
     with fake_github() as github:
         engine.service.notifier = GitHubNotifier(lambda: GitHubStatuses(github.url, "gh-token"))
         first = engine.service.start(

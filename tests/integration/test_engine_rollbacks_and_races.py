@@ -18,6 +18,7 @@ from smgitops.rollout import naming
 from smgitops.rollout.status import Phase
 from tests.builders import declaration
 from tests.integration.conftest import Engine
+from tests.integration.emulator_support import put_manual_alarm
 
 NAME = "churn-predictor"
 C1, C2, C3 = "1" * 40, "2" * 40, "3" * 40
@@ -62,11 +63,7 @@ def test_bad_model_trips_the_generated_alarm_and_the_abort_path_restores_stable(
 
 
 def test_alarm_during_initializing_rolls_back_without_traffic(engine: Engine) -> None:
-    engine.cloudwatch.put_metric_alarm(
-        AlarmName="churn-5xx-rate", Namespace="C", MetricName="E", Statistic="Sum",
-        Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
-        TreatMissingData="notBreaching",
-    )  # fmt: skip
+    put_manual_alarm(engine.cloudwatch, "churn-5xx-rate", "C")
     engine.deploy(declaration(version=1), C1)
     outcome = engine.start(declaration(version=2, analysis={"alarms": ["churn-5xx-rate"]}), C2)
     engine.tick(NAME, outcome.rollout_id)  # Pending → Initializing

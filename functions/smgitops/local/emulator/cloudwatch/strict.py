@@ -49,15 +49,10 @@ def _put_composite_alarm(self: Any) -> EmptyResult:
             f"Could not save the composite alarm as alarms [{', '.join(absent)}] in the alarm "
             "rule do not exist"
         )
+    metric_only = "namespace metric_name comparison_operator evaluation_periods period threshold"
     backend.put_metric_alarm(
         name=name,
-        namespace=None,
-        metric_name=None,
-        comparison_operator=None,
-        evaluation_periods=None,
-        period=None,
-        threshold=None,
-        statistic=None,
+        **dict.fromkeys([*metric_only.split(), "statistic"]),
         description=self._get_param("AlarmDescription"),
         dimensions=[],
         alarm_actions=self._get_param("AlarmActions", []),
