@@ -318,16 +318,18 @@ class RolloutService:
         return self._clean_up(decision, [a for a in decision.actions if isinstance(a, CLEANUP)])
 
     def _clean_up(self, decision: Decision, actions: list[Action]) -> Decision:
-        """Deleting what the rollout made is best effort: it never changes the outcome.
+        """Deleting what the rollout made is best effort: a refusal never changes the outcome.
 
-        A cleanup refused or failing (e.g. DeleteAlarms while a composite alarm depends on a
-        generated one) is logged and noted in the history; it cannot roll back a promoted model.
+        A clean-up AWS refuses (e.g. DeleteAlarms while a composite alarm depends on a generated
+        one) is logged and noted in the history; it cannot roll back a promoted model. A
+        transient failure (throttling) propagates like any other: the tick is retried, and its
+        clean-up with it.
         """
         left: list[str] = []
         for action in actions:
             try:
                 self.apply_all([action])
-            except (ActionRejectedError, TransientError) as exc:
+            except ActionRejectedError as exc:
                 logger().warning(
                     "clean-up failed; left in place",
                     extra={"endpoint": decision.status.endpoint, "error": str(exc)},
