@@ -14,7 +14,7 @@ from smgitops.local.emulator import emulated_aws
 from smgitops.rollout import naming
 from smgitops.rollout.status import Phase
 from tests.builders import declaration
-from tests.integration.emulator_support import client, put_manual_alarm
+from tests.support.emulator import client, put_manual_alarm
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

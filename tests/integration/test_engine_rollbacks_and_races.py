@@ -18,7 +18,7 @@ from smgitops.rollout import naming
 from smgitops.rollout.status import Phase
 from tests.builders import declaration
 from tests.integration.conftest import Engine
-from tests.integration.emulator_support import put_manual_alarm
+from tests.support.emulator import put_manual_alarm
 
 NAME = "churn-predictor"
 C1, C2, C3 = "1" * 40, "2" * 40, "3" * 40

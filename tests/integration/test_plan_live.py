@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from smgitops.aws import clients
 from smgitops.cli import main
-from tests.integration.emulator_support import put_manual_alarm
 from tests.integration.test_reconcile import T0, Stack, stack  # noqa: F401 - the fixture
+from tests.support.emulator import put_manual_alarm
 
 if TYPE_CHECKING:
     import pytest
