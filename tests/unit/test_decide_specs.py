@@ -560,7 +560,9 @@ def test_a_shadow_run_watches_its_generated_alarms_and_rolls_back_on_one() -> No
     )
     status = start(decl, world)
     started = tick(world, status)
-    generated = naming.alarm_name(NAME, status.candidate.name, "Invocation5XXErrors", "Sum")
+    generated = naming.alarm_name(
+        NAME, status.candidate.name, "Invocation5XXErrors", "Sum", "AWS/SageMaker"
+    )
     assert [a.kind for a in started.actions][-1] == "PutAlarms"
     assert started.status.generated_alarms == [generated]
     assert started.status.watched_alarms == ["churn-latency", generated]
