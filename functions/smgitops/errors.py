@@ -1,9 +1,12 @@
-"""The one error hierarchy of smgitops.
+"""The one error hierarchy of smgitops: every error class it raises on purpose is here.
 
-Class names double as Step Functions ``ErrorEquals`` names: the state machine retries
-``TransientError`` and its subclasses, each listed by name (Step Functions matches the error
-name, the raised class's own name, as a string: tests/template/test_template.py checks the
-list), and never a breached alarm or a rejected update.
+Class names double as Step Functions ``ErrorEquals`` names, and Step Functions matches them
+EXACTLY (the Python runtime reports the class name as ``errorType``; there is no subclass
+match). The state machine (``infra/statemachine/rollout.asl.json``) retries
+:data:`STATE_MACHINE_RETRIES` and each of their subclasses by name (tests/template/ checks the
+list), never a breached alarm or a rejected update; and the tick handler raises a subclass of
+those under its base's name (:func:`for_state_machine`), so a subclass not yet listed is
+retried too, not rolled back.
 """
 
 from __future__ import annotations
@@ -58,6 +61,10 @@ class PayloadTooLargeError(BadRequestError):
     """A request body over the accepted size."""
 
 
+class EndpointBusyError(TransientError):
+    """The endpoint is being updated by someone else (another tick, SageMaker itself)."""
+
+
 class DependencyUnavailableError(TransientError):
     """A service the function needs (Secrets Manager...) cannot be reached right now."""
 
@@ -74,3 +81,15 @@ class CommitNotOnBranchError(SmgitopsError):
 class ImageResolutionError(SmgitopsError):
     """``model.framework`` has no image for the function's region in the bundled image table
     (``smgitops/data/image_uris.json``); retrying cannot help, regenerating the table may."""
+
+
+STATE_MACHINE_RETRIES: tuple[type[SmgitopsError], ...] = (TransientError, ConflictError)
+
+
+def for_state_machine(error: Exception) -> Exception:
+    """``error`` as the state machine must see it: a subclass of a retried class becomes that
+    class (same message, its own name first), anything else stays as it is."""
+    for retried in STATE_MACHINE_RETRIES:
+        if isinstance(error, retried) and type(error) is not retried:
+            return retried(f"{type(error).__name__}: {error}")
+    return error

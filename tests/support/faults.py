@@ -29,6 +29,7 @@ from botocore.awsrequest import AWSResponse
 from smgitops.aws import clients
 from smgitops.aws.store import StatusStore
 from smgitops.declaration.models import Declaration
+from smgitops.errors import for_state_machine
 from smgitops.local.emulator.stepfunctions import ASL_PATH
 from smgitops.rollout import naming
 from smgitops.rollout.service import RolloutService, TickResult
@@ -93,7 +94,7 @@ class Execution:
                     self.endpoint, self.rollout_id, abort_reason=abort_reason
                 )
             except Exception as exc:  # the definition's Retry, then Catch States.ALL
-                name = type(exc).__name__
+                name = type(for_state_machine(exc)).__name__  # as handlers/tick.py raises it
                 self.errors.append(name)
                 budget = ROLLBACK_RETRIES if abort_reason else TICK_RETRIES
                 if name in RETRIED and retries < budget:

@@ -9,7 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws import clients
 from smgitops.aws.errors import code_of, message_of, translate
-from smgitops.errors import ActionRejectedError, NotFoundError, TransientError
+from smgitops.errors import ActionRejectedError, EndpointBusyError, NotFoundError, TransientError
 from smgitops.observability import logger
 from smgitops.rollout.observation import FAILURES, IN_SERVICE, EndpointView, LiveVariant
 from smgitops.rollout.status import VariantRef
@@ -30,10 +30,6 @@ if TYPE_CHECKING:
 
 ABORT_FIRST_WAIT_S = 0.5  # then doubled, up to ABORT_MAX_WAIT_S, while the endpoint is busy
 ABORT_MAX_WAIT_S = 5.0
-
-
-class EndpointBusyError(TransientError):
-    """The endpoint is being updated: the next tick will see it and try again."""
 
 
 def _tags(tags: dict[str, str]) -> list[dict[str, str]]:
@@ -300,6 +296,3 @@ class SageMaker:
             raise translate(exc, operation) from exc
         except BotoCoreError as exc:
             raise translate(exc, operation) from exc
-
-
-__all__ = ["ActionRejectedError", "EndpointBusyError", "SageMaker"]

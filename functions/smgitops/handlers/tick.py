@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from smgitops.errors import STATE_MACHINE_RETRIES, for_state_machine
 from smgitops.observability import count, logger
 from smgitops.rollout.service import RolloutService, TickResult
 from smgitops.settings import EngineSettings
@@ -44,12 +45,18 @@ def publish(result: TickResult) -> None:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     del context
     request = TickInput.model_validate(event)
-    result = service().tick(
-        request.endpoint,
-        request.rollout_id,
-        abort_reason=request.abort_reason,
-        task_token=request.task_token,
-    )
+    try:
+        result = service().tick(
+            request.endpoint,
+            request.rollout_id,
+            abort_reason=request.abort_reason,
+            task_token=request.task_token,
+        )
+    except STATE_MACHINE_RETRIES as exc:
+        exact = for_state_machine(exc)  # ErrorEquals matches the exact class name
+        if exact is exc:
+            raise
+        raise exact from exc
     logger().info("tick", extra=result.as_output())
     publish(result)
     return result.as_output()

@@ -9,6 +9,8 @@ import threading
 import time
 from typing import Any, ClassVar
 
+from smgitops.errors import STATE_MACHINE_RETRIES
+
 log = logging.getLogger("smgitops.local")
 
 
@@ -38,8 +40,12 @@ class LocalExecutions:
         return True  # the loop re-ticks while gated, and the tick sees the promote/abort
 
 
+def retried(error: Exception) -> bool:
+    """The definition's Retry: like Step Functions, by the error's exact name."""
+    return type(error).__name__ in {e.__name__ for e in STATE_MACHINE_RETRIES}
+
+
 def _loop(endpoint: str, rollout_id: str) -> None:
-    from smgitops.errors import ConflictError, TransientError  # noqa: PLC0415
     from smgitops.handlers import tick  # noqa: PLC0415
 
     event: dict[str, Any] = {"endpoint": endpoint, "rolloutId": rollout_id}
@@ -47,11 +53,12 @@ def _loop(endpoint: str, rollout_id: str) -> None:
     while True:
         try:
             out = tick.handler(event, None)
-        except (TransientError, ConflictError):
-            failures += 1
-            time.sleep(min(30, 2**failures))
-            continue
-        except Exception as exc:  # the definition's catch: the rollback path
+        except Exception as exc:
+            if retried(exc):
+                failures += 1
+                time.sleep(min(30, 2**failures))
+                continue
+            # the definition's catch: the rollback path
             log.exception("tick failed; rolling back")
             event = {**event, "abortReason": f"tick failed: {type(exc).__name__}"}
             time.sleep(1)

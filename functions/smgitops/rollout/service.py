@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from smgitops.clock import now as clock_now
 from smgitops.declaration.models import Declaration
-from smgitops.errors import ActionRejectedError, ConflictError, NotFoundError, TransientError
+from smgitops.errors import (
+    ActionRejectedError,
+    ConflictError,
+    EndpointBusyError,
+    NotFoundError,
+    TransientError,
+)
 from smgitops.observability import logger
 from smgitops.rollout import naming
 from smgitops.rollout.actions import DeleteAlarms, DeleteUnused, SetWeights
@@ -310,11 +316,9 @@ class RolloutService:
                     "rollback action failed; next tick retries", extra={"error": str(again)}
                 )
             return fallback
-        except TransientError as exc:
-            if exc.__class__.__name__ == "EndpointBusyError":
-                # Someone (another tick, SageMaker) is updating the endpoint: look again soon.
-                return Decision((), status, 2, (f"endpoint busy: {exc}",))
-            raise
+        except EndpointBusyError as exc:
+            # Someone (another tick, SageMaker) is updating the endpoint: look again soon.
+            return Decision((), status, 2, (f"endpoint busy: {exc}",))
         return self._clean_up(decision, [a for a in decision.actions if isinstance(a, CLEANUP)])
 
     def _clean_up(self, decision: Decision, actions: list[Action]) -> Decision:
