@@ -18,9 +18,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws import clients
 from smgitops.aws.errors import translate
+from smgitops.declaration.metrics import namespace_of
 from smgitops.declaration.safeguards import Statistic
 from smgitops.rollout.analysis import VariantSeries
-from smgitops.rollout.decide import namespace_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
