@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from smgitops.aws import clients
-from smgitops.aws.analysis import Analysis
+from smgitops.aws.checks import Analysis
 from smgitops.local.emulator import simulate_traffic
 from smgitops.rollout import validation
 from smgitops.rollout.status import Context, Phase

@@ -65,7 +65,7 @@ JUSTIFIED: dict[tuple[str, str, str], str] = {
     ("rollout/decide/requests.py", "B101", "assert queued is not None"): (
         "type narrowing: the hand-over runs only with a queued rollout"
     ),
-    ("aws/analysis.py", "B101", "assert spec is not None and status.stable is not None"): (
+    ("aws/checks.py", "B101", "assert spec is not None and status.stable is not None"): (
         "type narrowing: decide() asks for the analysis only when it is declared"
     ),
     ("local/runtime.py", "B101", "assert self.webhook_server is not None"): (

@@ -182,7 +182,7 @@ class RolloutService:
     @classmethod
     def from_settings(cls, settings: EngineSettings) -> RolloutService:
         """Wire the real adapters (imported here so the core stays free of boto3)."""
-        from smgitops.aws.analysis import Analysis  # noqa: PLC0415
+        from smgitops.aws.checks import Analysis  # noqa: PLC0415
         from smgitops.aws.cloudwatch import CloudWatch  # noqa: PLC0415
         from smgitops.aws.notify import notifier_from  # noqa: PLC0415
         from smgitops.aws.sagemaker import SageMaker  # noqa: PLC0415
