@@ -24,6 +24,7 @@ from smgitops.declaration.models import (
 )
 from smgitops.declaration.schema import json_schema
 from smgitops.errors import ImageResolutionError
+from smgitops.rollout.decide.resources import resolve_image
 from tests.unit.test_declaration_loader import FILE, VALID, problems_of, replace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,19 +88,19 @@ def model(**fields: object) -> ModelSpec:
 def test_a_known_framework_resolves_to_the_sdk_image_of_the_region(
     framework: dict[str, str], region: str, expected: str
 ) -> None:
-    assert images.resolve_image(model(framework=framework), region) == expected
+    assert resolve_image(model(framework=framework), region) == expected
 
 
 def test_an_image_is_used_as_declared_and_a_package_names_its_own() -> None:
-    assert images.resolve_image(model(image=XGBOOST_US_EAST_1), "eu-west-1") == XGBOOST_US_EAST_1
+    assert resolve_image(model(image=XGBOOST_US_EAST_1), "eu-west-1") == XGBOOST_US_EAST_1
     package = model(modelPackageArn="arn:aws:sagemaker:us-east-1:123456789012:model-package/c/1")
-    assert images.resolve_image(package, "us-east-1") is None
+    assert resolve_image(package, "us-east-1") is None
 
 
 def test_an_unknown_region_fails_at_rollout_time_naming_close_regions() -> None:
     spec = model(framework={"name": "xgboost", "version": "1.7-1"})
     with pytest.raises(ImageResolutionError) as caught:
-        images.resolve_image(spec, "eu-west-9")
+        resolve_image(spec, "eu-west-9")
     message = str(caught.value)
     assert "xgboost 1.7-1 (cpu)" in message
     assert "'eu-west-9'" in message
@@ -110,7 +111,7 @@ def test_a_framework_missing_from_a_table_is_a_resolution_error() -> None:
     spec = FrameworkSpec(name="xgboost", version="1.7-1")
     empty = images.ImageTable(frameworks={}, sdk="")
     with pytest.raises(ImageResolutionError, match="not in the image table"):
-        images.framework_image(spec, "us-east-1", empty)
+        images.framework_image(spec.name, spec.version, spec.processor, "us-east-1", empty)
 
 
 # --------------------------------------------------------------------------- load time
@@ -122,7 +123,7 @@ def test_a_framework_declaration_loads() -> None:
     assert framework is not None
     assert (framework.name, framework.version, framework.processor) == ("xgboost", "1.7-1", "cpu")
     assert declaration.spec.model.image is None
-    assert images.resolve_image(declaration.spec.model, "us-east-1") == XGBOOST_US_EAST_1
+    assert resolve_image(declaration.spec.model, "us-east-1") == XGBOOST_US_EAST_1
 
 
 @pytest.mark.parametrize(
@@ -365,4 +366,4 @@ def test_a_stored_declaration_is_read_back_without_the_table() -> None:
     assert again.spec.model.framework is not None
     assert again.spec.model.framework.version == "0.9-retired"
     with pytest.raises(ImageResolutionError, match="not in the image table"):
-        images.resolve_image(again.spec.model, "us-east-1")
+        resolve_image(again.spec.model, "us-east-1")

@@ -10,8 +10,9 @@ Two checks, at two times:
 
 * framework, version and processor are checked when the declaration is loaded
   (:func:`check_framework`, from the model's validators), naming the closest known versions;
-* the region is only known where the rollout runs: :func:`resolve_image` raises
-  :class:`~smgitops.errors.ImageResolutionError` for a region the table does not know.
+* the region is only known where the rollout runs: :func:`framework_image` (called by the
+  rollout's ``resolve_image``) raises :class:`~smgitops.errors.ImageResolutionError` for a
+  region the table does not know.
 """
 
 from __future__ import annotations
@@ -22,12 +23,9 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from smgitops.errors import ImageResolutionError
-
-if TYPE_CHECKING:
-    from smgitops.declaration.models import FrameworkSpec, ModelSpec
 
 DATA_FILE: Final = "data/image_uris.json"
 PROCESSORS: Final = ("cpu", "gpu")
@@ -135,32 +133,19 @@ def check_framework(name: str, version: str, processor: str) -> None:
     check_processor(name, version, processor)
 
 
-def framework_image(framework: FrameworkSpec, region: str, images: ImageTable | None = None) -> str:
-    """The image URI of ``framework`` in ``region``; ``ImageResolutionError`` if unknown."""
+def framework_image(
+    name: str, version: str, processor: str, region: str, images: ImageTable | None = None
+) -> str:
+    """The image URI of a framework in ``region``; ``ImageResolutionError`` if unknown."""
     images = images or table()
-    by_region = (
-        images.frameworks.get(framework.name, {})
-        .get(framework.version, {})
-        .get(framework.processor, {})
-    )
+    by_region = images.frameworks.get(name, {}).get(version, {}).get(processor, {})
     uri = by_region.get(region)
     if uri is not None:
         return uri
-    label = f"{framework.name} {framework.version} ({framework.processor})"
+    label = f"{name} {version} ({processor})"
     if not by_region:
         raise ImageResolutionError(f"{label} is not in the image table")
     raise ImageResolutionError(
         f"no {label} image for region {region!r} in the image table; it has "
         f"{len(by_region)} regions, the closest: {', '.join(closest(region, sorted(by_region)))}"
     )
-
-
-def resolve_image(model: ModelSpec, region: str) -> str | None:
-    """The container image of ``model`` in ``region``.
-
-    ``image`` as declared; ``framework`` looked up in the table (``ImageResolutionError`` for
-    a region it does not know); ``None`` for ``modelPackageArn`` (the package names its image).
-    """
-    if model.framework is not None:
-        return framework_image(model.framework, region)
-    return model.image

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from smgitops.declaration import images
 from smgitops.declaration.models import Declaration, Strategy
 from smgitops.errors import ImageResolutionError
 from smgitops.rollout.actions import Action, CreateEndpoint, PutAlarms, UpdateEndpoint
@@ -38,6 +37,7 @@ from smgitops.rollout.decide.resources import (
     final_config,
     generated_alarms,
     managed_tags,
+    resolve_image,
     set_weights,
     shadow_config,
     stable_only_config,
@@ -73,7 +73,7 @@ def _pending(ctx: TickContext) -> Decision:
     strategy = ctx.declaration.spec.rollout.strategy
     reason = "" if strategy in SUPPORTED else f"strategy {strategy} is not yet supported"
     try:
-        images.resolve_image(ctx.declaration.spec.model, ctx.observation.region)
+        resolve_image(ctx.declaration.spec.model, ctx.observation.region)
     except ImageResolutionError as exc:
         reason = str(exc)
     if reason:  # nothing is created

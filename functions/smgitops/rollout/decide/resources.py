@@ -21,7 +21,7 @@ from smgitops.rollout.observation import IN_SERVICE
 from smgitops.rollout.status import VariantRef
 
 if TYPE_CHECKING:
-    from smgitops.declaration.models import Declaration
+    from smgitops.declaration.models import Declaration, ModelSpec
     from smgitops.rollout.decide.context import TickContext
 
 MANAGED_TAGS = {"smgitops:managed": "true"}
@@ -41,12 +41,27 @@ def candidate_ref(decl: Declaration) -> VariantRef:
     )
 
 
+def resolve_image(model: ModelSpec, region: str) -> str | None:
+    """The container image of ``model`` in ``region``.
+
+    ``image`` as declared; ``framework`` looked up in the image table (``ImageResolutionError``
+    for a region it does not know); ``None`` for ``modelPackageArn`` (the package names its
+    image).
+    """
+    framework = model.framework
+    if framework is not None:
+        return images.framework_image(
+            framework.name, framework.version, framework.processor, region
+        )
+    return model.image
+
+
 def create_model(decl: Declaration, region: str) -> CreateModel:
     model = decl.spec.model
     return CreateModel(
         name=naming.model_name(decl),
         execution_role_arn=model.execution_role_arn or "",
-        image=images.resolve_image(model, region),
+        image=resolve_image(model, region),
         model_data_url=model.model_data_url,
         model_package_arn=model.model_package_arn,
         environment=dict(model.environment),
