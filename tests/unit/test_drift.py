@@ -7,10 +7,7 @@ from typing import Any
 
 import pytest
 
-from smgitops.errors import ConflictError, TransientError
-from smgitops.rollout import naming
-from smgitops.rollout.decide import new_status
-from smgitops.rollout.drift import (
+from smgitops.drift.compare import (
     DriftReport,
     LiveEndpoint,
     LiveModel,
@@ -19,7 +16,10 @@ from smgitops.rollout.drift import (
     expected_state,
     not_comparable,
 )
-from smgitops.rollout.drift_service import DriftService, last_fingerprint
+from smgitops.drift.service import DriftService, last_fingerprint
+from smgitops.errors import ConflictError, TransientError
+from smgitops.rollout import naming
+from smgitops.rollout.decide import new_status
 from smgitops.rollout.status import HistoryRecord, Phase, RolloutStatus, VariantRef
 from tests.builders import IMAGE, ROLE, declaration
 

@@ -10,7 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws import clients
 from smgitops.aws.errors import code_of, message_of, translate
-from smgitops.rollout.drift import LiveEndpoint, LiveModel, LiveVariantState
+from smgitops.drift.compare import LiveEndpoint, LiveModel, LiveVariantState
 
 
 def _not_found(error: ClientError) -> bool:

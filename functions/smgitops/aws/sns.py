@@ -12,7 +12,7 @@ from smgitops.aws import clients
 from smgitops.observability import logger
 
 if TYPE_CHECKING:
-    from smgitops.rollout.drift import DriftReport
+    from smgitops.drift.compare import DriftReport
 
 MAX_SUBJECT = 100
 

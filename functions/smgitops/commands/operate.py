@@ -168,7 +168,7 @@ def _detail(
 
 def _drift(service: RolloutService, endpoint: str) -> str:
     """The drift function's latest finding for the endpoint ('-' when none recorded)."""
-    from smgitops.rollout.drift_service import latest_finding  # noqa: PLC0415
+    from smgitops.drift.service import latest_finding  # noqa: PLC0415
 
     return latest_finding(service.store.history(endpoint, limit=50))
 

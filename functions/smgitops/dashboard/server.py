@@ -33,8 +33,8 @@ from smgitops import clock
 from smgitops.dashboard.chart import weight_chart
 from smgitops.dashboard.report import render_report
 from smgitops.dashboard.views import endpoint_row, history_rows, rollout_view, timeline
+from smgitops.drift.service import latest_finding as latest_drift
 from smgitops.errors import SmgitopsError
-from smgitops.rollout.drift_service import latest_finding as latest_drift
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from smgitops.drift.service import DriftService
 from smgitops.observability import count, logger
-from smgitops.rollout.drift_service import DriftService
 from smgitops.settings import DriftSettings
 
 if TYPE_CHECKING:
     from smgitops.declaration.models import Declaration
-    from smgitops.rollout.drift_service import DriftOutcome
+    from smgitops.drift.service import DriftOutcome
     from smgitops.rollout.service import RolloutService, StartOutcome
     from smgitops.rollout.status import Context
 

@@ -1,6 +1,6 @@
 """The drift check: every endpoint with a finished rollout, live vs last applied.
 
-Per endpoint: read the live state (adapter), :func:`smgitops.rollout.drift.compare` (pure),
+Per endpoint: read the live state (adapter), :func:`smgitops.drift.compare.compare` (pure),
 then — only when the drift differs from the last one recorded — a history entry
 (``drift: …`` or ``drift resolved``), a notification, and with ``selfHeal`` a rollout back to
 the declaration. A drift that stays the same is reported by the metric on every run but
@@ -14,16 +14,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from smgitops.clock import now as clock_now
+from smgitops.drift.compare import DriftReport, compare, not_comparable
 from smgitops.errors import SmgitopsError
 from smgitops.observability import logger
-from smgitops.rollout.drift import DriftReport, compare, not_comparable
 from smgitops.rollout.status import Context, HistoryRecord
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from smgitops.declaration.models import Declaration
-    from smgitops.rollout.drift import LiveEndpoint
+    from smgitops.drift.compare import LiveEndpoint
     from smgitops.rollout.status import RolloutStatus
 
 DRIFT_EVENT = "drift: "
