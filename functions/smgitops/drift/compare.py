@@ -21,11 +21,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from smgitops.rollout import naming
-from smgitops.rollout.observation import BUSY, IN_SERVICE
+from smgitops.rollout.observation import BUSY, IN_SERVICE, WEIGHT_TOLERANCE
 from smgitops.rollout.status import Phase, RolloutStatus, VariantRef
-
-WEIGHT_TOLERANCE = 0.5  # percent
-MODEL_FIELDS = ("image", "modelDataUrl", "modelPackageArn", "environment", "executionRoleArn")
 
 
 class _Frozen(BaseModel):

@@ -11,6 +11,9 @@ from smgitops.rollout.status import VariantRef
 IN_SERVICE = "InService"
 FAILED = "Failed"
 BUSY = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
+# A live weight this close to the intended one (in percent of the endpoint's traffic) is the
+# intended one: the engine does not re-apply it, the drift check does not report it.
+WEIGHT_TOLERANCE = 0.5
 # botocore EndpointStatus: an endpoint in one of these serves nothing a rollout can trust.
 FAILURES = frozenset({FAILED, "OutOfService", "UpdateRollbackFailed"})
 

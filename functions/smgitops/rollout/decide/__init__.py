@@ -31,7 +31,6 @@ from smgitops.rollout.decide.requests import (
 )
 from smgitops.rollout.decide.resources import (
     MANAGED_TAGS,
-    WEIGHT_TOLERANCE,
     candidate_ref,
     generated_alarms,
 )
@@ -43,7 +42,6 @@ __all__ = [
     "MANAGED_TAGS",
     "PHASES",
     "SUPPORTED",
-    "WEIGHT_TOLERANCE",
     "Decision",
     "TickContext",
     "abort_now",

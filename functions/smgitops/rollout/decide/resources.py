@@ -17,7 +17,7 @@ from smgitops.rollout.actions import (
     SetWeights,
     VariantSpec,
 )
-from smgitops.rollout.observation import IN_SERVICE
+from smgitops.rollout.observation import IN_SERVICE, WEIGHT_TOLERANCE
 from smgitops.rollout.status import VariantRef
 
 if TYPE_CHECKING:
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from smgitops.rollout.decide.context import TickContext
 
 MANAGED_TAGS = {"smgitops:managed": "true"}
-WEIGHT_TOLERANCE = 0.5  # percent
 
 
 def managed_tags(decl: Declaration) -> dict[str, str]:
