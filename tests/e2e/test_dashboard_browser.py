@@ -114,24 +114,37 @@ def test_a_canary_rolls_back_on_screen_without_a_reload(
 
     browser.get(f"{dashboard}/#/e/{name}")
     browser.execute_script("window.__sameDocument = 'yes';")  # gone if the page reloads
+    # a healthy canary first: each step bakes 6 s, longer than the page's 2 s poll
+    good = declaration_dict(name, version=2, interval="6s", steps=[20, 60])
+    seen: set[str] = set()
+    second, _ = repo.declare(good, "v2: a good model")
+
+    def promoted() -> bool:
+        seen.add(text(browser, ".weight"))
+        return "Succeeded" in text(browser, ".facts .phase") and second[:12] in text(
+            browser, ".facts"
+        )
+
+    until(promoted, what="v2 Succeeded on the page")
+    assert any("candidate" in s.lower() and "20 %" in s for s in seen), seen  # moved on screen
+    assert any("candidate" in s.lower() and "60 %" in s for s in seen), seen
+    # then a bad model: traffic snaps back and the reason appears, still without a reload
     bad = declaration_dict(
-        name, version=2, interval="4s", steps=[20, 60],
+        name, version=3, interval="4s", steps=[20, 60],
         environment={"SMGITOPS_SIM_ERROR_RATE": "0.8"}, analysis=BAD_METRICS,
     )  # fmt: skip
-    seen: set[str] = set()
     with Traffic(up, name, pause=0.01):
-        second, _ = repo.declare(bad, "v2: a bad model")
-
-        def rolled_back() -> bool:
-            seen.add(text(browser, ".weight"))
-            return "RolledBack" in text(browser, ".facts .phase")
-
-        until(rolled_back, what="RolledBack on the page")
+        third, _ = repo.declare(bad, "v3: a bad model")
+        until(
+            lambda: (
+                "RolledBack" in text(browser, ".facts .phase")
+                and third[:12] in text(browser, ".facts")
+            ),
+            what="v3 RolledBack on the page",
+        )
     shot(browser, "2-rollout-rolled-back")
     assert browser.execute_script("return window.__sameDocument") == "yes"  # no reload
-    assert any("candidate" in s.lower() and "20 %" in s for s in seen), seen  # moved on screen
     assert "Invocation5XXErrors" in text(browser, "#reason")
-    assert second[:12] in text(browser, ".facts")
     events = text(browser, "#events")
     assert "step 1: 20 % on the candidate" in events
     assert "RollingBack" in events
