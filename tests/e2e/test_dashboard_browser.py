@@ -175,7 +175,11 @@ def test_promote_at_a_gate_from_the_page_moves_the_rollout(
     done = up.wait_for(name, second, {"Succeeded"})
     assert done["phase"] == "Succeeded"
     history = json.loads(up.cli("history", name, "--output", "json").stdout)
-    assert any("promote" in r["event"] for r in history if r["commit"] == second)
+    assert any(
+        "promote (full) requested by local (dashboard)" in r["event"]
+        for r in history
+        if r["commit"] == second
+    ), history
 
 
 def test_a_cross_site_action_is_refused(up: LocalUp, dashboard: str) -> None:

@@ -68,6 +68,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     promote.add_argument("endpoint")
     promote.add_argument("--full", action="store_true", help="skip the remaining steps")
     add_aws_options(promote)
+    promote.add_argument("--by", default=None, help="who promotes (default: the current user)")
     promote.set_defaults(func=run_promote)
 
     abort = subparsers.add_parser("abort", help="emergency stop: all traffic back to stable now")
@@ -251,7 +252,8 @@ def _print_rollouts(args: argparse.Namespace, records: list[HistoryRecord]) -> i
 
 
 def run_promote(args: argparse.Namespace) -> int:
-    status = service_from(args).promote(args.endpoint, full=args.full)
+    by = args.by or getpass.getuser()
+    status = service_from(args).promote(args.endpoint, full=args.full, by=by)
     if args.output == "json":
         emit_json(status_json(status, None, clock.now()))
     else:

@@ -328,8 +328,7 @@ class ServiceSource:
         return list(self.service.store.history(endpoint, limit=limit))
 
     def promote(self, endpoint: str, *, full: bool, by: str) -> RolloutStatus:
-        del by  # recorded once the service takes who asked (promote --by)
-        promoted: RolloutStatus = self.service.promote(endpoint, full=full)
+        promoted: RolloutStatus = self.service.promote(endpoint, full=full, by=by)
         return promoted
 
     def abort(self, endpoint: str, by: str) -> RolloutStatus:

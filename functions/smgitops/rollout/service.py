@@ -738,12 +738,15 @@ class RolloutService:
         )
         return self.sagemaker.set_weights_now(back, time_left)
 
-    def promote(self, endpoint: str, *, full: bool = False) -> RolloutStatus:
+    def promote(self, endpoint: str, *, full: bool = False, by: str = "") -> RolloutStatus:
+        """Release a gate or pause, or end the step (``full``: skip to 100 %), recorded with
+        who asked (``by``)."""
         status = self._require(endpoint)
         if status.phase not in {Phase.PROGRESSING, Phase.PAUSED, Phase.PENDING, Phase.INITIALIZING}:
             raise NotFoundError(f"{endpoint} has nothing to promote (phase {status.phase})")
         mode: Literal["step", "full"] = "full" if full or status.phase == Phase.PAUSED else "step"
-        saved = self._save(status, status.evolve(promote=mode), [f"promote ({mode}) requested"])
+        asked = f"promote ({mode}) requested" + (f" by {by}" if by else "")
+        saved = self._save(status, status.evolve(promote=mode), [asked])
         if status.gate_token and self.executions is not None:
             self.executions.release_gate(status.gate_token, status.endpoint, status.rollout_id)
         return saved
