@@ -11,6 +11,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from smgitops.aws import clients
 from smgitops.declaration.loader import load_file
 from smgitops.local.emulator import Emulator, conformance, emulated_aws
 from smgitops.rollout.status import Phase
@@ -185,6 +186,11 @@ def test_relaxed_lets_a_request_through_in_decorator_mode() -> None:
 def test_the_blue_green_example_deploys_on_a_gpu_instance_type(engine: Engine) -> None:
     declaration = load_file(EXAMPLES / "blue-green.yaml")
     assert declaration.spec.instance_type == "ml.g5.xlarge"
+    from tests.support.emulator import put_manual_alarm
+
+    cloudwatch = clients.client("cloudwatch")
+    for alarm in declaration.spec.rollout.analysis.alarms:  # declared alarms must exist
+        put_manual_alarm(cloudwatch, alarm)
     outcome = engine.start(declaration, "1" * 40)
     trail = engine.run(declaration.name, outcome.rollout_id)
     assert trail[-1][0] == Phase.SUCCEEDED, trail
