@@ -450,3 +450,29 @@ def test_expected_state_names_smgitops_config_and_model() -> None:
     assert expected.configs == [naming.config_name(STATUS.endpoint, [STATUS.candidate])]
     assert expected.models[MODEL]["environment"] == {"WORKERS": "2"}
     assert isinstance(expected.variants[0], VariantRef)
+
+
+def test_a_drift_recorded_before_selfheal_was_on_is_healed_once_it_is() -> None:
+    service, store, _, notifier, healer = world(variants=variant_with(instance_count=5))
+    store.statuses = [STATUS.evolve(self_heal=False)]
+    assert service.check_all()[0].changed and healer.calls == []
+    store.statuses = [STATUS.evolve(self_heal=True)]  # a later push said selfHeal: true
+    late = service.check_all()[0]
+    assert late.healed == "heal-1" and not late.changed
+    assert len(healer.calls) == 1
+    assert store.records[-1].details["heal"] == "heal-1"
+    assert (
+        last_fingerprint(store.history(STATUS.endpoint)) == store.records[0].details["fingerprint"]
+    )
+    assert len(notifier.sent) == 1  # the drift is not news: notified once
+    assert service.check_all()[0].healed == ""  # a heal that did not repair it never loops
+    assert len(healer.calls) == 1
+
+
+def test_a_drift_whose_heal_failed_is_not_retried_by_every_run() -> None:
+    service, _, _, _, healer = world(variants=variant_with(instance_count=5))
+    healer.error = ConflictError("status keeps changing")
+    assert service.check_all()[0].error == "status keeps changing"
+    healer.error = None
+    assert service.check_all()[0].healed == ""
+    assert len(healer.calls) == 1

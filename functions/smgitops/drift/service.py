@@ -4,7 +4,8 @@ Per endpoint: read the live state (adapter), :func:`smgitops.drift.compare.compa
 then — only when the drift differs from the last one recorded — a history entry
 (``drift: …`` or ``drift resolved``), a notification, and with ``selfHeal`` a rollout back to
 the declaration. A drift that stays the same is reported by the metric on every run but
-recorded, notified and healed once: a heal that could not repair it never loops.
+recorded, notified and healed once: a heal that could not repair it never loops. A drift recorded
+while selfHeal was off is healed (once) by the first check after a push turns selfHeal on.
 """
 
 from __future__ import annotations
@@ -95,6 +96,16 @@ def last_fingerprint(history: Sequence[HistoryRecord]) -> str:
     return ""
 
 
+def heal_attempted(history: Sequence[HistoryRecord]) -> bool:
+    """Whether the drift last recorded was already healed, or a heal of it was tried."""
+    for record in history:  # newest first
+        if record.event.startswith(DRIFT_EVENT):
+            return "heal" in record.details
+        if record.event == RESOLVED_EVENT:
+            return False
+    return False
+
+
 def latest_finding(history: Sequence[HistoryRecord]) -> str:
     """The drift last recorded, in words: its summary, "none" once resolved, "-" never checked.
     (``status``'s DRIFT column and the dashboard.)"""
@@ -143,12 +154,16 @@ class DriftService:
             )
 
     def _record(self, status: RolloutStatus, report: DriftReport) -> DriftOutcome:
-        previous = last_fingerprint(self.store.history(status.endpoint, limit=HISTORY_LOOKBACK))
+        history = self.store.history(status.endpoint, limit=HISTORY_LOOKBACK)
+        previous = last_fingerprint(history)
         current = report.fingerprint() if report.drifted else ""
+        healable = report.drifted and self.heals(status) and report.healable
         if current == previous:
+            if healable and not heal_attempted(history):
+                return self._heal_recorded(status, report, current)
             return DriftOutcome(report)
         healed, heal_error = "", ""
-        if report.drifted and self.heals(status) and report.healable and self.healer is not None:
+        if healable and self.healer is not None:
             healed, heal_error = self._heal(status)
         details: dict[str, Any] = {"fingerprint": current}
         if report.drifted:
@@ -165,6 +180,26 @@ class DriftService:
             self.notifier.drift(report)
         logger().info("drift changed", extra={"endpoint": status.endpoint, "event": event})
         return DriftOutcome(report, changed=True, healed=healed, error=heal_error)
+
+    def _heal_recorded(
+        self, status: RolloutStatus, report: DriftReport, fingerprint: str
+    ) -> DriftOutcome:
+        """A drift recorded before selfHeal was on (a later push said ``selfHeal: true``): healed
+        now, once, and recorded with the same fingerprint (nothing new to notify)."""
+        if self.healer is None:
+            return DriftOutcome(report)
+        healed, heal_error = self._heal(status)
+        details: dict[str, Any] = {
+            "fingerprint": fingerprint,
+            "drift": [d.model_dump(mode="json") for d in report.drifts],
+            "cause": report.cause,
+            "basis": report.basis,
+            "heal": healed or f"failed: {heal_error}",
+        }
+        event = f"{DRIFT_EVENT}{report.summary()}"
+        self.store.append_history([_history(status, self.clock(), event, details)])
+        logger().info("drift healed late", extra={"endpoint": status.endpoint, "heal": healed})
+        return DriftOutcome(report, healed=healed, error=heal_error)
 
     def heals(self, status: RolloutStatus) -> bool:
         """selfHeal as the app config at the rollout's commit said, else the function's."""
