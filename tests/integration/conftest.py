@@ -15,8 +15,10 @@ from smgitops.aws.store import StatusStore
 from smgitops.declaration.models import Declaration
 from smgitops.local.emulator import emulated_aws
 from smgitops.local.resources import create_table
-from smgitops.rollout.service import RolloutService, StartOutcome, TickResult
+from smgitops.rollout.service import RolloutService
+from smgitops.rollout.start import StartOutcome
 from smgitops.rollout.status import Phase
+from smgitops.rollout.tick import TickResult
 
 TABLE = "smgitops-test"
 

@@ -31,7 +31,7 @@ from tests.support.faults import (
 )
 
 if TYPE_CHECKING:
-    from smgitops.rollout.service import TickResult
+    from smgitops.rollout.tick import TickResult
     from tests.integration.conftest import Engine
 
 ABORT = "Abort event (alarm → ALARM) delivered twice, late or early"

@@ -32,8 +32,9 @@ from smgitops.declaration.models import Declaration
 from smgitops.errors import for_state_machine
 from smgitops.local.emulator.stepfunctions import ASL_PATH
 from smgitops.rollout import naming
-from smgitops.rollout.service import RolloutService, TickResult
+from smgitops.rollout.service import RolloutService
 from smgitops.rollout.status import Phase
+from smgitops.rollout.tick import TickResult
 from tests.builders import declaration
 from tests.integration.conftest import Clock, Engine
 from tests.support.emulator import put_manual_alarm

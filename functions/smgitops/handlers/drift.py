@@ -21,7 +21,8 @@ from smgitops.settings import DriftSettings
 if TYPE_CHECKING:
     from smgitops.declaration.models import Declaration
     from smgitops.drift.service import DriftOutcome
-    from smgitops.rollout.service import RolloutService, StartOutcome
+    from smgitops.rollout.service import RolloutService
+    from smgitops.rollout.start import StartOutcome
     from smgitops.rollout.status import Context
 
 

@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from smgitops.errors import STATE_MACHINE_RETRIES, for_state_machine
 from smgitops.observability import count, logger
-from smgitops.rollout.service import RolloutService, TickResult
+from smgitops.rollout.service import RolloutService
 from smgitops.settings import EngineSettings
+
+if TYPE_CHECKING:
+    from smgitops.rollout.tick import TickResult
 
 
 class TickInput(BaseModel):

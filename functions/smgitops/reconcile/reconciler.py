@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from smgitops.git.repository import Snapshot
     from smgitops.ingest.allowlist import AllowList
     from smgitops.ingest.work import PushWork
-    from smgitops.rollout.service import StartOutcome
+    from smgitops.rollout.start import StartOutcome
     from smgitops.rollout.status import Context
 
 VALIDATE_CONTEXT = "smgitops/validate"
