@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws.clients import client as aws_client
+from smgitops.aws.errors import unavailable
 from smgitops.clock import now as clock_now
-from smgitops.errors import DependencyUnavailableError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -33,14 +33,6 @@ PushStatus = Literal["processing", "reconciled", "invalid", "ignored", "failed"]
 PUSHES_INDEX = "gsi1"
 PUSHES_KEY = "PUSHES"
 CONDITION_FAILED = "ConditionalCheckFailedException"
-
-
-def aws_error(what: str, exc: Exception) -> DependencyUnavailableError:
-    """A botocore failure (after the client's own retries) as a retryable error."""
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "Unknown")
-        return DependencyUnavailableError(f"{what} failed: {code}")
-    return DependencyUnavailableError(f"{what} failed: {type(exc).__name__}")
 
 
 def _is_condition_failure(exc: ClientError) -> bool:
@@ -127,13 +119,13 @@ class DeliveryStore(_Table):
             )
         except ClientError as exc:
             if not _is_condition_failure(exc):
-                raise aws_error("DynamoDB PutItem", exc) from None
+                raise unavailable("DynamoDB PutItem", exc) from None
             old = exc.response.get("Item") or self._get(key)
             if old is None:  # expired between the write and the read: treat as recorded now
                 return None
             return self._delivery(old)
         except BotoCoreError as exc:
-            raise aws_error("DynamoDB PutItem", exc) from None
+            raise unavailable("DynamoDB PutItem", exc) from None
         return None
 
     def mark_queued(self, key: str) -> None:
@@ -146,7 +138,7 @@ class DeliveryStore(_Table):
                 ExpressionAttributeValues={":queued": {"S": "queued"}},
             )
         except (ClientError, BotoCoreError) as exc:
-            raise aws_error("DynamoDB UpdateItem", exc) from None
+            raise unavailable("DynamoDB UpdateItem", exc) from None
 
     def get(self, key: str) -> Delivery | None:
         item = self._get(key)
@@ -158,7 +150,7 @@ class DeliveryStore(_Table):
                 TableName=self.table, Key=self._key(key), ConsistentRead=True
             )
         except (ClientError, BotoCoreError) as exc:
-            raise aws_error("DynamoDB GetItem", exc) from None
+            raise unavailable("DynamoDB GetItem", exc) from None
         item: dict[str, Any] | None = response.get("Item")
         return item
 
@@ -255,7 +247,7 @@ class PushStore(_Table):
         try:
             self.client.put_item(TableName=self.table, Item=item)
         except (ClientError, BotoCoreError) as exc:
-            raise aws_error("DynamoDB PutItem", exc) from None
+            raise unavailable("DynamoDB PutItem", exc) from None
         return stored
 
     def get(self, repository: str, pushed_at: float, commit: str) -> PushRecord | None:
@@ -266,7 +258,7 @@ class PushStore(_Table):
                 ConsistentRead=True,
             )
         except (ClientError, BotoCoreError) as exc:
-            raise aws_error("DynamoDB GetItem", exc) from None
+            raise unavailable("DynamoDB GetItem", exc) from None
         item = response.get("Item")
         return None if item is None else _push(item)
 
@@ -316,7 +308,7 @@ class PushStore(_Table):
             try:
                 page = self.client.query(**page_args)
             except (ClientError, BotoCoreError) as exc:
-                raise aws_error("DynamoDB Query", exc) from None
+                raise unavailable("DynamoDB Query", exc) from None
             for item in page.get("Items", []):
                 yield _push(item)
                 count += 1

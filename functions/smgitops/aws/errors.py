@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from smgitops.errors import ActionRejectedError, TransientError
+from smgitops.errors import ActionRejectedError, DependencyUnavailableError, TransientError
 
 TRANSIENT_CODES = frozenset(
     {
@@ -51,3 +51,12 @@ def translate(error: Exception, action: str) -> Exception:
     if isinstance(error, ClientError):
         return ActionRejectedError(action, message_of(error) or code_of(error))
     return error
+
+
+def unavailable(what: str, exc: Exception) -> DependencyUnavailableError:
+    """A failed call on the webhook's and the queue's path (DynamoDB, SQS), after the client's
+    own retries, as a retryable error: the caller answers 503 or lets the message be retried."""
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "Unknown")
+        return DependencyUnavailableError(f"{what} failed: {code}")
+    return DependencyUnavailableError(f"{what} failed: {type(exc).__name__}")

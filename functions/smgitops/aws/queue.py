@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws.clients import client as aws_client
-from smgitops.aws.deliveries import aws_error
+from smgitops.aws.errors import unavailable
 
 if TYPE_CHECKING:
     from smgitops.ingest.push import WorkMessage
@@ -54,5 +54,5 @@ class WorkQueue:
                 MessageDeduplicationId=sqs_id(work.claim_key),
             )
         except (ClientError, BotoCoreError) as exc:
-            raise aws_error("SQS SendMessage", exc) from None
+            raise unavailable("SQS SendMessage", exc) from None
         return str(response.get("MessageId", ""))
