@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws.clients import client as aws_client
 from smgitops.aws.errors import unavailable
-
-if TYPE_CHECKING:
-    from smgitops.ingest.push import WorkMessage
 
 _SQS_ID_MAX = 128
 _SQS_ID_CHARS = re.compile(r"[^A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]")
@@ -33,6 +30,18 @@ def sqs_id(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+class Work(Protocol):
+    """What the queue needs of a push's work (:class:`smgitops.ingest.push.WorkMessage`)."""
+
+    @property
+    def identity(self) -> str: ...  # the message group: one repository, in order
+
+    @property
+    def claim_key(self) -> str: ...  # the deduplication id: what the signature covers
+
+    def to_message(self) -> str: ...
+
+
 class WorkQueue:
     def __init__(self, queue_url: str, client: Any = None) -> None:
         self.queue_url = queue_url
@@ -44,7 +53,7 @@ class WorkQueue:
             self._client = aws_client("sqs")
         return self._client
 
-    def send(self, work: WorkMessage) -> str:
+    def send(self, work: Work) -> str:
         """Enqueue ``work``; returns the SQS message id (the same one for a duplicate)."""
         try:
             response = self.client.send_message(
