@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from smgitops.aws.deliveries import PushRecord, PushStore
-from smgitops.ingest.allowlist import identity_of
 from smgitops.local.scenario import GitRemote, send_webhook
+from smgitops.urls import identity_of
 from tests.builders import declaration_dict
 from tests.e2e.conftest import LocalUp, Repo, running_local_up
 

@@ -18,10 +18,10 @@ from smgitops.aws.deliveries import PushRecord, PushStore
 from smgitops.aws.stepfunctions import Executions
 from smgitops.aws.store import StatusStore
 from smgitops.handlers import reconcile
-from smgitops.ingest.allowlist import identity_of
 from smgitops.ingest.work import PushWork
 from smgitops.local.emulator import emulated_aws
 from smgitops.rollout.status import Phase
+from smgitops.urls import identity_of
 from tests.conftest import load_event
 from tests.support.ingest import (
     TOKEN_NAME,

@@ -15,11 +15,12 @@ from smgitops.aws.github import GitHubStatuses, shorten
 from smgitops.aws.queue import sqs_id
 from smgitops.handlers.reconcile import work_from
 from smgitops.ingest import signature
-from smgitops.ingest.allowlist import AllowList, redact
+from smgitops.ingest.allowlist import AllowList
 from smgitops.ingest.codecommit import CodeCommitEvent
 from smgitops.ingest.github import PushPayload
 from smgitops.ingest.work import Ignored, PushWork, parse_timestamp
 from smgitops.reconcile import appconfig
+from smgitops.urls import redact
 from tests.conftest import load_event
 from tests.support.ingest import FakeGitHub, body_of, fake_github
 

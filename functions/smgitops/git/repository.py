@@ -27,7 +27,7 @@ from git import BadName, Blob, GitCommandError, Repo, Tree
 from git.exc import GitError
 
 from smgitops.errors import CommitNotOnBranchError, ConfigurationError, GitFetchError
-from smgitops.ingest.allowlist import redact
+from smgitops.urls import redact
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from smgitops.ingest.allowlist import identity_of
+from smgitops.urls import identity_of
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -29,8 +29,9 @@ from urllib.parse import parse_qs
 from smgitops.clock import now as clock_now
 from smgitops.errors import ConfigurationError, DependencyUnavailableError
 from smgitops.ingest import signature
-from smgitops.ingest.allowlist import AllowList, identity_of
+from smgitops.ingest.allowlist import AllowList
 from smgitops.ingest.push import Ignored, PayloadError, Ping, Push
+from smgitops.urls import identity_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping

@@ -13,7 +13,6 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-from smgitops.ingest.allowlist import identity_of, status_target
 from smgitops.ingest.push import (
     BRANCH_PREFIX,
     COMMIT_SHA,
@@ -30,6 +29,7 @@ from smgitops.ingest.push import (
     is_local_url,
     parse_timestamp,
 )
+from smgitops.urls import identity_of, status_target
 
 __all__ = [
     "BRANCH_PREFIX",
