@@ -1,4 +1,5 @@
-"""Clone URLs: a repository's identity, and the form of a URL that is safe to print.
+"""Clone URLs: a repository's identity, where its commit statuses go, and the form of a URL that
+is safe to print.
 
 Pure and standard library only: the webhook (on its cold path), the reconcile, git and the
 notifiers all name a repository the same way (DESIGN §6, ownership).
@@ -25,6 +26,12 @@ def identity_of(url: str) -> str:
     """A repository's identity: its normalised clone URL (scheme and host lower-cased, no
     trailing ``/`` or ``.git``); for the local runtime, the repository's path."""
     return normalise(url)
+
+
+STATUS_PROVIDERS = frozenset({"github", "local"})
+"""Pushes whose commits get GitHub commit statuses (when a token is configured): GitHub's, and
+the local runtime's repositories, which play GitHub with the same payload (their statuses go to
+the configured API URL, e.g. a local server)."""
 
 
 def status_target(identity: str) -> str:

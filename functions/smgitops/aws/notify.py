@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws import clients
-from smgitops.ingest.push import STATUS_PROVIDERS
 from smgitops.observability import logger
-from smgitops.urls import identity_of, status_target
+from smgitops.urls import STATUS_PROVIDERS, identity_of, status_target
 
 if TYPE_CHECKING:
     from smgitops.rollout.status import RolloutStatus

@@ -26,10 +26,6 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 Provider = Literal["github", "codecommit", "local"]
-STATUS_PROVIDERS = frozenset({"github", "local"})
-"""Pushes whose commits get GitHub commit statuses (when a token is configured): GitHub's, and
-the local runtime's repositories, which play GitHub with the same payload (their statuses go to
-the configured API URL, e.g. a local server)."""
 
 # \Z, not $: "$" also matches before a final newline, and a commit id never ends with one.
 COMMIT_SHA = re.compile(r"\A(?:[0-9a-f]{40}|[0-9a-f]{64})\Z")

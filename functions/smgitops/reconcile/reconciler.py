@@ -22,11 +22,11 @@ from smgitops.errors import (
     SmgitopsError,
 )
 from smgitops.git.repository import BRANCH_REF
-from smgitops.ingest.push import STATUS_PROVIDERS
 from smgitops.observability import logger
 from smgitops.reconcile import appconfig
 from smgitops.reconcile.roles import role_problems
 from smgitops.reconcile.tree import MAX_ENDPOINTS, read_desired_state
+from smgitops.urls import STATUS_PROVIDERS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
