@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smgitops.aws.secrets import GitCredentials
 from smgitops.errors import CommitNotOnBranchError, ConfigurationError, GitFetchError
+from smgitops.git.credentials import GitCredentials
 from smgitops.git.repository import GitFetcher, Limits, Snapshot, confined, folder_name
 from tests.support.ingest import GitRemote
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from git import Commit
 
-    from smgitops.aws.secrets import GitCredentials
+    from smgitops.git.credentials import GitCredentials
 
 FETCH_TIMEOUT_S = 120
 FETCHED_REF = "refs/smgitops/fetched"

@@ -19,8 +19,9 @@ from pydantic import ValidationError
 
 from smgitops.aws.deliveries import PushStore
 from smgitops.aws.github import GitHubStatuses
-from smgitops.aws.secrets import CachedSecret, GitCredentials, SecretReader, token_from
+from smgitops.aws.secrets import CachedSecret, SecretReader, token_from
 from smgitops.errors import ConflictError, GitFetchError, TransientError
+from smgitops.git.credentials import GitCredentials
 from smgitops.git.repository import GitFetcher
 from smgitops.ingest.allowlist import AllowList
 from smgitops.ingest.codecommit import DETAIL_TYPE, CodeCommitEvent
