@@ -200,3 +200,6 @@ def test_the_copied_sagemaker_shapes_are_botocores() -> None:
     model = Loader().load_service_model("sagemaker", "service-2")["shapes"]
     enum = model["ProductionVariantInstanceType"]["enum"]
     assert list(aws_shapes.instance_types()) == enum
+    for shape, copied in aws_shapes.shapes()["limits"].items():
+        keys = ("min", "max", "pattern", "enum")
+        assert copied == {key: model[shape][key] for key in keys if key in model[shape]}, shape

@@ -9,7 +9,11 @@ The declaration is checked against these shapes so that ``smgitops validate`` re
 - ``ContainerDefinition.Environment``: "The maximum length of all keys and values in the map,
   combined, is 32 KB" (the member's documentation; the model has no field for it).
 
-The instance types are a copy of the model's enum in ``data/sagemaker_shapes.json``
+- the production fields of DESIGN §6 (VPC ids, volume size, timeouts, routing strategy,
+  serverless memory and concurrency, data capture, KMS key): each shape's ``min``/``max``,
+  ``pattern`` and ``enum`` (:func:`limit`).
+
+The instance types and limits are a copy of the model's in ``data/sagemaker_shapes.json``
 (``scripts/generate_sagemaker_shapes.py``; a test compares it with the installed botocore), so
 a cold start does not load the whole sagemaker model.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any, Final
@@ -33,7 +38,8 @@ DATA_FILE: Final = "data/sagemaker_shapes.json"
 
 @cache
 def shapes() -> dict[str, Any]:
-    """The copied values: ``{"botocore": version, "ProductionVariantInstanceType": [...]}``."""
+    """The copied values: ``{"botocore": version, "ProductionVariantInstanceType": [...],
+    "limits": {shape: {min, max, pattern, enum}}}``."""
     text = resources.files("smgitops").joinpath(DATA_FILE).read_text(encoding="utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
@@ -43,6 +49,30 @@ def shapes() -> dict[str, Any]:
 def instance_types() -> tuple[str, ...]:
     """Every ``ProductionVariantInstanceType`` of botocore's model, in the model's order."""
     return tuple(shapes()["ProductionVariantInstanceType"])
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """A shape's constraints as botocore states them (a length, a count or a value)."""
+
+    shape: str
+    min: int | None = None
+    max: int | None = None
+    pattern: str | None = None
+    enum: tuple[str, ...] = ()
+
+
+@cache
+def limit(shape: str) -> Limit:
+    """The ``min``/``max``/``pattern``/``enum`` of one shape (KeyError: not copied)."""
+    found = shapes()["limits"][shape]
+    return Limit(
+        shape=shape,
+        min=found.get("min"),
+        max=found.get("max"),
+        pattern=found.get("pattern"),
+        enum=tuple(found.get("enum", ())),
+    )
 
 
 def tag_text_ok(text: str) -> bool:

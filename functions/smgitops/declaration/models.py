@@ -30,9 +30,19 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema  # noqa: TC002 (pydantic reads it at runtime)
 
-from smgitops.declaration import aws_shapes, images
+from smgitops.declaration import aws_shapes, images, production
 from smgitops.declaration import metrics as catalogue
 from smgitops.declaration.base import DeclarationModel, refuse_repeated
+from smgitops.declaration.production import (
+    DOWNLOAD_TIMEOUT,
+    STARTUP_TIMEOUT,
+    VOLUME,
+    DataCaptureSpec,
+    Routing,
+    ServerlessSpec,
+    VolumeGB,
+    VpcSpec,
+)
 from smgitops.declaration.safeguards import CompareSpec, GateSpec, ShadowSpec, ValidationSpec
 
 if TYPE_CHECKING:
@@ -308,6 +318,43 @@ class ModelSpec(_Model):
         examples=["arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/42"],
         json_schema_extra=_schema_pattern(MODEL_PACKAGE_ARN),
     )
+
+    vpc: VpcSpec | None = Field(
+        default=None,
+        description="Run the model's containers in your VPC: {subnets: [subnet-…], "
+        "securityGroups: [sg-…]} (CreateModel VpcConfig). Not with serverless.",
+    )
+    startup_health_check_timeout: str | None = Field(
+        default=None,
+        description="How long the container may take to pass its first /ping, "
+        f"{STARTUP_TIMEOUT.min}s-{STARTUP_TIMEOUT.max}s (ProductionVariant "
+        "ContainerStartupHealthCheckTimeoutInSeconds). Large models need more. Default: "
+        "SageMaker's.",
+        examples=["10m"],
+        json_schema_extra=_schema_pattern(DURATION),
+    )
+    model_data_download_timeout: str | None = Field(
+        default=None,
+        description="How long downloading and extracting modelDataUrl may take, "
+        f"{DOWNLOAD_TIMEOUT.min}s-{DOWNLOAD_TIMEOUT.max}s (ProductionVariant "
+        "ModelDataDownloadTimeoutInSeconds). Default: SageMaker's.",
+        examples=["20m"],
+        json_schema_extra=_schema_pattern(DURATION),
+    )
+
+    @field_validator("startup_health_check_timeout", mode="before")
+    @classmethod
+    def _startup_timeout(cls, value: object) -> object:
+        if value is None:
+            return value
+        return production.check_timeout(value, "startupHealthCheckTimeout", STARTUP_TIMEOUT)
+
+    @field_validator("model_data_download_timeout", mode="before")
+    @classmethod
+    def _download_timeout(cls, value: object) -> object:
+        if value is None:
+            return value
+        return production.check_timeout(value, "modelDataDownloadTimeout", DOWNLOAD_TIMEOUT)
 
     @field_validator("image")
     @classmethod
@@ -769,27 +816,170 @@ class RolloutSpec(GateSpec, _Model):
         return polls + self.step_count() * (TICKS_PER_STEP + extensions) + TICKS_FIXED
 
 
+VARIANT_TIMEOUTS: Final = ("startupHealthCheckTimeout", "modelDataDownloadTimeout")
+"""Declared under ``model`` but settings of the production variant, not of CreateModel."""
+SERVERLESS_STRATEGIES: Final = frozenset({Strategy.ALL_AT_ONCE})
+"""What a serverless endpoint can roll out with: SageMaker refuses a second production variant
+and shadow variants on a serverless endpoint (docs/declarations.md, "Serverless")."""
+SERVERLESS_EXCLUSIONS_URL: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html#serverless-endpoints-how-it-works-exclusions"
+
+
+def _serverless_rollout(rollout: RolloutSpec) -> None:
+    """What a serverless endpoint cannot do: watch instance metrics, host two variants."""
+    instance_metrics = [
+        m.label
+        for m in [*rollout.analysis.metrics]
+        if m.resolved_namespace == catalogue.ENDPOINT_INSTANCES
+    ]
+    if instance_metrics:
+        raise ValueError(
+            f"analysis.metrics: {', '.join(instance_metrics)}: a serverless endpoint publishes "
+            f"no instance metrics ({catalogue.ENDPOINT_INSTANCES}), so this check could never "
+            "see data; watch AWS/SageMaker metrics (ModelLatency, Invocation5XXErrors, ...)"
+        )
+    if rollout.strategy not in SERVERLESS_STRATEGIES:
+        raise ValueError(
+            f"strategy {rollout.strategy}: SageMaker allows one production variant and no "
+            "shadow variant on a serverless endpoint (its serverless feature exclusions), so "
+            "traffic cannot be split between two models: use strategy allAtOnce"
+        )
+
+
 class EndpointSpec(_Model):
     """What to serve, on what, and how to roll it out."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["instanceType"], "not": {"required": ["serverless"]}},
+                {"required": ["serverless"], "not": {"required": ["instanceType"]}},
+            ]
+        }
+    )
+
     model: ModelSpec
-    instance_type: str = Field(
+    # Before instanceType/instanceCount and the fields it excludes, so that their validators
+    # see it and point at the line of the field that conflicts.
+    serverless: ServerlessSpec | None = Field(
+        default=None,
+        description="Serverless inference instead of instanceType/instanceCount: {memorySizeMB, "
+        "maxConcurrency, provisionedConcurrency} (ProductionVariant ServerlessConfig). "
+        "SageMaker allows one production variant and no VPC, data capture or shadow on a "
+        "serverless endpoint, so it rolls out allAtOnce, and instance metrics cannot be checked "
+        "(it publishes none).",
+    )
+    instance_type: str | None = Field(
+        default=None,
         max_length=64,
         description="ml.* instance type of every variant: one SageMaker hosts "
-        "(botocore's ProductionVariantInstanceType).",
+        "(botocore's ProductionVariantInstanceType). Required unless `serverless`.",
         examples=["ml.m5.large", "ml.g5.xlarge"],
         json_schema_extra=_instance_types,
     )
     instance_count: Annotated[int, Strict(), Field(ge=1, le=100)] = Field(
-        default=1, description="Instances per variant (1-100). Default 1."
+        default=1, description="Instances per variant (1-100). Default 1. Not with serverless."
+    )
+    volume_size_gb: VolumeGB | None = Field(
+        default=None,
+        alias="volumeSizeGB",
+        title="volumeSizeGB",
+        description=f"Storage volume of each instance, {VOLUME.min}-{VOLUME.max} GB "
+        "(ProductionVariant VolumeSizeInGB; instance types with local NVMe storage have their "
+        "own). Default: SageMaker's.",
+        examples=[100],
+    )
+    routing: Routing | None = Field(
+        default=None,
+        description="How the endpoint picks an instance for a request: random or "
+        "leastOutstandingRequests (ProductionVariant RoutingConfig). Default: SageMaker's "
+        "(random).",
+    )
+    data_capture: DataCaptureSpec | None = Field(
+        default=None,
+        description="Record requests and responses to S3 for Model Monitor and audits "
+        "(EndpointConfig DataCaptureConfig): {destination, samplingPercentage, capture}. "
+        "Both variants of a rollout capture, each under its own variant name.",
+    )
+    kms_key_id: str | None = Field(
+        default=None,
+        description="KMS key that encrypts the instances' storage volumes (EndpointConfig "
+        "KmsKeyId): key id, key ARN, alias/<name> or alias ARN.",
+        examples=["arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
     )
     rollout: RolloutSpec = Field(default_factory=RolloutSpec, validate_default=True)
+
+    @field_validator("serverless")
+    @classmethod
+    def _serverless(
+        cls, value: ServerlessSpec | None, info: ValidationInfo
+    ) -> ServerlessSpec | None:
+        model = info.data.get("model")
+        if value is not None and model is not None and model.vpc is not None:
+            raise ValueError(
+                "a serverless endpoint cannot run in a VPC (SageMaker's serverless feature "
+                "exclusions): drop model.vpc, or declare instanceType instead"
+            )
+        return value
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance_type(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        if info.data.get("serverless") is not None:
+            raise ValueError("declare instanceType or serverless, not both")
+        if value not in aws_shapes.instance_types():
+            raise ValueError(
+                f"instanceType {value!r} is not an instance type SageMaker hosts "
+                "(like ml.m5.large or ml.g5.xlarge)"
+            )
+        return value
+
+    @field_validator("instance_count")
+    @classmethod
+    def _instance_count(cls, value: int, info: ValidationInfo) -> int:
+        # runs only when declared (no validate_default)
+        if info.data.get("serverless") is not None:
+            raise ValueError(
+                "a serverless endpoint has no instances: its capacity is serverless.maxConcurrency"
+            )
+        return value
+
+    @field_validator("volume_size_gb", "routing")
+    @classmethod
+    def _instances_only(cls, value: object, info: ValidationInfo) -> object:
+        if value is not None and info.data.get("serverless") is not None:
+            what = "storage volume" if info.field_name == "volume_size_gb" else "routing"
+            raise ValueError(
+                f"a serverless endpoint has no instances, so no {what} to set: drop it, or "
+                "declare instanceType instead of serverless"
+            )
+        return value
+
+    @field_validator("data_capture")
+    @classmethod
+    def _capture(
+        cls, value: DataCaptureSpec | None, info: ValidationInfo
+    ) -> DataCaptureSpec | None:
+        if value is not None and info.data.get("serverless") is not None:
+            raise ValueError(
+                "SageMaker does not capture data on a serverless endpoint (its serverless "
+                "feature exclusions): drop dataCapture, or declare instanceType instead"
+            )
+        return value
+
+    @field_validator("kms_key_id")
+    @classmethod
+    def _kms(cls, value: str | None) -> str | None:
+        return None if value is None else production.check_kms_key(value, "kmsKeyId")
 
     @field_validator("rollout")
     @classmethod
     def _checked(cls, value: RolloutSpec, info: ValidationInfo) -> RolloutSpec:
         if _trusted(info):
             return value
+        if info.data.get("serverless") is not None:
+            _serverless_rollout(value)
         inert = value.strategy == Strategy.ALL_AT_ONCE and (
             value.analysis.any_check or value.validation is not None
         )
@@ -807,15 +997,14 @@ class EndpointSpec(_Model):
             )
         return value
 
-    @field_validator("instance_type")
-    @classmethod
-    def _instance_type(cls, value: str) -> str:
-        if value not in aws_shapes.instance_types():
+    @model_validator(mode="after")
+    def _capacity(self) -> EndpointSpec:
+        if self.instance_type is None and self.serverless is None:
             raise ValueError(
-                f"instanceType {value!r} is not an instance type SageMaker hosts "
-                "(like ml.m5.large or ml.g5.xlarge)"
+                "declare instanceType (with instanceCount) or serverless: the endpoint needs "
+                "capacity"
             )
-        return value
+        return self
 
     @model_validator(mode="after")
     def _history(self) -> EndpointSpec:
@@ -870,12 +1059,23 @@ class Declaration(_Model):
         return self.metadata.name
 
     def deployable(self) -> dict[str, Any]:
-        """The part whose change means a new model must be rolled out."""
-        return {
-            "model": self.spec.model.model_dump(mode="json", by_alias=True, exclude_none=True),
-            "instanceType": self.spec.instance_type,
-            "instanceCount": self.spec.instance_count,
-        }
+        """The part whose change means a new model must be rolled out (a production field
+        is in it only when declared, so older declarations keep their hash)."""
+        spec = self.spec
+        model = spec.model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for key in VARIANT_TIMEOUTS:  # 10m and 600s are the same timeout
+            if key in model:
+                model[key] = parse_duration(model[key])
+        out: dict[str, Any] = {"model": model}
+        if spec.serverless is None:
+            out |= {"instanceType": spec.instance_type, "instanceCount": spec.instance_count}
+        out |= spec.model_dump(
+            mode="json",
+            by_alias=True,
+            exclude_none=True,
+            include={"serverless", "volume_size_gb", "routing", "data_capture", "kms_key_id"},
+        )
+        return out
 
     def content_hash(self) -> str:
         """sha256 of the deployable part, stable across key order and whitespace."""

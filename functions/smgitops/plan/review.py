@@ -188,7 +188,7 @@ def review(base: DesiredState, head: DesiredState, header: Mapping[str, Any]) ->
                 True,
                 _package(after),
                 instances=after.spec.instance_count,
-                instance_type=after.spec.instance_type,
+                instance_type=after.spec.instance_type or "",
             )
             deployed = diff({}, review_fields(after))  # what it serves, as added fields
             changes.append(Change(name, "create", file, deployed, rollout=plan))
@@ -212,7 +212,7 @@ def _reviewed(name: str, before: Declaration, after: Declaration, file: str, was
             package=_package(after),
             instances=after.spec.instance_count,
             stable_instances=before.spec.instance_count,
-            instance_type=after.spec.instance_type,
+            instance_type=after.spec.instance_type or "",
         )
         return Change(name, "update", file, diffs, rollout=plan, base_file=moved)
     if settings:

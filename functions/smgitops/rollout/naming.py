@@ -23,7 +23,13 @@ def _digest(value: Any) -> str:
 
 def model_name(declaration: Declaration) -> str:
     """``smg-<endpoint>-<hash of endpoint + model spec>`` (≤ 63 characters)."""
-    model = declaration.spec.model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    model = declaration.spec.model.model_dump(
+        mode="json",
+        by_alias=True,
+        exclude_none=True,
+        # settings of the production variant (in the variant's name), not of CreateModel
+        exclude={"startup_health_check_timeout", "model_data_download_timeout"},
+    )
     digest = _digest({"endpoint": declaration.name, "model": model})
     return f"{PREFIX}{declaration.name[:40]}-{digest[:10]}"
 

@@ -35,7 +35,7 @@ def candidate_ref(decl: Declaration) -> VariantRef:
     return VariantRef(
         name=naming.variant_name(decl),
         model=naming.model_name(decl),
-        instance_type=decl.spec.instance_type,
+        instance_type=decl.spec.instance_type or "",
         instance_count=decl.spec.instance_count,
     )
 
