@@ -113,6 +113,41 @@ def test_a_latency_regression_is_caught_by_the_comparison_while_alarms_stay_ok(
     assert latency["samplesCandidate"] >= 4 and latency["samplesStable"] >= 4
 
 
+def test_a_tail_latency_regression_is_rolled_back_by_a_p99_check(
+    warped: LocalUp, repo: Repo
+) -> None:
+    """The candidate's mean is the stable one's (~20 ms: tests/integration/
+    test_percentile_checks.py shows an average check passing it), but 5 % of its requests take
+    ~200 ms: the generated p99 alarm (an ExtendedStatistic alarm) fires and rolls it back."""
+    name = "warp-tail"
+    _deploy_v1(warped, repo, name)
+    p99 = {"metric": "ModelLatency", "statistic": "p99", "max": 150_000}  # 150 ms
+    tail = {
+        "SMGITOPS_SIM_LATENCY_MS": "10.5",
+        "SMGITOPS_SIM_TAIL_PERCENT": "5",
+        "SMGITOPS_SIM_TAIL_LATENCY_MS": "200",
+    }
+    document = declaration_dict(
+        name, version=2, interval="10m", steps=[50], environment=tail, analysis={"metrics": [p99]}
+    )
+    cloudwatch = warped.client("cloudwatch")
+    extended: set[str] = set()
+
+    def generated(status: dict[str, Any] | None) -> None:
+        for alarm in cloudwatch.describe_alarms()["MetricAlarms"]:
+            if alarm["AlarmName"].startswith(f"smgitops-{name}-"):
+                extended.add(alarm.get("ExtendedStatistic", alarm.get("Statistic", "?")))
+
+    with Traffic(warped, name) as traffic:
+        sha, _ = repo.declare(document, "v2: as fast on average, a slow tail")
+        status = warped.wait_for(name, sha, {"RolledBack", "Succeeded"}, each=generated)
+    assert status["phase"] == "RolledBack", status
+    assert "ModelLatency-p99" in status["reason"], status["reason"]
+    assert extended == {"p99"}, extended  # the alarm used ExtendedStatistic, not Statistic
+    assert traffic.served.get(status["candidate"]["name"], 0) > 0, traffic.served
+    assert warped.weights(name) == {status["stable"]["name"]: 100.0}
+
+
 @pytest.mark.parametrize(("policy", "outcome"), [("fail", "RolledBack"), ("pass", "Succeeded")])
 def test_a_step_with_too_little_traffic_is_extended_then_follows_the_policy(
     warped: LocalUp, repo: Repo, policy: str, outcome: str

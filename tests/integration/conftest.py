@@ -17,7 +17,7 @@ from smgitops.local.emulator import emulated_aws
 from smgitops.local.resources import create_table
 from smgitops.rollout.service import RolloutService
 from smgitops.rollout.start import StartOutcome
-from smgitops.rollout.status import Phase
+from smgitops.rollout.status import Phase, RolloutStatus
 from smgitops.rollout.tick import TickResult
 
 TABLE = "smgitops-test"
@@ -96,6 +96,15 @@ class Engine:
             if result.done:
                 return trail
         raise AssertionError(f"rollout did not end: {trail}")
+
+    def to_first_step(self, endpoint: str, rollout_id: str) -> RolloutStatus:
+        """Tick until the rollout is Progressing on its first step; that status."""
+        for _ in range(5):
+            self.tick(endpoint, rollout_id)
+            status = self.service.store.get(endpoint)
+            if status is not None and status.phase == Phase.PROGRESSING:
+                return status
+        raise AssertionError("never reached the first step")
 
     def deploy(self, decl: Declaration, commit: str) -> StartOutcome:
         outcome = self.start(decl, commit)

@@ -214,3 +214,53 @@ def test_a_declared_instance_utilisation_is_put_in_the_endpoints_namespace(sm: A
     assert found == {("CPUUtilization", "green"), ("MemoryUtilization", "green")}  # v1: none set
     alarm = cw.describe_alarms(AlarmNames=["churn-green-cpu"])["MetricAlarms"][0]
     assert alarm["StateValue"] == "ALARM"
+
+
+def test_a_declared_tail_moves_the_p99_and_not_the_mean(
+    sm: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tail = {
+        "SMGITOPS_SIM_LATENCY_MS": "10.5",
+        "SMGITOPS_SIM_TAIL_PERCENT": "5",
+        "SMGITOPS_SIM_TAIL_LATENCY_MS": "200",
+    }
+    create_model(sm, "v3", tail)
+    create_config(sm, "tail", [variant("blue", "v1", 1.0), variant("red", "v3", 1.0)])
+    deploy(sm, "churn", "tail")
+    at = clock.now() // 300 * 300 + 30  # every request in one five-minute period
+    monkeypatch.setattr(clock, "now", lambda: at)
+    report = simulate_traffic("churn", 6000)
+    blue, red = report.variants["blue"], report.variants["red"]
+    assert red.mean_latency_us == pytest.approx(blue.mean_latency_us, rel=0.1)  # both ~20 ms
+    blue_p99, red_p99 = (_p99_latency(name) for name in ("blue", "red"))
+    assert 30_000 < blue_p99 < 70_000  # the gamma's own tail around a 20 ms mean
+    assert red_p99 > 3 * blue_p99  # 5 % of requests at ~200 ms
+
+
+def _p99_latency(variant_name: str) -> float:
+    """The variant's ModelLatency p99 over the last three minutes (GetMetricData)."""
+    now = clock.now()
+    out = client("cloudwatch").get_metric_data(
+        MetricDataQueries=[
+            {
+                "Id": "p99",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/SageMaker",
+                        "MetricName": "ModelLatency",
+                        "Dimensions": [
+                            {"Name": "EndpointName", "Value": "churn"},
+                            {"Name": "VariantName", "Value": variant_name},
+                        ],
+                    },
+                    "Period": 300,
+                    "Stat": "p99",
+                },
+            }
+        ],
+        StartTime=datetime.fromtimestamp(now // 300 * 300 - 300, UTC),
+        EndTime=datetime.fromtimestamp(now // 300 * 300 + 300, UTC),
+    )
+    values = out["MetricDataResults"][0]["Values"]
+    assert len(values) == 1, values  # one period holds the whole burst
+    return float(values[0])

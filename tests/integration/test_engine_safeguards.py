@@ -111,21 +111,12 @@ def _put_step_metrics(
 COMPARE = {"compare": {"metrics": [{"metric": "ModelLatency", "tolerance": 0.1}], "minSamples": 50}}
 
 
-def _to_first_step(engine: Engine, rollout_id: str) -> Any:
-    for _ in range(5):
-        engine.tick(NAME, rollout_id)
-        status = engine.service.store.get(NAME)
-        if status is not None and status.phase == Phase.PROGRESSING:
-            return status
-    raise AssertionError("never reached the first step")
-
-
 def test_a_latency_regression_is_caught_while_alarms_stay_ok(engine_with_analysis: Engine) -> None:
     engine = engine_with_analysis
     engine.clock.now = float(int(dt.datetime.now(dt.UTC).timestamp()) // 60 * 60)
     engine.deploy(declaration(version=1), C1)
     rollout_id = _start(engine, interval="10m", analysis={**COMPARE, "alarms": []})
-    status = _to_first_step(engine, rollout_id)
+    status = engine.to_first_step(NAME, rollout_id)
     assert status.stable is not None
     latency = {status.candidate.name: 180_000.0, status.stable.name: 100_000.0}
     _put_step_metrics(engine, status.step_since, 10, latency, invocations=40)
@@ -150,7 +141,7 @@ def test_too_little_traffic_extends_the_step_instead_of_judging(
     engine.clock.now = float(int(dt.datetime.now(dt.UTC).timestamp()) // 60 * 60)
     engine.deploy(declaration(version=1), C1)
     rollout_id = _start(engine, interval="5m", analysis=COMPARE)
-    status = _to_first_step(engine, rollout_id)
+    status = engine.to_first_step(NAME, rollout_id)
     assert status.stable is not None
     latency = {status.candidate.name: 100_000.0, status.stable.name: 100_000.0}
     _put_step_metrics(engine, status.step_since, 5, latency, invocations=2)  # 10 < minSamples

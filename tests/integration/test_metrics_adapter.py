@@ -1,5 +1,5 @@
 """GetMetricData per variant against moto: whole periods, both variants in one call, Invocations,
-and the comparison built on what was read. (No percentiles: moto cannot compute them.)"""
+and the comparison built on what was read. (Percentiles: test_percentile_checks.py.)"""
 
 from __future__ import annotations
 
@@ -125,9 +125,10 @@ def test_many_queries_are_split_into_calls_of_500(cloudwatch: Any) -> None:
     assert all(read[v].metrics[("M199", "Sum")] == {START + 4.0 * PERIOD: 7.0} for v in variants)
 
 
-def test_percentiles_are_refused_before_any_call() -> None:
-    with pytest.raises(ValueError, match="percentiles"):
-        MetricQuery("ModelLatency", "p99")
+@pytest.mark.parametrize("statistic", ["p100", "median", "tm90"])
+def test_a_statistic_outside_the_checks_is_refused_before_any_call(statistic: str) -> None:
+    with pytest.raises(ValueError, match=r"or a percentile p50…p99\.9"):
+        MetricQuery("ModelLatency", statistic)
 
 
 def test_queries_for_a_compare_spec() -> None:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from scipy.stats import mannwhitneyu
 
+from smgitops.aws.metrics import MetricQuery, queries_for
 from smgitops.declaration.safeguards import CompareMetric, CompareSpec
 from smgitops.rollout.analysis import (
     Pair,
@@ -291,7 +292,10 @@ def test_compare_spec_defaults() -> None:
     "fields, message",
     [
         ({"perInvocation": True, "statistic": "Average"}, "statistic must be Sum"),
-        ({"statistic": "p99"}, "Input should be"),
+        ({"statistic": "p100"}, "p100 is the Maximum"),
+        ({"statistic": "P99"}, "case-sensitive: p99"),
+        ({"metric": "Invocation5XXErrors", "statistic": "p99"}, "says nothing useful"),
+        ({"perInvocation": True, "metric": "Invocation5XXErrors", "statistic": "p99"}, "Sum"),
         ({"alpha": 0.0}, "greater than 0"),
         ({"tolerance": -0.1}, "greater than or equal to 0"),
         ({"direction": "up"}, "higherIsWorse"),
@@ -300,6 +304,16 @@ def test_compare_spec_defaults() -> None:
 def test_compare_metric_rejects(fields: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         metric(**fields)
+
+
+@pytest.mark.parametrize("statistic", ["p50", "p90", "p99", "p99.9"])
+def test_a_timing_is_compared_on_a_percentile(statistic: str) -> None:
+    compared = metric(statistic=statistic)
+    assert compared.stat == statistic
+    assert compared.label == f"ModelLatency {statistic}"
+    assert queries_for(spec(metrics=[{"metric": "ModelLatency", "statistic": statistic}])) == [
+        MetricQuery("ModelLatency", statistic)
+    ]
 
 
 def test_compare_spec_rejects_a_metric_compared_twice_and_odd_periods() -> None:

@@ -104,6 +104,23 @@ def test_other_statistics_are_refused(statistic: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("statistic", "hint"),
+    [
+        ("p100", "p100 is the Maximum: write Maximum"),
+        ("P99", "case-sensitive: p99"),
+        ("average", "case-sensitive: Average"),
+        ("p99.99", "CloudWatch takes p0 to p100 with two decimals"),
+        ("p95.45", "a check takes p50 to p99.9 with one"),
+        ("tm90", "extended statistics a check does not offer"),
+        ("IQM", "extended statistics a check does not offer"),
+    ],
+)
+def test_a_refused_statistic_says_what_to_write(statistic: str, hint: str) -> None:
+    message = problem(f"{{metric: ModelLatency, statistic: {statistic}, max: 9}}", "statistic")
+    assert hint in message
+
+
+@pytest.mark.parametrize(
     ("check", "advice"),
     [
         ("{metric: Invocation5XXErrors, statistic: p99, max: 1}", "use Sum, Average"),

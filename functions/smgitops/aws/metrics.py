@@ -3,8 +3,8 @@
 One call (500 queries per page) reads every metric of every variant plus each variant's
 Invocations, one value per period. Only whole periods inside the window are read: the first
 partial period (traffic before the step began) and the last (still being aggregated) are left
-out. Percentile statistics are refused: the comparison uses per-period Average/Sum/…, and the
-local emulator (moto) cannot compute percentiles in GetMetricData.
+out. A percentile (``p99``) is read like any statistic: GetMetricData's ``Stat`` takes the
+extended statistic as it is, and each period's value is that period's percentile.
 """
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws import clients
 from smgitops.aws.errors import translate
-from smgitops.declaration.metrics import namespace_of
-from smgitops.declaration.safeguards import Statistic
+from smgitops.declaration.metrics import STATISTICS, is_statistic, namespace_of
 from smgitops.rollout.analysis import VariantSeries
 
 if TYPE_CHECKING:
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 INVOCATIONS = "Invocations"
 MAX_QUERIES = 500  # GetMetricData's limit per call
-STATISTICS = frozenset(get_args(Statistic))
 
 
 @dataclass(frozen=True)
@@ -40,10 +38,10 @@ class MetricQuery:
     namespace: str = ""  # "" → by metric: endpoint-instance metrics or AWS/SageMaker
 
     def __post_init__(self) -> None:
-        if self.statistic not in STATISTICS:
+        if not is_statistic(self.statistic):
             raise ValueError(
-                f"statistic {self.statistic!r} is not one of {', '.join(sorted(STATISTICS))} "
-                "(percentiles are not read per period)"
+                f"statistic {self.statistic!r} is not one of {', '.join(STATISTICS)} "
+                "or a percentile p50…p99.9"
             )
 
     @property

@@ -22,7 +22,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 SAGEMAKER: Final = "AWS/SageMaker"
 ENDPOINT_INSTANCES: Final = "/aws/sagemaker/Endpoints"
@@ -34,6 +34,13 @@ STATISTICS: Final = ("Sum", "Average", "Maximum", "Minimum", "SampleCount")
 PERCENTILE: Final = re.compile(r"p(?P<value>(?:5\d|[6-9]\d)(?:\.\d)?)", re.ASCII)
 """``p50`` to ``p99.9``: the extended statistics a check may use (one decimal at most)."""
 PERCENTILE_SCHEMA: Final = r"^p(5\d|[6-9]\d)(\.\d)?$"
+
+
+def statistic_schema() -> dict[str, Any]:
+    """JSON Schema of a check's ``statistic``: a standard statistic or a percentile."""
+    return {"anyOf": [{"enum": list(STATISTICS)}, {"pattern": PERCENTILE_SCHEMA}]}
+
+
 METRIC_NAME: Final = re.compile(r"[A-Za-z0-9_.\-/#:]{1,255}", re.ASCII)
 """A custom metric name: printable ASCII without spaces (CloudWatch allows more; we ask less)."""
 CUSTOM_NAMESPACE: Final = re.compile(r"[A-Za-z0-9_.\-/#:]{1,255}", re.ASCII)
@@ -173,12 +180,40 @@ def check_namespace(namespace: str) -> None:
         raise ValueError(f"namespace {namespace!r} is not a CloudWatch namespace (no spaces)")
 
 
+_ANY_PERCENTILE: Final = re.compile(r"p(?P<value>\d+(?:\.\d*)?)", re.ASCII | re.IGNORECASE)
+_OTHER_EXTENDED: Final = re.compile(r"(tm|wm|tc|ts)\d|iqm|(pr|tm|wm|tc|ts)\(", re.IGNORECASE)
+
+
+def _statistic_hint(statistic: str) -> str:
+    """Why a statistic CloudWatch may know is not one a check takes, or the right spelling."""
+    folded = {name.lower(): name for name in STATISTICS}
+    if statistic.lower() in folded:
+        return f"; statistics are case-sensitive: {folded[statistic.lower()]}"
+    percentile = _ANY_PERCENTILE.fullmatch(statistic)
+    if percentile is not None:
+        if statistic[0] == "P" and is_percentile(statistic.lower()):
+            return f"; statistics are case-sensitive: {statistic.lower()}"
+        if float(percentile["value"]) == 100:
+            return "; p100 is the Maximum: write Maximum"
+        return (
+            " (CloudWatch takes p0 to p100 with two decimals; a check takes p50 to p99.9 with "
+            "one: below p50 says nothing of the tail, and beyond p99.9 a one-minute period "
+            "needs over 1,000 requests per variant or the percentile is just the maximum)"
+        )
+    if _OTHER_EXTENDED.match(statistic):
+        return (
+            " (trimmed and winsorized means, trimmed counts and sums, IQM and percentile ranks "
+            "are CloudWatch extended statistics a check does not offer)"
+        )
+    return ""
+
+
 def check_statistic(metric: str, namespace: str, statistic: str) -> None:
     """``ValueError`` when the statistic says nothing useful about the metric."""
     if not is_statistic(statistic):
         raise ValueError(
             f"statistic {statistic!r} is not one of {', '.join(STATISTICS)} or a percentile "
-            "p50…p99.9"
+            f"p50…p99.9{_statistic_hint(statistic)}"
         )
     info = CATALOGUE.get(metric)
     if info is None or info.namespace != namespace or info.allows(statistic):

@@ -493,12 +493,7 @@ class MetricCheck(_Model):
         "Maximum, Minimum, SampleCount, or a percentile p50...p99.9 (timings only). "
         "Default Average.",
         examples=["Sum", "p99"],
-        json_schema_extra={
-            "anyOf": [
-                {"enum": list(catalogue.STATISTICS)},
-                {"pattern": catalogue.PERCENTILE_SCHEMA},
-            ]
-        },
+        json_schema_extra=catalogue.statistic_schema(),
     )
     max: StrictNumber = Field(
         description="The check fails when the statistic is above this value "

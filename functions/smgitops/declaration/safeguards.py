@@ -26,8 +26,9 @@ from smgitops.declaration.base import (
     refuse_repeated,
 )
 
-Statistic = Literal["Average", "Sum", "Maximum", "Minimum", "SampleCount"]
-"""CloudWatch statistics smgitops reads. Percentiles are left out on purpose (see docs)."""
+Statistic = str
+"""A CloudWatch statistic smgitops reads: a standard one or a percentile p50…p99.9
+(:func:`smgitops.declaration.metrics.is_statistic`)."""
 
 Gate = Literal["beforeFirstStep", "beforePromotion"]
 """A manual gate: the rollout pauses there until ``smgitops promote`` or ``abort``."""
@@ -135,8 +136,12 @@ class CompareMetric(DeclarationModel):
     )
     statistic: Statistic | None = Field(
         default=None,
-        description="CloudWatch statistic of each sample (one sample per period). "
-        "Default Average, or Sum with perInvocation.",
+        max_length=16,
+        description="CloudWatch statistic of each sample (one sample per period): Average, "
+        "Sum, Maximum, Minimum, SampleCount, or a percentile p50...p99.9 on timings (each "
+        "period's p99 of each variant, compared). Default Average, or Sum with perInvocation.",
+        examples=["Average", "p99"],
+        json_schema_extra=catalogue.statistic_schema(),
     )
     tolerance: Annotated[float, Strict(), Field(ge=0.0, le=MAX_TOLERANCE)] = Field(
         default=0.1,
@@ -156,6 +161,13 @@ class CompareMetric(DeclarationModel):
         """A metric SageMaker does not publish gives no samples: refused, not inconclusive."""
         if not _stored(info):
             catalogue.check_metric(value, None)
+        return value
+
+    @field_validator("statistic")
+    @classmethod
+    def _statistic(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not _stored(info):
+            catalogue.check_statistic("", "", value)  # the form; the metric is checked below
         return value
 
     @model_validator(mode="after")

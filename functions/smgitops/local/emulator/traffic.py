@@ -15,6 +15,9 @@ What a model does comes from its container environment (emulator knobs, ignored 
   the caller gets SageMaker's ``ModelError`` (HTTP 424, ``OriginalStatusCode`` 500);
 - ``SMGITOPS_SIM_CLIENT_ERROR_RATE``: probability of a 4xx from the model (``ModelError`` too);
 - ``SMGITOPS_SIM_LATENCY_MS``: mean model latency (gamma distributed; recorded, not slept);
+- ``SMGITOPS_SIM_TAIL_PERCENT`` and ``SMGITOPS_SIM_TAIL_LATENCY_MS``: that share (0..100) of the
+  requests takes the tail latency instead (same distribution, that mean): a model whose tail
+  regresses while its average holds, when ``LATENCY_MS`` is lowered to keep the mean;
 - ``SMGITOPS_SIM_RESPONSE`` / ``SMGITOPS_SIM_CONTENT_TYPE``: the body returned (default: JSON
   with the variant, the model and the request body);
 - ``SMGITOPS_SIM_CPU_PERCENT``, ``_MEMORY_PERCENT``, ``_DISK_PERCENT``, ``_GPU_PERCENT``: the
@@ -53,6 +56,8 @@ NAMESPACE = "AWS/SageMaker"
 ERROR_RATE = "SMGITOPS_SIM_ERROR_RATE"
 CLIENT_ERROR_RATE = "SMGITOPS_SIM_CLIENT_ERROR_RATE"
 LATENCY_MS = "SMGITOPS_SIM_LATENCY_MS"
+TAIL_PERCENT = "SMGITOPS_SIM_TAIL_PERCENT"
+TAIL_LATENCY_MS = "SMGITOPS_SIM_TAIL_LATENCY_MS"
 STALL_MS = "SMGITOPS_SIM_STALL_MS"  # a model that answers InvokeEndpoint this late, for real
 MAX_STALL_MS = 120_000.0
 RESPONSE = "SMGITOPS_SIM_RESPONSE"
@@ -87,6 +92,8 @@ class Behaviour:
     error_rate: float = 0.0
     client_error_rate: float = 0.0
     latency_ms: float = DEFAULT_LATENCY_MS
+    tail_rate: float = 0.0  # share of requests (0..1) that take tail_latency_ms instead
+    tail_latency_ms: float = 0.0
     response: str | None = None
     content_type: str | None = None
     instance: tuple[tuple[str, float], ...] = ()  # (metric, percent) the instance reports
@@ -98,6 +105,8 @@ class Behaviour:
             error_rate=_rate(environment, ERROR_RATE, 0.0),
             client_error_rate=_rate(environment, CLIENT_ERROR_RATE, 0.0),
             latency_ms=max(0.0, _number(environment, LATENCY_MS, DEFAULT_LATENCY_MS)),
+            tail_rate=min(100.0, max(0.0, _number(environment, TAIL_PERCENT, 0.0))) / 100.0,
+            tail_latency_ms=max(0.0, _number(environment, TAIL_LATENCY_MS, 0.0)),
             response=environment.get(RESPONSE),
             content_type=environment.get(CONTENT_TYPE),
             stall_ms=min(MAX_STALL_MS, max(0.0, _number(environment, STALL_MS, 0.0))),
@@ -188,14 +197,20 @@ def _pick(variants: Sequence[lifecycle.VariantView], rng: random.Random) -> life
     return rng.choices(list(variants), weights=weights)[0]
 
 
+def _latency(behaviour: Behaviour, rng: random.Random) -> float:
+    """One request's model latency (ms): gamma with shape 4 around the model's mean, or around
+    its tail mean for the tail's share of requests."""
+    tail = behaviour.tail_rate > 0 and rng.random() < behaviour.tail_rate
+    mean = behaviour.tail_latency_ms if tail else behaviour.latency_ms
+    return rng.gammavariate(4.0, mean / 4.0) if mean > 0 else 0.0
+
+
 def _serve(
     variant: lifecycle.VariantView, body: bytes, rng: random.Random, *, shadow: bool
 ) -> Invocation:
     model = variant.model
     behaviour = Behaviour.from_environment(model.environment if model else {})
-    latency_ms = (
-        rng.gammavariate(4.0, behaviour.latency_ms / 4.0) if behaviour.latency_ms > 0 else 0.0
-    )
+    latency_ms = _latency(behaviour, rng)
     draw = rng.random()
     if draw < behaviour.error_rate:
         status = 500

@@ -43,6 +43,12 @@ TREAT_MISSING_DATA: Final[tuple[str, ...]] = ("missing", "ignore", "breaching", 
 STATISTICS: Final[tuple[str, ...]] = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
 _PERCENTILE = re.compile(r"^p(100(\.0+)?|\d{1,2}(\.\d+)?)$")
 
+
+def is_percentile(stat: str) -> bool:
+    """``p0`` … ``p100`` (any decimals): an extended statistic this module computes."""
+    return _PERCENTILE.match(stat) is not None
+
+
 # operator, and the words CloudWatch uses in a state reason ("was greater than the threshold").
 COMPARISONS: Final[dict[str, tuple[Callable[[float, float], bool], str]]] = {
     "GreaterThanOrEqualToThreshold": (operator.ge, "greater than or equal to"),
@@ -109,7 +115,7 @@ class AlarmSpec:
             raise UnsupportedAlarmError(
                 f"comparison operator {self.comparison_operator} is not evaluated"
             )
-        if self.statistic not in STATISTICS and not _PERCENTILE.match(self.statistic):
+        if self.statistic not in STATISTICS and not is_percentile(self.statistic):
             raise UnsupportedAlarmError(f"statistic {self.statistic} is not evaluated")
         if self.period <= 0 or self.evaluation_periods <= 0:
             raise UnsupportedAlarmError("period and evaluation periods must be positive")

@@ -4,6 +4,10 @@ Patched onto ``moto.cloudwatch.models.CloudWatchBackend`` by :func:`patch`:
 
 - a new alarm starts in ``INSUFFICIENT_DATA`` ("Unchecked: Initial alarm creation"), as on AWS
   (moto starts it in OK); re-putting an alarm keeps its state, as AWS does;
+- ``GetMetricData`` computes percentile statistics (``"Stat": "p99"``) from the raw values of
+  each period, as CloudWatch does (moto answers nothing for them), with the alarms' nearest-rank
+  method; a period whose percentile cannot be computed (statistic sets with different minimum
+  and maximum) has no data point;
 - ``PutMetricData`` evaluates, right away, every metric alarm watching a metric it touched;
 - :func:`evaluate_alarms` evaluates alarms at a given time (decorator mode, or the emulator's
   background thread with ``only_due=True``: each alarm once per ``min(Period, 60)`` seconds, the
@@ -23,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from moto.cloudwatch.models import cloudwatch_backends
+from moto.cloudwatch.models import Statistics, cloudwatch_backends
 
 from smgitops import clock
 from smgitops.local.emulator import events
@@ -34,6 +38,8 @@ from smgitops.local.emulator.cloudwatch.alarms import (
     UnsupportedAlarmError,
     dumps_reason_data,
     evaluate,
+    is_percentile,
+    statistic,
 )
 
 if TYPE_CHECKING:
@@ -272,6 +278,9 @@ def patch(cls: Any, response_cls: Any) -> None:
     cls.put_metric_data = _wrap_put_metric_data(cls.put_metric_data)
     cls.put_metric_alarm = _wrap_put_metric_alarm(cls.put_metric_alarm)
     cls.set_alarm_state = _wrap_set_alarm_state(cls.set_alarm_state)
+    cls.get_metric_data = _wrap_get_metric_data(cls.get_metric_data)
+    wrapped = _wrap_statistics_for_type(Statistics.get_statistics_for_type)
+    setattr(Statistics, "get_statistics_for_type", wrapped)  # noqa: B010 (mypy: method-assign)
     response_cls.describe_alarms = _wrap_describe_alarms(response_cls.describe_alarms)
 
 
@@ -299,6 +308,36 @@ def _wrap_describe_alarms(original: Callable[..., Any]) -> Callable[..., Any]:
         return result
 
     return describe_alarms
+
+
+def _wrap_statistics_for_type(original: Callable[..., Any]) -> Callable[..., Any]:
+    """moto's per-period statistic, with percentiles (moto answers None for ``p99``)."""
+
+    def get_statistics_for_type(self: Any, stat: str) -> Any:
+        if is_percentile(stat):
+            return statistic([_to_sample(datum) for datum in self.metric_data], stat)
+        return original(self, stat)
+
+    return get_statistics_for_type
+
+
+def _wrap_get_metric_data(original: Callable[..., Any]) -> Callable[..., Any]:
+    """GetMetricData without the periods whose statistic could not be computed: CloudWatch
+    returns no data point for them (moto would return ``None``, which no client can parse)."""
+
+    def get_metric_data(self: Any, *args: Any, **kwargs: Any) -> Any:
+        results = original(self, *args, **kwargs)
+        for result in results:
+            pairs = [
+                (stamp, value)
+                for stamp, value in zip(result["timestamps"], result["values"], strict=True)
+                if value is not None
+            ]
+            result["timestamps"] = [stamp for stamp, _ in pairs]
+            result["values"] = [value for _, value in pairs]
+        return results
+
+    return get_metric_data
 
 
 def _wrap_put_metric_data(original: Callable[..., None]) -> Callable[..., None]:
