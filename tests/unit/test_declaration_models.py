@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from smgitops.declaration.base import parse_duration
 from smgitops.declaration.loader import load_text, load_tree
-from smgitops.declaration.models import Declaration, Strategy, parse_duration
+from smgitops.declaration.models import Declaration, Strategy
 from smgitops.errors import DeclarationError
 from tests.unit.test_declaration_loader import FILE, VALID, insert, replace
 

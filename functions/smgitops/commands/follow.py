@@ -24,7 +24,7 @@ from smgitops.commands.common import (
     emit_json,
     service_from,
 )
-from smgitops.declaration.models import parse_duration
+from smgitops.declaration.base import parse_duration
 from smgitops.rollout.progress import Progress, progress, text_table
 from smgitops.rollout.status import RolloutStatus
 

@@ -17,8 +17,8 @@ from pydantic.alias_generators import to_camel
 if TYPE_CHECKING:
     from pydantic.config import JsonDict
 
-_DURATION = re.compile(r"(?P<value>\d+)(?P<unit>s|m|h)", re.ASCII)
-_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
+DURATION = re.compile(r"^(?P<value>\d+)(?P<unit>s|m|h)$", re.ASCII)
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
 DURATION_SCHEMA: JsonDict = {"pattern": r"^\d+(s|m|h)$"}
 
 
@@ -35,14 +35,14 @@ class DeclarationModel(BaseModel):
     )
 
 
-def duration_seconds(value: str | int) -> int:
+def parse_duration(value: str | int) -> int:
     """``30s`` / ``5m`` / ``1h`` (or a number of seconds) to seconds."""
     if isinstance(value, int):
         return value
-    match = _DURATION.fullmatch(value.strip())
+    match = DURATION.fullmatch(value.strip())
     if match is None:
         raise ValueError(f"{value!r} is not a duration like 30s, 5m or 1h")
-    return int(match["value"]) * _DURATION_UNITS[match["unit"]]
+    return int(match["value"]) * DURATION_UNITS[match["unit"]]
 
 
 def check_duration(value: object, field: str, low: int, high: int, high_text: str) -> str:
@@ -50,7 +50,7 @@ def check_duration(value: object, field: str, low: int, high: int, high_text: st
         raise ValueError(f"{field} needs a unit: {value}s, or minutes (5m), hours (1h)")
     if not isinstance(value, str):
         raise ValueError(f"{field} must be a duration like 30s, 5m or 1h")
-    seconds = duration_seconds(value)
+    seconds = parse_duration(value)
     if not low <= seconds <= high:
         raise ValueError(f"{field} must be between {low}s and {high_text}")
     return value

@@ -32,7 +32,7 @@ from pydantic.json_schema import SkipJsonSchema  # noqa: TC002 (pydantic reads i
 
 from smgitops.declaration import aws_shapes, images, production
 from smgitops.declaration import metrics as catalogue
-from smgitops.declaration.base import DeclarationModel, refuse_repeated
+from smgitops.declaration.base import DURATION, DeclarationModel, parse_duration, refuse_repeated
 from smgitops.declaration.production import (
     DOWNLOAD_TIMEOUT,
     STARTUP_TIMEOUT,
@@ -69,8 +69,6 @@ IMAGE_URI = re.compile(
     re.ASCII,
 )
 ENV_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$", re.ASCII)
-DURATION = re.compile(r"^(?P<value>\d+)(?P<unit>s|m|h)$", re.ASCII)
-DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 
 MAX_ENDPOINT_NAME = 63
@@ -118,16 +116,6 @@ class Strategy(StrEnum):
     ALL_AT_ONCE = "allAtOnce"
     AB_TEST = "abTest"
     SHADOW = "shadow"
-
-
-def parse_duration(value: str | int) -> int:
-    """``30s`` / ``5m`` / ``1h`` (or a number of seconds) to seconds."""
-    if isinstance(value, int):
-        return value
-    match = DURATION.fullmatch(value.strip())
-    if match is None:
-        raise ValueError(f"{value!r} is not a duration like 30s, 5m or 1h")
-    return int(match["value"]) * DURATION_UNITS[match["unit"]]
 
 
 class Metadata(_Model):

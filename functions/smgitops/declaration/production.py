@@ -22,7 +22,7 @@ from smgitops.declaration.aws_shapes import Limit, limit
 from smgitops.declaration.base import (
     DeclarationModel,
     check_duration,
-    duration_seconds,
+    parse_duration,
     refuse_repeated,
 )
 
@@ -110,7 +110,7 @@ def check_kms_key(value: str, field: str) -> str:
 
 def seconds(value: str | None) -> int | None:
     """A validated duration field in seconds (None when not declared)."""
-    return None if value is None else duration_seconds(value)
+    return None if value is None else parse_duration(value)
 
 
 def check_timeout(value: object, field: str, found: Limit) -> str:

@@ -22,7 +22,7 @@ from smgitops.declaration.base import (
     DURATION_SCHEMA,
     DeclarationModel,
     check_duration,
-    duration_seconds,
+    parse_duration,
     refuse_repeated,
 )
 
@@ -105,7 +105,7 @@ class ValidationSpec(DeclarationModel):
 
     @property
     def timeout_seconds(self) -> int:
-        return duration_seconds(self.timeout)
+        return parse_duration(self.timeout)
 
 
 # --- rollout.analysis.compare ---------------------------------------------------------------
@@ -276,7 +276,7 @@ class ShadowSpec(DeclarationModel):
         return check_duration(value, "duration", 1, 86400, "24h")
 
     def duration_seconds(self, interval_seconds: int) -> int:
-        return interval_seconds if self.duration is None else duration_seconds(self.duration)
+        return interval_seconds if self.duration is None else parse_duration(self.duration)
 
 
 # --- rollout.gates / rollout.gateTimeout ----------------------------------------------------
@@ -315,4 +315,4 @@ class GateSpec(DeclarationModel):
 
     @property
     def gate_timeout_seconds(self) -> int:
-        return duration_seconds(self.gate_timeout)
+        return parse_duration(self.gate_timeout)
