@@ -61,19 +61,6 @@ class ReconcileSettings(EngineSettings):
     workdir: str = "/tmp/smgitops"  # noqa: S108 - Lambda's only writable folder  # nosec B108
 
 
-class WebhookSettings(StoreSettings):
-    webhook_secret: str  # Secrets Manager name or ARN of the HMAC secret
-    queue_url: str
-    branch: str = "main"
-    repository_urls: str = ""
-    repository_secrets: str = ""  # optional secret: {clone URL or pattern: HMAC secret}
-    max_body_bytes: int = 5 * 1024 * 1024
-    secret_refresh_seconds: float = 5.0  # at most one re-read of the secret per this, on a 401
-    secret_cache_seconds: float = 300.0  # cached secrets are read again after this
-    previous_secret_seconds: float = 3600.0  # AWSPREVIOUS verifies this long after a rotation
-    delivery_ttl_seconds: int = 7 * 86400  # delivery records (dedupe) expire after this
-
-
 class DriftSettings(EngineSettings):
     """drift: the scheduled comparison of live endpoints with their last-applied declarations."""
 

@@ -374,7 +374,7 @@ def test_missing_configuration_is_a_500_without_details(monkeypatch: pytest.Monk
 
 # What the webhook's cold path must never load: pydantic (it alone costs more than the import
 # budget, docs/benchmarks.md), YAML, GitPython, the declaration and rollout models, the
-# pydantic settings and payload models, powertools' event handler.
+# pydantic settings and push work models, powertools' event handler.
 HEAVY = (
     "pydantic",
     "pydantic_core",
@@ -384,7 +384,6 @@ HEAVY = (
     "smgitops.rollout",
     "smgitops.git",
     "smgitops.settings",
-    "smgitops.ingest.github",
     "smgitops.ingest.work",
     "aws_lambda_powertools.event_handler",
 )

@@ -3,6 +3,7 @@ samconfig.toml agree with each other and with the code they deploy."""
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import importlib
 import json
@@ -20,6 +21,7 @@ from moto.events.models import EventPattern
 
 import smgitops
 from smgitops import errors, settings
+from smgitops.ingest.webhook import WebhookConfig
 from smgitops.local.emulator import stepfunctions as local_sfn
 from smgitops.local.emulator.stepfunctions import ASL_PATH, placeholders
 from tests.conftest import ROOT, load_event
@@ -32,9 +34,10 @@ if TYPE_CHECKING:
 SAMCONFIG = ROOT / "samconfig.toml"
 FUNCTIONS_DIR = ROOT / "functions"
 
-# Which settings model each function reads at cold start (functions/smgitops/settings.py).
-SETTINGS_OF: dict[str, type[settings.StoreSettings]] = {
-    "WebhookFunction": settings.WebhookSettings,
+# What each function reads its environment with at cold start: the settings models of
+# functions/smgitops/settings.py, and the webhook's dataclass (no pydantic on its path).
+SETTINGS_OF: dict[str, type[settings.StoreSettings] | type[WebhookConfig]] = {
+    "WebhookFunction": WebhookConfig,
     "ReconcileFunction": settings.ReconcileSettings,
     "TickFunction": settings.EngineSettings,
     "AbortFunction": settings.EngineSettings,
@@ -55,6 +58,13 @@ MUTATING_SAGEMAKER = re.compile(r"^sagemaker:(Create|Update|Delete|Add|Put|Invok
 def asl() -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads(ASL_PATH.read_text())
     return loaded
+
+
+def fields(model: type[settings.StoreSettings] | type[WebhookConfig]) -> list[str]:
+    """The field names of a settings model or of the webhook's dataclass."""
+    if dataclasses.is_dataclass(model):
+        return [field.name for field in dataclasses.fields(model)]
+    return list(model.model_fields)
 
 
 def resources(kind: str) -> dict[str, dict[str, Any]]:
@@ -176,11 +186,7 @@ def test_handler_path_imports_and_is_callable(name: str) -> None:
 def test_function_environment_satisfies_its_settings(name: str) -> None:
     env = function_environment(name)
     smgitops_vars = {key for key in env if key.startswith("SMGITOPS_")}
-    known = {
-        f"SMGITOPS_{field.upper()}"
-        for model in set(SETTINGS_OF.values())
-        for field in model.model_fields
-    }
+    known = {f"SMGITOPS_{name.upper()}" for model in SETTINGS_OF.values() for name in fields(model)}
     assert smgitops_vars <= known, f"unknown variables: {smgitops_vars - known}"
     # Every required field is set: the function does not fail at cold start in AWS.
     values = {key: "x" for key in smgitops_vars}

@@ -1,11 +1,11 @@
-"""The webhook's pydantic-free path against the pydantic models it stands in for.
+"""The webhook's pydantic-free path: GitHub payloads validated by hand (smgitops.ingest.push),
+the environment read by a dataclass (WebhookConfig), push work written without pydantic
+(WorkMessage) and read back by the reconcile function (PushWork).
 
-The webhook validates GitHub payloads by hand (smgitops.ingest.push), reads its environment
-with a dataclass (WebhookConfig) and writes push work without pydantic (WorkMessage); the
-pydantic models (PushPayload, PingPayload, WebhookSettings, PushWork) remain the typed form of
-the same rules for everything else. These tests hold each pair to one behaviour: the same
-payloads accepted, the same problems reported in the same words, the same work, the same
-message on the wire, the same variables and defaults.
+Strict like pydantic's strict mode, and in its words: the properties below feed thousands of
+mangled payloads and require that an accepted payload carries exactly the JSON values it was
+given (never a coerced ``"true"`` or ``1``), within every limit, and that a refused one names
+each problem at its field. The wire format between webhook and reconcile has one writer.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,11 +22,22 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from smgitops.errors import ConfigurationError
-from smgitops.ingest.github import PingPayload, PushPayload
-from smgitops.ingest.push import Ignored, PayloadError, Ping, Problem, Push, WorkMessage
+from smgitops.ingest.push import (
+    COMMIT_SHA,
+    MAX_CLONE_URL,
+    MAX_FULL_NAME,
+    MAX_PUSHER,
+    MAX_REF,
+    MAX_TIMESTAMP,
+    ZERO_SHA,
+    Ignored,
+    PayloadError,
+    Ping,
+    Push,
+    WorkMessage,
+)
 from smgitops.ingest.webhook import WebhookConfig
 from smgitops.ingest.work import PushWork
-from smgitops.settings import WebhookSettings
 from tests.conftest import load_event
 from tests.support.ingest import body_of
 
@@ -47,6 +59,7 @@ edges: st.SearchStrategy[Any] = st.sampled_from(
         -0.5,
         10**400,
         2**63,
+        253402300800,  # one second past MAX_TIMESTAMP
         math.nan,
         math.inf,
         -math.inf,
@@ -104,51 +117,135 @@ def _mutated(base: dict[str, Any], nested: tuple[str, ...], data: st.DataObject)
     return payload
 
 
-def _pydantic_problems(exc: ValidationError) -> list[Problem]:
-    return [Problem(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()]
+def _text(value: Any, low: int, high: int) -> bool:
+    """A JSON string within the limits that can travel on (no lone surrogate)."""
+    if not isinstance(value, str) or not low <= len(value) <= high:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
-def _both(parse: Any, model: Any, payload: dict[str, Any]) -> tuple[Any, Any]:
-    """(hand result or its problems, pydantic result or its problems)."""
+def _sha(value: Any) -> bool:
+    return isinstance(value, str) and bool(COMMIT_SHA.match(value) or ZERO_SHA.match(value))
+
+
+def _flag(payload: dict[str, Any], key: str) -> bool:
+    return key not in payload or type(payload[key]) is bool
+
+
+PUSH_FIELDS = {
+    "ref",
+    "before",
+    "after",
+    "created",
+    "deleted",
+    "forced",
+    "repository",
+    "repository.full_name",
+    "repository.clone_url",
+    "repository.pushed_at",
+    "pusher",
+    "pusher.name",
+}
+
+
+def _valid_push(payload: dict[str, Any]) -> bool:
+    """The rules, stated independently of the reader: what a strict reader must accept."""
+    repository, pusher = payload.get("repository"), payload.get("pusher")
+    if not isinstance(repository, dict) or not (pusher is None or isinstance(pusher, dict)):
+        return False
+    pushed_at = repository.get("pushed_at")
+    name = pusher.get("name") if pusher else None
+    return (
+        _text(payload.get("ref"), 1, MAX_REF)
+        and _sha(payload.get("before"))
+        and _sha(payload.get("after"))
+        and all(_flag(payload, key) for key in ("created", "deleted", "forced"))
+        and _text(repository.get("full_name"), 1, MAX_FULL_NAME)
+        and _text(repository.get("clone_url"), 1, MAX_CLONE_URL)
+        and (name is None or _text(name, 0, MAX_PUSHER))
+        and (pushed_at is None or _timestamp(pushed_at))
+    )
+
+
+def _timestamp(value: Any) -> bool:
+    """Seconds since the epoch, or an ISO 8601 string of a time (UTC when it names no zone)."""
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+            value = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+        except (ValueError, OverflowError):
+            return False
+    if type(value) not in (int, float):
+        return False
     try:
-        hand: Any = parse(payload)
-    except PayloadError as exc:
-        hand = exc.problems
-    try:
-        typed: Any = model.model_validate(payload)
-    except ValidationError as exc:
-        typed = _pydantic_problems(exc)
-    return hand, typed
+        return math.isfinite(float(value)) and 0 <= value <= MAX_TIMESTAMP
+    except OverflowError:
+        return False
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_push_by_hand_and_push_payload_agree_on_every_payload(data: st.DataObject) -> None:
+def test_a_push_is_accepted_exactly_as_given_or_refused_naming_each_field(
+    data: st.DataObject,
+) -> None:
     payload = _mutated(PUSH, ("repository", "pusher"), data)
-    hand, typed = _both(Push.parse, PushPayload, payload)
-    if isinstance(typed, list):
-        assert hand == typed  # the same problems, in the same order and words
+    try:
+        push = Push.parse(payload)
+    except PayloadError as exc:
+        assert exc.problems, "a refusal names at least one problem"
+        assert {p.where for p in exc.problems} <= PUSH_FIELDS
+        assert all(p.message for p in exc.problems)
+        assert not _valid_push(payload), f"a valid push was refused: {exc}"
         return
-    assert isinstance(hand, Push)
+    assert _valid_push(payload), f"an invalid push was accepted: {payload!r}"
+    repository = payload["repository"]
+    # the values given, never coerced
+    assert (push.ref, push.before, push.after) == (
+        payload["ref"],
+        payload["before"],
+        payload["after"],
+    )
+    assert (push.full_name, push.clone_url) == (repository["full_name"], repository["clone_url"])
+    assert push.deleted is payload.get("deleted", False)
+    assert push.pusher == (payload.get("pusher") or {}).get("name")
+    assert push.pushed_at is None or (
+        math.isfinite(push.pushed_at) and 0 <= push.pushed_at <= MAX_TIMESTAMP
+    )
     for branch in ("main", "feature"):
-        mine = hand.work(branch=branch, delivery="d-1", received_at=7.0)
-        theirs = typed.work(branch=branch, delivery="d-1", received_at=7.0)
-        if isinstance(mine, Ignored):
-            assert mine == theirs
-        else:  # what the webhook enqueues is valid push work, the same as the model's
-            assert isinstance(theirs, PushWork)
-            assert PushWork.model_validate_json(mine.to_message()) == theirs
-            assert mine.to_message() == theirs.to_message()
+        work = push.work(branch=branch, delivery="d-1", received_at=7.0)
+        if not isinstance(work, Ignored):  # what the webhook enqueues is valid push work
+            read = PushWork.model_validate_json(work.to_message())
+            assert read == PushWork.of(work)
+            assert read.to_message() == work.to_message()
+            assert (read.commit, read.pushed_at) == (payload["after"], 7.0)
 
 
 @given(data=st.data())
-def test_ping_by_hand_and_ping_payload_agree_on_every_payload(data: st.DataObject) -> None:
+def test_a_ping_is_accepted_exactly_as_given_or_refused_naming_each_field(
+    data: st.DataObject,
+) -> None:
     payload = _mutated(PING, ("hook",), data)
-    hand, typed = _both(Ping.parse, PingPayload, payload)
-    if isinstance(typed, list):
-        assert hand == typed
-    else:
-        assert hand == Ping(typed.id)
+    hook = payload.get("hook")
+    hook_id = payload.get("hook_id")
+    nested = hook.get("id") if isinstance(hook, dict) else None
+    valid = (
+        (payload.get("zen") is None or isinstance(payload["zen"], str))
+        and (hook_id is None or type(hook_id) is int)
+        and (hook is None or isinstance(hook, dict))
+        and (nested is None or type(nested) is int)
+    )
+    try:
+        ping = Ping.parse(payload)
+    except PayloadError as exc:
+        assert not valid, f"a valid ping was refused: {exc}"
+        assert {p.where for p in exc.problems} <= {"zen", "hook_id", "hook", "hook.id"}
+        return
+    assert valid, f"an invalid ping was accepted: {payload!r}"
+    assert ping.id == (hook_id if hook_id is not None else nested)
 
 
 @pytest.mark.parametrize(
@@ -206,6 +303,10 @@ def test_push_problems_are_located_and_all_reported(
         (math.inf, "repository.pushed_at: Input should be a finite number"),
         (True, "repository.pushed_at: Input should be a valid number"),
         (10**400, "repository.pushed_at: Input should be a valid number"),
+        (
+            MAX_TIMESTAMP + 1,
+            "repository.pushed_at: Input should be less than or equal to 253402300799",
+        ),
         ("soon", "repository.pushed_at: Value error, 'soon' is not a timestamp"),
     ],
 )
@@ -270,30 +371,46 @@ def test_push_work_refuses_a_non_finite_ordering_key() -> None:
 REQUIRED = {"SMGITOPS_TABLE": "t", "SMGITOPS_WEBHOOK_SECRET": "s", "SMGITOPS_QUEUE_URL": "q"}
 
 
-def test_webhook_config_has_the_fields_and_defaults_of_webhook_settings() -> None:
-    mine = {f.name: f.default for f in dataclasses.fields(WebhookConfig)}
-    theirs = {
-        name: field.default if not field.is_required() else dataclasses.MISSING
-        for name, field in WebhookSettings.model_fields.items()
-    }
-    assert mine == theirs
+DEFAULTS = {
+    "table": "t",
+    "webhook_secret": "s",
+    "queue_url": "q",
+    "branch": "main",
+    "repository_urls": "",
+    "repository_secrets": "",
+    "max_body_bytes": 5 * 1024 * 1024,
+    "secret_refresh_seconds": 5.0,
+    "secret_cache_seconds": 300.0,
+    "previous_secret_seconds": 3600.0,
+    "delivery_ttl_seconds": 7 * 86400,
+}
 
 
 @pytest.mark.parametrize(
-    "extra",
+    ("extra", "read"),
     [
-        {},
-        {"SMGITOPS_BRANCH": "release", "SMGITOPS_REPOSITORY_URLS": "https://x/a.git, /srv/b"},
-        {"SMGITOPS_MAX_BODY_BYTES": "1024", "SMGITOPS_DELIVERY_TTL_SECONDS": " 60 "},
-        {"SMGITOPS_SECRET_REFRESH_SECONDS": "0.5", "SMGITOPS_MAX_BODY_BYTES": ""},
-        {"SMGITOPS_SECRET_REFRESH_SECONDS": "0", "UNRELATED": "x"},
+        ({}, {}),
+        (
+            {"SMGITOPS_BRANCH": "release", "SMGITOPS_REPOSITORY_URLS": "https://x/a.git, /srv/b"},
+            {"branch": "release", "repository_urls": "https://x/a.git, /srv/b"},
+        ),
+        (
+            {"SMGITOPS_MAX_BODY_BYTES": "1024", "SMGITOPS_DELIVERY_TTL_SECONDS": " 60 "},
+            {"max_body_bytes": 1024, "delivery_ttl_seconds": 60},
+        ),
+        (
+            {"SMGITOPS_SECRET_REFRESH_SECONDS": "0.5", "SMGITOPS_MAX_BODY_BYTES": ""},
+            {"secret_refresh_seconds": 0.5},
+        ),
+        ({"SMGITOPS_SECRET_REFRESH_SECONDS": "0", "UNRELATED": "x"}, {"secret_refresh_seconds": 0}),
     ],
 )
-def test_webhook_config_reads_what_webhook_settings_reads(extra: dict[str, str]) -> None:
-    environ = {**REQUIRED, **extra}
-    assert dataclasses.asdict(WebhookConfig.from_env(environ)) == (
-        WebhookSettings.from_env(environ).model_dump()
-    )
+def test_webhook_config_reads_its_variables_and_defaults(
+    extra: dict[str, str], read: dict[str, Any]
+) -> None:
+    config = dataclasses.asdict(WebhookConfig.from_env({**REQUIRED, **extra}))
+    assert config == {**DEFAULTS, **read}
+    assert all(type(config[name]) is type(DEFAULTS[name]) for name in DEFAULTS)
 
 
 def test_webhook_config_fails_loudly_naming_every_problem() -> None:

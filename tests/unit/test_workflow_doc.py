@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from git import Repo
 
-from smgitops.ingest.github import PushPayload
+from smgitops.ingest.push import Push
 from smgitops.ingest.signature import verify
-from smgitops.ingest.work import PushWork
+from smgitops.ingest.work import Ignored, PushWork
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "workflow.md"
 HOOK = re.compile(r"cat > ml-endpoints\.git/hooks/post-receive <<'EOF'\n(.*?)\nEOF\n", re.S)
@@ -92,10 +92,11 @@ def test_the_documented_hook_signs_a_push_the_webhook_accepts(
     uuid.UUID(headers["x-github-delivery"])
     assert verify([SECRET.encode()], body, headers["x-hub-signature-256"])
     assert not verify([b"another secret"], body, headers["x-hub-signature-256"])
-    work_item = PushPayload.model_validate_json(body).work(
+    work_item = Push.parse(json.loads(body)).work(
         branch="main", delivery=headers["x-github-delivery"], received_at=0.0
     )
-    assert isinstance(work_item, PushWork)
+    assert not isinstance(work_item, Ignored)
+    work_item = PushWork.of(work_item)  # as the reconcile function reads the queued message
     assert work_item.commit == sha
     assert Path(work_item.repository).resolve() == bare.resolve()
     assert work_item.provider == "local"

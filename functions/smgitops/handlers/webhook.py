@@ -3,7 +3,7 @@
 Kept light on purpose (cold start, docs/benchmarks.md): no pydantic, no GitPython, no YAML, no
 declaration or rollout models on this path, and no powertools event handler — a Function URL
 has one route, so the request is mapped here. The environment is read by
-:class:`~smgitops.ingest.webhook.WebhookConfig` (the variables of ``WebhookSettings``).
+:class:`~smgitops.ingest.webhook.WebhookConfig`, a dataclass.
 """
 
 from __future__ import annotations

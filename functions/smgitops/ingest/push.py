@@ -3,11 +3,11 @@ work a push asks for as the webhook enqueues it.
 
 The webhook function must start fast (target: its import at most 1.3x ``import boto3``), and
 importing pydantic alone costs more than that budget, so nothing on the webhook's path imports
-it. The payloads are validated here as strictly as the pydantic models of
-:mod:`smgitops.ingest.github` (strict JSON types, the same limits, the same error locations and
-words; ``tests/unit/test_ingest_push.py`` checks both agree on thousands of generated payloads),
-and the work is a :class:`WorkMessage` whose JSON the reconcile function validates as
-:class:`~smgitops.ingest.work.PushWork`. This module only needs the standard library.
+it. The payloads are validated here as strictly as pydantic's strict mode, in its words (strict
+JSON types, limits, every problem located at its field; ``tests/unit/test_ingest_push.py``
+checks the rules on thousands of generated payloads), and the work is a :class:`WorkMessage`
+whose JSON the reconcile function validates as :class:`~smgitops.ingest.work.PushWork`. This
+module only needs the standard library.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ ZERO_SHA = re.compile(r"\A0+\Z")
 BRANCH_PREFIX = "refs/heads/"
 TAG_PREFIX = "refs/tags/"
 NOT_A_SHA = "not a hex commit id"
-# Limits shared with the pydantic models (smgitops.ingest.github, smgitops.ingest.work).
+# Limits shared with the reconcile side's pydantic model (smgitops.ingest.work.PushWork).
 MAX_REF = 1024
 MAX_FULL_NAME = 256
 MAX_CLONE_URL = 2048

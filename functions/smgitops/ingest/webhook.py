@@ -305,10 +305,10 @@ _WHOLE = re.compile(r"\+?[0-9]+")
 class WebhookConfig:
     """The webhook function's environment, read once at cold start without pydantic.
 
-    The same ``SMGITOPS_<FIELD>`` variables, field names and defaults as
-    :class:`smgitops.settings.WebhookSettings` (the contract the template is checked against;
-    a test keeps both in step). A missing required variable, or a number that is not one,
-    fails loudly with every problem named. Numbers are plain decimals, never negative.
+    Each field is read from ``SMGITOPS_<FIELD>`` as the settings models of
+    :mod:`smgitops.settings` are (the contract the template is checked against). A missing
+    required variable, or a number that is not one, fails loudly with every problem named.
+    Numbers are plain decimals, never negative.
     """
 
     table: str
