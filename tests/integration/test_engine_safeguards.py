@@ -31,8 +31,9 @@ def _golden(expect: dict[str, Any]) -> Context:
     request = validation.parse_request(
         "tests/churn/high-risk.json", json.dumps({"body": {"tenure": 2}, "expect": expect})
     )
-    named = [validation.NamedRequest("tests/churn/high-risk.json", request)]
-    return Context(golden=validation.dump_requests(named))
+    return Context(
+        golden=[validation.NamedRequest(name="tests/churn/high-risk.json", request=request)]
+    )
 
 
 def _start(engine: Engine, context: Context | None = None, **rollout: Any) -> str:

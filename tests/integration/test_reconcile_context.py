@@ -28,8 +28,8 @@ def test_golden_requests_at_the_commit_travel_with_the_rollout(stack: Stack) -> 
     assert _outcomes(record) == {"churn-predictor": "started"}
     status = StatusStore(stack.aws.table).get("churn-predictor")
     assert status is not None
-    assert sorted(g["name"] for g in status.golden) == ["tests/churn/a.json", "tests/churn/b.json"]
-    assert status.golden[1]["request"]["body"] == {"tenure": 40}
+    assert sorted(g.name for g in status.golden) == ["tests/churn/a.json", "tests/churn/b.json"]
+    assert status.golden[1].request.body == {"tenure": 40}
 
 
 def test_a_bad_golden_request_makes_the_push_invalid_with_its_location(stack: Stack) -> None:
@@ -48,7 +48,7 @@ def test_freeze_windows_and_the_override_trailer_reach_the_status(stack: Stack) 
     stack.push(sha, T0)
     status = StatusStore(stack.aws.table).get("churn-predictor")
     assert status is not None
-    assert status.freeze and status.freeze[0]["reason"] == "audit"
+    assert status.freeze and status.freeze[0].reason == "audit"
     assert status.override == "INC-42 outage fix"
 
 

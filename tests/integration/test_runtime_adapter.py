@@ -59,7 +59,7 @@ def endpoint() -> Iterator[Any]:
 
 
 def golden(name: str, request: dict[str, Any]) -> NamedRequest:
-    return NamedRequest(name, parse_request(name, json.dumps(request)))
+    return NamedRequest(name=name, request=parse_request(name, json.dumps(request)))
 
 
 def test_golden_requests_go_to_the_candidate_variant_and_are_scored(endpoint: Any) -> None:

@@ -10,9 +10,12 @@ from typing import Any
 
 import pytest
 
+from smgitops.declaration.freeze import FreezeWindow
 from smgitops.declaration.models import Declaration
+from smgitops.rollout.analysis import StepJudgement
 from smgitops.rollout.decide import abort_now, decide, needs, new_status
 from smgitops.rollout.status import Context, Phase, RolloutStatus
+from smgitops.rollout.validation import GoldenRequest, NamedRequest, ValidationOutcome
 from tests.builders import IMAGE, ROLE, declaration
 from tests.unit.fake_world import World
 from tests.unit.test_decide import NAME, deployed, run, start
@@ -20,8 +23,8 @@ from tests.unit.test_decide_safeguards import tick
 
 GOLDEN = {"requests": ["tests/churn/*.json"]}
 COMPARE = {"compare": {"metrics": [{"metric": "ModelLatency"}]}}
-PASSED = {"ok": True, "score": 1.0, "minScore": 1.0, "passed": 3, "total": 3, "failures": []}
-JUDGED = {"verdict": "pass", "reason": "ok", "judgements": [], "extensions": 0}
+PASSED = ValidationOutcome(score=1.0, min_score=1.0, passed=3, total=3)
+JUDGED = StepJudgement("pass", "ok", (), 0.0, 0.0, 0)
 
 
 def trail_of_needs(decl: Declaration, limit: int = 12) -> list[tuple[Phase, set[str]]]:
@@ -137,9 +140,9 @@ def test_new_status_carries_the_commits_context_and_a_deadline_of_twice_the_bake
     None
 ):
     decl = declaration(version=2, steps=[10, 50], interval="5m", analysis={"alarms": ["a1"]})
-    context = Context(
-        golden=[{"name": "a"}], freeze=[{"reason": "x"}], override="hotfix", self_heal=False
-    )
+    golden = [NamedRequest(name="a.json", request=GoldenRequest(body={}))]
+    freeze = [FreezeWindow(start="18:00", end="08:00", reason="x")]
+    context = Context(golden=golden, freeze=freeze, override="hotfix", self_heal=False)
     status = new_status(
         decl,
         rollout_id="r1",
@@ -151,8 +154,8 @@ def test_new_status_carries_the_commits_context_and_a_deadline_of_twice_the_bake
     )
     assert status.phase == Phase.PENDING and status.rollout_id == "r1"
     assert (status.golden, status.freeze, status.override, status.self_heal) == (
-        [{"name": "a"}],
-        [{"reason": "x"}],
+        golden,
+        freeze,
         "hotfix",
         False,
     )

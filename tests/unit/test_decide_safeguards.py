@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 
 from smgitops.rollout.actions import SetWeights
+from smgitops.rollout.analysis import StepJudgement, StepVerdict
 from smgitops.rollout.decide import Decision, decide, needs
 from smgitops.rollout.status import Phase, RolloutStatus
+from smgitops.rollout.validation import ValidationOutcome
 from tests.builders import declaration
 from tests.unit.fake_world import World
 from tests.unit.test_decide import NAME, deployed, run, start
@@ -108,13 +110,15 @@ def test_failed_golden_requests_stop_the_rollout_before_any_traffic() -> None:
     stable = deployed(world)
     status = start(declaration(version=2, validation=GOLDEN), world)
     status = tick(world, status).status  # Initializing, candidate at 0 %
-    outcome = {"ok": False, "score": 0.5, "minScore": 1.0, "passed": 1, "total": 2,
-               "failures": ["tests/churn/a.json: $.score: 0.9 is not <= 0.5"]}  # fmt: skip
+    failed = ("tests/churn/a.json: $.score: 0.9 is not <= 0.5",)
+    outcome = ValidationOutcome(score=0.5, min_score=1.0, passed=1, total=2, failures=failed)
     decision = tick(world, status, validation=outcome)
     assert decision.status.phase == Phase.ROLLING_BACK
     assert "validation failed before any traffic" in decision.status.reason
     assert "1/2 golden requests passed" in decision.status.reason
-    assert decision.details["validation"] == outcome
+    assert decision.details["validation"] == {
+        "ok": False, "score": 0.5, "minScore": 1.0, "passed": 1, "total": 2, "failures": [*failed]
+    }  # fmt: skip
     final, _ = run(world, decision.status)
     assert final.phase == Phase.ROLLED_BACK
     weights = [a.weights for a in world.applied if isinstance(a, SetWeights)]
@@ -128,22 +132,19 @@ def test_passing_golden_requests_are_recorded_and_the_steps_begin() -> None:
     status = tick(world, start(declaration(version=2, validation=GOLDEN), world)).status
     waiting = tick(world, status)  # no outcome observed yet: wait, do not shift
     assert waiting.status.phase == Phase.INITIALIZING
-    ok = {"ok": True, "score": 1.0, "minScore": 1.0, "passed": 3, "total": 3, "failures": []}
+    ok = ValidationOutcome(score=1.0, min_score=1.0, passed=3, total=3)
     decision = tick(world, waiting.status, validation=ok)
     assert decision.status.phase == Phase.PROGRESSING and decision.status.validated
     assert any("validation passed: 3/3" in n for n in decision.notes)
 
 
 def _judgement(
-    verdict: str, reason: str = "ModelLatency: +40 % (p=0.001)", *, inconclusive: bool = False
-) -> dict[str, Any]:
-    return {
-        "verdict": verdict,
-        "reason": reason,
-        "judgements": [],
-        "extensions": 0,
-        "inconclusive": inconclusive,
-    }
+    verdict: StepVerdict,
+    reason: str = "ModelLatency: +40 % (p=0.001)",
+    *,
+    inconclusive: bool = False,
+) -> StepJudgement:
+    return StepJudgement(verdict, reason, (), 0.0, 0.0, 0, inconclusive=inconclusive)
 
 
 COMPARE = {"compare": {"metrics": [{"metric": "ModelLatency"}]}}
@@ -162,7 +163,7 @@ def test_judged_worse_than_stable_rolls_back() -> None:
 
 @pytest.mark.parametrize(("verdict", "phase"), [("fail", Phase.ROLLING_BACK), ("pass", None)])
 def test_an_inconclusive_step_says_so_rather_than_judged_worse_or_no_worse(
-    verdict: str, phase: Phase | None
+    verdict: StepVerdict, phase: Phase | None
 ) -> None:
     world = World()
     deployed(world)
@@ -178,7 +179,7 @@ def test_an_inconclusive_step_says_so_rather_than_judged_worse_or_no_worse(
 
 
 @pytest.mark.parametrize("then", ["pass", "fail"])
-def test_too_little_traffic_extends_the_step(then: str) -> None:
+def test_too_little_traffic_extends_the_step(then: StepVerdict) -> None:
     world = World()
     deployed(world)
     status = until(world, start(declaration(version=2, analysis=COMPARE), world), Phase.PROGRESSING)
@@ -200,8 +201,8 @@ def test_needs_names_exactly_the_checks_the_phases_read() -> None:
     world = World()
     deployed(world)
     decl = declaration(version=2, steps=[20, 50], validation=GOLDEN, analysis=COMPARE)
-    ok = {"ok": True, "score": 1.0, "minScore": 1.0, "passed": 1, "total": 1, "failures": []}
-    results = {"validation": ok, "judgement": _judgement("pass")}
+    ok = ValidationOutcome(score=1.0, min_score=1.0, passed=1, total=1)
+    results: dict[str, object] = {"validation": ok, "judgement": _judgement("pass")}
     status, asked = start(decl, world), []
     for _ in range(40):
         observation = world.observe(status.endpoint)

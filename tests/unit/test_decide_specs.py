@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 
+from smgitops.declaration.freeze import FreezeWindow
 from smgitops.declaration.models import Declaration
 from smgitops.rollout import naming
 from smgitops.rollout.actions import SetWeights
 from smgitops.rollout.decide import Decision, abort_now, decide, queue, rejected
 from smgitops.rollout.observation import LiveVariant
 from smgitops.rollout.status import Context, Phase, QueuedRollout, RolloutStatus
+from smgitops.rollout.validation import GoldenRequest, NamedRequest, ValidationOutcome
 from tests.builders import ROLE, declaration, declaration_dict
 from tests.unit.fake_world import World
 from tests.unit.test_decide import NAME, deployed, run, start
@@ -23,7 +25,7 @@ from tests.unit.test_decide_safeguards import tick
 
 FREEZE = [{"timezone": "UTC", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
            "start": "00:00", "end": "23:59", "reason": "year-end freeze"}]  # fmt: skip
-GOLDEN = [{"name": "churn/a.json", "request": {"body": "{}"}, "expect": {}}]
+GOLDEN = [NamedRequest(name="churn/a.json", request=GoldenRequest(body="{}"))]
 
 
 def until(world: World, status: RolloutStatus, phase: Phase, limit: int = 30) -> RolloutStatus:
@@ -148,7 +150,7 @@ def test_the_queued_rollouts_context_survives_the_hand_over() -> None:
     fresh = decision.status
     assert (fresh.golden, fresh.freeze, fresh.override, fresh.self_heal) == (
         GOLDEN,
-        FREEZE,
+        [FreezeWindow.model_validate(w) for w in FREEZE],
         "",
         True,
     )
@@ -580,7 +582,7 @@ def test_a_shadow_run_watches_its_generated_alarms_and_rolls_back_on_one() -> No
 VALIDATION = {"requests": ["tests/churn/*.json"]}
 
 
-def _validated(outcome: dict[str, Any]) -> Decision:
+def _validated(outcome: ValidationOutcome) -> Decision:
     world = World()
     deployed(world)
     status = tick(world, start(declaration(version=2, validation=VALIDATION), world)).status
@@ -590,18 +592,22 @@ def _validated(outcome: dict[str, Any]) -> Decision:
 
 def test_a_failed_validation_names_at_most_three_failures() -> None:
     failures = ["a.json: status 500", "b.json: $.score", "c.json: timeout", "d.json: status 404"]
-    outcome = {"ok": False, "passed": 0, "total": 4, "score": 0.25, "minScore": 0.9}
-    decision = _validated({**outcome, "failures": failures})
+    outcome = ValidationOutcome(
+        score=0.25, min_score=0.9, passed=0, total=4, failures=tuple(failures)
+    )
+    decision = _validated(outcome)
     assert decision.status.reason == (
         "validation failed before any traffic: 0/4 golden requests passed (score 0.25, "
         "minScore 0.9): a.json: status 500; b.json: $.score; c.json: timeout"
     )
 
 
-def test_a_validation_outcome_without_counts_reads_as_nothing_passed() -> None:
-    decision = _validated({"ok": False})
+def test_a_validation_that_evaluated_nothing_fails_whatever_its_score() -> None:
+    decision = _validated(ValidationOutcome(score=1.0, min_score=1.0, passed=0, total=0))
+    assert decision.status.phase == Phase.ROLLING_BACK
     assert decision.status.reason == (
-        "validation failed before any traffic: 0/0 golden requests passed (score 0.00, minScore 1)"
+        "validation failed before any traffic: 0/0 golden requests passed (score 1.00, "
+        "minScore 1.0)"
     )
 
 

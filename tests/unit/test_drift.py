@@ -21,6 +21,7 @@ from smgitops.errors import ConflictError, TransientError
 from smgitops.rollout import naming
 from smgitops.rollout.decide import new_status
 from smgitops.rollout.status import HistoryRecord, Phase, RolloutStatus, VariantRef
+from smgitops.rollout.validation import Expect, GoldenRequest, NamedRequest
 from tests.builders import IMAGE, ROLE, declaration
 
 NOW = 1_700_000_000.0
@@ -406,7 +407,8 @@ def test_the_app_config_selfheal_at_the_commit_wins_over_the_function_setting(
 
 def test_a_heal_keeps_what_the_commit_said_besides_the_declaration() -> None:
     service, store, _, _, healer = world(variants=variant_with(instance_count=5))
-    golden = [{"name": "tests/churn/a.json", "body": {"x": 1}, "expect": {"status": 200}}]
+    request = GoldenRequest(body={"x": 1}, expect=Expect(status=200))
+    golden = [NamedRequest(name="tests/churn/a.json", request=request)]
     store.statuses = [STATUS.evolve(self_heal=True, golden=golden, override="hotfix")]
     service.check_all()
     context = healer.calls[0]["context"]

@@ -251,7 +251,10 @@ def test_run_sends_each_request_and_scores_the_answers() -> None:
             ' "expect": {"fields": [{"path": "$.score", "op": "<", "value": 0.5}]}}',
         ),
     ]
-    named = [NamedRequest("low.json", requests[0]), NamedRequest("high.json", requests[1])]
+    named = [
+        NamedRequest(name="low.json", request=requests[0]),
+        NamedRequest(name="high.json", request=requests[1]),
+    ]
     outcome = run(named, invoke, "application/json", min_score=1.0)
     assert sent == [
         (b"low", "text/csv", None),

@@ -1,16 +1,19 @@
 """The rollout's I/O-bound checks: golden requests to the candidate alone, and the step's
-per-variant metrics judged candidate against stable. Results are plain dicts for decide()."""
+per-variant metrics judged candidate against stable, as the typed results decide() reads."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from smgitops.rollout import analysis, validation
 
 if TYPE_CHECKING:
     from smgitops.declaration.models import Declaration
+    from smgitops.rollout.analysis import StepJudgement
     from smgitops.rollout.status import RolloutStatus
+    from smgitops.rollout.validation import ValidationOutcome
 
 
 # Seconds a tick may spend on golden requests: the tick function's Timeout (120 s in
@@ -39,10 +42,10 @@ class Analysis:
             self._metrics = VariantMetrics()
         return self._metrics
 
-    def validate(self, declaration: Declaration, status: RolloutStatus) -> dict[str, Any]:
+    def validate(self, declaration: Declaration, status: RolloutStatus) -> ValidationOutcome:
         spec = declaration.spec.rollout.validation
         assert spec is not None  # noqa: S101 - decide() asks only when it is declared
-        requests = validation.restore_requests(status.golden)
+        requests = status.golden
         timeout = float(spec.timeout_seconds)
         invoke = self.runtime.invoker(status.endpoint, status.candidate.name, timeout)
         deadline = time.monotonic() + VALIDATION_BUDGET_S
@@ -54,12 +57,12 @@ class Analysis:
             timeout=timeout,
             time_left=lambda: deadline - time.monotonic(),
         )
-        result = outcome.as_dict()
         if not requests:
-            result["failures"] = [f"no golden request matched {', '.join(spec.requests)}"]
-        return result
+            matched = f"no golden request matched {', '.join(spec.requests)}"
+            return replace(outcome, failures=(matched,))
+        return outcome
 
-    def judge(self, declaration: Declaration, status: RolloutStatus, now: float) -> dict[str, Any]:
+    def judge(self, declaration: Declaration, status: RolloutStatus, now: float) -> StepJudgement:
         from smgitops.aws.metrics import queries_for  # noqa: PLC0415
 
         spec = declaration.spec.rollout.analysis.compare
@@ -73,5 +76,4 @@ class Analysis:
             end=now,
             period=spec.period,
         )
-        judged = analysis.compare_step(spec, series[candidate], series[stable], status.extensions)
-        return judged.as_dict()
+        return analysis.compare_step(spec, series[candidate], series[stable], status.extensions)

@@ -27,6 +27,7 @@ from smgitops.aws import clients
 from smgitops.aws.errors import code_of, translate
 from smgitops.errors import ActionRejectedError, ConflictError
 from smgitops.rollout.status import Context, HistoryRecord, RolloutStatus
+from smgitops.rollout.validation import dump_requests, restore_requests
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -225,10 +226,10 @@ class StatusStore:
         status = RolloutStatus.model_validate_json(item["doc"]["S"])
         changes: dict[str, Any] = {"version": int(item["version"]["N"])}
         if status.golden_ref and not status.golden:
-            changes["golden"] = self._read_golden(status.golden_ref)
+            changes["golden"] = restore_requests(self._read_golden(status.golden_ref))
         if status.next is not None and status.next.context.golden_ref:
             context = status.next.context
-            golden = self._read_golden(context.golden_ref)
+            golden = restore_requests(self._read_golden(context.golden_ref))
             changes["next"] = status.next.model_copy(
                 update={"context": context.model_copy(update={"golden": golden})}
             )
@@ -238,14 +239,14 @@ class StatusStore:
         """``status`` as stored: golden requests replaced by their reference (written first)."""
         changes: dict[str, Any] = {}
         if status.golden:
-            changes.update(golden=[], golden_ref=self._write_golden(status.golden))
+            changes.update(golden=[], golden_ref=self._write_golden(dump_requests(status.golden)))
         if status.next is not None and status.next.context.golden:
             context = status.next.context
             detached = Context.model_validate(
                 {
                     **context.model_dump(),
                     "golden": [],
-                    "golden_ref": self._write_golden(context.golden),
+                    "golden_ref": self._write_golden(dump_requests(context.golden)),
                 }
             )
             changes["next"] = status.next.model_copy(update={"context": detached})

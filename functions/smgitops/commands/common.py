@@ -105,11 +105,18 @@ def camel_dump(model: BaseModel, exclude: frozenset[str] = frozenset()) -> dict[
     dumped = model.model_dump(mode="json", exclude=set(exclude))
 
     def convert(value: Any, raw: Any) -> Any:
-        if isinstance(raw, BaseModel):
+        if _own_shape(raw):
             return camel_dump(raw)
-        if isinstance(raw, list | tuple) and raw and isinstance(raw[0], BaseModel):
+        if isinstance(raw, list | tuple) and raw and _own_shape(raw[0]):
             return [camel_dump(item) for item in raw]
         return value
+
+    def _own_shape(raw: Any) -> bool:
+        """A model dumped field by field; one that serialises itself (a golden request, as
+        written in the repository) is kept as it serialises."""
+        if not isinstance(raw, BaseModel):
+            return False
+        return not type(raw).__pydantic_decorators__.model_serializers
 
     return {to_camel(name): convert(value, getattr(model, name)) for name, value in dumped.items()}
 

@@ -6,7 +6,7 @@ Shared by the reconcile function (a fetched commit) and ``smgitops plan`` (a loc
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from smgitops.declaration.loader import MAX_FILE_BYTES, SUFFIXES, load_tree
 from smgitops.errors import DeclarationError
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from smgitops.declaration.models import Declaration
     from smgitops.git.repository import Snapshot
+    from smgitops.rollout.validation import NamedRequest
 
 
 class DesiredState(NamedTuple):
@@ -90,12 +91,12 @@ def _contexts(
     config: appconfig.Effective,
 ) -> tuple[dict[str, Context], list[str]]:
     """What each rollout needs from the commit besides its declaration."""
-    freeze = [w.model_dump(mode="json", by_alias=True) for w in config.freeze]
+    freeze = list(config.freeze)
     override = freeze_rules.override(snapshot.message) or ""
     contexts: dict[str, Context] = {}
     problems: list[str] = []
     for name, declaration in declarations.items():
-        golden: list[dict[str, Any]] = []
+        golden: list[NamedRequest] = []
         spec = declaration.spec.rollout.validation
         if spec is not None:
             wanted = _matching(spec.requests)
@@ -108,7 +109,7 @@ def _contexts(
                     wanted=wanted,
                 )
             try:
-                golden = validation.dump_requests(validation.load_requests(scratch, spec.requests))
+                golden = validation.load_requests(scratch, spec.requests)
             except DeclarationError as exc:
                 problems += exc.problems
         contexts[name] = Context(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field
 
+from smgitops.rollout.analysis import StepJudgement
 from smgitops.rollout.status import VariantRef
+from smgitops.rollout.validation import ValidationOutcome
 
 IN_SERVICE = "InService"
 FAILED = "Failed"
@@ -105,8 +105,8 @@ class Observation(_Frozen):
     package_approval: str | None = None
     package_version: int | None = None
     # Results of checks that need I/O, run by the service when needs() asks for them.
-    validation: dict[str, Any] | None = None  # ValidationOutcome.as_dict()
-    judgement: dict[str, Any] | None = None  # StepJudgement.as_dict()
+    validation: ValidationOutcome | None = None  # the golden requests' outcome
+    judgement: StepJudgement | None = None  # the step's metrics, candidate against stable
 
     def firing(self, names: list[str]) -> list[AlarmView]:
         return [self.alarms[n] for n in names if n in self.alarms and self.alarms[n].state == ALARM]

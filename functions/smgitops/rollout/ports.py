@@ -6,15 +6,17 @@ Implemented in ``aws/`` (and by the test fakes); the service never imports boto3
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from smgitops.declaration.models import Declaration
     from smgitops.rollout.actions import Action, SetWeights
+    from smgitops.rollout.analysis import StepJudgement
     from smgitops.rollout.observation import AlarmView, EndpointView
     from smgitops.rollout.status import HistoryRecord, RolloutStatus, VariantRef
+    from smgitops.rollout.validation import ValidationOutcome
 
 
 class SageMakerPort(Protocol):
@@ -58,12 +60,12 @@ class ExecutionsPort(Protocol):
 
 
 class AnalysisPort(Protocol):
-    """Checks that talk to the endpoint or CloudWatch, returning plain results for decide()."""
+    """Checks that talk to the endpoint or CloudWatch, returning typed results for decide()."""
 
-    def validate(self, declaration: Declaration, status: RolloutStatus) -> dict[str, Any]: ...
+    def validate(self, declaration: Declaration, status: RolloutStatus) -> ValidationOutcome: ...
     def judge(
         self, declaration: Declaration, status: RolloutStatus, now: float
-    ) -> dict[str, Any]: ...
+    ) -> StepJudgement: ...
 
 
 class NotifierPort(Protocol):

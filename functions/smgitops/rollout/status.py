@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from smgitops.declaration.freeze import FreezeWindow
 from smgitops.declaration.models import TRUSTED, Declaration, Strategy
+from smgitops.rollout.validation import NamedRequest
 
 
 class Phase(StrEnum):
@@ -46,9 +48,9 @@ class VariantRef(_Frozen):
 class Context(_Frozen):
     """What a rollout needs from the repository at its commit besides the declaration."""
 
-    golden: list[dict[str, Any]] = Field(default_factory=list)  # validation.NamedRequest dumps
+    golden: list[NamedRequest] = Field(default_factory=list)
     golden_ref: str = ""  # where the store keeps ``golden`` (never inside the status item)
-    freeze: list[dict[str, Any]] = Field(default_factory=list)  # FreezeWindow dumps
+    freeze: list[FreezeWindow] = Field(default_factory=list)  # .smgitops.yaml's, at the commit
     override: str = ""  # the commit's Deploy-Override trailer
     self_heal: bool | None = None  # the app config's selfHeal (None: the drift function decides)
 
@@ -104,9 +106,9 @@ class RolloutStatus(_Frozen):
     validated: bool = False
     shadow: bool = False
     # from the repository at the commit: golden requests, freeze windows, a Deploy-Override
-    golden: list[dict[str, Any]] = Field(default_factory=list)
+    golden: list[NamedRequest] = Field(default_factory=list)
     golden_ref: str = ""  # where the store keeps ``golden`` (never inside the status item)
-    freeze: list[dict[str, Any]] = Field(default_factory=list)
+    freeze: list[FreezeWindow] = Field(default_factory=list)
     override: str = ""
     self_heal: bool | None = None  # .smgitops.yaml's selfHeal at the commit (None: not set)
     deleted: bool = False  # pruned: the endpoint was deleted with its declaration

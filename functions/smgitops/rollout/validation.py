@@ -36,6 +36,7 @@ from pydantic import (
     Strict,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -195,10 +196,25 @@ class GoldenRequest(_Model):
         return json.dumps(self.body, separators=(",", ":")).encode(), content_type
 
 
-@dataclass(frozen=True)
-class NamedRequest:
+class NamedRequest(BaseModel):
+    """A golden request and the file it came from, as the rollout status keeps it.
+
+    Stored (DynamoDB ``GOLDEN#`` items, hashed into ``golden_ref``) as the file was written and
+    no more: ``{"name": ..., "request": <camelCase keys, only those given>}``, so an unset
+    ``exact`` stays unset (:attr:`Expect.has_exact`) through a save and a load.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     name: str  # the file's path relative to the repository root
     request: GoldenRequest
+
+    @model_serializer(mode="plain")
+    def _as_written(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "request": self.request.model_dump(mode="json", by_alias=True, exclude_unset=True),
+        }
 
 
 def parse_request(name: str, text: str) -> GoldenRequest:
@@ -293,7 +309,9 @@ def load_requests(root: Path, patterns: Sequence[str]) -> list[NamedRequest]:
             problems.append(f"{name}: {size} bytes; at most {MAX_REQUEST_BYTES} per request")
             continue
         try:
-            requests.append(NamedRequest(name, parse_request(name, path.read_text("utf-8"))))
+            requests.append(
+                NamedRequest(name=name, request=parse_request(name, path.read_text("utf-8")))
+            )
         except UnicodeDecodeError:
             problems.append(f"{name}: not UTF-8 text")
         except ValueError as exc:
@@ -581,18 +599,10 @@ def run(
 
 
 def dump_requests(requests: Sequence[NamedRequest]) -> list[dict[str, Any]]:
-    """Golden requests as the rollout status keeps them (JSON, what was written and no more)."""
-    return [
-        {
-            "name": r.name,
-            "request": r.request.model_dump(mode="json", by_alias=True, exclude_unset=True),
-        }
-        for r in requests
-    ]
+    """Golden requests as the store keeps them (JSON, what was written and no more)."""
+    return [r.model_dump() for r in requests]
 
 
 def restore_requests(dumped: Sequence[dict[str, Any]]) -> list[NamedRequest]:
-    return [
-        NamedRequest(name=str(d["name"]), request=GoldenRequest.model_validate(d["request"]))
-        for d in dumped
-    ]
+    """The inverse of :func:`dump_requests`."""
+    return [NamedRequest.model_validate(d) for d in dumped]

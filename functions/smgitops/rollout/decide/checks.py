@@ -9,9 +9,8 @@ service from the same predicates the phases ask, so what is run and what is read
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from smgitops.declaration.freeze import FreezeWindow
 from smgitops.rollout import freeze
 from smgitops.rollout.decide.context import BACKOFF_CAP_S, Decision, TickContext
 from smgitops.rollout.decide.resources import both_config, set_weights, weights_live
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from smgitops.declaration.models import Declaration
+    from smgitops.rollout.validation import ValidationOutcome
 
 
 def guard(ctx: TickContext) -> Decision | None:
@@ -129,8 +129,7 @@ def freeze_window(ctx: TickContext) -> Decision | None:
     """A push during a freeze window waits Pending until it opens (or the commit overrides)."""
     if not ctx.status.freeze:
         return None
-    windows = [FreezeWindow.model_validate(w) for w in ctx.status.freeze]
-    check = freeze.check(windows, ctx.observation.now)
+    check = freeze.check(ctx.status.freeze, ctx.observation.now)
     if check.window is None:
         return None
     if ctx.status.override:
@@ -192,21 +191,21 @@ def validate(ctx: TickContext) -> Decision | None:
     outcome = ctx.observation.validation
     if outcome is None:
         return ctx.wait("waiting for the golden requests to be sent")
-    ctx.details["validation"] = outcome
+    ctx.details["validation"] = outcome.as_dict()
     reason = _validation_reason(outcome)
-    if not outcome.get("ok"):
+    if not outcome.ok:
         return rollback(ctx, f"validation failed before any traffic: {reason}")
     ctx.notes.append(f"validation passed: {reason}")
     ctx.update(validated=True)
     return None
 
 
-def _validation_reason(outcome: dict[str, Any]) -> str:
+def _validation_reason(outcome: ValidationOutcome) -> str:
     head = (
-        f"{outcome.get('passed', 0)}/{outcome.get('total', 0)} golden requests passed "
-        f"(score {float(outcome.get('score', 0.0)):.2f}, minScore {outcome.get('minScore', 1)})"
+        f"{outcome.passed}/{outcome.total} golden requests passed "
+        f"(score {outcome.score:.2f}, minScore {outcome.min_score})"
     )
-    failures = outcome.get("failures") or []
+    failures = outcome.failures
     return f"{head}: {'; '.join(failures[:3])}" if failures else head
 
 
@@ -217,9 +216,9 @@ def judge(ctx: TickContext) -> Decision | None:
     judgement = ctx.observation.judgement
     if judgement is None:
         return ctx.wait("waiting for the step's metrics")
-    ctx.details["judgement"] = judgement
-    verdict, reason = judgement.get("verdict"), str(judgement.get("reason", ""))
-    inconclusive = bool(judgement.get("inconclusive"))  # the reason says which policy applied
+    ctx.details["judgement"] = judgement.as_dict()
+    verdict, reason = judgement.verdict, judgement.reason
+    inconclusive = judgement.inconclusive  # the reason says which policy applied
     if verdict == "fail":
         return rollback(ctx, reason if inconclusive else f"judged worse than stable: {reason}")
     if verdict == "extend":
