@@ -9,6 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws import clients
 from smgitops.aws.errors import code_of, message_of, translate
+from smgitops.declaration import production
 from smgitops.errors import ActionRejectedError, EndpointBusyError, NotFoundError, TransientError
 from smgitops.observability import logger
 from smgitops.rollout.observation import FAILURES, IN_SERVICE, EndpointView, LiveVariant
@@ -37,13 +38,28 @@ def _tags(tags: dict[str, str]) -> list[dict[str, str]]:
 
 
 def _variant(variant: VariantSpec) -> dict[str, Any]:
-    return {
-        "VariantName": variant.name,
-        "ModelName": variant.model,
-        "InstanceType": variant.instance_type,
-        "InitialInstanceCount": variant.instance_count,
-        "InitialVariantWeight": variant.weight,
-    }
+    """A ``ProductionVariant``: instances, or ``ServerlessConfig`` in its settings."""
+    out: dict[str, Any] = {"VariantName": variant.name, "ModelName": variant.model}
+    if "ServerlessConfig" not in variant.settings:
+        out |= {
+            "InstanceType": variant.instance_type,
+            "InitialInstanceCount": variant.instance_count,
+        }
+    return out | {"InitialVariantWeight": variant.weight, **variant.settings}
+
+
+def variant_ref(described: dict[str, Any], config: dict[str, Any]) -> VariantRef:
+    """A ``ProductionVariant`` of a DescribeEndpointConfig answer ``config``, as smgitops
+    deployed it: its settings and the config's."""
+    serverless = "ServerlessConfig" in described
+    return VariantRef(
+        name=described["VariantName"],
+        model=described["ModelName"],
+        instance_type=described.get("InstanceType", ""),
+        instance_count=0 if serverless else int(described.get("InitialInstanceCount", 1)),
+        settings=production.picked(described, production.VARIANT_MEMBERS),
+        config_settings=production.picked(config, production.CONFIG_MEMBERS),
+    )
 
 
 def _exists(error: ClientError) -> bool:
@@ -107,15 +123,7 @@ class SageMaker:
             raise translate(exc, "DescribeEndpointConfig") from exc
         except BotoCoreError as exc:
             raise translate(exc, "DescribeEndpointConfig") from exc
-        return [
-            VariantRef(
-                name=v["VariantName"],
-                model=v["ModelName"],
-                instance_type=v.get("InstanceType", ""),
-                instance_count=int(v.get("InitialInstanceCount", 1)),
-            )
-            for v in out.get("ProductionVariants", [])
-        ]
+        return [variant_ref(v, out) for v in out.get("ProductionVariants", [])]
 
     def package_approval(self, arn: str) -> tuple[str | None, int | None]:
         """A registered model version's ModelApprovalStatus and version number."""
@@ -185,20 +193,22 @@ class SageMaker:
                 container["ModelDataUrl"] = action.model_data_url
         if action.environment:
             container["Environment"] = action.environment
-        self._call(
-            "create_model",
-            tolerate_exists=True,
-            ModelName=action.name,
-            PrimaryContainer=container,
-            ExecutionRoleArn=action.execution_role_arn,
-            Tags=_tags(action.tags),
-        )
+        params: dict[str, Any] = {
+            "ModelName": action.name,
+            "PrimaryContainer": container,
+            "ExecutionRoleArn": action.execution_role_arn,
+            "Tags": _tags(action.tags),
+        }
+        if action.vpc:
+            params["VpcConfig"] = action.vpc
+        self._call("create_model", tolerate_exists=True, **params)
 
     def _CreateEndpointConfig(self, action: CreateEndpointConfig) -> None:
         params: dict[str, Any] = {
             "EndpointConfigName": action.name,
             "ProductionVariants": [_variant(v) for v in action.variants],
             "Tags": _tags(action.tags),
+            **action.settings,
         }
         if action.shadow_variants:
             params["ShadowProductionVariants"] = [_variant(v) for v in action.shadow_variants]

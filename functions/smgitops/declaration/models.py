@@ -26,6 +26,7 @@ from pydantic import (
     ValidationInfo,
     field_serializer,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema  # noqa: TC002 (pydantic reads it at runtime)
@@ -890,6 +891,16 @@ class EndpointSpec(_Model):
         examples=["arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
     )
     rollout: RolloutSpec = Field(default_factory=RolloutSpec, validate_default=True)
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A serverless spec has no instance count: its dump (stored with a rollout and read
+        back) must not declare the default one."""
+        out: dict[str, Any] = handler(self)
+        if self.serverless is not None:
+            out.pop("instanceCount", None)
+            out.pop("instance_count", None)
+        return out
 
     @field_validator("serverless")
     @classmethod

@@ -29,6 +29,8 @@ from smgitops.declaration.base import (
 if TYPE_CHECKING:
     from pydantic.config import JsonDict
 
+    from smgitops.declaration.models import EndpointSpec
+
 _SUBNETS: Final = limit("Subnets")
 _SUBNET_ID: Final = limit("SubnetId")
 _GROUPS: Final = limit("VpcSecurityGroupIds")
@@ -291,3 +293,49 @@ def data_capture_config(capture: DataCaptureSpec) -> dict[str, Any]:
 def routing_config(routing: str) -> dict[str, str]:
     """``ProductionVariantRoutingConfig``."""
     return {"RoutingStrategy": ROUTING[routing]}
+
+
+VARIANT_MEMBERS: Final = (
+    "ServerlessConfig",
+    "VolumeSizeInGB",
+    "ModelDataDownloadTimeoutInSeconds",
+    "ContainerStartupHealthCheckTimeoutInSeconds",
+    "RoutingConfig",
+)
+"""The ProductionVariant members a declaration sets besides name, model, instances, weight."""
+CONFIG_MEMBERS: Final = ("DataCaptureConfig", "KmsKeyId")
+"""The CreateEndpointConfig members a declaration sets besides the variants."""
+
+
+def variant_settings(spec: EndpointSpec) -> dict[str, Any]:
+    """The declared :data:`VARIANT_MEMBERS`, as ``ProductionVariant`` takes them."""
+    out: dict[str, Any] = {}
+    if spec.serverless is not None:
+        out["ServerlessConfig"] = serverless_config(spec.serverless)
+    if spec.volume_size_gb is not None:
+        out["VolumeSizeInGB"] = spec.volume_size_gb
+    download = seconds(spec.model.model_data_download_timeout)
+    if download is not None:
+        out["ModelDataDownloadTimeoutInSeconds"] = download
+    startup = seconds(spec.model.startup_health_check_timeout)
+    if startup is not None:
+        out["ContainerStartupHealthCheckTimeoutInSeconds"] = startup
+    if spec.routing is not None:
+        out["RoutingConfig"] = routing_config(spec.routing)
+    return out
+
+
+def config_settings(spec: EndpointSpec) -> dict[str, Any]:
+    """The declared :data:`CONFIG_MEMBERS`, as ``CreateEndpointConfig`` takes them."""
+    out: dict[str, Any] = {}
+    if spec.data_capture is not None:
+        out["DataCaptureConfig"] = data_capture_config(spec.data_capture)
+    if spec.kms_key_id is not None:
+        out["KmsKeyId"] = spec.kms_key_id
+    return out
+
+
+def picked(described: dict[str, Any], members: tuple[str, ...]) -> dict[str, Any]:
+    """The ``members`` set in a Describe* answer (what ``VariantRef`` keeps); an empty value
+    (moto answers ``DataCaptureConfig: {}`` for a config without one) is not set."""
+    return {key: described[key] for key in members if described.get(key) not in (None, {}, "")}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,15 +19,17 @@ class CreateModel(_Action):
     model_data_url: str | None = None
     model_package_arn: str | None = None
     environment: dict[str, str] = Field(default_factory=dict)
+    vpc: dict[str, Any] | None = None  # CreateModel VpcConfig
     tags: dict[str, str] = Field(default_factory=dict)
 
 
 class VariantSpec(_Action):
     name: str
     model: str
-    instance_type: str
+    instance_type: str  # "" when serverless
     instance_count: int
     weight: float
+    settings: dict[str, Any] = Field(default_factory=dict)  # VariantRef.settings
 
 
 class CreateEndpointConfig(_Action):
@@ -36,6 +38,7 @@ class CreateEndpointConfig(_Action):
     variants: list[VariantSpec]
     # weight = % of the production traffic copied to the shadow variant
     shadow_variants: list[VariantSpec] = Field(default_factory=list)
+    settings: dict[str, Any] = Field(default_factory=dict)  # DataCaptureConfig, KmsKeyId
     tags: dict[str, str] = Field(default_factory=dict)
 
 

@@ -39,11 +39,17 @@ def variant_name(declaration: Declaration) -> str:
     return f"v-{declaration.content_hash()[:12]}"
 
 
+def variant_payload(variant: VariantRef) -> dict[str, Any]:
+    """What a config's name hashes of a variant: settings only when it has some, so that the
+    configs of variants without production fields keep the names they had before them."""
+    return variant.model_dump(exclude_defaults=True)
+
+
 def config_name(endpoint: str, variants: Iterable[VariantRef], extra: Any = None) -> str:
     """``smg-<endpoint>-<hash of the variants>``: same variants, same config."""
     payload = {
         "endpoint": endpoint,
-        "variants": sorted((v.model_dump() for v in variants), key=lambda v: str(v["name"])),
+        "variants": sorted((variant_payload(v) for v in variants), key=lambda v: str(v["name"])),
         "extra": extra,
     }
     return f"{PREFIX}{endpoint[:36]}-{_digest(payload)[:12]}"

@@ -37,12 +37,21 @@ class _Frozen(BaseModel):
 
 
 class VariantRef(_Frozen):
-    """A production variant as smgitops deploys it (name, model, capacity)."""
+    """A production variant as smgitops deploys it (name, model, capacity), with the settings
+    of its production variant and of the endpoint config it was declared in, each as the
+    botocore member it is (``declaration.production.VARIANT_MEMBERS`` / ``CONFIG_MEMBERS``).
+
+    The config's settings (data capture, KMS key) travel with the variant so that a config
+    smgitops makes for a variant alone (the stable one, after a rollback) keeps the settings
+    that variant was deployed with. A serverless variant has no instance type and 0 instances.
+    """
 
     name: str
     model: str
     instance_type: str
     instance_count: int
+    settings: dict[str, Any] = Field(default_factory=dict)
+    config_settings: dict[str, Any] = Field(default_factory=dict)
 
 
 class Context(_Frozen):

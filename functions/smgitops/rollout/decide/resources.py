@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from smgitops.declaration import images
+from smgitops.declaration import images, production
 from smgitops.rollout import naming
 from smgitops.rollout.actions import (
     Action,
@@ -32,11 +32,14 @@ def managed_tags(decl: Declaration) -> dict[str, str]:
 
 
 def candidate_ref(decl: Declaration) -> VariantRef:
+    spec = decl.spec
     return VariantRef(
         name=naming.variant_name(decl),
         model=naming.model_name(decl),
-        instance_type=decl.spec.instance_type or "",
-        instance_count=decl.spec.instance_count,
+        instance_type=spec.instance_type or "",
+        instance_count=0 if spec.serverless is not None else spec.instance_count,
+        settings=production.variant_settings(spec),
+        config_settings=production.config_settings(spec),
     )
 
 
@@ -64,6 +67,7 @@ def create_model(decl: Declaration, region: str) -> CreateModel:
         model_data_url=model.model_data_url,
         model_package_arn=model.model_package_arn,
         environment=dict(model.environment),
+        vpc=production.model_vpc(model.vpc),
         tags=managed_tags(decl),
     )
 
@@ -75,16 +79,21 @@ def _variant(ref: VariantRef, weight: float) -> VariantSpec:
         instance_type=ref.instance_type,
         instance_count=ref.instance_count,
         weight=weight,
+        settings=dict(ref.settings),
     )
 
 
 def _config(decl: Declaration, *weighted: tuple[VariantRef, float]) -> CreateEndpointConfig:
+    """A config of the ``weighted`` variants, with the endpoint-config settings (data capture,
+    KMS key) of the last one: the candidate's while it rolls out (both variants capture, each
+    under its own name), the stable variant's own when it is alone again."""
     refs = [ref for ref, _ in weighted]
     weights = {ref.name: w for ref, w in weighted}
     extra = {"weights": weights} if len(weighted) > 1 else None
     return CreateEndpointConfig(
         name=naming.config_name(decl.name, refs, extra),
         variants=[_variant(ref, w) for ref, w in weighted],
+        settings=dict(refs[-1].config_settings),
         tags=managed_tags(decl),
     )
 
@@ -103,11 +112,13 @@ def shadow_config(ctx: TickContext) -> CreateEndpointConfig:
     assert ctx.status.stable is not None  # noqa: S101
     sampling = float(ctx.declaration.spec.rollout.shadow.sampling_percent)
     base = _config(ctx.declaration, (ctx.status.stable, 100.0))
-    extra = {"shadow": ctx.status.candidate.model_dump(), "sampling": sampling}
+    extra = {"shadow": naming.variant_payload(ctx.status.candidate), "sampling": sampling}
     return base.model_copy(
         update={
             "name": naming.config_name(ctx.declaration.name, [ctx.status.stable], extra),
             "shadow_variants": [_variant(ctx.status.candidate, sampling)],
+            # the declaration's settings: the shadow is what is being rolled out
+            "settings": dict(ctx.status.candidate.config_settings),
         }
     )
 

@@ -30,6 +30,20 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 
+def _refuse_conversion_to_serverless(endpoint: Any, config: Any) -> None:
+    """ "You cannot convert your instance-based, real-time endpoint to a serverless endpoint. If
+    you try to update your real-time endpoint to serverless, you receive a ValidationError"
+    (serverless-endpoints.html, "Feature exclusions"). Serverless to instances is allowed."""
+    if not any(v.get("ServerlessConfig") for v in config.production_variants):
+        return
+    # what the endpoint runs (its summaries), even if its config was deleted since
+    if any("CurrentServerlessConfig" not in v for v in endpoint.production_variants or []):
+        raise validation_error(
+            f'Cannot update endpoint "{endpoint.arn}" from an instance-based configuration to '
+            "a serverless one."
+        )
+
+
 def update_endpoint(
     self: Any,
     endpoint_name: str,
@@ -53,6 +67,7 @@ def update_endpoint(
         if endpoint.endpoint_status != "InService":
             raise validation_error(f'Cannot update in-progress endpoint "{endpoint.arn}".')
         check_quota(self, endpoint_config_name)
+        _refuse_conversion_to_serverless(endpoint, config)
         variants = list(config.production_variants)
         shadows = config_shadows(config)
         summaries = variant_summaries(self, variants, status="Creating")
@@ -237,6 +252,7 @@ def _wrap_create_endpoint_config(original: Callable[..., Any]) -> Callable[..., 
                     f'Cannot create already existing endpoint configuration "{arn}".'
                 )
             shadows = list(shadow_production_variants or [])
+            _refuse_serverless_exclusions(production_variants, shadows, data_capture_config)
             if shadows and (len(shadows) > 1 or len(production_variants) > 1):
                 raise validation_error(
                     "When ShadowProductionVariants is specified, exactly one variant is allowed "
@@ -261,6 +277,32 @@ def _wrap_create_endpoint_config(original: Callable[..., Any]) -> Callable[..., 
             return config
 
     return create_endpoint_config
+
+
+SERVERLESS_EXCLUSIONS = (
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html"
+    "#serverless-endpoints-how-it-works-exclusions"
+)
+
+
+def _refuse_serverless_exclusions(
+    variants: list[dict[str, Any]],
+    shadows: list[dict[str, Any]],
+    data_capture: dict[str, Any] | None,
+) -> None:
+    """What SageMaker's serverless feature exclusions list for an endpoint config: multiple
+    production variants, shadow variants (shadow-test exclusions), data capture."""
+    if not any(v.get("ServerlessConfig") for v in [*variants, *shadows]):
+        return
+    if len(variants) > 1:
+        raise validation_error(
+            "Serverless Inference does not support multiple production variants: an endpoint "
+            "config with a ServerlessConfig variant must have exactly one ProductionVariant."
+        )
+    if shadows:
+        raise validation_error("Serverless Inference does not support ShadowProductionVariants.")
+    if data_capture:
+        raise validation_error("Serverless Inference does not support DataCaptureConfig.")
 
 
 def _wrap_create_model(original: Callable[..., Any]) -> Callable[..., Any]:

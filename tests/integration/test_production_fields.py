@@ -1,0 +1,204 @@
+"""The production fields of DESIGN §6 on the emulator: what a declaration says is what
+CreateModel / CreateEndpointConfig receive and Describe* shows, through a rollout and a
+rollback; and SageMaker's serverless exclusions, refused as AWS refuses them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from smgitops.declaration.loader import load_text
+from smgitops.local.emulator import emulated_aws
+from smgitops.rollout.status import Phase
+from tests.support.emulator import (
+    client,
+    create_config,
+    create_model,
+    deploy,
+    put_manual_alarm,
+    variant,
+)
+from tests.support.production import FULL, KMS_ARN, SERVERLESS, edit
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from smgitops.declaration.models import Declaration
+    from tests.integration.conftest import Engine
+
+C1, C2 = "1" * 40, "2" * 40
+SERVERLESS_CONFIG = {"MemorySizeInMB": 2048, "MaxConcurrency": 20, "ProvisionedConcurrency": 2}
+CAPTURE_20 = {
+    "EnableCapture": True,
+    "InitialSamplingPercentage": 20,
+    "DestinationS3Uri": "s3://ml-capture/c/",
+    "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+}
+
+
+def full(text: str = FULL) -> Declaration:
+    return load_text(text, "endpoints/churn-full.yaml")
+
+
+def _config_of(engine: Engine, endpoint: str) -> dict[str, Any]:
+    live = engine.sagemaker.describe_endpoint(EndpointName=endpoint)
+    config: dict[str, Any] = engine.sagemaker.describe_endpoint_config(
+        EndpointConfigName=live["EndpointConfigName"]
+    )
+    return config
+
+
+def test_every_field_reaches_sagemaker_and_describe_shows_it(engine: Engine) -> None:
+    decl = full()
+    engine.deploy(decl, C1)
+    config = _config_of(engine, decl.name)
+    [production] = config["ProductionVariants"]
+    assert production["InstanceType"] == "ml.g5.2xlarge"
+    assert production["InitialInstanceCount"] == 2
+    assert production["VolumeSizeInGB"] == 100
+    assert production["ContainerStartupHealthCheckTimeoutInSeconds"] == 600
+    assert production["ModelDataDownloadTimeoutInSeconds"] == 1200
+    assert production["RoutingConfig"] == {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
+    assert config["DataCaptureConfig"] == CAPTURE_20
+    assert config["KmsKeyId"] == KMS_ARN
+    model = engine.sagemaker.describe_model(ModelName=production["ModelName"])
+    assert model["VpcConfig"] == {
+        "SecurityGroupIds": ["sg-0a1b2c3d"],
+        "Subnets": ["subnet-0a1b2c3d4e5f60718", "subnet-0b1c2d3e"],
+    }
+
+
+def test_both_variants_capture_through_a_canary_and_a_rollback_restores_the_old_capture(
+    engine: Engine,
+) -> None:
+    decl = full()
+    engine.deploy(decl, C1)
+    put_manual_alarm(engine.cloudwatch, "churn-full-5xx", "C")
+    changed = full(
+        edit(
+            edit(FULL, "samplingPercentage: 20", "samplingPercentage: 50"),
+            "        - {metric: Invocation5XXErrors, statistic: Sum, max: 5}\n",
+            "        - {metric: Invocation5XXErrors, statistic: Sum, max: 5}\n"
+            "      alarms: [churn-full-5xx]\n",
+        )
+    )
+    outcome = engine.start(changed, C2)
+    engine.tick(decl.name, outcome.rollout_id)  # Initializing: both variants in one config
+    config = _config_of(engine, decl.name)
+    assert len(config["ProductionVariants"]) == 2
+    # one DataCaptureConfig per config: the declaration's; SageMaker writes each variant's
+    # records under <destination>/<endpoint>/<variant>/
+    assert config["DataCaptureConfig"]["InitialSamplingPercentage"] == 50
+    for production in config["ProductionVariants"]:
+        assert production["VolumeSizeInGB"] == 100
+    assert engine.service.on_alarm("churn-full-5xx", "breached") == [decl.name]
+    trail = engine.run(decl.name, outcome.rollout_id)
+    assert trail[-1][0] == Phase.ROLLED_BACK
+    back = _config_of(engine, decl.name)
+    assert back["DataCaptureConfig"] == CAPTURE_20  # the stable variant's own settings
+    assert back["KmsKeyId"] == KMS_ARN
+
+
+def test_a_changed_field_rolls_out_a_new_variant_with_it(engine: Engine) -> None:
+    decl = full()
+    engine.deploy(decl, C1)
+    changed = full(edit(FULL, "routing: leastOutstandingRequests", "routing: random"))
+    engine.deploy(changed, C2)
+    [production] = _config_of(engine, decl.name)["ProductionVariants"]
+    assert production["RoutingConfig"] == {"RoutingStrategy": "RANDOM"}
+    assert production["VariantName"] != _config_variant_name(decl)
+
+
+def _config_variant_name(decl: Declaration) -> str:
+    from smgitops.rollout import naming
+
+    return naming.variant_name(decl)
+
+
+def test_a_serverless_endpoint_deploys_and_is_replaced_all_at_once(engine: Engine) -> None:
+    decl = full(SERVERLESS)
+    engine.deploy(decl, C1)
+    live = engine.sagemaker.describe_endpoint(EndpointName=decl.name)
+    [summary] = live["ProductionVariants"]
+    assert summary["CurrentServerlessConfig"] == SERVERLESS_CONFIG
+    assert "CurrentInstanceCount" not in summary
+    [production] = _config_of(engine, decl.name)["ProductionVariants"]
+    assert production["ServerlessConfig"] == SERVERLESS_CONFIG
+    assert "InstanceType" not in production
+    bigger = full(edit(SERVERLESS, "memorySizeMB: 2048", "memorySizeMB: 4096"))
+    trail = engine.run(decl.name, engine.start(bigger, C2).rollout_id)
+    assert trail[-1][0] == Phase.SUCCEEDED
+    [summary] = engine.sagemaker.describe_endpoint(EndpointName=decl.name)["ProductionVariants"]
+    assert summary["CurrentServerlessConfig"]["MemorySizeInMB"] == 4096
+    assert summary["VariantName"] == _config_variant_name(bigger)
+
+
+# --- the emulator refuses what SageMaker's serverless exclusions refuse -----------------------
+
+
+@pytest.fixture
+def sm() -> Iterator[Any]:
+    with emulated_aws(update_delay=0, weights_delay=0, seed=7):
+        sm = client("sagemaker")
+        create_model(sm, "m1")
+        create_model(sm, "m2")
+        yield sm
+
+
+def serverless(name: str, model: str, weight: float = 1.0) -> dict[str, Any]:
+    return {
+        "VariantName": name,
+        "ModelName": model,
+        "InitialVariantWeight": weight,
+        "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5},
+    }
+
+
+def _refused(call: Any, **kwargs: Any) -> str:
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    return str(caught.value.response["Error"]["Message"])
+
+
+def test_serverless_with_a_second_variant_is_refused(sm: Any) -> None:
+    message = _refused(
+        sm.create_endpoint_config,
+        EndpointConfigName="two",
+        ProductionVariants=[serverless("a", "m1"), variant("b", "m2")],
+    )
+    assert "multiple production variants" in message
+
+
+def test_serverless_with_a_shadow_variant_is_refused(sm: Any) -> None:
+    message = _refused(
+        sm.create_endpoint_config,
+        EndpointConfigName="shadowed",
+        ProductionVariants=[serverless("a", "m1")],
+        ShadowProductionVariants=[serverless("b", "m2")],
+    )
+    assert "ShadowProductionVariants" in message
+
+
+def test_serverless_with_data_capture_is_refused(sm: Any) -> None:
+    message = _refused(
+        sm.create_endpoint_config,
+        EndpointConfigName="captured",
+        ProductionVariants=[serverless("a", "m1")],
+        DataCaptureConfig=CAPTURE_20,
+    )
+    assert "DataCaptureConfig" in message
+
+
+def test_an_instance_endpoint_cannot_become_serverless_but_the_reverse_is_allowed(
+    sm: Any,
+) -> None:
+    create_config(sm, "instances", [variant("a", "m1")])
+    create_config(sm, "serverless", [serverless("b", "m2")])
+    deploy(sm, "ep", "instances")
+    message = _refused(sm.update_endpoint, EndpointName="ep", EndpointConfigName="serverless")
+    assert "serverless" in message
+    deploy(sm, "sl", "serverless")
+    sm.update_endpoint(EndpointName="sl", EndpointConfigName="instances")  # allowed
