@@ -22,7 +22,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from smgitops.declaration.safeguards import CompareMetric, CompareSpec
 
@@ -184,6 +184,21 @@ def _percent(effect: float) -> str:
     return f"{abs(effect) * 100:.1f} %"
 
 
+class JudgementRecord(TypedDict):
+    """A metric's judgement as the history keeps it (JSON: non-finite numbers are null)."""
+
+    metric: str
+    statistic: float | None
+    pValue: float | None
+    effect: float | None
+    meanCandidate: float | None
+    meanStable: float | None
+    samplesCandidate: int
+    samplesStable: int
+    verdict: Verdict
+    reason: str
+
+
 @dataclass(frozen=True)
 class Judgement:
     metric: str
@@ -197,7 +212,7 @@ class Judgement:
     mean_candidate: float = math.nan
     mean_stable: float = math.nan
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JudgementRecord:
         """JSON-safe (non-finite numbers become null) for the history."""
         return {
             "metric": self.metric,
@@ -286,6 +301,18 @@ class Pair:
     stable: Sequence[float]
 
 
+class StepJudgementRecord(TypedDict):
+    """A step's judgement as the history keeps it (``details["judgement"]``)."""
+
+    verdict: StepVerdict
+    reason: str
+    invocationsCandidate: float
+    invocationsStable: float
+    extensions: int
+    inconclusive: bool
+    judgements: list[JudgementRecord]
+
+
 @dataclass(frozen=True)
 class StepJudgement:
     verdict: StepVerdict
@@ -302,7 +329,7 @@ class StepJudgement:
     def failed(self) -> tuple[Judgement, ...]:
         return tuple(j for j in self.judgements if j.verdict == "fail")
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> StepJudgementRecord:
         """The history entry's ``details`` (JSON-safe)."""
         return {
             "verdict": self.verdict,

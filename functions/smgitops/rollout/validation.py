@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import (
     BaseModel,
@@ -522,6 +522,17 @@ def score(results: Sequence[RequestResult]) -> tuple[float, list[str]]:
     return sum(r.passed for r in results) / len(results), failures
 
 
+class ValidationRecord(TypedDict):
+    """A validation's outcome as the history keeps it (``details["validation"]``)."""
+
+    score: float
+    minScore: float
+    passed: int
+    total: int
+    ok: bool
+    failures: list[str]
+
+
 @dataclass(frozen=True)
 class ValidationOutcome:
     score: float
@@ -542,7 +553,7 @@ class ValidationOutcome:
         )
         return head if self.ok else f"{head}: {'; '.join(self.failures[:3])}"
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> ValidationRecord:
         return {
             "score": self.score,
             "minScore": self.min_score,

@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from smgitops.declaration.models import Declaration
 from smgitops.rollout.actions import Action
 from smgitops.rollout.observation import EndpointView, Observation
 from smgitops.rollout.status import Phase, RolloutStatus
 
+if TYPE_CHECKING:
+    from smgitops.rollout.analysis import StepJudgementRecord
+    from smgitops.rollout.validation import ValidationRecord
+
 # Step Functions ends an execution at 25,000 history events (~9 per tick): waiting on SageMaker
 # must cost a number of ticks that grows with the log of the wait, not with the wait.
 BACKOFF_CAP_S = 300  # the longest wait on something SageMaker is doing
 PAUSE_CAP_S = 3600  # the longest wait of an abTest paused until promote or abort
+
+
+class TickDetails(TypedDict, total=False):
+    """What a tick adds to its history record's ``details`` (JSON), beside its actions."""
+
+    validation: ValidationRecord  # the golden requests' outcome
+    judgement: StepJudgementRecord  # the step's metrics, candidate against stable
+    override: str  # the Deploy-Override trailer that let the push through a freeze window
 
 
 @dataclass(frozen=True)
@@ -26,7 +38,7 @@ class Decision:
     gate: bool = False
     # The final snapshot of a rollout that handed over to a newer one in this tick.
     superseded: RolloutStatus | None = None
-    details: dict[str, Any] = field(default_factory=dict)  # for the history (judgements...)
+    details: TickDetails = field(default_factory=TickDetails)  # for the history
 
 
 @dataclass
@@ -43,7 +55,7 @@ class TickContext:
     declaration: Declaration
     observation: Observation
     notes: list[str] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)
+    details: TickDetails = field(default_factory=TickDetails)
     # the phase the tick began in: a decision in another phase restarts ``phase_since``
     started_in: Phase = field(init=False)
 
