@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from smgitops.aws import clients
+from smgitops.aws.autoscaling import Autoscaling
 from smgitops.aws.cloudwatch import CloudWatch
 from smgitops.aws.sagemaker import SageMaker
 from smgitops.aws.store import StatusStore
@@ -60,6 +61,10 @@ class Engine:
     @property
     def sagemaker(self) -> Any:
         return clients.client("sagemaker")
+
+    @property
+    def autoscaling(self) -> Any:
+        return clients.client("application-autoscaling")
 
     @property
     def cloudwatch(self) -> Any:
@@ -120,13 +125,14 @@ def engine() -> Iterator[Engine]:
         clients.reset()
         create_table(clients.client("dynamodb"), TABLE)
         calls = Calls()
-        for service in ("sagemaker", "cloudwatch", "dynamodb"):
+        for service in ("sagemaker", "cloudwatch", "dynamodb", "application-autoscaling"):
             clients.client(service).meta.events.register("before-call.*.*", calls)
         clock = Clock()
         service = RolloutService(
             sagemaker=SageMaker(),
             cloudwatch=CloudWatch(),
             store=StatusStore(TABLE),
+            autoscaling=Autoscaling(),
             clock=clock,
         )
         yield Engine(service, clock, calls)

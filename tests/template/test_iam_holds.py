@@ -235,3 +235,44 @@ def test_the_evaluator_treats_an_absent_key_like_iam() -> None:
     strict = [{**lenient[0], "Condition": {"StringEquals": {"aws:TagKeys": "a"}}}]
     assert not allows(strict, "dynamodb:Scan", "t", {})
     assert json.dumps(lenient)  # statements stay plain JSON
+
+
+# ---------------------------------------------------------------- autoscaling
+
+
+VARIANT_SCALING = {
+    "application-autoscaling:service-namespace": "sagemaker",
+    "application-autoscaling:scalable-dimension": "sagemaker:variant:DesiredInstanceCount",
+}
+
+
+@pytest.mark.parametrize(
+    "action", ["RegisterScalableTarget", "DeregisterScalableTarget", "PutScalingPolicy"]
+)
+def test_the_engine_scales_sagemaker_variants_only(action: str) -> None:
+    """spec.autoscaling: the tick may register, deregister and put policies on SageMaker
+    variants' instance counts, and on nothing else Application Auto Scaling scales."""
+    role = statements("TickFunction")
+    arn = f"arn:aws:application-autoscaling:{DEFAULTS.region}:{DEFAULTS.account}:scalable-target/x"
+    assert allows(role, f"application-autoscaling:{action}", arn, VARIANT_SCALING)
+    dimension = "application-autoscaling:scalable-dimension"
+    for other in (
+        {**VARIANT_SCALING, "application-autoscaling:service-namespace": "dynamodb"},
+        {**VARIANT_SCALING, dimension: "ecs:service:DesiredCount"},
+    ):
+        assert not allows(role, f"application-autoscaling:{action}", arn, other)
+
+
+def test_target_tracking_alarms_are_the_only_other_alarms_it_writes() -> None:
+    role = statements("TickFunction")
+    alarm = f"arn:aws:cloudwatch:{DEFAULTS.region}:{DEFAULTS.account}:alarm:"
+    assert allows(role, "cloudwatch:PutMetricAlarm", alarm + "TargetTracking-endpoint/x", {})
+    assert not allows(role, "cloudwatch:PutMetricAlarm", alarm + "team-5xx", {})
+    slr = (
+        f"arn:aws:iam::{DEFAULTS.account}:role/aws-service-role/"
+        "sagemaker.application-autoscaling.amazonaws.com/"
+        "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+    )
+    named = {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}
+    assert allows(role, "iam:CreateServiceLinkedRole", slr, named)
+    assert not allows(role, "iam:CreateServiceLinkedRole", slr, {"iam:AWSServiceName": "x"})

@@ -478,3 +478,51 @@ def test_a_drift_whose_heal_failed_is_not_retried_by_every_run() -> None:
     healer.error = None
     assert service.check_all()[0].healed == ""
     assert len(healer.calls) == 1
+
+
+def _autoscaled() -> RolloutStatus:
+    from smgitops.declaration.models import Declaration
+    from tests.builders import declaration_dict
+
+    raw = declaration_dict(instance_count=2)
+    raw["spec"]["autoscaling"] = {
+        "minInstances": 2,
+        "maxInstances": 8,
+        "target": {"metric": "InvocationsPerInstance", "value": 200},
+    }
+    decl = Declaration.model_validate(raw)
+    status = new_status(
+        decl, rollout_id="r-1", commit="c0ffee" * 6, pushed_at=NOW, source={}, now=NOW
+    )
+    return status.evolve(
+        phase=Phase.SUCCEEDED, stable=status.candidate, weights={status.candidate.name: 100.0}
+    )
+
+
+def test_an_autoscaled_count_within_its_range_is_no_drift() -> None:
+    """The autoscaler scaled the variant from the declared 2 to 5 (within 2..8): its work, not
+    drift; outside the range something else changed it."""
+    status = _autoscaled()
+    scaled_to = [live_of(status).variants[0].model_copy(update={"instance_count": 5})]
+    assert compare(status, live_of(status, variants=scaled_to)).drifts == []
+    beyond = [live_of(status).variants[0].model_copy(update={"instance_count": 9})]
+    report = compare(status, live_of(status, variants=beyond))
+    [drift] = report.drifts
+    assert (drift.field, drift.declared, drift.live) == (
+        f"variants[{status.stable.name if status.stable else ''}].instanceCount",
+        "2..8",
+        9,
+    )
+
+
+def test_after_a_rollback_the_stable_targets_range_applies() -> None:
+    from smgitops.rollout.status import VariantScaling
+
+    status = STATUS.evolve(
+        phase=Phase.ROLLED_BACK,
+        stable_scaling=VariantScaling(variant=VARIANT, min_capacity=1, max_capacity=6),
+    )
+    assert compare(status, live_of(status, variants=variant_with(instance_count=6))).drifts == []
+    assert fields(compare(status, live_of(status, variants=variant_with(instance_count=7)))) == [
+        f"variants[{VARIANT}].instanceCount"
+    ]

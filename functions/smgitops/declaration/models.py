@@ -33,6 +33,7 @@ from pydantic.json_schema import SkipJsonSchema  # noqa: TC002 (pydantic reads i
 
 from smgitops.declaration import aws_shapes, images, production
 from smgitops.declaration import metrics as catalogue
+from smgitops.declaration.autoscaling import AutoscalingSpec  # noqa: TC001 (pydantic reads it)
 from smgitops.declaration.base import DURATION, DeclarationModel, parse_duration, refuse_repeated
 from smgitops.declaration.production import (
     DOWNLOAD_TIMEOUT,
@@ -861,7 +862,15 @@ class EndpointSpec(_Model):
         json_schema_extra=_instance_types,
     )
     instance_count: Annotated[int, Strict(), Field(ge=1, le=100)] = Field(
-        default=1, description="Instances per variant (1-100). Default 1. Not with serverless."
+        default=1,
+        description="Instances per variant (1-100). Default 1. Not with serverless. With "
+        "`autoscaling`: the count a new variant starts with, within minInstances..maxInstances.",
+    )
+    autoscaling: AutoscalingSpec | None = Field(
+        default=None,
+        description="Application Auto Scaling for the serving variant (a scalable target and a "
+        "target-tracking policy), kept through every rollout. Not with serverless. See "
+        "docs/declarations.md.",
     )
     volume_size_gb: VolumeGB | None = Field(
         default=None,
@@ -1000,6 +1009,26 @@ class EndpointSpec(_Model):
             )
         return self
 
+    @field_validator("autoscaling")
+    @classmethod
+    def _scaled_count(
+        cls, value: AutoscalingSpec | None, info: ValidationInfo
+    ) -> AutoscalingSpec | None:
+        if value is not None and info.data.get("serverless") is not None:
+            raise ValueError(
+                "autoscaling scales instances, and a serverless endpoint has none (SageMaker "
+                "scales its concurrency up to maxConcurrency by itself)"
+            )
+        count = info.data.get("instance_count")
+        if value is None or count is None:
+            return value
+        if not value.min_instances <= count <= value.max_instances:
+            raise ValueError(
+                f"instanceCount {count} is outside {value.min_instances}..{value.max_instances}"
+                " (minInstances..maxInstances): a new variant starts with instanceCount"
+            )
+        return value
+
     @model_validator(mode="after")
     def _history(self) -> EndpointSpec:
         rollout = self.rollout
@@ -1069,6 +1098,11 @@ class Declaration(_Model):
             exclude_none=True,
             include={"serverless", "volume_size_gb", "routing", "data_capture", "kms_key_id"},
         )
+        if spec.autoscaling is not None:  # 5m and 300s are the same cooldown
+            scaling = spec.autoscaling.model_dump(mode="json", by_alias=True)
+            for key in ("scaleInCooldown", "scaleOutCooldown"):
+                scaling[key] = parse_duration(scaling[key])
+            out["autoscaling"] = scaling
         return out
 
     def content_hash(self) -> str:

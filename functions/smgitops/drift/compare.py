@@ -90,6 +90,8 @@ class Expected(_Frozen):
     weights: dict[str, float]
     configs: list[str]  # acceptable endpoint config names; the first is smgitops's own
     models: dict[str, dict[str, Any]] = Field(default_factory=dict)  # known model content
+    # autoscaled variants: the instance counts their scalable target may move them to
+    scaled: dict[str, tuple[int, int]] = Field(default_factory=dict)
 
 
 def not_comparable(status: RolloutStatus) -> str:
@@ -142,7 +144,25 @@ def expected_state(status: RolloutStatus) -> Expected | None:
         weights={stable.name: 100.0},
         configs=configs,
         models=models,
+        scaled=_scaled(status, basis),
     )
+
+
+def _scaled(status: RolloutStatus, basis: str) -> dict[str, tuple[int, int]]:
+    """The serving variant's instance range when something scales it: the declared autoscaling
+    (promoted), or the stable's scalable target the rollback put back. Its count moving within
+    that range is the autoscaler at work, not drift."""
+    if status.stable is None:
+        return {}
+    if basis == "declaration":
+        scaling = status.spec().spec.autoscaling
+        if scaling is not None:
+            return {status.stable.name: (scaling.min_instances, scaling.max_instances)}
+        return {}
+    recorded = status.stable_scaling
+    if recorded is not None and recorded.variant == status.stable.name:
+        return {status.stable.name: (recorded.min_capacity, recorded.max_capacity)}
+    return {}
 
 
 # --- comparison -----------------------------------------------------------------------------------
@@ -163,7 +183,12 @@ def _short(value: Any) -> str:
     return text if len(text) <= 120 else text[:119] + "…"
 
 
-def _variant_drifts(ref: VariantRef, live: LiveVariantState, config_found: bool) -> list[Drift]:
+def _variant_drifts(
+    ref: VariantRef,
+    live: LiveVariantState,
+    config_found: bool,
+    scaled: tuple[int, int] | None = None,
+) -> list[Drift]:
     where = f"variants[{ref.name}]"
     drifts: list[Drift] = []
     if config_found and live.model != ref.model:
@@ -174,7 +199,17 @@ def _variant_drifts(ref: VariantRef, live: LiveVariantState, config_found: bool)
                 field=f"{where}.instanceType", declared=ref.instance_type, live=live.instance_type
             )
         )
-    if live.instance_count != ref.instance_count:
+    if scaled is not None:
+        low, high = scaled
+        if not low <= live.instance_count <= high:
+            drifts.append(
+                Drift(
+                    field=f"{where}.instanceCount",
+                    declared=f"{low}..{high}",
+                    live=live.instance_count,
+                )
+            )
+    elif live.instance_count != ref.instance_count:
         drifts.append(
             Drift(
                 field=f"{where}.instanceCount",
@@ -228,7 +263,9 @@ def detect(expected: Expected, live: LiveEndpoint | None) -> list[Drift]:
     for ref in expected.variants:
         variant = live.variant(ref.name)
         if variant is not None:
-            drifts += _variant_drifts(ref, variant, live.config_found)
+            drifts += _variant_drifts(
+                ref, variant, live.config_found, expected.scaled.get(ref.name)
+            )
     if declared_names == live_names:
         shares = live.percent()
         drifts += [

@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from smgitops.rollout.status import ScalingPolicy
+
 
 class _Action(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -97,6 +99,29 @@ class DeleteUnused(_Action):
     models: list[str]
 
 
+class RegisterScaling(_Action):
+    """``RegisterScalableTarget`` for a variant (creates or updates it: fields left None are
+    not changed), then ``PutScalingPolicy`` for each policy. Application Auto Scaling moves the
+    variant's instance count into [min, max] itself: no capacity is ever sent to SageMaker."""
+
+    kind: Literal["RegisterScaling"] = "RegisterScaling"
+    endpoint: str
+    variant: str
+    min_capacity: int | None = None
+    max_capacity: int | None = None
+    suspended: dict[str, bool] | None = None  # SuspendedState
+    policies: list[ScalingPolicy] = Field(default_factory=list)
+
+
+class DeregisterScaling(_Action):
+    """``DeregisterScalableTarget`` (which deletes its policies): before an update that removes
+    the variant, which SageMaker refuses while the variant is a scalable target."""
+
+    kind: Literal["DeregisterScaling"] = "DeregisterScaling"
+    endpoint: str
+    variant: str
+
+
 Action = Annotated[
     CreateModel
     | CreateEndpointConfig
@@ -105,6 +130,8 @@ Action = Annotated[
     | SetWeights
     | PutAlarms
     | DeleteAlarms
-    | DeleteUnused,
+    | DeleteUnused
+    | RegisterScaling
+    | DeregisterScaling,
     Field(discriminator="kind"),
 ]

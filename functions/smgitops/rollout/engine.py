@@ -16,6 +16,7 @@ from smgitops.clock import now as clock_now
 from smgitops.rollout.decide import Decision
 from smgitops.rollout.ports import (
     AnalysisPort,
+    AutoscalingPort,
     CloudWatchPort,
     ExecutionsPort,
     NotifierPort,
@@ -40,6 +41,7 @@ class Engine:
     executions: ExecutionsPort | None = None
     notifier: NotifierPort | None = None
     analysis: AnalysisPort | None = None
+    autoscaling: AutoscalingPort | None = None
     clock: Callable[[], float] = clock_now
     listeners: list[Callable[[RolloutStatus, Decision], None]] = field(default_factory=list)
 
@@ -47,6 +49,8 @@ class Engine:
         for action in actions:
             if self.sagemaker.handles(action):
                 self.sagemaker.apply(action)
+            elif self.autoscaling is not None and self.autoscaling.handles(action):
+                self.autoscaling.apply(action)
             else:
                 self.cloudwatch.apply(action)
 

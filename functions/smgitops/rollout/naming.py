@@ -35,8 +35,11 @@ def model_name(declaration: Declaration) -> str:
 
 
 def variant_name(declaration: Declaration) -> str:
-    """A variant per deployable content: model and capacity."""
-    return f"v-{declaration.content_hash()[:12]}"
+    """A variant per deployable content: model and capacity, not its autoscaling (a change of
+    scaling alone is applied to the live variant: no new fleet). Without ``autoscaling`` this
+    is the content hash."""
+    content = {k: v for k, v in declaration.deployable().items() if k != "autoscaling"}
+    return f"v-{_digest(content)[:12]}"
 
 
 def variant_payload(variant: VariantRef) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from smgitops.rollout.analysis import StepJudgement
-from smgitops.rollout.status import VariantRef
+from smgitops.rollout.status import VariantRef, VariantScaling
 from smgitops.rollout.validation import ValidationOutcome
 
 IN_SERVICE = "InService"
@@ -101,6 +101,9 @@ class Observation(_Frozen):
     # The live endpoint config was deleted (SageMaker allows it): its variants are unknown.
     config_missing: bool = False
     alarms: dict[str, AlarmView] = Field(default_factory=dict)
+    # The scalable targets of the endpoint's variants, by variant (absent: not registered);
+    # None when they were not read this tick.
+    scaling: dict[str, VariantScaling] | None = None
     # modelPackageArn declarations, Pending only: ModelApprovalStatus and ModelPackageVersion.
     package_approval: str | None = None
     package_version: int | None = None

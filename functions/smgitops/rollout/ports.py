@@ -1,5 +1,6 @@
-"""The adapters the rollout service works through: what it needs of SageMaker, CloudWatch, the
-status store, Step Functions, the checks that call the endpoint, and the notifier.
+"""The adapters the rollout service works through: what it needs of SageMaker, CloudWatch,
+Application Auto Scaling, the status store, Step Functions, the checks that call the endpoint,
+and the notifier.
 
 Implemented in ``aws/`` (and by the test fakes); the service never imports boto3 itself.
 """
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from smgitops.rollout.actions import Action, SetWeights
     from smgitops.rollout.analysis import StepJudgement
     from smgitops.rollout.observation import AlarmView, EndpointView
-    from smgitops.rollout.status import HistoryRecord, RolloutStatus, VariantRef
+    from smgitops.rollout.status import HistoryRecord, RolloutStatus, VariantRef, VariantScaling
     from smgitops.rollout.validation import ValidationOutcome
 
 
@@ -33,6 +34,16 @@ class SageMakerPort(Protocol):
 class CloudWatchPort(Protocol):
     def alarm_states(self, names: list[str]) -> dict[str, AlarmView]: ...
     def missing(self, names: list[str]) -> list[str]: ...
+    def apply(self, action: Action) -> None: ...
+    def handles(self, action: Action) -> bool: ...
+
+
+class AutoscalingPort(Protocol):
+    """Application Auto Scaling: the scalable targets of an endpoint's variants."""
+
+    def targets(
+        self, endpoint: str, variants: list[str], *, policies: bool = False
+    ) -> dict[str, VariantScaling]: ...
     def apply(self, action: Action) -> None: ...
     def handles(self, action: Action) -> bool: ...
 

@@ -25,6 +25,7 @@ class RolloutService(Ticking, Starting, Operating, Pruning):
     @classmethod
     def from_settings(cls, settings: EngineSettings) -> RolloutService:
         """Wire the real adapters (imported here so the core stays free of boto3)."""
+        from smgitops.aws.autoscaling import Autoscaling  # noqa: PLC0415
         from smgitops.aws.checks import Analysis  # noqa: PLC0415
         from smgitops.aws.cloudwatch import CloudWatch  # noqa: PLC0415
         from smgitops.aws.notify import notifier_from  # noqa: PLC0415
@@ -35,6 +36,7 @@ class RolloutService(Ticking, Starting, Operating, Pruning):
         arn = getattr(settings, "state_machine_arn", None)
         return cls(
             analysis=Analysis(),
+            autoscaling=Autoscaling(),
             sagemaker=SageMaker(),
             cloudwatch=CloudWatch(),
             store=StatusStore(settings.table),

@@ -54,6 +54,25 @@ class VariantRef(_Frozen):
     config_settings: dict[str, Any] = Field(default_factory=dict)
 
 
+class ScalingPolicy(_Frozen):
+    """One Application Auto Scaling policy of a variant, as PutScalingPolicy takes it."""
+
+    name: str
+    policy_type: str = "TargetTrackingScaling"
+    configuration: dict[str, Any] = Field(default_factory=dict)  # the policy type's structure
+
+
+class VariantScaling(_Frozen):
+    """A variant's scalable target (``endpoint/<ep>/variant/<v>``, DesiredInstanceCount) as
+    DescribeScalableTargets (and, when asked, DescribeScalingPolicies) showed it."""
+
+    variant: str
+    min_capacity: int
+    max_capacity: int
+    suspended: dict[str, bool] = Field(default_factory=dict)  # SuspendedState
+    policies: list[ScalingPolicy] | None = None  # None: not read
+
+
 class Context(_Frozen):
     """What a rollout needs from the repository at its commit besides the declaration."""
 
@@ -91,6 +110,8 @@ class RolloutStatus(_Frozen):
     first_deploy: bool = False
     stable: VariantRef | None = None
     stable_config: str = ""  # the config live before the rollout (deleted only if smgitops made it)
+    # the stable variant's scalable target when the rollout began: a rollback puts it back
+    stable_scaling: VariantScaling | None = None
     candidate: VariantRef
     step_index: int = -1
     weights: dict[str, float] = Field(default_factory=dict)

@@ -26,6 +26,8 @@ from smgitops.rollout.status import Phase, RolloutStatus
 if TYPE_CHECKING:
     from smgitops.declaration.models import Declaration
     from smgitops.rollout.actions import Action
+    from smgitops.rollout.observation import EndpointView
+    from smgitops.rollout.status import VariantScaling
 
 GUARDED = frozenset({Phase.INITIALIZING, Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING})
 CLEANUP = (DeleteAlarms, DeleteUnused)  # best effort: never changes a rollout's outcome
@@ -138,6 +140,7 @@ class Ticking(Engine):
             now=now,
             region=self.sagemaker.region,
             endpoint=endpoint,
+            scaling=self._scaling(status, declaration or status.spec(), endpoint),
             config_variants=config_variants,
             config_missing=config_missing,
             alarms=alarms,
@@ -145,6 +148,20 @@ class Ticking(Engine):
             package_version=approval[1],
         )
         return self._checks(status, declaration or status.spec(), observation)
+
+    def _scaling(
+        self, status: RolloutStatus, declaration: Declaration, endpoint: EndpointView | None
+    ) -> dict[str, VariantScaling] | None:
+        """The scalable targets of the endpoint's variants: one read when autoscaling is
+        declared or the stable variant had a target, and in Pending (with the policies, which
+        a rollback puts back as they were)."""
+        if self.autoscaling is None or endpoint is None or endpoint.status != IN_SERVICE:
+            return None
+        pending = status.phase == Phase.PENDING
+        if not (pending or declaration.spec.autoscaling or status.stable_scaling):
+            return None
+        variants = [v.name for v in endpoint.variants]
+        return self.autoscaling.targets(status.endpoint, variants, policies=pending)
 
     def _checks(
         self, status: RolloutStatus, declaration: Declaration, observation: Observation

@@ -11,6 +11,9 @@ so the additions work both in decorator mode (``mock_aws``) and in server mode (
   :mod:`smgitops.local.emulator.cloudwatch.alarms`);
 - "CloudWatch Alarm State Change" events delivered to matching EventBridge rules and to
   registered Python targets (:mod:`smgitops.local.emulator.events`);
+- Application Auto Scaling for SageMaker variants: registering moves the instance count into
+  [min, max], SageMaker refuses to remove a scaled variant, :func:`scale_variant` scales like a
+  policy (:mod:`smgitops.local.emulator.autoscaling`);
 - ``InvokeEndpoint`` routed by variant weights, emitting SageMaker's metrics
   (:mod:`smgitops.local.emulator.traffic`);
 - the real rollout state machine run on moto's Step Functions executor, its Lambda tasks
@@ -20,6 +23,7 @@ so the additions work both in decorator mode (``mock_aws``) and in server mode (
 This module is the public API (docs/emulator.md).
 """
 
+from smgitops.local.emulator.autoscaling import scale_variant
 from smgitops.local.emulator.cloudwatch.backend import StateChange, evaluate_alarms
 from smgitops.local.emulator.events import (
     Delivery,
@@ -50,6 +54,7 @@ __all__ = [
     "evaluate_alarms",
     "install",
     "register_target",
+    "scale_variant",
     "set_instance_quota",
     "set_seed",
     "set_update_delay",

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import boto3
 from moto import mock_aws
+from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
 from moto.cloudwatch.models import CloudWatchBackend
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.models import DEFAULT_ACCOUNT_ID
@@ -36,7 +37,7 @@ from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 from moto.server import ThreadedMotoServer
 
-from smgitops.local.emulator import conformance, events, sagemaker, traffic
+from smgitops.local.emulator import autoscaling, conformance, events, sagemaker, traffic
 from smgitops.local.emulator.cloudwatch import backend as cloudwatch
 from smgitops.local.emulator.cloudwatch import strict
 from smgitops.local.emulator.cloudwatch.backend import StateChange, evaluate_alarms
@@ -66,11 +67,13 @@ PRUNE_EVERY = 60.0  # seconds between two prunings of old metric data
 
 
 def install() -> None:
-    """Patch moto's SageMaker, SageMaker Runtime, CloudWatch and EventBridge classes (once)."""
+    """Patch moto's SageMaker, Application Auto Scaling, SageMaker Runtime, CloudWatch and
+    EventBridge classes (once)."""
     with _INSTALL_LOCK:
         if getattr(SageMakerModelBackend, _MARKER, False):
             return
         sagemaker.patch(SageMakerModelBackend, SageMakerResponse)
+        autoscaling.patch(ApplicationAutoscalingBackend, SageMakerModelBackend)
         traffic.patch(SageMakerRuntimeResponse)
         cloudwatch.patch(CloudWatchBackend, CloudWatchResponse)
         strict.patch(CloudWatchResponse, CloudWatchBackend)

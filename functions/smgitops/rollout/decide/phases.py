@@ -6,7 +6,14 @@ from typing import TYPE_CHECKING
 
 from smgitops.declaration.models import Declaration, Strategy
 from smgitops.errors import ImageResolutionError
-from smgitops.rollout.actions import Action, CreateEndpoint, PutAlarms, UpdateEndpoint
+from smgitops.rollout.actions import (
+    Action,
+    CreateEndpoint,
+    DeregisterScaling,
+    PutAlarms,
+    UpdateEndpoint,
+)
+from smgitops.rollout.decide import scaling
 from smgitops.rollout.decide.checks import (
     approval,
     busy,
@@ -117,7 +124,8 @@ def _from_live(ctx: TickContext, ep: EndpointView, live: list[VariantRef]) -> De
     stable_config = ctx.status.stable_config or (
         ep.config if ep.variant(candidate.name) is None else ""
     )
-    ctx.update(stable=stable, stable_config=stable_config)
+    stable_scaling = ctx.status.stable_scaling or scaling.observed(ctx, stable.name)
+    ctx.update(stable=stable, stable_config=stable_config, stable_scaling=stable_scaling)
     if ctx.status.abort_requested and not ep.hosts(candidate.name):
         return _ended_before_start(ctx, [both_config(ctx).name, shadow_config(ctx).name])
     strategy = ctx.declaration.spec.rollout.strategy
@@ -129,6 +137,7 @@ def _from_live(ctx: TickContext, ep: EndpointView, live: list[VariantRef]) -> De
     both = both_config(ctx)
     actions: list[Action] = [create_model(ctx.declaration, ctx.observation.region), both]
     if ep.config != both.name:
+        actions += scaling.hold_stable(ctx, stable_scaling)
         actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=both.name))
     alarms = generated_alarms(ctx.declaration, candidate.name)
     if alarms:
@@ -158,10 +167,28 @@ def _already_live(ctx: TickContext, ep: EndpointView) -> Decision:
         phase=Phase.SUCCEEDED, stable=candidate, weights={candidate.name: 100.0}
     )
     live_variant = ep.variant(candidate.name)
-    actions: list[Action] = []
-    if live_variant is not None and (
-        live_variant.desired_instance_count != candidate.instance_count
-        or not weights_live(ctx, {candidate.name: 100.0})
+    if live_variant is None:
+        return ctx.decision(status, 0)
+    if ctx.declaration.spec.autoscaling is not None:
+        # its instance count is the autoscaler's: the target and policy as declared (which
+        # moves the count into the declared range), and the weight
+        actions = scaling.settle(ctx, candidate.name)
+        if not weights_live(ctx, {candidate.name: 100.0}):
+            actions.append(set_weights(ctx, {candidate.name: 100.0}))
+        return ctx.decision(status, 0, actions)
+    actions = []
+    if scaling.owned_policy(scaling.observed(ctx, candidate.name)):
+        ctx.notes.append(
+            f"autoscaling removed from the declaration: deregistering {candidate.name}"
+        )
+        actions.append(DeregisterScaling(endpoint=ctx.status.endpoint, variant=candidate.name))
+    elif scaling.observed(ctx, candidate.name) is not None:
+        ctx.notes.append("instance count left to the scalable target registered outside smgitops")
+        if not weights_live(ctx, {candidate.name: 100.0}):
+            actions.append(set_weights(ctx, {candidate.name: 100.0}))
+        return ctx.decision(status, 0, actions)
+    if live_variant.desired_instance_count != candidate.instance_count or not weights_live(
+        ctx, {candidate.name: 100.0}
     ):
         ctx.notes.append(f"restoring {candidate.instance_count} instance(s) at 100 %")
         counts = {candidate.name: candidate.instance_count}
@@ -191,6 +218,8 @@ def _replace_all(ctx: TickContext) -> Decision:
     final = final_config(ctx)
     actions: list[Action] = [create_model(ctx.declaration, ctx.observation.region), final]
     if ctx.endpoint is None or ctx.endpoint.config != final.name:
+        if ctx.status.stable is not None:
+            actions += scaling.release(ctx, ctx.status.stable.name)
         actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=final.name))
     status = ctx.status.evolve(phase=Phase.FINALIZING, weights={ctx.status.candidate.name: 100.0})
     return ctx.decision(status, ctx.poll, actions)
@@ -221,7 +250,7 @@ def _initialized(ctx: TickContext, ep: EndpointView) -> Decision:
     if status.first_deploy:
         ctx.notes.append("endpoint created and InService")
         done = status.evolve(phase=Phase.SUCCEEDED, stable=status.candidate, reason="created")
-        return ctx.decision(done, 0)
+        return ctx.decision(done, 0, scaling.settle(ctx, status.candidate.name))
     if status.shadow:
         duration = ctx.step_interval
         ctx.notes.append(f"shadow run: observing the candidate for {duration}s, no user traffic")
@@ -325,7 +354,8 @@ def _finalizing(ctx: TickContext) -> Decision:
         weights={ctx.status.candidate.name: 100.0},
         reason=ctx.status.reason or "promoted",
     )
-    return ctx.decision(done, 0, cleanup(ctx, configs, models))
+    actions = scaling.settle(ctx, ctx.status.candidate.name)  # its floor back to minInstances
+    return ctx.decision(done, 0, actions + cleanup(ctx, configs, models))
 
 
 def _finish_shadow_report(ctx: TickContext, ep: EndpointView) -> Decision:
@@ -372,7 +402,7 @@ def _rolling_back(ctx: TickContext) -> Decision:
         )
         ctx.notes.append("rolled back: the candidate is off the endpoint")
         done = status.evolve(phase=Phase.ROLLED_BACK)
-        return ctx.decision(done, 0, cleanup(ctx, configs, models))
+        return ctx.decision(done, 0, scaling.restore_stable(ctx) + cleanup(ctx, configs, models))
     weights = weights_at(ctx, 0.0)
     if both_live(ctx) and not weights_live(ctx, weights):
         return ctx.decision(status.evolve(weights=weights), 1, [set_weights(ctx, weights)])
@@ -382,6 +412,7 @@ def _rolling_back(ctx: TickContext) -> Decision:
     ctx.notes.append(f"removing the candidate: endpoint config {stable_only.name}")
     actions: list[Action] = [
         stable_only,
+        *scaling.release(ctx, status.candidate.name),
         UpdateEndpoint(endpoint=status.endpoint, config=stable_only.name),
     ]
     return ctx.decision(status, 1, actions)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from smgitops.rollout.actions import Action, UpdateEndpoint
+from smgitops.rollout.decide import scaling
 from smgitops.rollout.decide.resources import (
     both_live,
     final_config,
@@ -23,8 +24,11 @@ if TYPE_CHECKING:
 def enter_step(ctx: TickContext, index: int) -> Decision:
     percent = traffic_steps(ctx.declaration.spec.rollout)[index]
     weights = weights_at(ctx, percent)
-    actions: list[Action] = [] if weights_live(ctx, weights) else [set_weights(ctx, weights)]
     ctx.notes.append(f"step {index + 1}: {percent:g} % on the candidate")
+    # capacity before traffic: the candidate's floor first, then the weights
+    actions = scaling.size_candidate(ctx, scaling.share_ahead(ctx, index))
+    if not weights_live(ctx, weights):
+        actions.append(set_weights(ctx, weights))
     status = ctx.status.evolve(
         phase=Phase.PROGRESSING,
         step_index=index,
@@ -37,8 +41,10 @@ def enter_step(ctx: TickContext, index: int) -> Decision:
 
 def enter_promoting(ctx: TickContext) -> Decision:
     weights = weights_at(ctx, 100.0)
-    actions: list[Action] = [] if weights_live(ctx, weights) else [set_weights(ctx, weights)]
     ctx.notes.append("100 % on the candidate; stable kept warm for one interval")
+    actions = scaling.size_candidate(ctx, 100.0)
+    if not weights_live(ctx, weights):
+        actions.append(set_weights(ctx, weights))
     status = ctx.status.evolve(
         phase=Phase.PROMOTING, weights=weights, step_since=ctx.observation.now, promote=""
     )
@@ -50,6 +56,8 @@ def enter_finalizing(ctx: TickContext) -> Decision:
     ctx.notes.append(f"replacing the endpoint config with {final.name} (candidate only)")
     actions: list[Action] = [final]
     if ctx.endpoint is None or ctx.endpoint.config != final.name:
+        if ctx.status.stable is not None:  # SageMaker refuses to remove a scaled variant
+            actions += scaling.release(ctx, ctx.status.stable.name)
         actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=final.name))
     status = ctx.status.evolve(phase=Phase.FINALIZING)
     return ctx.decision(status, ctx.poll, actions)

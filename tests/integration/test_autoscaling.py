@@ -1,0 +1,266 @@
+"""Autoscaling survives rollouts (issue 17): an autoscaled endpoint (min 2, max 8) whose stable
+variant has scaled to 5 keeps 5 instances at every step of a canary, a blue/green, a rollback
+and a superseded rollout; the candidate has its own scalable target and policy, sized for its
+share; after promotion only the new variant is a target (min/max as declared), and the old one
+was deregistered before the update that removed it (SageMaker refuses otherwise: the emulator
+does too, docs/emulator.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from smgitops.declaration.autoscaling import SCALABLE_DIMENSION, resource_id
+from smgitops.local.emulator import scale_variant
+from smgitops.rollout.decide.scaling import POLICY_NAME
+from smgitops.rollout.status import Phase
+from tests.builders import declaration_dict
+from tests.integration.conftest import Engine
+
+NAME = "churn-predictor"
+C1, C2, C3 = "1" * 40, "2" * 40, "3" * 40
+SCALING = {
+    "minInstances": 2,
+    "maxInstances": 8,
+    "target": {"metric": "InvocationsPerInstance", "value": 200},
+    "scaleInCooldown": "5m",
+    "scaleOutCooldown": "1m",
+}
+
+
+def _declaration(version: int, **rollout: Any) -> Any:
+    from smgitops.declaration.models import Declaration
+
+    raw = declaration_dict(version=version, instance_count=2, **rollout)
+    raw["spec"]["autoscaling"] = SCALING
+    return Declaration.model_validate(raw)
+
+
+def _counts(engine: Engine) -> dict[str, int]:
+    live = engine.sagemaker.describe_endpoint(EndpointName=NAME)
+    return {v["VariantName"]: v["DesiredInstanceCount"] for v in live["ProductionVariants"]}
+
+
+def _targets(engine: Engine) -> dict[str, dict[str, Any]]:
+    out = engine.autoscaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ScalableDimension=SCALABLE_DIMENSION
+    )
+    return {t["ResourceId"].split("/")[-1]: t for t in out["ScalableTargets"]}
+
+
+def _policies(engine: Engine, variant: str) -> list[dict[str, Any]]:
+    out = engine.autoscaling.describe_scaling_policies(
+        ServiceNamespace="sagemaker",
+        ResourceId=resource_id(NAME, variant),
+        ScalableDimension=SCALABLE_DIMENSION,
+    )
+    return list(out["ScalingPolicies"])
+
+
+def _policy_settings(engine: Engine, variant: str) -> list[tuple[str, str, Any]]:
+    return [
+        (p["PolicyName"], p["PolicyType"], p["TargetTrackingScalingPolicyConfiguration"])
+        for p in _policies(engine, variant)
+    ]
+
+
+@pytest.fixture
+def scaled(engine: Engine) -> str:
+    """v1 deployed with autoscaling; its policy has scaled it out to 5 instances."""
+    engine.deploy(_declaration(1), C1)
+    [stable] = _counts(engine)
+    assert scale_variant(NAME, stable, 5) == 5
+    return stable
+
+
+def _record(engine: Engine) -> list[tuple[str, dict[str, Any]]]:
+    """Every SageMaker and Application Auto Scaling request, in order, with its parameters."""
+    sent: list[tuple[str, dict[str, Any]]] = []
+    for client in (engine.sagemaker, engine.autoscaling):
+        client.meta.events.register(
+            "provide-client-params.*.*",
+            lambda params, model, **_: sent.append((model.name, dict(params))),
+        )
+    return sent
+
+
+def _into_the_steps(engine: Engine, rollout_id: str) -> None:
+    """Tick until the rollout walks its steps (the candidate serves beside the stable)."""
+    for _ in range(10):
+        if engine.tick(NAME, rollout_id).phase == Phase.PROGRESSING:
+            return
+    raise AssertionError("the rollout never reached its steps")
+
+
+def _run(engine: Engine, rollout_id: str, stable: str, limit: int = 60) -> list[Phase]:
+    """Tick to the end; the stable variant has 5 instances after every tick it is live."""
+    phases = []
+    for _ in range(limit):
+        result = engine.tick(NAME, rollout_id)
+        phases.append(result.phase)
+        counts = _counts(engine)
+        if stable in counts:
+            assert counts[stable] == 5, (result.phase, counts)
+        if result.done:
+            return phases
+    raise AssertionError(f"rollout did not end: {phases}")
+
+
+def test_first_deploy_registers_the_declared_target_and_policy(engine: Engine) -> None:
+    engine.deploy(_declaration(1), C1)
+    [variant] = _counts(engine)
+    target = _targets(engine)[variant]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 8)
+    [policy] = _policies(engine, variant)
+    assert policy["PolicyName"] == POLICY_NAME
+    config = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert config["TargetValue"] == 200.0
+    assert config["PredefinedMetricSpecification"] == {
+        "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+    }
+    assert (config["ScaleInCooldown"], config["ScaleOutCooldown"]) == (300, 60)
+
+
+def test_canary_keeps_the_scaled_stable_fleet_and_scales_the_candidate(
+    engine: Engine, scaled: str
+) -> None:
+    stable = scaled
+    sent = _record(engine)
+    outcome = engine.start(_declaration(2, steps=[10, 50]), C2)
+    candidate_floors: list[int] = []
+    for _ in range(60):
+        result = engine.tick(NAME, outcome.rollout_id)
+        counts = _counts(engine)
+        if stable in counts:
+            assert counts[stable] == 5, (result.phase, counts)
+            if result.phase in {Phase.PROGRESSING, Phase.PROMOTING}:
+                [candidate] = set(counts) - {stable}
+                target = _targets(engine)[candidate]
+                candidate_floors.append(target["MinCapacity"])
+                assert [p["PolicyName"] for p in _policies(engine, candidate)] == [POLICY_NAME]
+                # its own policy, on its own metric dimensions
+                assert target["MaxCapacity"] == 8
+        if result.done:
+            break
+    assert result.phase == Phase.SUCCEEDED
+    # sized one step ahead: at 10 % for 50 % of 5 (3), at 50 % for all of it (5)
+    assert candidate_floors[0] == 3 and candidate_floors[-1] == 5, candidate_floors
+    [candidate] = _counts(engine)
+    assert _counts(engine) == {candidate: 5}
+    targets = _targets(engine)
+    assert set(targets) == {candidate}, "only the new variant is a scalable target"
+    assert (targets[candidate]["MinCapacity"], targets[candidate]["MaxCapacity"]) == (2, 8)
+    assert not targets[candidate].get("SuspendedState", {}).get("DynamicScalingInSuspended")
+    # the old variant was deregistered before the update that removed it
+    operations = [op for op, _ in sent]
+    deregistered = operations.index("DeregisterScalableTarget")
+    removal = max(i for i, op in enumerate(operations) if op == "UpdateEndpoint")
+    assert deregistered < removal
+    assert sent[deregistered][1]["ResourceId"] == resource_id(NAME, stable)
+    # no capacity was ever sent to SageMaker: Application Auto Scaling owns it
+    for op, params in sent:
+        if op == "UpdateEndpointWeightsAndCapacities":
+            for entry in params["DesiredWeightsAndCapacities"]:
+                assert "DesiredInstanceCount" not in entry, params
+
+
+def test_the_stable_fleet_cannot_scale_in_while_traffic_moves(engine: Engine, scaled: str) -> None:
+    outcome = engine.start(_declaration(2, steps=[10, 50]), C2)
+    _into_the_steps(engine, outcome.rollout_id)
+    # its traffic dropped: its policy would scale it in, but the rollback needs it whole
+    assert scale_variant(NAME, scaled, 2) == 5
+    assert scale_variant(NAME, scaled, 6) == 6, "scale-out still works"
+
+
+def test_rollback_leaves_the_stable_scaling_as_it_was(engine: Engine, scaled: str) -> None:
+    stable = scaled
+    before = _targets(engine)[stable]
+    policies_before = _policy_settings(engine, stable)
+    sent = _record(engine)
+    outcome = engine.start(_declaration(2, steps=[10, 50]), C2)
+    _into_the_steps(engine, outcome.rollout_id)
+    [candidate] = set(_counts(engine)) - {stable}
+    assert candidate in _targets(engine)
+    engine.service.abort(NAME, by="test")
+    phases = _run(engine, outcome.rollout_id, stable)
+    assert phases[-1] == Phase.ROLLED_BACK
+    assert _counts(engine) == {stable: 5}
+    after = _targets(engine)
+    assert set(after) == {stable}, "the candidate's target is gone"
+    keep = ("MinCapacity", "MaxCapacity", "SuspendedState")
+    assert {k: after[stable].get(k) for k in keep} == {k: before.get(k) for k in keep}
+    assert _policy_settings(engine, stable) == policies_before
+    operations = [op for op, _ in sent]
+    deregistered = operations.index("DeregisterScalableTarget")
+    assert sent[deregistered][1]["ResourceId"] == resource_id(NAME, candidate)
+    assert deregistered < max(i for i, op in enumerate(operations) if op == "UpdateEndpoint")
+
+
+def test_blue_green_sizes_the_green_fleet_like_the_blue_one(engine: Engine, scaled: str) -> None:
+    stable = scaled
+    outcome = engine.start(_declaration(2, strategy="blueGreen"), C2)
+    _into_the_steps(engine, outcome.rollout_id)
+    [candidate] = set(_counts(engine)) - {stable}
+    # full capacity before any traffic: the green fleet is sized for all of it
+    assert _targets(engine)[candidate]["MinCapacity"] == 5
+    assert _counts(engine) == {stable: 5, candidate: 5}
+    phases = _run(engine, outcome.rollout_id, stable)
+    assert phases[-1] == Phase.SUCCEEDED
+    assert _counts(engine) == {candidate: 5}
+    target = _targets(engine)[candidate]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 8)
+
+
+def test_a_superseded_rollout_keeps_capacity_and_hands_over(engine: Engine, scaled: str) -> None:
+    stable = scaled
+    first = engine.start(_declaration(2, steps=[10, 50]), C2)
+    _into_the_steps(engine, first.rollout_id)
+    [superseded] = set(_counts(engine)) - {stable}
+    second = engine.start(_declaration(3, steps=[10, 50]), C3)
+    assert second.kind == "queued"
+    phases = _run(engine, second.rollout_id, stable)
+    assert phases[-1] == Phase.SUCCEEDED
+    [newest] = _counts(engine)
+    assert newest not in {stable, superseded}
+    assert _counts(engine) == {newest: 5}
+    targets = _targets(engine)
+    assert set(targets) == {newest}
+    assert (targets[newest]["MinCapacity"], targets[newest]["MaxCapacity"]) == (2, 8)
+
+
+def test_a_change_of_scaling_alone_updates_the_live_variant(engine: Engine, scaled: str) -> None:
+    stable = scaled
+    from smgitops.declaration.models import Declaration
+
+    raw = declaration_dict(version=1, instance_count=2)
+    raw["spec"]["autoscaling"] = {**SCALING, "minInstances": 1, "maxInstances": 4}
+    outcome = engine.start(Declaration.model_validate(raw), C2)
+    phases = _run_plain(engine, outcome.rollout_id)
+    assert phases[-1] == Phase.SUCCEEDED
+    # the same variant (no new fleet), its target updated, its count moved into 1..4
+    assert _counts(engine) == {stable: 4}
+    target = _targets(engine)[stable]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 4)
+
+
+def test_dropping_autoscaling_deregisters_and_restores_the_declared_count(
+    engine: Engine, scaled: str
+) -> None:
+    stable = scaled
+    from tests.builders import declaration
+
+    outcome = engine.start(declaration(version=1, instance_count=2), C2)
+    assert _run_plain(engine, outcome.rollout_id)[-1] == Phase.SUCCEEDED
+    assert _counts(engine) == {stable: 2}
+    assert _targets(engine) == {}
+
+
+def _run_plain(engine: Engine, rollout_id: str) -> list[Phase]:
+    phases = []
+    for _ in range(30):
+        result = engine.tick(NAME, rollout_id)
+        phases.append(result.phase)
+        if result.done:
+            return phases
+    raise AssertionError(phases)
