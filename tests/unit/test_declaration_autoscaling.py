@@ -147,3 +147,14 @@ def test_the_policy_matches_botocores_model() -> None:
         predefined = config.get("PredefinedMetricSpecification")
         if predefined:
             assert predefined["PredefinedMetricType"] in metric_types
+
+
+def test_serverless_has_no_instances_to_scale() -> None:
+    text = SCALED.replace("  instanceType: ml.m5.large\n  instanceCount: 2\n", "")
+    text = text.replace(
+        "  autoscaling:\n",
+        "  serverless: {memorySizeMB: 2048, maxConcurrency: 10}\n  autoscaling:\n",
+    ).replace("strategy: canary", "strategy: allAtOnce")
+    checks = text.index("    analysis:\n")
+    text = text[:checks] + "    analysis: none\n"
+    assert_one(text, 13, "spec.autoscaling", "serverless endpoint has none")
