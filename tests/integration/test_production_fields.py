@@ -202,3 +202,102 @@ def test_an_instance_endpoint_cannot_become_serverless_but_the_reverse_is_allowe
     assert "serverless" in message
     deploy(sm, "sl", "serverless")
     sm.update_endpoint(EndpointName="sl", EndpointConfigName="instances")  # allowed
+
+
+# --- plan: the production fields against what is live ------------------------------------------
+
+
+def _plan_diffs(engine: Engine, desired: Declaration) -> dict[str, tuple[Any, Any]]:
+    from smgitops.aws.sagemaker import SageMaker
+    from smgitops.plan.diff import compare
+    from smgitops.plan.live import LiveState
+
+    current = LiveState(SageMaker()).current([desired.name])
+    [change] = compare({desired.name: desired}, current)
+    assert change.action in {"update", "unchanged"}, change
+    return {d.field: (d.before, d.after) for d in change.diffs}
+
+
+def test_plan_reads_every_live_field_and_shows_what_a_push_changes(engine: Engine) -> None:
+    decl = full()
+    engine.deploy(decl, C1)
+    assert _plan_diffs(engine, decl) == {}  # every live value reads back as declared
+    changed = edit(
+        edit(
+            edit(FULL, "routing: leastOutstandingRequests", "routing: random"),
+            "sg-0a1b2c3d]",
+            "sg-0a1b2c3e]",
+        ),
+        "  dataCapture: {destination: s3://ml-capture/c/, samplingPercentage: 20, "
+        "capture: [input, output]}\n",
+        "",
+    )
+    assert _plan_diffs(engine, full(changed)) == {
+        "routing": ("leastOutstandingRequests", "random"),
+        "model.vpc.securityGroups": (["sg-0a1b2c3d"], ["sg-0a1b2c3e"]),
+        "dataCapture.destination": ("s3://ml-capture/c/", None),
+        "dataCapture.samplingPercentage": (20, None),
+        "dataCapture.capture": (["input", "output"], None),
+    }
+
+
+def test_plan_of_a_serverless_endpoint(engine: Engine) -> None:
+    decl = full(SERVERLESS)
+    engine.deploy(decl, C1)
+    assert _plan_diffs(engine, decl) == {}
+    bigger = full(edit(SERVERLESS, "maxConcurrency: 20", "maxConcurrency: 40"))
+    assert _plan_diffs(engine, bigger) == {"serverless.maxConcurrency": (20, 40)}
+
+
+# --- drift: a changed production field is noticed ---------------------------------------------
+
+
+def _drift(engine: Engine, name: str) -> dict[str, tuple[Any, Any]]:
+    from smgitops.aws.live import LiveEndpoints
+    from smgitops.drift.compare import compare
+
+    status = engine.service.store.get(name)
+    assert status is not None
+    report = compare(status, LiveEndpoints().read(name))
+    assert not report.skipped, report
+    return {d.field: (d.declared, d.live) for d in report.drifts}
+
+
+def test_drift_notices_a_config_recreated_with_other_production_settings(engine: Engine) -> None:
+    decl = full()
+    engine.deploy(decl, C1)
+    assert _drift(engine, decl.name) == {}
+    config = _config_of(engine, decl.name)
+    [production] = config["ProductionVariants"]
+    engine.sagemaker.delete_endpoint_config(EndpointConfigName=config["EndpointConfigName"])
+    engine.sagemaker.create_endpoint_config(
+        EndpointConfigName=config["EndpointConfigName"],
+        ProductionVariants=[{**production, "VolumeSizeInGB": 50}],
+        DataCaptureConfig={**CAPTURE_20, "InitialSamplingPercentage": 100},
+        KmsKeyId=KMS_ARN,
+    )
+    variant_name = production["VariantName"]
+    assert _drift(engine, decl.name) == {
+        f"variants[{variant_name}].VolumeSizeInGB": (100, 50),
+        "endpointConfig.DataCaptureConfig": (
+            CAPTURE_20,
+            {**CAPTURE_20, "InitialSamplingPercentage": 100},
+        ),
+    }
+
+
+def test_drift_notices_a_model_recreated_outside_its_vpc(engine: Engine) -> None:
+    decl = full()
+    engine.deploy(decl, C1)
+    [production] = _config_of(engine, decl.name)["ProductionVariants"]
+    model = engine.sagemaker.describe_model(ModelName=production["ModelName"])
+    engine.sagemaker.delete_model(ModelName=production["ModelName"])
+    engine.sagemaker.create_model(
+        ModelName=production["ModelName"],
+        PrimaryContainer=model["PrimaryContainer"],
+        ExecutionRoleArn=model["ExecutionRoleArn"],
+    )
+    drifts = _drift(engine, decl.name)
+    assert drifts == {
+        f"models[{production['ModelName']}].vpc": (model["VpcConfig"], None),
+    }

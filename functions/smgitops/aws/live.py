@@ -10,6 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws import clients
 from smgitops.aws.errors import code_of, message_of, translate
+from smgitops.declaration import production
 from smgitops.drift.compare import LiveEndpoint, LiveModel, LiveVariantState
 
 
@@ -21,10 +22,11 @@ def _not_found(error: ClientError) -> bool:
 
 
 def _variant(
-    name: str, live: dict[str, Any], configured: dict[str, Any] | None
+    name: str, live: dict[str, Any], configured: dict[str, Any] | None, config: dict[str, Any]
 ) -> LiveVariantState:
-    """One variant: counts and weights as the endpoint has them now, model and type as the
-    config declares them (a console weights edit changes the former, not the latter)."""
+    """One variant: counts and weights as the endpoint has them now, model, type and the
+    production settings as the config declares them (a console weights edit changes the
+    former, not the latter)."""
     configured = configured or {}
     weight = live.get("DesiredWeight", live.get("CurrentWeight"))
     if weight is None:
@@ -38,16 +40,18 @@ def _variant(
         instance_type=str(configured.get("InstanceType", "")),
         instance_count=int(count),
         weight=float(weight),
+        settings=production.picked(configured, production.VARIANT_MEMBERS),
+        config_settings=production.picked(config, production.CONFIG_MEMBERS),
     )
 
 
 def _variants(
-    live: list[dict[str, Any]], configured: list[dict[str, Any]]
+    live: list[dict[str, Any]], configured: list[dict[str, Any]], config: dict[str, Any]
 ) -> list[LiveVariantState]:
     by_name = {v["VariantName"]: v for v in configured}
     names = [v["VariantName"] for v in live] or list(by_name)
     live_by_name = {v["VariantName"]: v for v in live}
-    return [_variant(n, live_by_name.get(n, {}), by_name.get(n)) for n in names]
+    return [_variant(n, live_by_name.get(n, {}), by_name.get(n), config) for n in names]
 
 
 class LiveEndpoints:
@@ -67,8 +71,10 @@ class LiveEndpoints:
         )
         configured = (config or {}).get("ProductionVariants", [])
         shadow_configured = (config or {}).get("ShadowProductionVariants", [])
-        variants = _variants(described.get("ProductionVariants", []), configured)
-        shadows = _variants(described.get("ShadowProductionVariants", []), shadow_configured)
+        variants = _variants(described.get("ProductionVariants", []), configured, config or {})
+        shadows = _variants(
+            described.get("ShadowProductionVariants", []), shadow_configured, config or {}
+        )
         model_names = dict.fromkeys(v.model for v in [*variants, *shadows] if v.model)
         return LiveEndpoint(
             name=endpoint,
@@ -95,6 +101,7 @@ class LiveEndpoints:
             environment=dict(primary.get("Environment") or {}),
             execution_role_arn=str(described.get("ExecutionRoleArn", "")),
             containers=max(1, len(containers)),
+            vpc=described.get("VpcConfig") or None,
         )
 
     def _describe(self, operation: str, **params: Any) -> dict[str, Any] | None:

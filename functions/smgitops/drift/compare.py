@@ -4,8 +4,9 @@ is live (DescribeEndpoint + DescribeEndpointConfig + DescribeModel), pure.
 What is expected live, from the last rollout's status:
 
 * ``Succeeded`` — the declared model alone: the status's variant (name, model, instance type,
-  count) at 100 %, in the config smgitops names for it, its model with the declared image,
-  model data, environment (or model package) and role;
+  count, its production settings and its config's data capture and KMS key) at 100 %, in the
+  config smgitops names for it, its model with the declared image, model data, environment (or
+  model package), role and VPC;
 * ``RolledBack`` — the stable variant the rollout went back to (its model by name only: its
   content was declared by an older commit), in the config it came from or the one smgitops
   made for it;
@@ -20,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from smgitops.declaration import production
 from smgitops.rollout import naming
 from smgitops.rollout.observation import BUSY, IN_SERVICE, WEIGHT_TOLERANCE
 from smgitops.rollout.status import Phase, RolloutStatus, VariantRef
@@ -41,6 +43,7 @@ class LiveModel(_Frozen):
     environment: dict[str, str] = Field(default_factory=dict)
     execution_role_arn: str = ""
     containers: int = 1
+    vpc: dict[str, Any] | None = None  # VpcConfig
 
     def content(self) -> dict[str, Any]:
         return {
@@ -49,6 +52,7 @@ class LiveModel(_Frozen):
             "modelPackageArn": self.model_package_arn,
             "environment": dict(self.environment),
             "executionRoleArn": self.execution_role_arn,
+            "vpc": self.vpc,
         }
 
 
@@ -58,6 +62,8 @@ class LiveVariantState(_Frozen):
     instance_type: str = ""
     instance_count: int = 0  # desired count (DescribeEndpoint), else the config's initial count
     weight: float = 0.0  # desired weight (DescribeEndpoint), else the config's initial weight
+    settings: dict[str, Any] = Field(default_factory=dict)  # as VariantRef.settings
+    config_settings: dict[str, Any] = Field(default_factory=dict)  # the config's
 
 
 class LiveEndpoint(_Frozen):
@@ -120,6 +126,7 @@ def declared_model(status: RolloutStatus) -> dict[str, Any]:
         "modelPackageArn": model.model_package_arn,
         "environment": dict(model.environment),
         "executionRoleArn": model.execution_role_arn,
+        "vpc": production.model_vpc(model.vpc),
     }
 
 
@@ -217,7 +224,23 @@ def _variant_drifts(
                 live=live.instance_count,
             )
         )
+    if config_found:
+        drifts += _settings_drifts(where, ref.settings, live.settings)
+        drifts += _settings_drifts("endpointConfig", ref.config_settings, live.config_settings)
     return drifts
+
+
+def _settings_drifts(where: str, want: dict[str, Any], have: dict[str, Any]) -> list[Drift]:
+    """Each declared production member (``VolumeSizeInGB``, ``DataCaptureConfig``…) the live
+    config does not have as declared: a config re-created under smgitops's name with other
+    settings. Members set live and not declared are not compared: SageMaker may answer a
+    default for them. (Another config, from the console or another tool, is an
+    ``endpointConfig`` drift already.)"""
+    return [
+        Drift(field=f"{where}.{key}", declared=value, live=have.get(key))
+        for key, value in sorted(want.items())
+        if have.get(key) != value
+    ]
 
 
 def _model_drifts(name: str, want: dict[str, Any], live: LiveModel | None) -> list[Drift]:
@@ -229,7 +252,7 @@ def _model_drifts(name: str, want: dict[str, Any], live: LiveModel | None) -> li
         keys = ["modelPackageArn"]
     else:
         keys = ["modelDataUrl"] if want.get("framework") else ["image", "modelDataUrl"]
-    keys += ["environment", "executionRoleArn"]
+    keys += ["environment", "executionRoleArn", "vpc"]
     drifts = [
         Drift(field=f"{where}.{key}", declared=want.get(key), live=have.get(key), healable=False)
         for key in keys
@@ -297,6 +320,13 @@ def cause(drifts: list[Drift], live: LiveEndpoint | None) -> str:
         return f"the endpoint is {live.status}"
     if not live.config_found and live.config in {d.declared for d in drifts}:
         return "the endpoint config was deleted outside smgitops (the endpoint still serves)"
+    members = (*production.VARIANT_MEMBERS, *production.CONFIG_MEMBERS)
+    replaced = any(d.field == "endpointConfig" for d in drifts)
+    if not replaced and any(d.field.rsplit(".", 1)[-1] in members for d in drifts):
+        return (
+            "the endpoint config smgitops named holds other production settings: it was "
+            "deleted and re-created outside smgitops"
+        )
     if "endpointConfig" in fields or any(d.field.endswith(".model") for d in drifts):
         if live.config.startswith(naming.PREFIX):
             return (

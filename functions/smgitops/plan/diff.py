@@ -5,8 +5,9 @@ the status table (``smgitops plan --repo DIR --ref REF``). The pull-request plan
 (:mod:`smgitops.plan.review`, ``smgitops plan --base REF --head REF``) compares two refs
 with the same fields and diffs; :mod:`smgitops.plan.render` renders both.
 
-Only the deployable part counts (model, instance type and count): that is what the content
-hash covers and what a rollout changes. A change to rollout settings alone starts nothing.
+Only the deployable part counts (model, instances or serverless, the production fields of
+DESIGN §6): that is what the content hash covers and what a rollout changes. A change to
+rollout settings alone starts nothing.
 Environment variable values are never part of a diff, only which names were added, changed or
 removed: a value may be a secret even though the file lives in Git.
 """
@@ -14,6 +15,8 @@ removed: a value may be a secret even though the file lives in Git.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+from smgitops.declaration import production
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -37,15 +40,73 @@ HIDDEN = "(hidden)"  # an environment value: present, never shown
 ORPHANED = "declaration removed; deleted only where SMGITOPS_PRUNE is on (and not prune: false)"
 
 
+PRODUCTION_FIELDS = (
+    "model.vpc.subnets",
+    "model.vpc.securityGroups",
+    "model.startupHealthCheckTimeout",
+    "model.modelDataDownloadTimeout",
+    "serverless.memorySizeMB",
+    "serverless.maxConcurrency",
+    "serverless.provisionedConcurrency",
+    "volumeSizeGB",
+    "routing",
+    "dataCapture.destination",
+    "dataCapture.samplingPercentage",
+    "dataCapture.capture",
+    "dataCapture.kmsKeyId",
+    "kmsKeyId",
+)
+"""The production fields (DESIGN §6), compared even when unset: not declaring one means
+SageMaker's default, so a live value where none is declared is a difference."""
+_ROUTING = {value: name for name, value in production.ROUTING.items()}
+_CAPTURE = {value: name for name, value in production.CAPTURE.items()}
+
+
+def production_fields(
+    settings: Mapping[str, Any], config_settings: Mapping[str, Any], vpc: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The production fields in the declaration's words, from the botocore members they are
+    (``VariantRef.settings``/``config_settings`` and the model's ``VpcConfig``): one reading
+    for what is declared and what is live."""
+    serverless = settings.get("ServerlessConfig") or {}
+    capture = config_settings.get("DataCaptureConfig") or {}
+    startup = settings.get("ContainerStartupHealthCheckTimeoutInSeconds")
+    download = settings.get("ModelDataDownloadTimeoutInSeconds")
+    routing = (settings.get("RoutingConfig") or {}).get("RoutingStrategy")
+    modes = [o.get("CaptureMode") for o in capture.get("CaptureOptions") or []]
+    values: dict[str, Any] = {
+        "model.vpc.subnets": list((vpc or {}).get("Subnets") or []) or None,
+        "model.vpc.securityGroups": list((vpc or {}).get("SecurityGroupIds") or []) or None,
+        "model.startupHealthCheckTimeout": f"{startup}s" if startup is not None else None,
+        "model.modelDataDownloadTimeout": f"{download}s" if download is not None else None,
+        "serverless.memorySizeMB": serverless.get("MemorySizeInMB"),
+        "serverless.maxConcurrency": serverless.get("MaxConcurrency"),
+        "serverless.provisionedConcurrency": serverless.get("ProvisionedConcurrency"),
+        "volumeSizeGB": settings.get("VolumeSizeInGB"),
+        "routing": _ROUTING.get(routing, routing) if routing is not None else None,
+        "dataCapture.destination": capture.get("DestinationS3Uri"),
+        "dataCapture.samplingPercentage": capture.get("InitialSamplingPercentage"),
+        "dataCapture.capture": [_CAPTURE.get(m, m) for m in modes] or None,
+        "dataCapture.kmsKeyId": capture.get("KmsKeyId"),
+        "kmsKeyId": config_settings.get("KmsKeyId"),
+    }
+    return {name: values[name] for name in PRODUCTION_FIELDS}
+
+
 def fields_of(declaration: Declaration) -> dict[str, Any]:
     """The comparable fields of a declaration: ``model.image``, ``instanceCount``…"""
     deployable = declaration.deployable()
     model = deployable["model"]
     out: dict[str, Any] = {f"model.{name}": model.get(name) for name in MODEL_FIELDS}
     out[ENVIRONMENT] = dict(model.get("environment") or {})
-    out["instanceType"] = deployable["instanceType"]
-    out["instanceCount"] = deployable["instanceCount"]
-    return out
+    out["instanceType"] = deployable.get("instanceType")
+    out["instanceCount"] = deployable.get("instanceCount")
+    spec = declaration.spec
+    return out | production_fields(
+        production.variant_settings(spec),
+        production.config_settings(spec),
+        production.model_vpc(spec.model.vpc),
+    )
 
 
 class Current(NamedTuple):
@@ -140,7 +201,7 @@ def diff(
         old = before.get(name)
         if name == ENVIRONMENT:
             out += _environment_diff(old or {}, value or {})
-        elif (value is not None or unset) and old != value:
+        elif (value is not None or unset or name in PRODUCTION_FIELDS) and old != value:
             out.append(Diff(name, old, value))
     return tuple(out)
 

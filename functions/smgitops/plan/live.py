@@ -10,7 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from smgitops.aws.errors import translate
 from smgitops.aws.sagemaker import SageMaker
 from smgitops.errors import NotFoundError
-from smgitops.plan.diff import MODEL_FIELDS, Current
+from smgitops.plan.diff import MODEL_FIELDS, Current, production_fields
 from smgitops.rollout.status import Phase
 
 if TYPE_CHECKING:
@@ -56,16 +56,22 @@ class LiveState:
             return Current({}, applied, exists=True, managed=managed, ended=ended)
         weights = {v.name: v.desired_weight for v in endpoint.variants}
         main = max(variants, key=lambda v: weights.get(v.name, 0.0))  # the one serving most
-        fields = self._model_fields(main.model)
-        fields["instanceType"] = main.instance_type
-        fields["instanceCount"] = main.instance_count
+        described = self._describe_model(main.model)
+        fields = self._model_fields(described)
+        serverless = "ServerlessConfig" in main.settings
+        fields["instanceType"] = None if serverless else main.instance_type
+        fields["instanceCount"] = None if serverless else main.instance_count
+        fields |= production_fields(main.settings, main.config_settings, described.get("VpcConfig"))
         return Current(fields, applied, exists=True, managed=managed, ended=ended)
 
-    def _model_fields(self, model: str) -> dict[str, Any]:
+    def _describe_model(self, model: str) -> dict[str, Any]:
         try:
-            out = self.sagemaker.client.describe_model(ModelName=model)
+            out: dict[str, Any] = self.sagemaker.client.describe_model(ModelName=model)
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, "DescribeModel") from exc
+        return out
+
+    def _model_fields(self, out: dict[str, Any]) -> dict[str, Any]:
         container = out.get("PrimaryContainer") or (out.get("Containers") or [{}])[0]
         values = {
             "image": container.get("Image"),
