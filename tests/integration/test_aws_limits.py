@@ -13,10 +13,10 @@ from smgitops.aws import clients
 from smgitops.aws.cloudwatch import CloudWatch
 from smgitops.aws.deliveries import MAX_PROBLEMS, PushRecord, PushStore
 from smgitops.aws.store import StatusStore
+from smgitops.declaration.golden import dump_requests
 from smgitops.local.resources import create_table
 from smgitops.rollout import naming
 from smgitops.rollout.status import Context, Phase
-from smgitops.rollout.validation import dump_requests
 from tests.builders import declaration
 from tests.integration.conftest import Engine
 from tests.support.emulator import put_manual_alarm

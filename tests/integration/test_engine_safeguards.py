@@ -11,8 +11,8 @@ import pytest
 
 from smgitops.aws import clients
 from smgitops.aws.checks import Analysis
+from smgitops.declaration import golden
 from smgitops.local.emulator import simulate_traffic
-from smgitops.rollout import validation
 from smgitops.rollout.status import Context, Phase
 from tests.builders import declaration
 from tests.integration.conftest import Engine
@@ -28,12 +28,10 @@ def engine_with_analysis(engine: Engine) -> Engine:
 
 
 def _golden(expect: dict[str, Any]) -> Context:
-    request = validation.parse_request(
+    request = golden.parse_request(
         "tests/churn/high-risk.json", json.dumps({"body": {"tenure": 2}, "expect": expect})
     )
-    return Context(
-        golden=[validation.NamedRequest(name="tests/churn/high-risk.json", request=request)]
-    )
+    return Context(golden=[golden.NamedRequest(name="tests/churn/high-risk.json", request=request)])
 
 
 def _start(engine: Engine, context: Context | None = None, **rollout: Any) -> str:

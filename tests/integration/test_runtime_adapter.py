@@ -15,10 +15,11 @@ from botocore.stub import Stubber
 
 from smgitops.aws import clients
 from smgitops.aws.runtime import Runtime
+from smgitops.declaration.golden import NamedRequest, parse_request
 from smgitops.errors import ActionRejectedError, TransientError
 from smgitops.local.emulator import Emulator, emulated_aws
 from smgitops.local.emulator.traffic import ERROR_RATE, RESPONSE, STALL_MS
-from smgitops.rollout.validation import NamedRequest, check, parse_request, run
+from smgitops.rollout.golden import check, run
 from tests.support.emulator import (
     REGION,
     client,

@@ -179,7 +179,7 @@ def test_a_context_built_from_the_repository_is_stored_by_the_same_reference(
     store: StatusStore,
 ) -> None:
     """Golden requests read from a commit (typed) hash to the reference the old dicts did."""
-    from smgitops.rollout.validation import NamedRequest
+    from smgitops.declaration.golden import NamedRequest
 
     golden = [NamedRequest.model_validate(LOW), NamedRequest.model_validate(EXACT_NULL)]
     windows = [FreezeWindow.model_validate(w) for w in FREEZE]

@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 
 from smgitops.declaration.freeze import FreezeWindow
+from smgitops.declaration.golden import GoldenRequest, NamedRequest
 from smgitops.declaration.models import Declaration
 from smgitops.rollout.analysis import StepJudgement
 from smgitops.rollout.decide import abort_now, decide, needs, new_status
+from smgitops.rollout.golden import ValidationOutcome
 from smgitops.rollout.status import Context, Phase, RolloutStatus
-from smgitops.rollout.validation import GoldenRequest, NamedRequest, ValidationOutcome
 from tests.builders import IMAGE, ROLE, declaration
 from tests.unit.fake_world import World
 from tests.unit.test_decide import NAME, deployed, run, start

@@ -10,8 +10,8 @@ import pytest
 from smgitops.rollout.actions import SetWeights
 from smgitops.rollout.analysis import StepJudgement, StepVerdict
 from smgitops.rollout.decide import Decision, decide, needs
+from smgitops.rollout.golden import ValidationOutcome
 from smgitops.rollout.status import Phase, RolloutStatus
-from smgitops.rollout.validation import ValidationOutcome
 from tests.builders import declaration
 from tests.unit.fake_world import World
 from tests.unit.test_decide import NAME, deployed, run, start

@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 
 from smgitops.declaration.freeze import FreezeWindow
+from smgitops.declaration.golden import GoldenRequest, NamedRequest
 from smgitops.declaration.models import Declaration
 from smgitops.rollout import naming
 from smgitops.rollout.actions import SetWeights
 from smgitops.rollout.decide import Decision, abort_now, decide, queue, rejected
+from smgitops.rollout.golden import ValidationOutcome
 from smgitops.rollout.observation import LiveVariant
 from smgitops.rollout.status import Context, Phase, QueuedRollout, RolloutStatus
-from smgitops.rollout.validation import GoldenRequest, NamedRequest, ValidationOutcome
 from tests.builders import ROLE, declaration, declaration_dict
 from tests.unit.fake_world import World
 from tests.unit.test_decide import NAME, deployed, run, start

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from smgitops.declaration.golden import Expect, GoldenRequest, NamedRequest
 from smgitops.drift.compare import (
     DriftReport,
     LiveEndpoint,
@@ -21,7 +22,6 @@ from smgitops.errors import ConflictError, TransientError
 from smgitops.rollout import naming
 from smgitops.rollout.decide import new_status
 from smgitops.rollout.status import HistoryRecord, Phase, RolloutStatus, VariantRef
-from smgitops.rollout.validation import Expect, GoldenRequest, NamedRequest
 from tests.builders import IMAGE, ROLE, declaration
 
 NOW = 1_700_000_000.0

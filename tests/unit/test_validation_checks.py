@@ -9,23 +9,17 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from smgitops.declaration.safeguards import ValidationSpec
-from smgitops.errors import DeclarationError
-from smgitops.rollout.validation import (
+from smgitops.declaration.golden import (
     GoldenRequest,
     NamedRequest,
-    RequestResult,
-    Response,
-    check,
     glob_regex,
     load_requests,
     parse_path,
     parse_request,
-    resolve,
-    run,
-    score,
-    summarize,
 )
+from smgitops.declaration.safeguards import ValidationSpec
+from smgitops.errors import DeclarationError
+from smgitops.rollout.golden import RequestResult, Response, check, resolve, run, score, summarize
 
 ANSWER = {"label": "stay", "score": 0.83, "items": [{"p": 0.1}, {"p": 0.9}], "a.b": True}
 

@@ -7,13 +7,13 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from smgitops.rollout import analysis, validation
+from smgitops.rollout import analysis, golden
 
 if TYPE_CHECKING:
     from smgitops.declaration.models import Declaration
     from smgitops.rollout.analysis import StepJudgement
+    from smgitops.rollout.golden import ValidationOutcome
     from smgitops.rollout.status import RolloutStatus
-    from smgitops.rollout.validation import ValidationOutcome
 
 
 # Seconds a tick may spend on golden requests: the tick function's Timeout (120 s in
@@ -49,7 +49,7 @@ class Analysis:
         timeout = float(spec.timeout_seconds)
         invoke = self.runtime.invoker(status.endpoint, status.candidate.name, timeout)
         deadline = time.monotonic() + VALIDATION_BUDGET_S
-        outcome = validation.run(
+        outcome = golden.run(
             requests,
             invoke,
             spec.content_type,

@@ -15,10 +15,10 @@ from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 from smgitops.aws import clients
 from smgitops.aws.errors import code_of, message_of, translate
 from smgitops.errors import TransientError
-from smgitops.rollout.validation import Response
+from smgitops.rollout.golden import Response
 
 if TYPE_CHECKING:
-    from smgitops.rollout.validation import Invoke
+    from smgitops.rollout.golden import Invoke
 
 MODEL_ERROR = "ModelError"
 NOT_READY = frozenset({"ModelNotReadyException", "ModelNotReady"})

@@ -25,9 +25,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws import clients
 from smgitops.aws.errors import code_of, translate
+from smgitops.declaration.golden import dump_requests, restore_requests
 from smgitops.errors import ActionRejectedError, ConflictError
 from smgitops.rollout.status import Context, HistoryRecord, RolloutStatus
-from smgitops.rollout.validation import dump_requests, restore_requests
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence

@@ -8,21 +8,21 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, NamedTuple
 
+from smgitops.declaration import golden as golden_files
 from smgitops.declaration.loader import MAX_FILE_BYTES, SUFFIXES, load_tree
 from smgitops.errors import DeclarationError
 from smgitops.git.repository import Limits
 from smgitops.reconcile import appconfig
 from smgitops.rollout import freeze as freeze_rules
-from smgitops.rollout import validation
 from smgitops.rollout.status import Context
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
 
+    from smgitops.declaration.golden import NamedRequest
     from smgitops.declaration.models import Declaration
     from smgitops.git.repository import Snapshot
-    from smgitops.rollout.validation import NamedRequest
 
 
 class DesiredState(NamedTuple):
@@ -35,7 +35,7 @@ class DesiredState(NamedTuple):
 
 
 GOLDEN_LIMITS = Limits(
-    validation.MAX_REQUEST_BYTES, validation.MAX_REQUEST_FILES, noun="golden request files"
+    golden_files.MAX_REQUEST_BYTES, golden_files.MAX_REQUEST_FILES, noun="golden request files"
 )
 MAX_ENDPOINTS = 1000
 """Declaration files one push may hold (``SMGITOPS_MAX_ENDPOINTS``): above it the push is
@@ -50,7 +50,7 @@ def _declaration_file(path: str) -> bool:
 
 def _matching(patterns: Sequence[str]) -> Callable[[str], bool]:
     """Whether a path is one of the golden requests ``patterns`` name (only those are read)."""
-    regexes = [validation.glob_regex(pattern) for pattern in patterns]
+    regexes = [golden_files.glob_regex(pattern) for pattern in patterns]
     return lambda path: any(regex.fullmatch(path) for regex in regexes)
 
 
@@ -109,7 +109,7 @@ def _contexts(
                     wanted=wanted,
                 )
             try:
-                golden = validation.load_requests(scratch, spec.requests)
+                golden = golden_files.load_requests(scratch, spec.requests)
             except DeclarationError as exc:
                 problems += exc.problems
         contexts[name] = Context(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from smgitops.rollout.analysis import StepJudgement
+from smgitops.rollout.golden import ValidationOutcome
 from smgitops.rollout.status import VariantRef, VariantScaling
-from smgitops.rollout.validation import ValidationOutcome
 
 IN_SERVICE = "InService"
 FAILED = "Failed"

@@ -15,9 +15,9 @@ if TYPE_CHECKING:
     from smgitops.declaration.models import Declaration
     from smgitops.rollout.actions import Action, SetWeights
     from smgitops.rollout.analysis import StepJudgement
+    from smgitops.rollout.golden import ValidationOutcome
     from smgitops.rollout.observation import AlarmView, EndpointView
     from smgitops.rollout.status import HistoryRecord, RolloutStatus, VariantRef, VariantScaling
-    from smgitops.rollout.validation import ValidationOutcome
 
 
 class SageMakerPort(Protocol):

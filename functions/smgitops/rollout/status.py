@@ -8,8 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from smgitops.declaration.freeze import FreezeWindow
+from smgitops.declaration.golden import NamedRequest
 from smgitops.declaration.models import TRUSTED, Declaration, Strategy
-from smgitops.rollout.validation import NamedRequest
 
 
 class Phase(StrEnum):

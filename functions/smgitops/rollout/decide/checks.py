@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from smgitops.declaration.models import Declaration
-    from smgitops.rollout.validation import ValidationOutcome
+    from smgitops.rollout.golden import ValidationOutcome
 
 
 def guard(ctx: TickContext) -> Decision | None:

@@ -13,7 +13,7 @@ from smgitops.rollout.status import Phase, RolloutStatus
 
 if TYPE_CHECKING:
     from smgitops.rollout.analysis import StepJudgementRecord
-    from smgitops.rollout.validation import ValidationRecord
+    from smgitops.rollout.golden import ValidationRecord
 
 # Step Functions ends an execution at 25,000 history events (~9 per tick): waiting on SageMaker
 # must cost a number of ticks that grows with the log of the wait, not with the wait.
