@@ -75,7 +75,7 @@ class Runtime:
         )
 
     def invoker(self, endpoint: str, variant: str, timeout: float | None = None) -> Invoke:
-        """``invoke(body, content_type, accept)`` bound to one variant, for ``validation.run``."""
+        """``invoke(body, content_type, accept)`` bound to one variant, for ``golden.run``."""
 
         def invoke(body: bytes, content_type: str, accept: str | None) -> Response:
             return self.invoke(endpoint, variant, body, content_type, accept, timeout=timeout)
