@@ -15,6 +15,7 @@ from git import Actor, Repo
 
 from smgitops.cli import main
 from smgitops.declaration.models import RolloutSpec
+from smgitops.plan.capacity import rollout_capacity
 from smgitops.plan.quote import code
 from smgitops.plan.review import MARKER, MAX_LISTED, MAX_SECTIONS, render_review_markdown, review
 from smgitops.plan.rollout import RolloutPlan, format_duration
@@ -142,12 +143,14 @@ def test_the_comment_shows_each_kind_of_change_and_the_rollout_that_runs(
         "`ml.m5.large` × 2",
         "created at 100 %",
         "—",
+        "2 × `ml.m5.large`",
     ]
     churn = rows["churn-predictor"]
     assert churn[2] == "changed"
     assert churn[3] == "`model.modelDataUrl`, `model.environment`, `instanceCount`"
     assert churn[4] == f"canary `{CANARY}`"
     assert churn[5] == "15m + waiting at gates"
+    assert churn[6] == "7 × `ml.m5.large`"  # 1 → 3 instances: promoting runs 1 + 3 + 3
     assert rows["ltv-model"][2:5] == ["rollout settings only", "`rollout.steps`", "none"]
     assert rows["old-model"][2] == "removed"
     assert "deleted only where SMGITOPS_PRUNE is on" in rows["old-model"][3]
@@ -289,6 +292,17 @@ def test_json_format_and_the_output_alias(
     assert "rollout" not in by_name["ltv-model"]
     assert by_name["old-model"]["action"] == "orphaned"
     assert by_name["fraud-scorer"]["rollout"]["firstDeploy"] is True
+    capacity = rollout["capacity"]  # 1 × ml.m5.large → 3: canary 10, 50 %
+    assert capacity["peak"] == {"ml.m5.large": 7}
+    assert capacity["quotas"][0]["quota"] == "ml.m5.large for endpoint usage"
+    assert capacity["quotas"][0]["at"].startswith("promoting")
+    steps = [(m["weight"], m["stable"], m["new"]) for m in capacity["moments"] if m["weight"]]
+    assert steps == [
+        (10.0, {"ml.m5.large": 1}, {"ml.m5.large": 3}),
+        (50.0, {"ml.m5.large": 1}, {"ml.m5.large": 3}),
+        (100.0, {}, {"ml.m5.large": 3}),
+    ]
+    assert by_name["fraud-scorer"]["rollout"]["capacity"]["peak"] == {"ml.m5.large": 2}
 
 
 # --------------------------------------------------------------------------- edge cases
@@ -465,14 +479,23 @@ def test_the_plan_shows_the_peak_instance_count_the_quota_must_allow(
 ) -> None:
     extra: dict[str, Any] = {"shadow": {"then": "stop"}} if strategy == "shadow" else {}
     rollout = declaration(version=2, strategy=strategy, **extra).spec.rollout
-    plan = RolloutPlan(
-        rollout, instances=new, stable_instances=stable, instance_type="ml.g5.xlarge"
-    )
-    assert plan.peak_instances() == peak
-    assert plan.to_json()["peakInstances"] == peak
+    held = rollout_capacity(rollout, {"ml.g5.xlarge": new}, {"ml.g5.xlarge": stable})
+    plan = RolloutPlan(rollout, capacity=held)
+    assert held.peak() == {"ml.g5.xlarge": peak}
+    assert plan.peak(code) == f"{peak} × `ml.g5.xlarge`"
+    quotas = plan.to_json()["capacity"]["quotas"]
+    assert quotas == [
+        {
+            "resource": "ml.g5.xlarge",
+            "quota": "ml.g5.xlarge for endpoint usage",
+            "peak": peak,
+            "at": held.peak_moment("ml.g5.xlarge").label,
+        }
+    ]
     assert any(
         line.startswith(f"capacity: up to {peak} × ml.g5.xlarge at once")
-        and "'ml.g5.xlarge for endpoint usage'" in line
+        and "the quota ml.g5.xlarge for endpoint usage must allow it" in line
         for line in plan.details()
     )
-    assert RolloutPlan(rollout, True, instances=new).peak_instances() == new
+    created = rollout_capacity(rollout, {"ml.g5.xlarge": new}, None)
+    assert created.peak() == {"ml.g5.xlarge": new}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from smgitops.plan.capacity import of_spec, rollout_capacity
 from smgitops.plan.diff import ORPHANED, SYMBOLS, Action, Change, diff, fields_of
 from smgitops.plan.quote import cell, code
 from smgitops.plan.render import changed_fields, field_lines, text_changes
@@ -187,8 +188,7 @@ def review(base: DesiredState, head: DesiredState, header: Mapping[str, Any]) ->
                 after.spec.rollout,
                 True,
                 _package(after),
-                instances=after.spec.instance_count,
-                instance_type=after.spec.instance_type or "",
+                rollout_capacity(after.spec.rollout, of_spec(after.spec), None),
             )
             deployed = diff({}, review_fields(after))  # what it serves, as added fields
             changes.append(Change(name, "create", file, deployed, rollout=plan))
@@ -207,13 +207,8 @@ def _reviewed(name: str, before: Declaration, after: Declaration, file: str, was
     settings = diff(settings_of(before), settings_of(after), unset=True)
     if before.content_hash() != after.content_hash():
         diffs = diff(review_fields(before), review_fields(after), unset=True) + settings
-        plan = RolloutPlan(
-            after.spec.rollout,
-            package=_package(after),
-            instances=after.spec.instance_count,
-            stable_instances=before.spec.instance_count,
-            instance_type=after.spec.instance_type or "",
-        )
+        held = rollout_capacity(after.spec.rollout, of_spec(after.spec), of_spec(before.spec))
+        plan = RolloutPlan(after.spec.rollout, package=_package(after), capacity=held)
         return Change(name, "update", file, diffs, rollout=plan, base_file=moved)
     if settings:
         return Change(name, "settings", file, settings, SETTINGS_ONLY, base_file=moved)
@@ -292,8 +287,8 @@ def _endpoint_table(review: Review) -> list[str]:
     parts = ["#### Endpoints"]
     if listed:
         rows = [
-            "| | endpoint | change | what | rollout | minimum |",
-            "|---|---|---|---|---|---|",
+            "| | endpoint | change | what | rollout | minimum | peak capacity |",
+            "|---|---|---|---|---|---|---|",
         ]
         rows += [_row(change) for change in listed[:MAX_LISTED]]
         rows += _more(len(listed), "endpoints")
@@ -314,15 +309,16 @@ def _row(change: Change) -> str:
         "invalid": "its file is invalid at head",
         "orphaned": change.note,
     }.get(change.action, "")
-    rollout, minimum = "none", "—"
+    rollout, minimum, peak = "none", "—", "—"
     if change.rollout is not None:
         rollout, minimum = change.rollout.short(cell), change.rollout.minimum()
+        peak = change.rollout.peak(cell)
         if change.action == "create":
             values = {d.field: d.after for d in change.diffs}
             what = f"{cell(str(values.get('instanceType')))} × {values.get('instanceCount')}"
     return (
         f"| {SYMBOLS[change.action]} | {cell(change.endpoint)} | {LABELS[change.action]} "
-        f"| {what} | {rollout} | {minimum} |"
+        f"| {what} | {rollout} | {minimum} | {peak} |"
     )
 
 
@@ -335,8 +331,11 @@ def _section(change: Change) -> str:
         lines[-1] += f": {change.note}."
     lines += _field_table(change)
     if change.rollout is not None:
-        bullets = [f"- {line}" for line in change.rollout.details(code)]
+        bullets = [f"- {line}" for line in change.rollout.details(code, moments=False)]
         lines.append("\n".join([f"**Rollout:** {change.rollout.headline(code)}", *bullets]))
+        capacity = change.rollout.capacity
+        if capacity is not None and len(capacity.moments) > 1:
+            lines.append(capacity.markdown_table(cell))
     return "\n\n".join(lines)
 
 

@@ -1,11 +1,13 @@
 """The rollout a change starts, as the pull-request plan shows it: strategy, traffic steps, bake
-per step, validation, gates, checks and the minimum duration (:class:`RolloutPlan`)."""
+per step, validation, gates, checks, the minimum duration and the capacity it holds
+(:class:`RolloutPlan`; the arithmetic is :mod:`smgitops.plan.capacity`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from smgitops.declaration.models import Strategy
+from smgitops.plan.capacity import held
 from smgitops.plan.quote import as_is
 from smgitops.rollout.strategies import minimum_duration, traffic_steps
 
@@ -13,6 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from smgitops.declaration.models import RolloutSpec
+    from smgitops.plan.capacity import CapacityPlan
 
 
 def format_duration(seconds: int) -> str:
@@ -31,24 +34,7 @@ class RolloutPlan(NamedTuple):
     rollout: RolloutSpec
     first_deploy: bool = False  # a new endpoint: created at 100 %, no steps
     package: bool = False  # model.modelPackageArn: approval gating
-    instances: int = 0  # the new model's instanceCount (0: not known)
-    stable_instances: int = 0  # the serving model's, as declared at the base ref
-    instance_type: str = ""
-
-    def peak_instances(self) -> int:
-        """Instances running at the worst moment: every UpdateEndpoint starts the new config on
-        a whole new fleet (the stable variant included) before it stops the old one (botocore
-        ``UpdateEndpoint``: "Deploys the EndpointConfig ... to a new fleet of instances")."""
-        stable, new = self.stable_instances, self.instances
-        if self.first_deploy:
-            return new
-        if self.strategy == Strategy.ALL_AT_ONCE:
-            return stable + new  # stable only → the new model only
-        both = stable + new  # the candidate beside the stable variant (or as its shadow)
-        peak = stable + both  # stable only → both; the rollback back is the same
-        if self.stepped:
-            peak = max(peak, both + new)  # both → the new model only
-        return peak
+    capacity: CapacityPlan | None = None  # the capacity at each moment (None: not known)
 
     @property
     def strategy(self) -> Strategy:
@@ -136,8 +122,9 @@ class RolloutPlan(NamedTuple):
         held = ", held until promoted" if self.strategy == Strategy.AB_TEST else ""
         return f"{self.strategy.value} {quote(self.steps_line())}{held}"
 
-    def details(self, quote: Callable[[str], str] = as_is) -> list[str]:
-        """One line per declared safeguard that applies (validation, gates, checks…)."""
+    def details(self, quote: Callable[[str], str] = as_is, *, moments: bool = True) -> list[str]:
+        """One line per declared safeguard that applies (validation, gates, checks…), then the
+        capacity (with ``moments``: a line per moment of the rollout, indented)."""
         rollout = self.rollout
         lines: list[str] = []
         if self.package:
@@ -147,9 +134,10 @@ class RolloutPlan(NamedTuple):
             )
         if self.first_deploy:
             later = RolloutPlan(rollout, package=self.package)
-            return [*lines, f"later changes: {later.headline(quote)}"]
+            created = self._capacity(quote, moments=False)  # one moment: the peak says it
+            return [*lines, f"later changes: {later.headline(quote)}", *created]
         if self.strategy == Strategy.ALL_AT_ONCE:
-            return [*lines, self._capacity()] if self.instances else lines
+            return [*lines, *self._capacity(quote, moments=moments)]
         if self.stepped and rollout.validation is not None:
             patterns = ", ".join(quote(p) for p in rollout.validation.requests)
             lines.append(
@@ -174,17 +162,20 @@ class RolloutPlan(NamedTuple):
                 f"{compare.min_samples} invocations per variant"
             )
         lines.append(f"minimum duration: {self.minimum()}")
-        if self.instances:
-            lines.append(self._capacity())
-        return lines
+        return [*lines, *self._capacity(quote, moments=moments)]
 
-    def _capacity(self) -> str:
-        kind = self.instance_type or "instances"
-        return (
-            f"capacity: up to {self.peak_instances()} × {kind} at once while SageMaker replaces "
-            f"fleets; the account's quota '{kind} for endpoint usage' must allow it, or the "
-            "rollout ends with ResourceLimitExceeded before any traffic moves"
-        )
+    def _capacity(self, quote: Callable[[str], str], *, moments: bool) -> list[str]:
+        if self.capacity is None:
+            return []
+        each = [f"  {line}" for line in self.capacity.moment_lines(quote)] if moments else []
+        return [*self.capacity.summary(quote), *each]
+
+    def peak(self, quote: Callable[[str], str] = as_is) -> str:
+        """The peak capacity in a few words, for a table cell: ``6 × ml.g5.xlarge``."""
+        if self.capacity is None:
+            return "—"
+        peak = self.capacity.peak().items()
+        return ", ".join(held(resource, amount, quote) for resource, amount in peak) or "—"
 
     def _checks(self, quote: Callable[[str], str]) -> str:
         analysis = self.rollout.analysis
@@ -213,7 +204,7 @@ class RolloutPlan(NamedTuple):
             "gates": list(rollout.gates) if self.stepped else [],
             "validation": _dump(rollout.validation) if self.stepped else None,
             "compare": _dump(rollout.analysis.compare),
-            "peakInstances": self.peak_instances() if self.instances else None,
+            "capacity": self.capacity.to_json() if self.capacity is not None else None,
             "description": [self.headline(), *self.details()],
         }
 

@@ -1,0 +1,117 @@
+"""`plan`'s capacity arithmetic: what a rollout holds at each moment, per resource, and the
+quota each peak needs (the emulator agrees: tests/integration/test_instance_quota.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from smgitops.declaration.models import Declaration
+from smgitops.plan.capacity import PROVISIONED, SERVERLESS, of_spec, quota_name, rollout_capacity
+from smgitops.plan.rollout import RolloutPlan
+from tests.builders import declaration, declaration_dict
+
+M5, G5 = "ml.m5.large", "ml.g5.xlarge"
+
+
+def _rollout(**fields: Any) -> Any:
+    return declaration(version=2, **fields).spec.rollout
+
+
+@pytest.mark.parametrize(
+    ("fields", "peak", "at"),
+    [
+        # 2S + N adding the candidate, S + 2N promoting: the larger
+        ({"strategy": "canary", "steps": [10, 50]}, 8, "promoting"),
+        ({"strategy": "linear", "stepWeight": 25}, 8, "promoting"),
+        ({"strategy": "blueGreen"}, 8, "promoting"),
+        ({"strategy": "abTest"}, 8, "promoting"),
+        ({"strategy": "allAtOnce"}, 5, "the update to the new model"),
+        ({"strategy": "shadow", "shadow": {"then": "stop"}}, 7, "adding the shadow variant"),
+        # the shadow fleet and the canary's both run while the shadow becomes a canary
+        ({"strategy": "shadow", "shadow": {"then": "canary"}}, 10, "the shadow becomes"),
+    ],
+)
+def test_the_peak_of_each_strategy(fields: dict[str, Any], peak: int, at: str) -> None:
+    held = rollout_capacity(_rollout(**fields), {M5: 3}, {M5: 2})
+    assert held.peak() == {M5: peak}
+    assert held.peak_moment(M5).label.startswith(at)
+
+
+def test_a_stable_model_that_outweighs_the_new_one_peaks_while_adding_or_rolling_back() -> None:
+    held = rollout_capacity(_rollout(steps=[10]), {M5: 1}, {M5: 4})
+    assert held.peak() == {M5: 9}  # 4 + (4 + 1)
+    assert held.peak_moment(M5).label.startswith("adding the new model")
+    rollback = held.moments[-1]
+    assert rollback.label.startswith("a rollback") and rollback.total == {M5: 9}
+
+
+def test_each_step_holds_the_stable_and_the_new_fleet() -> None:
+    held = rollout_capacity(_rollout(steps=[10, 25, 50]), {M5: 3}, {M5: 2})
+    steps = [(m.weight, m.stable, m.new) for m in held.moments if m.step]
+    assert steps == [(w, {M5: 2}, {M5: 3}) for w in (0.0, 10.0, 25.0, 50.0)]
+    assert [label for label, _ in held.grouped()] == [
+        "before: the stable model alone",
+        "adding the new model at 0 %: the old fleet and the new",
+        "serving at 0 → 10 → 25 → 50 %",
+        "promoting: both fleets until the new model alone serves",
+        "after: the new model alone",
+        "a rollback (from any step): both fleets until the stable model alone serves",
+    ]
+
+
+def test_a_new_instance_type_needs_each_types_quota() -> None:
+    held = rollout_capacity(_rollout(steps=[50]), {G5: 3}, {M5: 2})
+    assert held.peak() == {M5: 4, G5: 6}  # m5: 2 + 2 adding; g5: 3 + 3 promoting
+    lines = RolloutPlan(_rollout(steps=[50]), capacity=held).details()
+    assert any(f"up to 4 × {M5} at once" in line and f"{M5} for endpoint usage" in line
+               for line in lines)  # fmt: skip
+    assert any(f"up to 6 × {G5} at once" in line for line in lines)
+    assert "2 × ml.m5.large (2 stable" not in "\n".join(lines)  # no split across types
+
+
+def test_a_new_endpoint_holds_its_fleet() -> None:
+    held = rollout_capacity(_rollout(), {M5: 3}, None)
+    assert held.peak() == {M5: 3}
+    assert len(held.moments) == 1
+
+
+def _serverless(max_concurrency: int, provisioned: int | None = None) -> Declaration:
+    data = declaration_dict(version=2, strategy="allAtOnce")
+    spec = data["spec"]
+    del spec["instanceType"], spec["instanceCount"]
+    spec["serverless"] = {"memorySizeMB": 2048, "maxConcurrency": max_concurrency}
+    if provisioned is not None:
+        spec["serverless"]["provisionedConcurrency"] = provisioned
+    return Declaration.model_validate(data)
+
+
+def test_serverless_capacity_is_concurrency_against_the_regions_quota() -> None:
+    new = _serverless(20, provisioned=2)
+    assert of_spec(new.spec) == {SERVERLESS: 20, PROVISIONED: 2}
+    held = rollout_capacity(new.spec.rollout, of_spec(new.spec), of_spec(_serverless(10).spec))
+    assert held.peak() == {SERVERLESS: 30, PROVISIONED: 2}  # old + new config during the update
+    assert quota_name(SERVERLESS).startswith("Maximum total concurrency")
+    summary = held.summary()
+    assert summary[0].startswith("capacity: up to serverless concurrency 30 at once")
+    assert RolloutPlan(new.spec.rollout, capacity=held).peak() == (
+        "serverless concurrency 30, serverless provisioned concurrency 2"
+    )
+
+
+def test_from_instances_to_serverless_counts_each() -> None:
+    new = _serverless(20)
+    held = rollout_capacity(new.spec.rollout, of_spec(new.spec), {M5: 2})
+    assert held.peak() == {M5: 2, SERVERLESS: 20}
+    assert held.moments[-1].total == {SERVERLESS: 20}
+
+
+def test_the_markdown_table_lists_each_moment() -> None:
+    held = rollout_capacity(_rollout(steps=[10, 50]), {M5: 3}, {M5: 2})
+    table = held.markdown_table().splitlines()
+    assert table[0] == "| moment | stable | new | total |"
+    assert "| serving at 0 → 10 → 50 % | 2 × ml.m5.large | 3 × ml.m5.large | 5 × ml.m5.large |" in (
+        table
+    )
+    assert len(table) == 2 + 6
