@@ -135,6 +135,55 @@ def test_a_serverless_endpoint_deploys_and_is_replaced_all_at_once(engine: Engin
     assert summary["VariantName"] == _config_variant_name(bigger)
 
 
+INSTANCES = edit(
+    SERVERLESS,
+    "  serverless: {memorySizeMB: 2048, maxConcurrency: 20, provisionedConcurrency: 2}\n",
+    "  instanceType: ml.m5.large\n",
+)
+
+
+def _configs(engine: Engine) -> set[str]:
+    listed = engine.sagemaker.list_endpoint_configs()["EndpointConfigs"]
+    return {c["EndpointConfigName"] for c in listed}
+
+
+def test_an_instance_endpoint_is_not_turned_serverless_and_nothing_is_created(
+    engine: Engine,
+) -> None:
+    engine.deploy(full(INSTANCES), C1)
+    configs = _configs(engine)
+    trail = engine.run("churn-serverless", engine.start(full(SERVERLESS), C2).rollout_id)
+    assert trail[-1][0] == Phase.FAILED
+    status = engine.service.store.get("churn-serverless")
+    assert status is not None
+    assert "cannot turn an instance-based endpoint into a serverless one" in status.reason
+    assert _configs(engine) == configs
+
+
+def test_a_serverless_endpoint_moves_to_instances_all_at_once_not_by_canary(
+    engine: Engine,
+) -> None:
+    engine.deploy(full(SERVERLESS), C1)
+    canary = edit(
+        INSTANCES,
+        "{strategy: allAtOnce, analysis: none}",
+        "{strategy: canary, analysis: none, interval: 1s}",
+    )
+    trail = engine.run("churn-serverless", engine.start(full(canary), C2).rollout_id)
+    assert trail[-1][0] == Phase.FAILED
+    status = engine.service.store.get("churn-serverless")
+    assert status is not None and "one production variant" in status.reason
+    # the same declaration is not retried by a push: the next one changes the model
+    moved = full(edit(INSTANCES, "/v42/", "/v43/"))
+    trail = engine.run("churn-serverless", engine.start(moved, "3" * 40).rollout_id)
+    assert trail[-1][0] == Phase.SUCCEEDED
+    [summary] = engine.sagemaker.describe_endpoint(EndpointName="churn-serverless")[
+        "ProductionVariants"
+    ]
+    assert summary["CurrentInstanceCount"] == 1
+    assert "CurrentServerlessConfig" not in summary
+
+
 # --- the emulator refuses what SageMaker's serverless exclusions refuse -----------------------
 
 

@@ -45,6 +45,7 @@ from smgitops.rollout.decide.resources import (
     generated_alarms,
     managed_tags,
     resolve_image,
+    serverless_refusal,
     set_weights,
     shadow_config,
     stable_only_config,
@@ -129,6 +130,10 @@ def _from_live(ctx: TickContext, ep: EndpointView, live: list[VariantRef]) -> De
     if ctx.status.abort_requested and not ep.hosts(candidate.name):
         return _ended_before_start(ctx, [both_config(ctx).name, shadow_config(ctx).name])
     strategy = ctx.declaration.spec.rollout.strategy
+    refused = serverless_refusal(stable, candidate, strategy)
+    if refused:  # nothing is created
+        ctx.notes.append(refused)
+        return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=refused), 0)
     if strategy == Strategy.ALL_AT_ONCE:
         ctx.notes.append("allAtOnce: replacing the model in one update")
         return _replace_all(ctx)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from smgitops.declaration import images, production
+from smgitops.declaration.models import Strategy
 from smgitops.rollout import naming
 from smgitops.rollout.actions import (
     Action,
@@ -41,6 +42,29 @@ def candidate_ref(decl: Declaration) -> VariantRef:
         settings=production.variant_settings(spec),
         config_settings=production.config_settings(spec),
     )
+
+
+def _serverless(ref: VariantRef) -> bool:
+    return "ServerlessConfig" in ref.settings
+
+
+def serverless_refusal(stable: VariantRef, candidate: VariantRef, strategy: Strategy) -> str:
+    """Why SageMaker would refuse this rollout of a serverless endpoint ("" when it would not):
+    an instance-based endpoint cannot become serverless, and a serverless endpoint holds one
+    production variant (its serverless feature exclusions)."""
+    if _serverless(candidate) and not _serverless(stable):
+        return (
+            "SageMaker cannot turn an instance-based endpoint into a serverless one "
+            "(UpdateEndpoint answers ValidationError): delete the endpoint and push again, or "
+            "declare the serverless model under another endpoint name"
+        )
+    if (_serverless(stable) or _serverless(candidate)) and strategy != Strategy.ALL_AT_ONCE:
+        return (
+            f"{strategy} serves the stable and the new variant side by side, and SageMaker "
+            "allows one production variant on a serverless endpoint: use strategy allAtOnce "
+            "to move this endpoint off serverless"
+        )
+    return ""
 
 
 def resolve_image(model: ModelSpec, region: str) -> str | None:
