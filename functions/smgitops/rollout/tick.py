@@ -168,12 +168,14 @@ class Ticking(Engine):
     ) -> Observation:
         """Run the I/O-heavy checks decide() will ask for this tick (golden requests, metrics)."""
         wanted = needs(declaration, status, observation)
-        update: dict[str, Any] = {}
-        if "validation" in wanted and self.analysis is not None:
-            update["validation"] = self.analysis.validate(declaration, status)
-        if "judgement" in wanted and self.analysis is not None:
-            update["judgement"] = self.analysis.judge(declaration, status, observation.now)
-        return observation.model_copy(update=update) if update else observation
+        if self.analysis is None or not wanted:
+            return observation
+        validation = judgement = None
+        if "validation" in wanted:
+            validation = self.analysis.validate(declaration, status)
+        if "judgement" in wanted:
+            judgement = self.analysis.judge(declaration, status, observation.now)
+        return observation.model_copy(update={"validation": validation, "judgement": judgement})
 
     def _act(self, status: RolloutStatus, observation: Observation, decision: Decision) -> Decision:
         essential = tuple(a for a in decision.actions if not isinstance(a, CLEANUP))
