@@ -35,15 +35,28 @@ DEFAULT_OUTPUT = ROOT / "functions" / "smgitops" / "data" / "image_uris.json"
 SDK_DISTRIBUTION = "sagemaker-core"
 
 # Framework -> oldest version to include. Older images are deprecated or unpatched; widen
-# here (and regenerate) if a team still serves one.
+# here (and regenerate) if a team still serves one. The names are the SDK's.
 SELECTION: dict[str, str] = {
     "xgboost": "1.2-1",
     "sklearn": "1.0-1",
     "pytorch": "2.0.0",
     "tensorflow": "2.13.0",
+    # Large models: Hugging Face's PyTorch inference DLC (by transformers version; from 4.28.1
+    # each has one PyTorch base), Text Generation Inference (TGI) on GPUs and on AWS Neuron, and
+    # DJL Serving's large model inference (LMI) images on GPUs and on AWS Neuron.
+    "huggingface": "4.28.1",
+    "huggingface-llm": "2.0.0",
+    "huggingface-llm-neuronx": "0.0.25",
+    "djl-lmi": "0.28.0",
+    "djl-neuronx": "0.28.0",
 }
-# An instance type per processor: the SDK derives cpu/gpu from it.
-INSTANCE_FOR = {"cpu": "ml.m5.large", "gpu": "ml.g5.xlarge"}
+# Frameworks whose SDK config names no processor: the one kind of accelerator their images serve
+# (djl-lmi tags say cuXYZ; djl-neuronx tags say neuronx).
+PROCESSORS_OF: dict[str, list[str]] = {"djl-lmi": ["gpu"], "djl-neuronx": ["neuron"]}
+# The SDK's processor names as the table names them ("inf2" images run on Inferentia2, Trainium).
+PROCESSOR_NAME = {"inf2": "neuron"}
+# An instance type per processor: the SDK derives the image's processor from it.
+INSTANCE_FOR = {"cpu": "ml.m5.large", "gpu": "ml.g5.xlarge", "neuron": "ml.inf2.xlarge"}
 _NUMBER = re.compile(r"\d+")
 
 
@@ -72,15 +85,32 @@ def _image_uris() -> Any:
     return image_uris
 
 
+def _pytorch_base(framework: str, version: str, entry: dict[str, Any]) -> str | None:
+    """The PyTorch base of a Hugging Face DLC version (``pytorch2.6.0``); None elsewhere."""
+    if framework != "huggingface":
+        return None
+    bases = [key for key in entry if key.startswith("pytorch")]
+    if len(bases) != 1:
+        sys.exit(f"generate_image_uris: huggingface {version} has PyTorch bases {bases}, not one")
+    return bases[0]
+
+
 def framework_table(image_uris: Any, framework: str, oldest: str) -> dict[str, Any]:
     """version -> processor -> region -> URI, for the inference images of one framework."""
-    scope = image_uris.config_for_framework(framework)["inference"]
+    config = image_uris.config_for_framework(framework)
+    scope = config.get("inference", config)
     table: dict[str, Any] = {}
-    for version, entry in scope["versions"].items():
+    for version, versioned in scope["versions"].items():
         if version_key(version) < version_key(oldest):
             continue
-        processors = entry.get("processors") or scope.get("processors") or ["cpu"]
+        base = _pytorch_base(framework, version, versioned)
+        entry = versioned[base] if base else versioned
+        sdk_processors = entry.get("processors") or scope.get("processors") or ["cpu"]
+        processors = PROCESSORS_OF.get(framework) or [
+            PROCESSOR_NAME.get(p, p) for p in sdk_processors
+        ]
         py_versions = entry.get("py_versions") or [None]
+        extra = {"base_framework_version": base} if base else {}
         by_processor: dict[str, dict[str, str]] = {}
         for processor in sorted(p for p in processors if p in INSTANCE_FOR):
             by_processor[processor] = {
@@ -91,11 +121,21 @@ def framework_table(image_uris: Any, framework: str, oldest: str) -> dict[str, A
                     py_version=py_versions[-1],
                     instance_type=INSTANCE_FOR[processor],
                     image_scope="inference",
+                    **extra,
                 )
                 for region in sorted(entry["registries"])
             }
         table[version] = by_processor
     return table
+
+
+def gpu_counts(image_uris: Any) -> dict[str, int]:
+    """GPUs per instance type, as the SDK knows them (its instance_gpu_info, all regions)."""
+    counts: dict[str, int] = {}
+    for by_type in image_uris.config_for_framework("instance_gpu_info").values():
+        for instance_type, info in by_type.items():
+            counts[instance_type] = max(counts.get(instance_type, 0), int(info["Count"]))
+    return dict(sorted(counts.items()))
 
 
 def generate() -> dict[str, Any]:
@@ -108,6 +148,7 @@ def generate() -> dict[str, Any]:
             name: framework_table(image_uris, name, oldest)
             for name, oldest in sorted(SELECTION.items())
         },
+        "gpus": gpu_counts(image_uris),
     }
 
 

@@ -270,7 +270,8 @@ def test_the_schema_describes_framework() -> None:
     schema = json_schema()
     spec = schema["$defs"]["FrameworkSpec"]
     assert spec["required"] == ["name", "version"]
-    assert spec["properties"]["name"]["enum"] == ["pytorch", "sklearn", "tensorflow", "xgboost"]
+    assert spec["properties"]["name"]["enum"] == images.table().names()
+    assert {"huggingface-llm", "djl-lmi"} < set(images.table().names())
     assert spec["properties"]["processor"]["default"] == "cpu"
     model_properties = schema["$defs"]["ModelSpec"]["properties"]
     assert model_properties["framework"]["anyOf"][0] == {"$ref": "#/$defs/FrameworkSpec"}

@@ -63,10 +63,13 @@ MODEL_PACKAGE_ARN = re.compile(
 MAX_MODEL_PACKAGE_ARN = 176  # sagemaker VersionedArnOrName max
 # Amazon ECR, in the endpoint's region: ContainerDefinition.Image is pulled from ECR unless
 # ImageConfig.RepositoryAccessMode is Vpc, which smgitops never sets.
-# <account>.dkr.ecr.<region>.amazonaws.com[.cn]/repository[:tag][@sha256:digest]
+# <account>.dkr.ecr.<region>.amazonaws.com[.cn]/repository[:tag][@sha256:digest]; the domain is
+# one of the DNS suffixes of botocore's partitions (data/partitions.json: aws, aws-cn, aws-eusc,
+# aws-iso, aws-iso-b, aws-iso-e, aws-iso-f).
 IMAGE_URI = re.compile(
     r"^(?P<registry>\d{12}\.dkr\.ecr(?:-fips)?\.[a-z0-9\-]+\."
-    r"(?:amazonaws\.com(?:\.cn)?|c2s\.ic\.gov|sc2s\.sgov\.gov|csp\.hci\.ic\.gov))/"
+    r"(?:amazonaws\.com(?:\.cn)?|amazonaws\.eu|c2s\.ic\.gov|sc2s\.sgov\.gov|cloud\.adc-e\.uk"
+    r"|csp\.hci\.ic\.gov))/"
     r"[a-z0-9]+(?:[._\-/][a-z0-9]+)*(?::[\w][\w.\-]{0,127})?(?:@sha256:[a-f0-9]{64})?$",
     re.ASCII,
 )
@@ -201,23 +204,42 @@ class FrameworkSpec(_Model):
 
     name: str = Field(
         max_length=64,
-        description="Framework: xgboost, sklearn, pytorch or tensorflow (the frameworks of the "
-        "image table).",
-        examples=["xgboost", "pytorch"],
+        description="Framework (the image table's names, the SageMaker SDK's): xgboost, sklearn, "
+        "pytorch, tensorflow; for large models huggingface (the Hugging Face PyTorch inference "
+        "DLC, by transformers version), huggingface-llm (Text Generation Inference, TGI), "
+        "huggingface-llm-neuronx (TGI on Inferentia2/Trainium), djl-lmi (DJL large model "
+        "inference) and djl-neuronx.",
+        examples=["xgboost", "pytorch", "huggingface-llm", "djl-lmi"],
         json_schema_extra=_framework_names,
     )
     version: str = Field(
         max_length=64,
         description="Framework version exactly as SageMaker names its image (quote it): "
-        '"1.7-1" for xgboost, "1.2-1" for sklearn, "2.1.0" for pytorch, "2.16.1" for tensorflow.',
-        examples=["1.7-1", "2.1.0"],
+        '"1.7-1" for xgboost, "1.2-1" for sklearn, "2.1.0" for pytorch, "2.16.1" for tensorflow, '
+        '"4.49.0" (transformers) for huggingface, "3.3.6" for huggingface-llm, "0.36.0" for '
+        "djl-lmi.",
+        examples=["1.7-1", "2.1.0", "3.3.6"],
     )
-    processor: Literal["cpu", "gpu"] = Field(
+    processor: Literal["cpu", "gpu", "neuron"] = Field(
         default="cpu",
         validate_default=True,
-        description="cpu or gpu image (pytorch and tensorflow have both; use gpu on ml.g*/ml.p* "
-        "instances). Default cpu.",
+        description="cpu, gpu (NVIDIA: ml.g*/ml.p* instances) or neuron (Inferentia2/Trainium: "
+        "ml.inf2/ml.trn* instances) image. Default: the framework version's only processor "
+        "when it has one (huggingface-llm and djl-lmi: gpu; the neuronx images: neuron), "
+        "else cpu.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_processor(cls, data: Any, info: ValidationInfo) -> Any:
+        """Without ``processor``, an image built for one accelerator only takes that one."""
+        if isinstance(data, dict) and "processor" not in data and _check_images(info):
+            name, version = data.get("name"), data.get("version")
+            if isinstance(name, str) and isinstance(version, str):
+                only = images.single_processor(name, version)
+                if only is not None and only != "cpu":
+                    return {**data, "processor": only}
+        return data
 
     @field_validator("name")
     @classmethod
@@ -401,6 +423,13 @@ class ModelSpec(_Model):
                 "1-63 letters, digits and hyphens)"
             )
         return value
+
+    @model_validator(mode="after")
+    def _server_knows_its_model(self, info: ValidationInfo) -> ModelSpec:
+        if self.framework is not None and _check_images(info):
+            has_data = self.model_data_url is not None
+            images.check_environment(self.framework.name, self.environment, has_data)
+        return self
 
     @model_validator(mode="after")
     def _source(self) -> ModelSpec:
@@ -935,6 +964,34 @@ class EndpointSpec(_Model):
             raise ValueError(
                 f"instanceType {value!r} is not an instance type SageMaker hosts "
                 "(like ml.m5.large or ml.g5.xlarge)"
+            )
+        return value
+
+    @field_validator("instance_type")
+    @classmethod
+    def _accelerator(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A framework image built for GPUs or Neuron needs that instance, and its shard
+        count must fit the instance."""
+        model = info.data.get("model")
+        if value is None or model is None or model.framework is None or _trusted(info):
+            return value
+        framework = model.framework
+        name, processor = framework.name, framework.processor
+        images.check_instance(name, framework.version, processor, value)
+        images.check_parallelism(name, processor, model.environment, value)
+        return value
+
+    @field_validator("serverless")
+    @classmethod
+    def _serverless_cpu(
+        cls, value: ServerlessSpec | None, info: ValidationInfo
+    ) -> ServerlessSpec | None:
+        model = info.data.get("model")
+        framework = model.framework if model is not None else None
+        if value is not None and framework is not None and framework.processor != "cpu":
+            raise ValueError(
+                f"serverless inference has no GPU or Neuron device, and {framework.name} "
+                f"{framework.version} is a {framework.processor} image: declare instanceType"
             )
         return value
 
