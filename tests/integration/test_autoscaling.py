@@ -264,3 +264,49 @@ def _run_plain(engine: Engine, rollout_id: str) -> list[Phase]:
         if result.done:
             return phases
     raise AssertionError(phases)
+
+
+def test_plan_shows_a_change_of_scaling_against_the_live_target(
+    engine: Engine, scaled: str
+) -> None:
+    from smgitops.declaration.models import Declaration
+    from smgitops.plan.diff import diff, fields_of
+    from smgitops.plan.live import LiveState
+
+    live = LiveState().current([NAME])[NAME]
+    assert live.fields is not None
+    declared = _declaration(1)
+    assert diff(live.fields, fields_of(declared)) == (), "as deployed: nothing to show"
+    raw = declaration_dict(version=1, instance_count=2)
+    raw["spec"]["autoscaling"] = {
+        **SCALING,
+        "maxInstances": 10,
+        "target": {"metric": "CPUUtilization", "value": 60},
+    }
+    changed = diff(live.fields, fields_of(Declaration.model_validate(raw)))
+    assert [(d.field, d.before, d.after) for d in changed] == [
+        ("autoscaling.maxInstances", 8, 10),
+        ("autoscaling.target", "InvocationsPerInstance 200", "CPUUtilization 60"),
+    ]
+
+
+def test_a_shadow_run_then_canary_keeps_the_stable_fleet(engine: Engine, scaled: str) -> None:
+    stable = scaled
+    decl = _declaration(2, strategy="shadow", steps=[50], shadow={"then": "canary"})
+    outcome = engine.start(decl, C2)
+    held = False
+    for _ in range(60):
+        result = engine.tick(NAME, outcome.rollout_id)
+        counts = _counts(engine)
+        if stable in counts:
+            assert counts[stable] == 5, (result.phase, counts)
+        if result.phase == Phase.PROGRESSING and len(counts) == 2:
+            # the canary after the shadow run: the stable's scale-in held, the candidate scaled
+            target = _targets(engine)[stable]
+            held = held or bool(target["SuspendedState"]["DynamicScalingInSuspended"])
+        if result.done:
+            break
+    assert result.phase == Phase.SUCCEEDED and held
+    [new] = _counts(engine)
+    assert _counts(engine) == {new: 5}
+    assert set(_targets(engine)) == {new}

@@ -526,3 +526,36 @@ def test_after_a_rollback_the_stable_targets_range_applies() -> None:
     assert fields(compare(status, live_of(status, variants=variant_with(instance_count=7)))) == [
         f"variants[{VARIANT}].instanceCount"
     ]
+
+
+def _with_target(status: RolloutStatus, **target: Any) -> LiveEndpoint:
+    from smgitops.rollout.decide.scaling import POLICY_NAME
+    from smgitops.rollout.status import ScalingPolicy, VariantScaling
+
+    assert status.stable is not None
+    scaling = {
+        "variant": status.stable.name,
+        "min_capacity": 2,
+        "max_capacity": 8,
+        "policies": [ScalingPolicy(name=POLICY_NAME)],
+        **target,
+    }
+    return live_of(status, scaling={status.stable.name: VariantScaling(**scaling)})
+
+
+def test_the_declared_scalable_target_is_watched() -> None:
+    status = _autoscaled()
+    variant = status.stable.name if status.stable else ""
+    assert compare(status, _with_target(status)).drifts == []
+    gone = compare(status, live_of(status, scaling={}))
+    assert [(d.field, d.declared, d.live) for d in gone.drifts] == [
+        (f"autoscaling[{variant}]", "2..8", "not registered")
+    ]
+    assert "Application Auto Scaling" in gone.cause
+    assert gone.healable
+    narrowed = compare(status, _with_target(status, max_capacity=4))
+    assert [(d.declared, d.live) for d in narrowed.drifts] == [("2..8", "2..4")]
+    no_policy = compare(status, _with_target(status, policies=[]))
+    assert fields(no_policy) == [f"autoscaling[{variant}].policy"]
+    # not read (an adapter without Application Auto Scaling): nothing said about it
+    assert compare(status, live_of(status)).drifts == []

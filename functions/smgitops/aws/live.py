@@ -1,6 +1,7 @@
 """The live state of an endpoint, for drift detection: DescribeEndpoint (status, weights and
-instance counts now), DescribeEndpointConfig (which model, which instance type per variant)
-and DescribeModel (what each model runs). Read only."""
+instance counts now), DescribeEndpointConfig (which model, which instance type per variant),
+DescribeModel (what each model runs) and DescribeScalableTargets (+ DescribeScalingPolicies for
+a registered variant: what scales it). Read only."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws import clients
+from smgitops.aws.autoscaling import Autoscaling
 from smgitops.aws.errors import code_of, message_of, translate
 from smgitops.declaration import production
 from smgitops.drift.compare import LiveEndpoint, LiveModel, LiveVariantState
@@ -55,8 +57,9 @@ def _variants(
 
 
 class LiveEndpoints:
-    def __init__(self, client: Any = None) -> None:
+    def __init__(self, client: Any = None, autoscaling: Autoscaling | None = None) -> None:
         self.client = client or clients.client("sagemaker")
+        self.autoscaling = autoscaling or Autoscaling()
 
     def read(self, endpoint: str) -> LiveEndpoint | None:
         """The endpoint as it is now, or None when it does not exist."""
@@ -85,6 +88,7 @@ class LiveEndpoints:
             variants=variants,
             shadow_variants=shadows,
             models={name: self.model(name) for name in model_names},
+            scaling=self.autoscaling.targets(endpoint, [v.name for v in variants], policies=True),
         )
 
     def model(self, name: str) -> LiveModel:

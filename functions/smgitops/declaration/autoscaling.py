@@ -192,3 +192,29 @@ class AutoscalingSpec(DeclarationModel):
                 "Unit": "Percent",
             }
         return config
+
+    def summary(self) -> dict[str, Any]:
+        """``plan``'s fields: what a live scalable target and policy are compared on."""
+        return {
+            "minInstances": self.min_instances,
+            "maxInstances": self.max_instances,
+            "target": f"{self.target.metric} {float(self.target.value):g}",
+            "scaleInCooldown": self.scale_in_cooldown_seconds,
+            "scaleOutCooldown": self.scale_out_cooldown_seconds,
+        }
+
+
+def policy_summary(configuration: dict[str, Any]) -> dict[str, Any]:
+    """A live TargetTrackingScalingPolicyConfiguration in :meth:`AutoscalingSpec.summary`'s
+    terms (its metric by the name a declaration gives it)."""
+    predefined = (configuration.get("PredefinedMetricSpecification") or {}).get(
+        "PredefinedMetricType", ""
+    )
+    by_type = {source.predefined: metric for metric, source in METRICS.items() if source.predefined}
+    custom = (configuration.get("CustomizedMetricSpecification") or {}).get("MetricName", "?")
+    metric = by_type.get(predefined, predefined) if predefined else custom
+    return {
+        "target": f"{metric} {float(configuration.get('TargetValue', 0.0)):g}",
+        "scaleInCooldown": configuration.get("ScaleInCooldown"),
+        "scaleOutCooldown": configuration.get("ScaleOutCooldown"),
+    }

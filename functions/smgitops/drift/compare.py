@@ -23,8 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from smgitops.declaration import production
 from smgitops.rollout import naming
+from smgitops.rollout.decide.scaling import POLICY_NAME
 from smgitops.rollout.observation import BUSY, IN_SERVICE, WEIGHT_TOLERANCE
-from smgitops.rollout.status import Phase, RolloutStatus, VariantRef
+from smgitops.rollout.status import Phase, RolloutStatus, VariantRef, VariantScaling
 
 
 class _Frozen(BaseModel):
@@ -75,6 +76,8 @@ class LiveEndpoint(_Frozen):
     variants: list[LiveVariantState] = Field(default_factory=list)
     shadow_variants: list[LiveVariantState] = Field(default_factory=list)
     models: dict[str, LiveModel] = Field(default_factory=dict)
+    # the variants' scalable targets (absent: not registered); None: not read
+    scaling: dict[str, VariantScaling] | None = None
 
     def variant(self, name: str) -> LiveVariantState | None:
         return next((v for v in self.variants if v.name == name), None)
@@ -306,7 +309,48 @@ def detect(expected: Expected, live: LiveEndpoint | None) -> list[Drift]:
         )
     for name, want in sorted(expected.models.items()):
         drifts += _model_drifts(name, want, live.models.get(name))
+    return drifts + _every_scaling_drift(expected, live)
+
+
+def _every_scaling_drift(expected: Expected, live: LiveEndpoint) -> list[Drift]:
+    if live.scaling is None:  # not read
+        return []
+    return [
+        drift
+        for name, bounds in sorted(expected.scaled.items())
+        for drift in _scaling_drifts(name, bounds, live.scaling.get(name), expected.basis)
+    ]
+
+
+def _scaling_drifts(
+    variant: str, bounds: tuple[int, int], live: VariantScaling | None, basis: str
+) -> list[Drift]:
+    """The variant's scalable target: registered, with the range expected; and, for a declared
+    autoscaling, smgitops' policy on it."""
+    where = f"autoscaling[{variant}]"
+    declared = f"{bounds[0]}..{bounds[1]}"
+    if live is None:
+        return [Drift(field=where, declared=declared, live="not registered")]
+    drifts = []
+    if (live.min_capacity, live.max_capacity) != bounds:
+        drifts.append(
+            Drift(field=where, declared=declared, live=f"{live.min_capacity}..{live.max_capacity}")
+        )
+    names = [p.name for p in live.policies or []]
+    if basis == "declaration" and live.policies is not None and POLICY_NAME not in names:
+        drifts.append(Drift(field=f"{where}.policy", declared=POLICY_NAME, live=names or "none"))
     return drifts
+
+
+_CAUSE_BY_FIELD = (
+    ("shadowVariants", "a shadow variant was added outside smgitops"),
+    ("models", "a model was deleted or re-created outside smgitops"),
+    (
+        "autoscaling",
+        "the variant's scalable target was deregistered or changed outside smgitops "
+        "(Application Auto Scaling)",
+    ),
+)
 
 
 def cause(drifts: list[Drift], live: LiveEndpoint | None) -> str:
@@ -334,10 +378,9 @@ def cause(drifts: list[Drift], live: LiveEndpoint | None) -> str:
                 "or an older config was re-applied"
             )
         return "the endpoint config was replaced outside smgitops (console, CLI or another tool)"
-    if "shadowVariants" in fields:
-        return "a shadow variant was added outside smgitops"
-    if "models" in fields:
-        return "a model was deleted or re-created outside smgitops"
+    said = next((text for field, text in _CAUSE_BY_FIELD if field in fields), None)
+    if said is not None:
+        return said
     return (
         "weights or instance counts were changed outside smgitops "
         "(UpdateEndpointWeightsAndCapacities from the console, the CLI or autoscaling)"

@@ -102,6 +102,8 @@ def fields_of(declaration: Declaration) -> dict[str, Any]:
     out["instanceType"] = deployable.get("instanceType")
     out["instanceCount"] = deployable.get("instanceCount")
     spec = declaration.spec
+    if spec.autoscaling is not None:
+        out |= {f"autoscaling.{key}": value for key, value in spec.autoscaling.summary().items()}
     return out | production_fields(
         production.variant_settings(spec),
         production.config_settings(spec),

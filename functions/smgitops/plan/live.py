@@ -7,10 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from smgitops.aws.autoscaling import Autoscaling
 from smgitops.aws.errors import translate
 from smgitops.aws.sagemaker import SageMaker
+from smgitops.declaration.autoscaling import policy_summary
 from smgitops.errors import NotFoundError
 from smgitops.plan.diff import MODEL_FIELDS, Current, production_fields
+from smgitops.rollout.decide.scaling import POLICY_NAME
 from smgitops.rollout.status import Phase
 
 if TYPE_CHECKING:
@@ -21,13 +24,18 @@ if TYPE_CHECKING:
 
 
 class LiveState:
-    """Reads, never writes: at most three SageMaker calls per declared endpoint that exists."""
+    """Reads, never writes: at most three SageMaker calls per declared endpoint that exists, and
+    one or two of Application Auto Scaling (its serving variant's scalable target and policies)."""
 
     def __init__(
-        self, sagemaker: SageMaker | None = None, store: StatusStore | None = None
+        self,
+        sagemaker: SageMaker | None = None,
+        store: StatusStore | None = None,
+        autoscaling: Autoscaling | None = None,
     ) -> None:
         self.sagemaker = sagemaker or SageMaker()
         self.store = store
+        self.autoscaling = autoscaling or Autoscaling()
 
     def current(self, names: Iterable[str]) -> dict[str, Current]:
         wanted = list(names)
@@ -62,7 +70,23 @@ class LiveState:
         fields["instanceType"] = None if serverless else main.instance_type
         fields["instanceCount"] = None if serverless else main.instance_count
         fields |= production_fields(main.settings, main.config_settings, described.get("VpcConfig"))
+        fields |= self._scaling_fields(name, main.name)
         return Current(fields, applied, exists=True, managed=managed, ended=ended)
+
+    def _scaling_fields(self, endpoint: str, variant: str) -> dict[str, Any]:
+        """The variant's scalable target and smgitops' policy, as ``autoscaling.*`` fields (none
+        when it is not registered)."""
+        target = self.autoscaling.targets(endpoint, [variant], policies=True).get(variant)
+        if target is None:
+            return {}
+        out: dict[str, Any] = {
+            "autoscaling.minInstances": target.min_capacity,
+            "autoscaling.maxInstances": target.max_capacity,
+        }
+        policy = next((p for p in target.policies or [] if p.name == POLICY_NAME), None)
+        if policy is not None:
+            out |= {f"autoscaling.{k}": v for k, v in policy_summary(policy.configuration).items()}
+        return out
 
     def _describe_model(self, model: str) -> dict[str, Any]:
         try:

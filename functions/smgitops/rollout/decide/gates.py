@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from smgitops.rollout.actions import Action, PutAlarms, UpdateEndpoint
+from smgitops.rollout.decide import scaling
 from smgitops.rollout.decide.resources import (
     both_config,
     create_model,
@@ -94,7 +95,8 @@ def after_shadow(ctx: TickContext) -> Decision:
             extensions=0,
         )
         update = UpdateEndpoint(endpoint=ctx.status.endpoint, config=both.name)
-        return ctx.decision(status, ctx.poll, [both, update])
+        hold = scaling.hold_stable(ctx, ctx.status.stable_scaling)
+        return ctx.decision(status, ctx.poll, [both, *hold, update])
     stable_only = stable_only_config(ctx)
     ctx.notes.append("shadow report complete (then: stop): removing the shadow variant")
     status = ctx.status.evolve(phase=Phase.FINALIZING, reason="shadow report: passed, not promoted")

@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 
 POLICY_NAME = "smgitops-target-tracking"
 SCALE_IN = "DynamicScalingInSuspended"
-# Strategies whose traffic moves while the stable variant waits to take it all back.
+# Strategies whose traffic moves while the stable variant waits to take it all back (and a
+# shadow run that continues as a canary, from its canary on).
 HOLDS_STABLE = frozenset({Strategy.CANARY, Strategy.LINEAR, Strategy.BLUE_GREEN})
 
 
@@ -142,8 +143,11 @@ def release(ctx: TickContext, variant: str) -> list[Action]:
 def hold_stable(ctx: TickContext, stable: VariantScaling | None) -> list[Action]:
     """Suspend the stable variant's scale-in while traffic moves (its capacity is the rollback's
     safety net); its scale-out keeps working."""
-    strategy = ctx.declaration.spec.rollout.strategy
-    if stable is None or strategy not in HOLDS_STABLE or stable.suspended.get(SCALE_IN):
+    rollout = ctx.declaration.spec.rollout
+    holds = rollout.strategy in HOLDS_STABLE or (
+        rollout.strategy == Strategy.SHADOW and rollout.shadow.then == "canary"
+    )
+    if stable is None or not holds or stable.suspended.get(SCALE_IN):
         return []
     ctx.notes.append(f"stable {stable.variant}: scale-in suspended until the rollout ends")
     return [
