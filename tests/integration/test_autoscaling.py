@@ -310,3 +310,15 @@ def test_a_shadow_run_then_canary_keeps_the_stable_fleet(engine: Engine, scaled:
     [new] = _counts(engine)
     assert _counts(engine) == {new: 5}
     assert set(_targets(engine)) == {new}
+
+
+def test_all_at_once_starts_the_new_variant_with_the_stable_capacity(
+    engine: Engine, scaled: str
+) -> None:
+    outcome = engine.start(_declaration(2, strategy="allAtOnce"), C2)
+    phases = _run(engine, outcome.rollout_id, scaled)
+    assert phases[-1] == Phase.SUCCEEDED
+    [new] = _counts(engine)
+    assert new != scaled
+    assert _counts(engine) == {new: 5}, "not the declared 2: the traffic of 5 moves to it at once"
+    assert set(_targets(engine)) == {new}

@@ -136,6 +136,7 @@ def _from_live(ctx: TickContext, ep: EndpointView, live: list[VariantRef]) -> De
         return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=refused), 0)
     if strategy == Strategy.ALL_AT_ONCE:
         ctx.notes.append("allAtOnce: replacing the model in one update")
+        ctx.update(candidate=scaling.sized_replacement(ctx))
         return _replace_all(ctx)
     if strategy == Strategy.SHADOW:
         return start_shadow(ctx)

@@ -17,6 +17,8 @@ policy on the serving variant. Through a rollout:
   update an endpoint that would remove a variant that is a scalable target (awsdocs
   amazon-sagemaker-developer-guide ``doc_source/endpoint-scaling.md``: "Removing a production
   variant that has automatic scaling configured" needs DeregisterScalableTarget first);
+* allAtOnce replaces the variant in one update: the new one starts with the stable's live
+  capacity (within the declared range) and is registered once it serves alone;
 * after promotion only the new variant has a target, with the declared min and max; after a
   rollback the stable variant's target is what it was when the rollout began (policies and
   suspension included), and the candidate has none.
@@ -29,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from smgitops.declaration.models import Strategy
 from smgitops.rollout.actions import Action, DeregisterScaling, RegisterScaling
-from smgitops.rollout.status import ScalingPolicy, VariantScaling
+from smgitops.rollout.status import ScalingPolicy, VariantRef, VariantScaling
 from smgitops.rollout.strategies import traffic_steps
 
 if TYPE_CHECKING:
@@ -88,6 +90,18 @@ def share_ahead(ctx: TickContext, index: int) -> float:
     if rollout.strategy == Strategy.AB_TEST:
         return steps[index]
     return steps[index + 1] if index + 1 < len(steps) else 100.0
+
+
+def sized_replacement(ctx: TickContext) -> VariantRef:
+    """allAtOnce: the new variant takes all traffic in one update, so it starts with the
+    stable's live capacity (within the declared range), not ``instanceCount``."""
+    candidate = ctx.status.candidate
+    if declared(ctx) is None or ctx.status.stable is None or candidate.instance_count == 0:
+        return candidate
+    count = candidate_floor(ctx, 100.0)
+    if count != candidate.instance_count:
+        ctx.notes.append(f"the new variant starts with {count} instance(s), as the stable runs")
+    return candidate.model_copy(update={"instance_count": count})
 
 
 def size_candidate(ctx: TickContext, percent: float) -> list[Action]:
