@@ -204,21 +204,21 @@ def _line(label: str, elapsed: float, counts: dict[str, int], started: int) -> s
 def run(endpoints: int) -> list[tuple[str, float, dict[str, int], int]]:
     from smgitops.aws import clients
     from smgitops.aws.deliveries import PushStore
-    from smgitops.handlers import reconcile
     from smgitops.local.emulator import emulated_aws
+    from smgitops.wiring import reconcile as wired
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="smgitops-bench-") as tmp, emulated_aws():
         bare, work, _ = _repository(Path(tmp), endpoints)
         table, template = _setup_aws(Path(tmp) / "work", bare)
-        reconcile.settings.cache_clear()
-        reconcile.service.cache_clear()
-        reconcile.service()
+        wired.settings.cache_clear()
+        wired.reconciler.cache_clear()
+        wired.reconciler()
         calls = Calls()
         for service in SERVICES:
             clients.client(service).meta.events.register("before-call.*.*", calls.before)
             clients.client(service).meta.events.register("after-call.*.*", calls.after)
-        store = reconcile.service().engine.store  # type: ignore[attr-defined]
+        store = wired.reconciler().engine.store  # type: ignore[attr-defined]
         real = store.client
         rng = random.Random(11)
         for number, (label, changed) in enumerate(SCENARIOS):

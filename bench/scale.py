@@ -196,12 +196,13 @@ def _record(repo: Repository, commit: str, pushed_at: float) -> dict[str, Any]:
 
 def _push(repo: Repository, calls: Calls, changed: int, offset: int, number: int) -> Row:
     from smgitops.handlers import reconcile
+    from smgitops.wiring import reconcile as wired
 
     indexes = range(offset, offset + changed)
     commit = repo.write(
         {i: document(i, 2) for i in indexes}, f"push {number}: {changed} endpoint(s) changed"
     )
-    engine: Any = reconcile.service().engine
+    engine: Any = wired.reconciler().engine
     real = engine.reconcile
     spent: list[float] = []
 
@@ -270,9 +271,9 @@ def _run(declared: int, changes: list[int]) -> tuple[list[Row], float, str]:
     import logging
 
     from smgitops.aws import clients
-    from smgitops.handlers import reconcile
     from smgitops.local.emulator import emulated_aws
     from smgitops.local.resources import create_table
+    from smgitops.wiring import reconcile as wired
 
     for noisy in ("smgitops", "botocore", "git", "moto"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -303,8 +304,8 @@ def _run(declared: int, changes: list[int]) -> tuple[list[Row], float, str]:
             roleArn="arn:aws:iam::123456789012:role/smgitops-rollout",
         )["stateMachineArn"]
         os.environ["SMGITOPS_STATE_MACHINE_ARN"] = machine
-        reconcile.settings.cache_clear()
-        reconcile.service.cache_clear()
+        wired.settings.cache_clear()
+        wired.reconciler.cache_clear()
         start = time.perf_counter()
         repo.write({i: document(i, 1) for i in range(declared)}, "declare every endpoint")
         _seed(declared)
@@ -318,8 +319,8 @@ def _run(declared: int, changes: list[int]) -> tuple[list[Row], float, str]:
         for number, changed in enumerate(changes, start=1):
             rows.append(_push(repo, calls, changed, offset, number))
             offset += changed
-        reconcile.settings.cache_clear()
-        reconcile.service.cache_clear()
+        wired.settings.cache_clear()
+        wired.reconciler.cache_clear()
     clients.reset()
     return rows, seed_seconds, f"{os.cpu_count()} CPUs"
 

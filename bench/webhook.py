@@ -250,9 +250,10 @@ def own_code(deliveries: int, template: dict[str, Any]) -> None:
 def warm(deliveries: int, template: dict[str, Any]) -> None:
     """Signed deliveries through the handler in this process (clients and secret warm)."""
     from smgitops.handlers import webhook
+    from smgitops.wiring.webhook import webhook as wired
 
     body = template["body"].encode()
-    webhook.service.cache_clear()
+    wired.cache_clear()
     for _ in range(20):  # warm: clients, secret, connections
         assert webhook.handler(_delivery(template, body), None)["statusCode"] == 202
     aws = AwsTime()

@@ -17,6 +17,7 @@ from smgitops.aws.store import StatusStore
 from smgitops.handlers import drift
 from smgitops.rollout.service import RolloutService
 from smgitops.rollout.status import Phase
+from smgitops.wiring.drift import drift as wired_drift
 from tests.builders import declaration
 from tests.conftest import load_event
 from tests.integration.conftest import TABLE, Engine
@@ -63,9 +64,9 @@ def stack(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     monkeypatch.setenv("SMGITOPS_TABLE", TABLE)
     monkeypatch.setenv("SMGITOPS_TOPIC_ARN", topic)
     monkeypatch.delenv("SMGITOPS_SELF_HEAL", raising=False)
-    drift.service.cache_clear()
+    wired_drift.cache_clear()
     yield Stack(engine, queue_url, sqs)
-    drift.service.cache_clear()
+    wired_drift.cache_clear()
 
 
 def run_drift(capsys: pytest.CaptureFixture[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -187,7 +188,7 @@ def test_self_heal_restores_the_declared_instance_count(
         ],
     )
     monkeypatch.setenv("SMGITOPS_SELF_HEAL", "true")
-    drift.service.cache_clear()
+    wired_drift.cache_clear()
     answer, _ = run_drift(capsys)
     rollout = answer["healed"]["churn-predictor"]
     status = stack.store.get("churn-predictor")

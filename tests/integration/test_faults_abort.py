@@ -41,7 +41,7 @@ ABORT_FAILS = "Abort function failing"
 @pytest.fixture
 def deliver(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Any:
     """``deliver(alarm)``: the alarm's state-change event through the abort handler."""
-    monkeypatch.setattr(abort, "service", lambda: engine.service)
+    monkeypatch.setattr(abort, "rollouts", lambda: engine.service)
 
     def send(alarm: str, reason: str = "Threshold Crossed") -> dict[str, Any]:
         event = copy.deepcopy(load_event("alarm-state-alarm.json"))

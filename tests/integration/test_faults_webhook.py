@@ -16,6 +16,7 @@ from smgitops.aws.store import StatusStore
 from smgitops.handlers import reconcile
 from smgitops.local.emulator import emulated_aws
 from smgitops.rollout.status import Phase
+from smgitops.wiring import reconcile as wired
 from tests.support.faults import error_response, record
 from tests.support.ingest import (
     Aws,
@@ -54,11 +55,11 @@ def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Aws, 
             SMGITOPS_REPOSITORY_URLS=remote.url,
         )
         clients.reset()  # the attempts setting is read when a client is made
-        reconcile.settings.cache_clear()
-        reconcile.service.cache_clear()
+        wired.settings.cache_clear()
+        wired.reconciler.cache_clear()
         yield resources, remote
-    reconcile.settings.cache_clear()
-    reconcile.service.cache_clear()
+    wired.settings.cache_clear()
+    wired.reconciler.cache_clear()
     clients.reset()
 
 

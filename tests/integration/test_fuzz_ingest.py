@@ -27,6 +27,7 @@ from smgitops.handlers import reconcile
 from smgitops.ingest import signature
 from smgitops.local.resources import create_table
 from smgitops.observability import logger
+from smgitops.wiring import reconcile as wired
 from tests.conftest import load_event
 from tests.integration.test_webhook_fuzz import json_values
 from tests.support.ingest import call_webhook, create_aws, signed, webhook_env
@@ -130,8 +131,8 @@ def _reconcile_env(monkeypatch: pytest.MonkeyPatch, table: str) -> None:
         "SMGITOPS_WORKDIR": "/nonexistent/smgitops-fuzz/work",
     }.items():
         monkeypatch.setenv(name, value)
-    reconcile.settings.cache_clear()
-    reconcile.service.cache_clear()
+    wired.settings.cache_clear()
+    wired.reconciler.cache_clear()
 
 
 def _far_future(body: Any) -> bool:

@@ -16,7 +16,8 @@ from moto import mock_aws
 from smgitops.aws import clients
 from smgitops.cli import main
 from smgitops.commands.invoke import env_vars, resign
-from smgitops.handlers import abort, tick, webhook
+from smgitops.wiring.rollout import rollouts
+from smgitops.wiring.webhook import webhook as wired_webhook
 from tests.conftest import EVENTS, load_event
 from tests.integration.conftest import TABLE, Engine
 from tests.support.ingest import GITHUB_REPO, SECRET_NAME, create_aws
@@ -26,11 +27,9 @@ from tests.support.ingest import GITHUB_REPO, SECRET_NAME, create_aws
 def handlers(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     monkeypatch.setenv("SMGITOPS_TABLE", TABLE)
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    abort.service.cache_clear()
-    tick.service.cache_clear()
+    rollouts.cache_clear()
     yield engine
-    abort.service.cache_clear()
-    tick.service.cache_clear()
+    rollouts.cache_clear()
 
 
 def test_invoke_runs_the_abort_handler_on_a_sample_event(
@@ -71,9 +70,9 @@ def test_a_misconfigured_webhook_exits_one_and_says_why(
 ) -> None:
     for name in [n for n in os.environ if n.startswith("SMGITOPS_")]:
         monkeypatch.delenv(name)
-    webhook.service.cache_clear()
+    wired_webhook.cache_clear()
     code = main(["invoke", "webhook", "--event", str(EVENTS / "github-push-main.json")])
-    webhook.service.cache_clear()
+    wired_webhook.cache_clear()
     assert code == 1  # used to be 0 with a 500 on stdout
     answer = json.loads(capsys.readouterr().out)
     assert answer["statusCode"] == 500
@@ -105,14 +104,14 @@ def test_a_sample_push_resigned_with_the_runtimes_secret_is_accepted(
             monkeypatch.delenv(name)
         monkeypatch.setattr(os, "environ", {**os.environ})  # invoke writes the env: undo it
         event = str(EVENTS / "github-push-main.json")
-        webhook.service.cache_clear()
+        wired_webhook.cache_clear()
         unsigned = main(["invoke", "webhook", "--event", event, "--env-vars", str(env)])
         refused = json.loads(capsys.readouterr().out)
-        webhook.service.cache_clear()
+        wired_webhook.cache_clear()
         signing = ["--sign", SECRET]
         resigned = main(["invoke", "webhook", "--event", event, "--env-vars", str(env), *signing])
         accepted = json.loads(capsys.readouterr().out)
-        webhook.service.cache_clear()
+        wired_webhook.cache_clear()
         clients.reset()
     assert (unsigned, refused["statusCode"]) == (0, 401)  # the events' test secret is not it
     assert (resigned, accepted["statusCode"]) == (0, 202)

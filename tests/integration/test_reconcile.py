@@ -22,6 +22,7 @@ from smgitops.ingest.work import PushWork
 from smgitops.local.emulator import emulated_aws
 from smgitops.rollout.status import Phase
 from smgitops.urls import identity_of
+from smgitops.wiring import reconcile as wired
 from tests.conftest import load_event
 from tests.support.ingest import (
     TOKEN_NAME,
@@ -96,12 +97,12 @@ class Stack:
     def prune(self, *, operator: bool) -> None:
         """The operator's setting (``SMGITOPS_PRUNE``), the upper bound of every repository's."""
         self.monkeypatch.setenv("SMGITOPS_PRUNE", "true" if operator else "false")
-        reconcile.settings.cache_clear()
-        reconcile.service.cache_clear()
+        wired.settings.cache_clear()
+        wired.reconciler.cache_clear()
 
     def finish(self) -> None:
         """Tick every active rollout to its end (first deploys: no bake time to wait)."""
-        engine = reconcile.service().engine
+        engine = wired.reconciler().engine
         store = StatusStore(self.aws.table)
         for status in store.list_statuses():
             for _ in range(20):
@@ -161,13 +162,13 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
             "SMGITOPS_GITHUB_API_URL": github.url,
         }
         webhook_env(monkeypatch, aws, **env)
-        reconcile.settings.cache_clear()
-        reconcile.service.cache_clear()
+        wired.settings.cache_clear()
+        wired.reconciler.cache_clear()
         calls: list[str] = []
         clients.client("sagemaker").meta.events.register("before-call.sagemaker.*", _count(calls))
         yield Stack(aws, remote, github, monkeypatch, calls)
-    reconcile.settings.cache_clear()
-    reconcile.service.cache_clear()
+    wired.settings.cache_clear()
+    wired.reconciler.cache_clear()
     clients.reset()
 
 
@@ -396,8 +397,8 @@ def test_codecommit_events_reconcile_the_tracked_branch_and_ignore_tags(
     gitconfig.write_text(f'[url "{stack.remote.url}"]\n\tinsteadOf = {codecommit}\n')
     stack.monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
     stack.monkeypatch.setenv("SMGITOPS_REPOSITORY_URLS", codecommit)
-    reconcile.settings.cache_clear()
-    reconcile.service.cache_clear()
+    wired.settings.cache_clear()
+    wired.reconciler.cache_clear()
     stack.remote.declare("churn-predictor")
     sha = stack.remote.commit("v1")
     event = load_event("codecommit-reference-updated.json")
@@ -443,8 +444,8 @@ def test_github_api_down_does_not_fail_the_deploy(stack: Stack) -> None:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     stack.monkeypatch.setenv("SMGITOPS_GITHUB_API_URL", f"http://127.0.0.1:{port}")
-    reconcile.settings.cache_clear()
-    reconcile.service.cache_clear()
+    wired.settings.cache_clear()
+    wired.reconciler.cache_clear()
     stack.remote.declare("churn-predictor")
     record = stack.push(stack.remote.commit("v1"), T0)
     assert record.status == "reconciled"
@@ -518,8 +519,8 @@ def test_bad_messages_are_dropped_with_a_reason(stack: Stack) -> None:
 
 def test_a_role_outside_the_repositorys_folder_makes_the_push_invalid(stack: Stack) -> None:
     stack.monkeypatch.setenv("SMGITOPS_EXECUTION_ROLE_PATH", "/smgitops/")
-    reconcile.settings.cache_clear()
-    reconcile.service.cache_clear()
+    wired.settings.cache_clear()
+    wired.reconciler.cache_clear()
     stack.remote.declare("churn-predictor")  # the builders' role: role/SageMakerExecution
     record = stack.push(stack.remote.commit("v1"), T0)
     assert record.status == "invalid"

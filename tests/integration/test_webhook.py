@@ -23,6 +23,7 @@ from smgitops.aws.secrets import CachedSecret, SecretReader
 from smgitops.clock import now
 from smgitops.ingest.push import claim_key
 from smgitops.ingest.work import PushWork
+from smgitops.wiring.webhook import webhook as wired_webhook
 from tests.conftest import load_event
 from tests.support.ingest import (
     GITHUB_REPO,
@@ -363,13 +364,11 @@ def test_only_post_is_accepted(aws: Aws) -> None:
 
 
 def test_missing_configuration_is_a_500_without_details(monkeypatch: pytest.MonkeyPatch) -> None:
-    from smgitops.handlers import webhook
-
     monkeypatch.delenv("SMGITOPS_TABLE", raising=False)
-    webhook.service.cache_clear()
+    wired_webhook.cache_clear()
     status, body, _ = call_webhook(load_event(PUSH))
     assert (status, body) == (500, {"message": "webhook misconfigured"})
-    webhook.service.cache_clear()
+    wired_webhook.cache_clear()
 
 
 # What the webhook's cold path must never load: pydantic (it alone costs more than the import
@@ -544,9 +543,9 @@ def test_cached_secrets_expire_within_minutes(aws: Aws) -> None:
 
 
 def test_the_webhooks_secret_has_a_bounded_cache_and_window_by_default(aws: Aws) -> None:
-    from smgitops.handlers import webhook
+    from smgitops.wiring.webhook import webhook
 
-    secret = webhook.service().secret
+    secret = webhook().secret
     assert isinstance(secret, CachedSecret)
     assert 0 < secret.max_age <= 600
     assert 0 < secret.previous_window <= 86400

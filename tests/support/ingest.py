@@ -100,9 +100,9 @@ def webhook_env(monkeypatch: pytest.MonkeyPatch, aws: Aws, **extra: str) -> None
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
-    from smgitops.handlers import webhook
+    from smgitops.wiring.webhook import webhook
 
-    webhook.service.cache_clear()
+    webhook.cache_clear()
 
 
 # --- webhook events ------------------------------------------------------------------------

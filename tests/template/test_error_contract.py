@@ -70,7 +70,7 @@ def _raised_by_tick(error: Exception, monkeypatch: pytest.MonkeyPatch) -> str:
         def tick(self, *_: Any, **__: Any) -> Any:
             raise error
 
-    monkeypatch.setattr(tick, "service", Raising)
+    monkeypatch.setattr(tick, "rollouts", Raising)
     function = local_sfn.as_task_function(tick.handler, TICK_ARN)
     answer = local_sfn.invoke_registered(function, json.dumps(START))
     return str(answer["Payload"]["errorType"])

@@ -12,7 +12,7 @@ from moto import mock_aws
 
 from smgitops import settings
 from smgitops.aws import clients
-from smgitops.handlers import webhook
+from smgitops.wiring.webhook import webhook as wired_webhook
 from tests.conftest import load_event
 from tests.support.ingest import call_webhook, create_aws, webhook_env
 from tests.template.cfn import Deployment, deployed_resources, principal_statements
@@ -73,9 +73,9 @@ def recorded_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, 
         webhook_env(monkeypatch, resources)
         clients.reset()
         clients.session().events.register("before-parameter-build", record)
-        webhook.service.cache_clear()
+        wired_webhook.cache_clear()
         yield calls
-    webhook.service.cache_clear()
+    wired_webhook.cache_clear()
     clients.reset()
 
 

@@ -17,6 +17,7 @@ from smgitops.local.emulator.sagemaker import lifecycle
 from smgitops.local.resources import create_table
 from smgitops.rollout.service import RolloutService
 from smgitops.rollout.status import Phase
+from smgitops.wiring.rollout import build, rollouts
 from tests.builders import declaration
 from tests.support.emulator import put_manual_alarm
 from tests.template.rollout_harness import EXECUTE, TICK_ARN
@@ -39,12 +40,12 @@ def service(monkeypatch: pytest.MonkeyPatch) -> Iterator[RolloutService]:
         monkeypatch.setenv("SMGITOPS_TABLE", TABLE)
         monkeypatch.setenv("SMGITOPS_STATE_MACHINE_ARN", arn)
         monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-        tick.service.cache_clear()
+        rollouts.cache_clear()
         local_sfn.register_function(TICK_ARN, local_sfn.as_task_function(tick.handler, TICK_ARN))
-        engine = RolloutService.from_settings(_settings(arn))
+        engine = build(_settings(arn))
         yield engine
         local_sfn.unregister_function(TICK_ARN)
-        tick.service.cache_clear()
+        rollouts.cache_clear()
     lifecycle.set_update_delay(saved)
     clients.reset()
 

@@ -13,7 +13,6 @@ from smgitops.urls import STATUS_PROVIDERS, identity_of, status_target
 
 if TYPE_CHECKING:
     from smgitops.rollout.status import RolloutStatus
-    from smgitops.settings import EngineSettings
 
 
 class Notifier(Protocol):
@@ -117,24 +116,3 @@ def outcome_line(status: RolloutStatus) -> str:
     head = words.get(str(status.phase), str(status.phase).lower())
     reason = status.reason.splitlines()[0] if status.reason else ""
     return f"{head}: {reason}" if reason else head
-
-
-def notifier_from(settings: EngineSettings) -> Notifier | None:
-    """SNS when a topic is configured, GitHub commit statuses when a token secret is."""
-    chosen: list[Notifier] = []
-    if settings.topic_arn:
-        chosen.append(SnsNotifier(settings.topic_arn))
-    if settings.github_token_secret:
-        from smgitops.aws.github import GitHubStatuses  # noqa: PLC0415
-        from smgitops.aws.secrets import CachedSecret, SecretReader, token_from  # noqa: PLC0415
-
-        secret = CachedSecret(SecretReader(settings.github_token_secret), max_age=300)
-        api_url = settings.github_api_url
-
-        def statuses() -> GitHubStatuses:
-            return GitHubStatuses(api_url, token_from(secret.values()[0]))
-
-        chosen.append(GitHubNotifier(statuses))
-    if not chosen:
-        return None
-    return chosen[0] if len(chosen) == 1 else Notifiers(*chosen)

@@ -55,19 +55,11 @@ def aws_from(args: argparse.Namespace) -> None:
 
 def service_from(args: argparse.Namespace) -> RolloutService:
     """The rollout service against AWS, or the emulator given by --aws."""
-    from smgitops.rollout.service import RolloutService  # noqa: PLC0415
-    from smgitops.settings import EngineSettings  # noqa: PLC0415
+    from smgitops.wiring import operator  # noqa: PLC0415
 
     aws_from(args)
-    environ = {**os.environ, "SMGITOPS_TABLE": args.table}
-    settings = EngineSettings.from_env(environ)
-    service = RolloutService.from_settings(settings)
-    if service.executions is None:
-        from smgitops.aws.stepfunctions import Executions  # noqa: PLC0415
-
-        # Answering a manual gate's task token needs no state machine ARN.
-        service.executions = Executions(os.environ.get("SMGITOPS_STATE_MACHINE_ARN", ""))
-    return service
+    arn = os.environ.get("SMGITOPS_STATE_MACHINE_ARN", "")
+    return operator.rollouts(operator.engine_settings(args.table), arn)
 
 
 # Internal fields no reader needs (the full declaration is in the repository at the commit).

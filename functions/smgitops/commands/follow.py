@@ -217,9 +217,9 @@ def run_wait(args: argparse.Namespace) -> int:
     reporter = Reporter(sys.stderr, quiet=args.quiet)
 
     def pushes() -> list[dict[str, object]]:
-        from smgitops.aws.deliveries import PushStore  # noqa: PLC0415
+        from smgitops.wiring import operator  # noqa: PLC0415
 
-        return [r.to_json() for r in PushStore(args.table).recent(limit=50)]
+        return [r.to_json() for r in operator.pushes(args.table).recent(limit=50)]
 
     try:
         verdict = wait_for(

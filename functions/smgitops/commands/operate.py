@@ -123,8 +123,9 @@ def _drift_cell(drift: str) -> str:
 def _numbers(s: RolloutStatus, now: float) -> list[VariantNumbers]:
     """Per-variant invocations, 5xx and latency since the step began, while two variants serve
     (what an A/B test is decided on); none when CloudWatch has no whole minute yet."""
-    from smgitops.aws.metrics import MetricQuery, VariantMetrics  # noqa: PLC0415
+    from smgitops.aws.metrics import MetricQuery  # noqa: PLC0415
     from smgitops.rollout.progress import ERRORS, LATENCY, variant_numbers  # noqa: PLC0415
+    from smgitops.wiring import operator  # noqa: PLC0415
 
     view = progress(s, now)
     if s.done or len(view.variants) < 2:
@@ -132,7 +133,7 @@ def _numbers(s: RolloutStatus, now: float) -> list[VariantNumbers]:
     queries = [MetricQuery(*ERRORS), MetricQuery(*LATENCY)]
     names = [v.name for v in view.variants]
     start = s.step_since or s.phase_since
-    series = VariantMetrics().read(s.endpoint, names, queries, start=start, end=now)
+    series = operator.metrics().read(s.endpoint, names, queries, start=start, end=now)
     return variant_numbers(view, series)
 
 
@@ -304,9 +305,9 @@ def run_retry(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from smgitops.aws.stepfunctions import Executions  # noqa: PLC0415
+    from smgitops import wiring  # noqa: PLC0415
 
-    service.executions = Executions(arn)
+    service.executions = wiring.executions(arn)
     by = args.by or getpass.getuser()
     context = Context(
         golden=status.golden, freeze=status.freeze, override=status.override,

@@ -187,10 +187,9 @@ def run_live(args: argparse.Namespace) -> int:
 
 
 def live_plan(desired: DesiredState, header: dict[str, str], table: str | None) -> Plan:
-    from smgitops.aws.store import StatusStore  # noqa: PLC0415 - boto3 only when planning
-    from smgitops.plan.live import LiveState  # noqa: PLC0415
+    from smgitops.wiring import operator  # noqa: PLC0415 - boto3 only when planning
 
-    store = StatusStore(table) if table else None
+    store = operator.statuses(table) if table else None
     if store is not None and not store.exists():
         print(
             f"smgitops plan: no status table {table!r}: last-applied state and orphans unknown "
@@ -198,7 +197,7 @@ def live_plan(desired: DesiredState, header: dict[str, str], table: str | None) 
             file=sys.stderr,
         )
         store = None
-    live = LiveState(store=store)
+    live = operator.live_state(store)
     changes = compare(
         desired.declarations,
         live.current(desired.declarations),
@@ -210,11 +209,11 @@ def live_plan(desired: DesiredState, header: dict[str, str], table: str | None) 
 
 def refusals(declarations: Iterable[Declaration]) -> dict[str, str]:
     """Per endpoint, why a push would refuse it: declared alarms that do not exist."""
-    from smgitops.aws.cloudwatch import CloudWatch  # noqa: PLC0415 - boto3 only when planning
+    from smgitops.wiring import operator  # noqa: PLC0415 - boto3 only when planning
 
     declared = {d.name: d.spec.rollout.analysis.alarms for d in declarations}
     wanted = [name for names in declared.values() for name in names]
-    absent = set(CloudWatch().missing(wanted)) if wanted else set()
+    absent = set(operator.alarms().missing(wanted)) if wanted else set()
     out = {}
     for endpoint, names in declared.items():
         missing = [name for name in names if name in absent]

@@ -104,10 +104,10 @@ def render(records: list[PushRecord]) -> str:
 
 
 def run_pushes(args: argparse.Namespace) -> int:
-    from smgitops.aws.deliveries import PushStore  # noqa: PLC0415
+    from smgitops.wiring import operator  # noqa: PLC0415
 
     aws_from(args)
-    records = PushStore(args.table).recent(limit=max(1, args.limit))
+    records = operator.pushes(args.table).recent(limit=max(1, args.limit))
     if args.commit:
         records = [r for r in records if r.commit.startswith(args.commit.lower())]
     if args.output == "json":

@@ -4,14 +4,12 @@ applies the previous change); the next tick completes the rollback."""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from smgitops.observability import logger
-from smgitops.rollout.service import RolloutService
-from smgitops.settings import EngineSettings
+from smgitops.wiring.rollout import rollouts
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -41,11 +39,6 @@ class AlarmStateChange(BaseModel):
     detail: _AlarmDetail
 
 
-@cache
-def service() -> RolloutService:
-    return RolloutService.from_settings(EngineSettings.from_env())
-
-
 MARGIN_S = 5.0  # seconds the function keeps for writing the status after the last try
 
 
@@ -64,6 +57,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     alarm = change.detail.alarm_name
     if change.detail.state.value != "ALARM":
         return {"alarm": alarm, "state": change.detail.state.value, "endpoints": []}
-    endpoints = service().on_alarm(alarm, change.detail.state.reason, time_left=_time_left(context))
+    reason = change.detail.state.reason
+    endpoints = rollouts().on_alarm(alarm, reason, time_left=_time_left(context))
     logger().info("alarm handled", extra={"alarm": alarm, "endpoints": endpoints})
     return {"alarm": alarm, "state": "ALARM", "endpoints": endpoints}

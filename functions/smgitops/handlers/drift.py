@@ -9,21 +9,15 @@ repository's ``.smgitops.yaml`` at the rollout's commit (or, where the file does
 
 from __future__ import annotations
 
-from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from smgitops.drift.service import DriftService
 from smgitops.observability import count, logger
-from smgitops.settings import DriftSettings
+from smgitops.wiring.drift import drift
 
 if TYPE_CHECKING:
-    from smgitops.declaration.models import Declaration
     from smgitops.drift.service import DriftOutcome
-    from smgitops.rollout.service import RolloutService
-    from smgitops.rollout.start import StartOutcome
-    from smgitops.rollout.status import Context
 
 
 class DriftRequest(BaseModel):
@@ -33,57 +27,6 @@ class DriftRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     endpoints: list[str] = Field(default_factory=list, max_length=1000)
-
-
-@cache
-def service() -> DriftService:
-    """Wire the real adapters once per container (imported here: nothing at import time)."""
-    from smgitops.aws.live import LiveEndpoints  # noqa: PLC0415
-    from smgitops.aws.sns import SnsDriftNotifier, SnsPublisher  # noqa: PLC0415
-    from smgitops.aws.store import StatusStore  # noqa: PLC0415
-
-    settings = DriftSettings.from_env()
-    return DriftService(
-        store=StatusStore(settings.table),
-        live=LiveEndpoints(),
-        notifier=SnsDriftNotifier(SnsPublisher(settings.topic_arn)) if settings.topic_arn else None,
-        # selfHeal may come from any repository's .smgitops.yaml: always able to start a rollout
-        healer=Healer(settings),
-        self_heal=settings.self_heal,
-    )
-
-
-class Healer:
-    """``RolloutService.start``, its adapters (five boto3 clients) built at the first heal:
-    most drift runs heal nothing and should not pay for them at cold start."""
-
-    def __init__(self, settings: DriftSettings) -> None:
-        self._settings = settings
-
-    @cached_property
-    def _service(self) -> RolloutService:
-        from smgitops.rollout.service import RolloutService  # noqa: PLC0415
-
-        return RolloutService.from_settings(self._settings)
-
-    def start(
-        self,
-        declaration: Declaration,
-        *,
-        commit: str,
-        pushed_at: float,
-        source: dict[str, str],
-        force: bool = False,
-        context: Context | None = None,
-    ) -> StartOutcome:
-        return self._service.start(
-            declaration,
-            commit=commit,
-            pushed_at=pushed_at,
-            source=source,
-            force=force,
-            context=context,
-        )
 
 
 def publish(outcomes: list[DriftOutcome]) -> None:
@@ -96,7 +39,7 @@ def publish(outcomes: list[DriftOutcome]) -> None:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     del context
     request = DriftRequest.model_validate(event)
-    outcomes = service().check_all(request.endpoints)
+    outcomes = drift().check_all(request.endpoints)
     publish(outcomes)
     answer = {
         "checked": [o.report.endpoint for o in outcomes if not o.report.skipped],

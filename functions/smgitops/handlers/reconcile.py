@@ -11,71 +11,15 @@ them).
 from __future__ import annotations
 
 import json
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from smgitops.aws.deliveries import PushStore
-from smgitops.aws.github import GitHubStatuses
-from smgitops.aws.secrets import CachedSecret, SecretReader, token_from
 from smgitops.errors import ConflictError, GitFetchError, TransientError
-from smgitops.git.credentials import GitCredentials
-from smgitops.git.repository import GitFetcher
-from smgitops.ingest.allowlist import AllowList
 from smgitops.ingest.codecommit import DETAIL_TYPE, CodeCommitEvent
 from smgitops.ingest.work import Ignored, PushWork
 from smgitops.observability import logger
-from smgitops.reconcile.reconciler import Reconciler
-from smgitops.rollout.service import RolloutService
-from smgitops.settings import ReconcileSettings
-
-SECRET_MAX_AGE_S = 300.0
-
-
-@cache
-def settings() -> ReconcileSettings:
-    return ReconcileSettings.from_env()
-
-
-@cache
-def service() -> Reconciler:
-    """Built once per container (tests call ``service.cache_clear()``)."""
-    config = settings()
-    git_secret = (
-        CachedSecret(SecretReader(config.git_credentials_secret), max_age=SECRET_MAX_AGE_S)
-        if config.git_credentials_secret
-        else None
-    )
-    token_secret = (
-        CachedSecret(SecretReader(config.github_token_secret), max_age=SECRET_MAX_AGE_S)
-        if config.github_token_secret
-        else None
-    )
-
-    def credentials(url: str) -> GitCredentials | None:
-        del url
-        return GitCredentials.parse(git_secret.values()[0]) if git_secret else None
-
-    def statuses() -> GitHubStatuses | None:
-        if token_secret is None:
-            return None
-        return GitHubStatuses(config.github_api_url, token_from(token_secret.values()[0]))
-
-    return Reconciler(
-        fetcher=GitFetcher(Path(config.workdir), credentials),
-        engine=RolloutService.from_settings(config),
-        pushes=PushStore(config.table),
-        allow=AllowList.parse(config.repository_urls),
-        statuses=statuses,
-        branch=config.branch,
-        declarations_dir=config.declarations_dir,
-        prune=config.prune,
-        max_endpoints=config.max_endpoints,
-        role_path=config.execution_role_path,
-        deployment_arn=config.state_machine_arn,
-    )
+from smgitops.wiring import reconcile as wiring
 
 
 def work_from(body: Any, *, branch: str) -> PushWork | Ignored:
@@ -112,7 +56,7 @@ def _process(body: Any, attempt: int) -> dict[str, Any]:
     log = logger()
     log.remove_keys(list(LOG_KEYS))
     try:
-        work = work_from(body, branch=settings().branch)
+        work = work_from(body, branch=wiring.settings().branch)
     except (ValueError, ValidationError, RecursionError) as exc:
         log.error("message dropped: not push work", extra={"error": _short(exc)})
         return {"status": "dropped", "reason": _short(exc)}
@@ -120,7 +64,7 @@ def _process(body: Any, attempt: int) -> dict[str, Any]:
         log.info("message ignored", extra={"reason": work.reason})
         return {"status": "ignored", "reason": work.reason}
     log.append_keys(repository=work.identity, commit=work.commit, delivery=work.delivery)
-    reconciler = service()
+    reconciler = wiring.reconciler()
     try:
         record = reconciler.reconcile(work)
     except (TransientError, GitFetchError, ConflictError) as exc:

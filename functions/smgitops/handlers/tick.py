@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from smgitops.errors import STATE_MACHINE_RETRIES, for_state_machine
 from smgitops.observability import count, logger
-from smgitops.rollout.service import RolloutService
-from smgitops.settings import EngineSettings
+from smgitops.wiring.rollout import rollouts
 
 if TYPE_CHECKING:
     from smgitops.rollout.tick import TickResult
@@ -24,11 +22,6 @@ class TickInput(BaseModel):
     rollout_id: str = Field(alias="rolloutId", min_length=1)
     abort_reason: str = Field(default="", alias="abortReason")
     task_token: str = Field(default="", alias="taskToken")
-
-
-@cache
-def service() -> RolloutService:
-    return RolloutService.from_settings(EngineSettings.from_env())
 
 
 ENDED_METRICS = {
@@ -49,7 +42,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     del context
     request = TickInput.model_validate(event)
     try:
-        result = service().tick(
+        result = rollouts().tick(
             request.endpoint,
             request.rollout_id,
             abort_reason=request.abort_reason,

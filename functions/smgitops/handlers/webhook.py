@@ -9,42 +9,12 @@ has one route, so the request is mapped here. The environment is read by
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 
-from smgitops.aws.deliveries import DeliveryStore
-from smgitops.aws.queue import WorkQueue
-from smgitops.aws.secrets import CachedSecret, SecretReader
 from smgitops.errors import ConfigurationError
-from smgitops.ingest.allowlist import AllowList
-from smgitops.ingest.webhook import Request, Response, Webhook, WebhookConfig
+from smgitops.ingest.webhook import Request, Response
 from smgitops.observability import logger
-
-
-@cache
-def service() -> Webhook:
-    """Built once per container from the environment (tests call ``service.cache_clear()``)."""
-    settings = WebhookConfig.from_env()
-
-    def cached(name: str) -> CachedSecret:
-        return CachedSecret(
-            SecretReader(name),
-            max_age=settings.secret_cache_seconds,
-            min_refresh=settings.secret_refresh_seconds,
-            previous_window=settings.previous_secret_seconds,
-        )
-
-    return Webhook(
-        secret=cached(settings.webhook_secret),
-        repository_secrets=cached(settings.repository_secrets)
-        if settings.repository_secrets
-        else None,
-        deliveries=DeliveryStore(settings.table, ttl_seconds=settings.delivery_ttl_seconds),
-        queue=WorkQueue(settings.queue_url),
-        allow=AllowList.parse(settings.repository_urls),
-        branch=settings.branch,
-        max_body_bytes=settings.max_body_bytes,
-    )
+from smgitops.wiring.webhook import webhook
 
 
 def request_from(event: Any) -> Request:
@@ -82,7 +52,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     request = request_from(event)
     log = logger()
     try:
-        response = service().handle(request)
+        response = webhook().handle(request)
     except ConfigurationError as exc:
         log.error("webhook misconfigured", extra={"error": str(exc)})
         response = Response(500, {"message": "webhook misconfigured"})

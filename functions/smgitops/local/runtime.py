@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from smgitops import clock
+from smgitops import clock, wiring
 from smgitops.aws import clients
 from smgitops.errors import ConfigurationError
 from smgitops.local.resources import create_table
@@ -139,7 +139,8 @@ class LocalRuntime:
 
     def stop(self) -> None:
         """Stop everything, and leave the process as :meth:`start` found it: environment,
-        clock, cached handler services, routed functions and alarm targets, moto's state."""
+        clock, the services built by :mod:`smgitops.wiring`, routed functions and alarm
+        targets, moto's state."""
         self._stop.set()
         if self.webhook_server is not None:
             self.webhook_server.shutdown()
@@ -156,13 +157,12 @@ class LocalRuntime:
             self.emulator.stop()
             stepfunctions.clear_functions()
             events.clear_targets()
-        _clear_handler_caches()
         self.workdir.cleanup()
         clock.reset()
         if self._saved_environ is not None:  # the next runtime in this process starts afresh
             os.environ.clear()
             os.environ.update(self._saved_environ)
-        clients.reset()
+        wiring.reset()  # the functions' services, a swapped port and the AWS clients
 
     def __enter__(self) -> LocalRuntime:
         return self
@@ -202,7 +202,7 @@ class LocalRuntime:
         self._saved_environ = dict(os.environ)
         os.environ.update(self.env)
         os.environ.pop("AWS_PROFILE", None)
-        clients.reset()
+        wiring.reset()  # services and clients built from the environment before this one
 
     def _create_resources(self) -> None:
         create_table(clients.client("dynamodb"), self.options.table)
@@ -253,13 +253,15 @@ class LocalRuntime:
         from smgitops.handlers import abort, tick  # noqa: PLC0415
         from smgitops.local.emulator import stepfunctions  # noqa: PLC0415
 
-        _clear_handler_caches()
+        wiring.reset()  # services built before this runtime's environment existed
         if self.emulator is None:
+            from smgitops.local.runner import LocalExecutions  # noqa: PLC0415
+
             log.warning(
                 "AWS_ENDPOINT_URL is set: state machine executions and alarm events need the "
                 "emulator in this process; rollouts are ticked by a local runner instead"
             )
-            _use_local_runner()
+            wiring.swap_executions(LocalExecutions)
             return
         stepfunctions.install()
         tick_arn = self._function_arn("tick")
@@ -295,14 +297,12 @@ class LocalRuntime:
         """The dashboard over this runtime's table, with the engine its tick handler uses."""
         if not self.options.dashboard:
             return
-        from smgitops.aws.stepfunctions import Executions  # noqa: PLC0415
         from smgitops.dashboard.server import Dashboard, ServiceSource, serve  # noqa: PLC0415
-        from smgitops.rollout.service import RolloutService  # noqa: PLC0415
-        from smgitops.settings import EngineSettings  # noqa: PLC0415
+        from smgitops.wiring import operator  # noqa: PLC0415
 
         # The engine the CLI's operator commands use: it answers a gate's task token too.
-        service = RolloutService.from_settings(EngineSettings.from_env(self.env))
-        service.executions = Executions(self.state_machine_arn)
+        settings = operator.engine_settings(self.options.table, self.env)
+        service = operator.rollouts(settings, self.state_machine_arn)
         dashboard = Dashboard(
             ServiceSource(service), allow_actions=self.options.allow_actions, by="local"
         )
@@ -387,17 +387,6 @@ class _Context:
         return 300_000
 
 
-def _clear_handler_caches() -> None:
-    """The handlers build their services once per container: once per runtime here."""
-    from smgitops.handlers import abort, drift, reconcile, tick, webhook  # noqa: PLC0415
-
-    for module in (abort, tick, webhook, reconcile, drift):
-        for name in ("service", "settings"):
-            cached = getattr(module, name, None)
-            if cached is not None and hasattr(cached, "cache_clear"):
-                cached.cache_clear()
-
-
 def _logged(name: str, handler: Any) -> Any:
     def call(event: dict[str, Any]) -> Any:
         try:
@@ -417,14 +406,6 @@ def _idempotent(create: Any, **params: Any) -> None:
     except ClientError as exc:
         if "Exists" not in exc.response["Error"]["Code"]:
             raise
-
-
-def _use_local_runner() -> None:
-    """Against an external endpoint: start executions as in-process tick loops."""
-    from smgitops.aws import stepfunctions  # noqa: PLC0415
-    from smgitops.local.runner import LocalExecutions  # noqa: PLC0415
-
-    stepfunctions.Executions = LocalExecutions  # type: ignore[misc,assignment]
 
 
 def function_url_event(
