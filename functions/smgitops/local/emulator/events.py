@@ -35,7 +35,7 @@ from moto.events.utils import EventTemplateParser
 from moto.sqs.exceptions import QueueDoesNotExist
 from moto.sqs.models import sqs_backends
 
-from smgitops.local.emulator.cloudwatch.alarms import iso_millis
+from smgitops.local.emulator.timestamps import iso_millis
 
 logger = logging.getLogger(__name__)
 

@@ -29,6 +29,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from smgitops.local.emulator.timestamps import iso_millis
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
@@ -345,12 +347,6 @@ def _reason_data(
         evaluated.append(entry)
     data["evaluatedDatapoints"] = evaluated
     return data
-
-
-def iso_millis(epoch: float) -> str:
-    """CloudWatch's timestamp format in reasons and events: 2019-10-02T17:04:40.989+0000."""
-    moment = datetime.fromtimestamp(epoch, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
 
 
 def _reason_time(epoch: float) -> str:
