@@ -45,6 +45,7 @@ demo: setup-runtime
 lint: setup
 	$(BIN)/ruff check functions tests bench scripts
 	$(BIN)/ruff format --check functions tests bench scripts
+	$(BIN)/lint-imports
 
 types: setup
 	$(BIN)/mypy
@@ -65,4 +66,4 @@ mutation: setup
 	$(BIN)/python scripts/mutation.py
 
 clean:
-	rm -rf $(VENV) .venv-checkov .venv-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis mutants
+	rm -rf $(VENV) .venv-checkov .venv-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache mutants
