@@ -1099,6 +1099,34 @@ class EndpointSpec(_Model):
             )
         return self
 
+    def variant_settings(self) -> dict[str, Any]:
+        """The declared fields of ``production.VARIANT_MEMBERS``, as ``ProductionVariant``
+        takes them."""
+        out: dict[str, Any] = {}
+        if self.serverless is not None:
+            out["ServerlessConfig"] = production.serverless_config(self.serverless)
+        if self.volume_size_gb is not None:
+            out["VolumeSizeInGB"] = self.volume_size_gb
+        download = production.seconds(self.model.model_data_download_timeout)
+        if download is not None:
+            out["ModelDataDownloadTimeoutInSeconds"] = download
+        startup = production.seconds(self.model.startup_health_check_timeout)
+        if startup is not None:
+            out["ContainerStartupHealthCheckTimeoutInSeconds"] = startup
+        if self.routing is not None:
+            out["RoutingConfig"] = production.routing_config(self.routing)
+        return out
+
+    def config_settings(self) -> dict[str, Any]:
+        """The declared fields of ``production.CONFIG_MEMBERS``, as ``CreateEndpointConfig``
+        takes them."""
+        out: dict[str, Any] = {}
+        if self.data_capture is not None:
+            out["DataCaptureConfig"] = production.data_capture_config(self.data_capture)
+        if self.kms_key_id is not None:
+            out["KmsKeyId"] = self.kms_key_id
+        return out
+
 
 class Declaration(_Model):
     """One SageMaker endpoint, declared in Git (apiVersion smgitops/v1, kind Endpoint)."""

@@ -7,8 +7,9 @@ sagemaker service model), so ``smgitops validate`` refuses what ``CreateModel`` 
 (a subnet id is ``[-0-9a-zA-Z]+`` there), the documented format is checked on top and its source
 named next to the check. Same conventions as :mod:`smgitops.declaration.models`.
 
-:func:`variant_settings`, :func:`config_settings` and :func:`model_vpc` give each declared value
-in the exact shape of the botocore request member it becomes.
+:func:`model_vpc` and the builders here (through ``EndpointSpec.variant_settings()`` and
+``.config_settings()`` in models.py) give each declared value in the exact shape of the botocore
+request member it becomes.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from smgitops.declaration.base import (
 if TYPE_CHECKING:
     from pydantic.config import JsonDict
 
-    from smgitops.declaration.models import EndpointSpec
 
 _SUBNETS: Final = limit("Subnets")
 _SUBNET_ID: Final = limit("SubnetId")
@@ -305,34 +305,6 @@ VARIANT_MEMBERS: Final = (
 """The ProductionVariant members a declaration sets besides name, model, instances, weight."""
 CONFIG_MEMBERS: Final = ("DataCaptureConfig", "KmsKeyId")
 """The CreateEndpointConfig members a declaration sets besides the variants."""
-
-
-def variant_settings(spec: EndpointSpec) -> dict[str, Any]:
-    """The declared :data:`VARIANT_MEMBERS`, as ``ProductionVariant`` takes them."""
-    out: dict[str, Any] = {}
-    if spec.serverless is not None:
-        out["ServerlessConfig"] = serverless_config(spec.serverless)
-    if spec.volume_size_gb is not None:
-        out["VolumeSizeInGB"] = spec.volume_size_gb
-    download = seconds(spec.model.model_data_download_timeout)
-    if download is not None:
-        out["ModelDataDownloadTimeoutInSeconds"] = download
-    startup = seconds(spec.model.startup_health_check_timeout)
-    if startup is not None:
-        out["ContainerStartupHealthCheckTimeoutInSeconds"] = startup
-    if spec.routing is not None:
-        out["RoutingConfig"] = routing_config(spec.routing)
-    return out
-
-
-def config_settings(spec: EndpointSpec) -> dict[str, Any]:
-    """The declared :data:`CONFIG_MEMBERS`, as ``CreateEndpointConfig`` takes them."""
-    out: dict[str, Any] = {}
-    if spec.data_capture is not None:
-        out["DataCaptureConfig"] = data_capture_config(spec.data_capture)
-    if spec.kms_key_id is not None:
-        out["KmsKeyId"] = spec.kms_key_id
-    return out
 
 
 def picked(described: dict[str, Any], members: tuple[str, ...]) -> dict[str, Any]:

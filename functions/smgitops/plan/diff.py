@@ -105,8 +105,8 @@ def fields_of(declaration: Declaration) -> dict[str, Any]:
     if spec.autoscaling is not None:
         out |= {f"autoscaling.{key}": value for key, value in spec.autoscaling.summary().items()}
     return out | production_fields(
-        production.variant_settings(spec),
-        production.config_settings(spec),
+        spec.variant_settings(),
+        spec.config_settings(),
         production.model_vpc(spec.model.vpc),
     )
 

@@ -39,8 +39,8 @@ def candidate_ref(decl: Declaration) -> VariantRef:
         model=naming.model_name(decl),
         instance_type=spec.instance_type or "",
         instance_count=0 if spec.serverless is not None else spec.instance_count,
-        settings=production.variant_settings(spec),
-        config_settings=production.config_settings(spec),
+        settings=spec.variant_settings(),
+        config_settings=spec.config_settings(),
     )
 
 
