@@ -115,3 +115,18 @@ def test_the_markdown_table_lists_each_moment() -> None:
         table
     )
     assert len(table) == 2 + 6
+
+
+def test_an_autoscaled_variant_is_counted_at_its_max_instances() -> None:
+    scaling = {"minInstances": 2, "maxInstances": 8,
+               "target": {"metric": "InvocationsPerInstance", "value": 200}}  # fmt: skip
+    data = declaration_dict(version=2, instance_count=2, steps=[10, 50])
+    data["spec"]["autoscaling"] = scaling
+    scaled = Declaration.model_validate(data)
+    assert of_spec(scaled.spec) == {M5: 8}  # the quota must allow what it may scale to
+    held = rollout_capacity(
+        scaled.spec.rollout, of_spec(scaled.spec), of_spec(scaled.spec), autoscaled=True
+    )
+    assert held.peak() == {M5: 24}  # 8 stable + (8 + 8) new while promoting
+    assert "(autoscaled variants counted at maxInstances)" in held.summary()[0]
+    assert held.to_json()["autoscaled"] is True

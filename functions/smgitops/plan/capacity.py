@@ -52,7 +52,10 @@ def held(resource: str, amount: int, quote: Callable[[str], str] = as_is) -> str
 
 
 def of_spec(spec: EndpointSpec) -> Resources:
-    """What one variant of ``spec`` holds."""
+    """What one variant of ``spec`` may hold: an autoscaled variant up to ``maxInstances`` (the
+    stable one keeps its live count through a rollout, the candidate scales out under load)."""
+    if spec.autoscaling is not None and spec.instance_type:
+        return {spec.instance_type: spec.autoscaling.max_instances}
     if spec.serverless is not None:
         held = {SERVERLESS: spec.serverless.max_concurrency}
         if spec.serverless.provisioned_concurrency:
@@ -106,6 +109,7 @@ class CapacityPlan:
     step)."""
 
     moments: tuple[Moment, ...]
+    autoscaled: bool = False  # a variant's amounts are its autoscaling maxInstances
 
     def peak(self) -> Resources:
         """Per resource, the most held at any moment."""
@@ -122,8 +126,9 @@ class CapacityPlan:
 
     def summary(self, quote: Callable[[str], str] = as_is) -> list[str]:
         """``capacity: peak …`` per resource, with the quota that must allow it."""
+        scaled = " (autoscaled variants counted at maxInstances)" if self.autoscaled else ""
         return [
-            f"capacity: up to {held(resource, amount, quote)} at once "
+            f"capacity: up to {held(resource, amount, quote)} at once{scaled} "
             f"({self.peak_moment(resource).label}): the quota {quote(quota_name(resource))} "
             "must allow it, or SageMaker refuses the update with ResourceLimitExceeded"
             for resource, amount in self.peak().items()
@@ -168,6 +173,7 @@ class CapacityPlan:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "autoscaled": self.autoscaled,
             "peak": self.peak(),
             "quotas": [
                 {
@@ -192,19 +198,24 @@ def _amounts(moment: Moment, quote: Callable[[str], str]) -> str:
 
 
 def rollout_capacity(
-    rollout: RolloutSpec, new: Resources, stable: Resources | None
+    rollout: RolloutSpec, new: Resources, stable: Resources | None, *, autoscaled: bool = False
 ) -> CapacityPlan:
     """The moments of the rollout of a variant holding ``new`` onto an endpoint whose stable
-    variant holds ``stable`` (``None``: a new endpoint, created serving)."""
+    variant holds ``stable`` (``None``: a new endpoint, created serving); ``autoscaled``: the
+    amounts are maxInstances (:func:`of_spec`), which the summary says."""
+    return CapacityPlan(_moments(rollout, new, stable), autoscaled)
+
+
+def _moments(rollout: RolloutSpec, new: Resources, stable: Resources | None) -> tuple[Moment, ...]:
     none: Resources = {}
     if stable is None:
-        return CapacityPlan((Moment("created serving 100 %", none, new, 100.0),))
+        return (Moment("created serving 100 %", none, new, 100.0),)
     two_stable, two_new = _times(stable, 2), _times(new, 2)
     moments = [Moment("before: the stable model alone", stable, none)]
     after = Moment("after: the new model alone", none, new, 100.0)
     if rollout.strategy == Strategy.ALL_AT_ONCE:
         switch = Moment("the update to the new model: both fleets", stable, new, update=True)
-        return CapacityPlan((*moments, switch, after))
+        return (*moments, switch, after)
     if rollout.strategy == Strategy.SHADOW:
         adding = "adding the shadow variant: the old fleet and the new"
         copied = f"the shadow run ({rollout.shadow.sampling_percent} % of requests copied)"
@@ -214,7 +225,7 @@ def rollout_capacity(
         ]
         if rollout.shadow.then == "stop":
             removing = "removing the shadow variant: both fleets"
-            return CapacityPlan((*moments, Moment(removing, two_stable, new, update=True)))
+            return (*moments, Moment(removing, two_stable, new, update=True))
         becoming = "the shadow becomes a canary at 0 %: both fleets"
         moments.append(Moment(becoming, two_stable, two_new, update=True))
     else:
@@ -228,7 +239,7 @@ def rollout_capacity(
         after,
         Moment(rollback, two_stable, new, update=True),
     ]
-    return CapacityPlan(tuple(moments))
+    return tuple(moments)
 
 
 def _steps(rollout: RolloutSpec) -> Iterable[float]:

@@ -188,7 +188,12 @@ def review(base: DesiredState, head: DesiredState, header: Mapping[str, Any]) ->
                 after.spec.rollout,
                 True,
                 _package(after),
-                rollout_capacity(after.spec.rollout, of_spec(after.spec), None),
+                rollout_capacity(
+                    after.spec.rollout,
+                    of_spec(after.spec),
+                    None,
+                    autoscaled=after.spec.autoscaling is not None,
+                ),
             )
             deployed = diff({}, review_fields(after))  # what it serves, as added fields
             changes.append(Change(name, "create", file, deployed, rollout=plan))
@@ -207,7 +212,10 @@ def _reviewed(name: str, before: Declaration, after: Declaration, file: str, was
     settings = diff(settings_of(before), settings_of(after), unset=True)
     if before.content_hash() != after.content_hash():
         diffs = diff(review_fields(before), review_fields(after), unset=True) + settings
-        held = rollout_capacity(after.spec.rollout, of_spec(after.spec), of_spec(before.spec))
+        scaled = before.spec.autoscaling is not None or after.spec.autoscaling is not None
+        held = rollout_capacity(
+            after.spec.rollout, of_spec(after.spec), of_spec(before.spec), autoscaled=scaled
+        )
         plan = RolloutPlan(after.spec.rollout, package=_package(after), capacity=held)
         return Change(name, "update", file, diffs, rollout=plan, base_file=moved)
     if settings:
