@@ -161,7 +161,9 @@ class RolloutStatus(_Frozen):
 
     def evolve(self, **changes: Any) -> RolloutStatus:
         """A copy with ``changes`` (validated), the way every transition is written."""
-        return RolloutStatus.model_validate({**self.model_dump(), **changes})
+        # Field by field, not through model_dump(): a nested model (a golden request, the queued
+        # rollout) is kept as it is rather than serialised and parsed again on every transition.
+        return RolloutStatus.model_validate({**dict(self), **changes})
 
 
 class HistoryRecord(_Frozen):
