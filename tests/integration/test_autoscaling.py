@@ -322,3 +322,25 @@ def test_all_at_once_starts_the_new_variant_with_the_stable_capacity(
     assert new != scaled
     assert _counts(engine) == {new: 5}, "not the declared 2: the traffic of 5 moves to it at once"
     assert set(_targets(engine)) == {new}
+
+
+def test_a_failed_endpoint_still_gets_the_stable_scale_in_back(engine: Engine, scaled: str) -> None:
+    """The update that adds the candidate fails the endpoint (failure mode "failed"): the rollout
+    ends Failed, and the stable's scale-in, suspended when it began, is not left suspended."""
+    from smgitops.declaration.models import Declaration
+    from smgitops.local.emulator import set_update_failure_mode
+
+    raw = declaration_dict(
+        version=2, instance_count=2, environment={"SMGITOPS_SIM_DEPLOY_FAILURE": "exited"}
+    )
+    raw["spec"]["autoscaling"] = SCALING
+    set_update_failure_mode("failed")
+    try:
+        outcome = engine.start(Declaration.model_validate(raw), C2)
+        phases = _run_plain(engine, outcome.rollout_id)
+    finally:
+        set_update_failure_mode("rollback")
+    assert phases[-1] == Phase.FAILED
+    target = _targets(engine)[scaled]
+    assert not target["SuspendedState"]["DynamicScalingInSuspended"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 8)
