@@ -344,3 +344,25 @@ def test_a_failed_endpoint_still_gets_the_stable_scale_in_back(engine: Engine, s
     target = _targets(engine)[scaled]
     assert not target["SuspendedState"]["DynamicScalingInSuspended"]
     assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 8)
+
+
+def test_scaling_registered_outside_smgitops_is_released_and_said(engine: Engine) -> None:
+    """No autoscaling declared, but someone registered the live variant as a scalable target:
+    the promotion must still deregister it first (or SageMaker refuses the update), and the
+    history says the new variant is not scaled."""
+    from tests.builders import declaration
+
+    engine.deploy(declaration(version=1, instance_count=2), C1)
+    [stable] = _counts(engine)
+    engine.autoscaling.register_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId=resource_id(NAME, stable),
+        ScalableDimension=SCALABLE_DIMENSION,
+        MinCapacity=1,
+        MaxCapacity=4,
+    )
+    outcome = engine.start(declaration(version=2, instance_count=2, steps=[50]), C2)
+    assert _run_plain(engine, outcome.rollout_id)[-1] == Phase.SUCCEEDED
+    assert _targets(engine) == {}
+    notes = " ".join(r.reason + r.event for r in engine.service.store.history(NAME))
+    assert "registered outside smgitops: the new variant is not scaled" in notes

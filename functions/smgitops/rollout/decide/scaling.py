@@ -151,6 +151,11 @@ def release(ctx: TickContext, variant: str) -> list[Action]:
     if not known:
         return []
     ctx.notes.append(f"deregistering {variant} from autoscaling before it is removed")
+    if declared(ctx) is None and variant != ctx.status.candidate.name:
+        ctx.notes.append(
+            f"{variant} was a scalable target registered outside smgitops: the new variant is "
+            "not scaled; declare spec.autoscaling to carry scaling through rollouts"
+        )
     return [DeregisterScaling(endpoint=ctx.status.endpoint, variant=variant)]
 
 
