@@ -3,8 +3,8 @@ git push, signed webhook, the CLI, boto3 on the printed emulator URL.
 
 An endpoint declared with autoscaling (min 2, max 8) is scaled out to 5 the way Application
 Auto Scaling does it (its service-linked role calls UpdateEndpointWeightsAndCapacities with a
-DesiredInstanceCount); then a canary: the stable variant has 5 instances whenever it is looked
-at, the candidate its own scalable target and policy."""
+DesiredInstanceCount); then a canary and an abort: the stable variant has 5 instances whenever
+it is looked at, the candidate its own scalable target and policy."""
 
 from __future__ import annotations
 
@@ -107,3 +107,23 @@ def test_a_canary_keeps_the_scaled_stable_and_hands_scaling_to_the_new_variant(
     assert set(targets) == {new}, "only the new variant is a scalable target"
     assert (targets[new]["MinCapacity"], targets[new]["MaxCapacity"]) == (2, 8)
     assert _policies(local_up, name, new) == ["smgitops-target-tracking"]
+
+
+def test_an_abort_leaves_the_stable_scaling_as_it_was(local_up: LocalUp, repo: Repo) -> None:
+    name = "e2e-autoscaled-abort"
+    stable = _scaled_to_five(local_up, repo, name)
+    before = _targets(local_up, name)[stable]
+    # 20 s steps: long enough to abort at 10 %; the abort moves the weights at once, the next
+    # tick (at most one interval later) removes the candidate
+    sha, _ = repo.declare(_document(name, 2, interval="20s"), "v2 autoscaled, aborted at 10 %")
+    watch = Watch(local_up, name, stable)
+    local_up.wait_for(name, sha, {"Progressing"}, each=watch)
+    aborted = local_up.cli("abort", name, "--by", "alice")
+    assert aborted.returncode == 0, aborted.stderr
+    local_up.wait_for(name, sha, {"RolledBack"}, timeout=120, each=watch)
+    assert _counts(local_up, name) == {stable: 5}
+    after = _targets(local_up, name)
+    assert set(after) == {stable}, "the candidate's target is gone"
+    assert (after[stable]["MinCapacity"], after[stable]["MaxCapacity"]) == (2, 8)
+    assert after[stable].get("SuspendedState") == before.get("SuspendedState")
+    assert _policies(local_up, name, stable) == ["smgitops-target-tracking"]
