@@ -350,3 +350,50 @@ def test_drift_notices_a_model_recreated_outside_its_vpc(engine: Engine) -> None
     assert drifts == {
         f"models[{production['ModelName']}].vpc": (model["VpcConfig"], None),
     }
+
+
+# --- data capture through a rollout ------------------------------------------------------------
+
+
+def test_both_variants_capture_under_their_own_names_during_a_canary(engine: Engine) -> None:
+    import base64
+    import json
+
+    from smgitops.aws import clients
+    from smgitops.local.emulator import simulate_traffic
+
+    s3 = clients.client("s3")
+    s3.create_bucket(Bucket="ml-capture")
+    decl = full()
+    engine.deploy(decl, C1)
+    stable = _config_variant_name(decl)
+    every = full(edit(FULL, "samplingPercentage: 20", "samplingPercentage: 100"))
+    outcome = engine.start(every, C2)
+    engine.tick(decl.name, outcome.rollout_id)  # Initializing
+    engine.tick(decl.name, outcome.rollout_id)  # step 1: 50 %
+    assert engine.weights(decl.name) == {stable: 50.0, _config_variant_name(every): 50.0}
+    simulate_traffic(decl.name, 40, body=b'{"x": 1}')
+    listed = s3.list_objects_v2(Bucket="ml-capture", Prefix="c/churn-full/")["Contents"]
+    by_variant: dict[str, list[str]] = {}
+    for item in listed:
+        _, _, variant, *hour, _ = item["Key"].split("/")
+        assert len(hour) == 4  # yyyy/mm/dd/hh
+        by_variant.setdefault(variant, []).append(item["Key"])
+    assert set(by_variant) == {stable, _config_variant_name(every)}
+    assert sum(len(keys) for keys in by_variant.values()) == 40  # 100 % sampled
+    record = json.loads(s3.get_object(Bucket="ml-capture", Key=listed[0]["Key"])["Body"].read())
+    captured = record["captureData"]
+    assert base64.b64decode(captured["endpointInput"]["data"]) == b'{"x": 1}'
+    assert captured["endpointOutput"]["encoding"] == "BASE64"
+    assert record["eventVersion"] == "0"
+
+
+def test_no_capture_without_a_destination_bucket(engine: Engine) -> None:
+    from smgitops.aws import clients
+    from smgitops.local.emulator import simulate_traffic
+
+    decl = full()
+    engine.deploy(decl, C1)
+    report = simulate_traffic(decl.name, 20)  # the endpoint serves; nothing to write to
+    assert sum(report.counts().values()) == 20
+    assert clients.client("s3").list_buckets()["Buckets"] == []

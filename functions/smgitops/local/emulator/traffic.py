@@ -45,6 +45,7 @@ from moto.core.exceptions import ServiceException
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from smgitops import clock
+from smgitops.local.emulator import capture
 from smgitops.local.emulator.sagemaker import lifecycle
 
 if TYPE_CHECKING:
@@ -249,8 +250,10 @@ def invoke(
     body: bytes,
     *,
     target_variant: str | None = None,
+    content_type: str = "application/json",
 ) -> tuple[Invocation, list[Invocation]]:
-    """Serve one request: the production invocation and the shadow copies it produced."""
+    """Serve one request: the production invocation and the shadow copies it produced, each
+    captured (:mod:`~smgitops.local.emulator.capture`) as the config's DataCaptureConfig says."""
     view = lifecycle.view_endpoint(account_id, region, endpoint_name)
     if view is None or view.status in ("Creating", "Failed", "Deleting", "OutOfService"):
         raise EndpointUnavailableError(
@@ -272,6 +275,16 @@ def invoke(
             for variant in view.shadows:
                 if _RNG.random() < min(1.0, max(0.0, variant.weight) / total):
                     shadows.append(_serve(variant, body, _RNG, shadow=True))
+        captured = [i for i in (primary, *shadows) if capture.sampled(view.data_capture, _RNG)]
+    capture.write(
+        account_id,
+        region,
+        endpoint_name,
+        config=view.data_capture,
+        body=body,
+        content_type=content_type,
+        captured=captured,
+    )
     return primary, shadows
 
 
@@ -390,7 +403,12 @@ def response_invoke_endpoint(self: Any) -> tuple[int, dict[str, str], bytes | st
     target = self.headers.get("X-Amzn-SageMaker-Target-Variant")
     try:
         primary, shadows = invoke(
-            self.current_account, self.region, endpoint_name, body, target_variant=target
+            self.current_account,
+            self.region,
+            endpoint_name,
+            body,
+            target_variant=target,
+            content_type=self.headers.get("Content-Type") or "application/octet-stream",
         )
     except EndpointUnavailableError as exc:
         raise RuntimeValidationError(str(exc)) from exc

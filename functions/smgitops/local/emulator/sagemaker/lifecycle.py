@@ -110,6 +110,7 @@ class EndpointView:
     config_name: str
     variants: tuple[VariantView, ...]
     shadows: tuple[VariantView, ...]
+    data_capture: dict[str, Any] = field(default_factory=dict)  # the config's DataCaptureConfig
 
 
 @dataclass
@@ -358,6 +359,7 @@ def view_endpoint(account_id: str, region: str, name: str) -> EndpointView | Non
             config_name=str(endpoint.endpoint_config_name),
             variants=variants,
             shadows=shadows,
+            data_capture=dict(getattr(config, "data_capture_config", None) or {}),
         )
 
 
