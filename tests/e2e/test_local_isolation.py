@@ -1,11 +1,13 @@
 """The security review's attacks, each against ``smgitops local up`` (docs/security.md): two
 repositories of one deployment, a forged ``full_name``, a commit that is not on the tracked
 branch, a far-future ``pushed_at``, a rotated secret, a small repository with a huge blob, a
-poison commit followed by its fix, a replay under a new delivery id, 5,000 endpoints."""
+poison commit followed by its fix, a replay under a new delivery id, 5,000 endpoints; and
+ownership: another repository's push refused and unable to prune, a transfer, an adoption."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +20,7 @@ from smgitops.local.scenario import GitRemote, send_webhook
 from smgitops.urls import identity_of
 from tests.builders import declaration_dict
 from tests.e2e.conftest import LocalUp, Repo, running_local_up
+from tests.support.emulator import create_config, create_model, variant, wait_for_status
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -217,3 +220,98 @@ def test_five_thousand_endpoints_in_one_push_are_refused_above_the_cap(
     assert "5000 declaration files" in record.problems[0] and "cap" in record.problems[0]
     assert time.monotonic() - started < 60  # refused from the tree, nothing loaded
     assert local_up.status("many-0") is None
+
+
+# --- ownership: one owner per endpoint (DESIGN §6, finding 1) ---------------------------------
+
+
+def test_another_repository_cannot_change_or_prune_an_owned_endpoint(
+    local_up: LocalUp, tmp_path: Path
+) -> None:
+    victim = _repo(local_up, tmp_path / "victim", "models")
+    other = _repo(local_up, tmp_path / "other", "models")
+    owner, intruder = identity_of(victim.remote.clone_url), identity_of(other.remote.clone_url)
+    name = "iso-owned"
+    first, _ = victim.declare(declaration_dict(name, version=1, interval="1s"), "v1")
+    weights = _settle(local_up, name, first)["weights"]
+    theirs, _ = other.declare(declaration_dict("iso-theirs", version=1, interval="1s"), "own")
+    _settle(local_up, "iso-theirs", theirs)
+    sha, _ = other.declare(declaration_dict(name, version=2, interval="1s"), "take it over")
+    record = _push_record(local_up, other, sha)
+    kinds = {o["endpoint"]: (o["kind"], o["reason"]) for o in record.outcomes}
+    assert kinds[name][0] == "refused"
+    assert kinds[name][1].startswith(f"endpoint {name} is owned by {owner};")
+    assert kinds["iso-theirs"][0] == "unchanged"  # deployed by its previous push
+    status = local_up.status(name)
+    assert status is not None and status["owner"] == owner and status["commit"] == first
+    assert status["weights"] == weights and status["phase"] == "Succeeded"  # untouched
+    assert status["refused"].startswith(f"{sha[:12]} from {intruder}: endpoint {name} is owned")
+    shown = local_up.cli("status", name)
+    assert re.search(rf"^owner +{re.escape(owner)}$", shown.stdout, re.MULTILINE)
+    pushes = local_up.cli("pushes", "--commit", sha[:12])
+    assert f"{name}: refused (endpoint {name} is owned by {owner};" in pushes.stdout
+    # prune in the other repository: only its own endpoint is an orphan
+    removed, _ = other.push(
+        {
+            ".smgitops.yaml": "prune: true\n",
+            f"endpoints/{name}.yaml": None,
+            "endpoints/iso-theirs.yaml": None,
+        },
+        "remove everything, prune",
+    )
+    pruned = _push_record(local_up, other, removed)
+    assert [(o["endpoint"], o["action"]) for o in pruned.orphans] == [("iso-theirs", "deleted")]
+    assert local_up.weights(name) and local_up.weights("iso-theirs") == {}
+    after = local_up.status(name)
+    assert after is not None and after["commit"] == first and after["deleted"] is False
+
+
+def test_after_a_transfer_the_new_owners_push_deploys(local_up: LocalUp, tmp_path: Path) -> None:
+    old = _repo(local_up, tmp_path / "old", "models")
+    new = _repo(local_up, tmp_path / "new", "models")
+    name = "iso-moved"
+    first, _ = old.declare(declaration_dict(name, version=1, interval="1s"), "v1")
+    _settle(local_up, name, first)
+    moved = local_up.cli(
+        "transfer", name, "--to", new.remote.clone_url, "--allowed", "/*", "--by", "ops"
+    )
+    assert moved.returncode == 0, moved.stderr
+    owner = identity_of(new.remote.clone_url)
+    second, _ = new.declare(declaration_dict(name, version=2, interval="1s"), "v2, new owner")
+    status = _settle(local_up, name, second)
+    assert status["owner"] == owner
+    history = local_up.cli("history", name)
+    assert history.stdout.splitlines()[0] == f"{name}: owner {owner}"
+    assert f"ownership transferred from {identity_of(old.remote.clone_url)} to {owner} by ops" in (
+        history.stdout
+    )
+    late, _ = old.declare(declaration_dict(name, version=3, interval="1s"), "v3, old owner")
+    assert _push_record(local_up, old, late).outcomes[0]["kind"] == "refused"
+    refused = local_up.cli("transfer", name, "--to", "https://github.com/x/y", "--allowed", "/*")
+    assert refused.returncode == 1 and "is not in SMGITOPS_REPOSITORY_URLS" in refused.stderr
+
+
+def test_an_endpoint_smgitops_did_not_create_deploys_only_once_adopted(
+    local_up: LocalUp, tmp_path: Path
+) -> None:
+    repo = _repo(local_up, tmp_path, "models")
+    name = "iso-adopted"
+    sm = local_up.client("sagemaker")
+    create_model(sm, "hand-made-model")
+    create_config(sm, "hand-made-config", [variant("hand-made", "hand-made-model")])
+    sm.create_endpoint(EndpointName=name, EndpointConfigName="hand-made-config")
+    wait_for_status(sm, name, "InService", timeout=30)
+    first, _ = repo.declare(declaration_dict(name, version=1, interval="1s"), "declare it")
+    [refused] = _push_record(local_up, repo, first).outcomes
+    assert refused["kind"] == "refused" and "smgitops did not create it" in refused["reason"]
+    assert local_up.status(name) is None and local_up.weights(name) == {"hand-made": 100.0}
+    adopted = local_up.cli(
+        "adopt", name, "--repository", repo.remote.clone_url, "--allowed", "/*", "--by", "ops"
+    )
+    assert adopted.returncode == 0, adopted.stderr
+    second, _ = repo.push({"README.md": "adopted"}, "push again once adopted")
+    status = _settle(local_up, name, second)
+    assert status["owner"] == identity_of(repo.remote.clone_url)
+    assert "hand-made" not in local_up.weights(name)  # the declared model replaced it
+    again = local_up.cli("adopt", name, "--repository", repo.remote.clone_url, "--allowed", "/*")
+    assert again.returncode == 1 and "already managed by smgitops" in again.stderr

@@ -17,13 +17,16 @@ from smgitops.aws import clients
 from smgitops.aws.deliveries import PushRecord, PushStore
 from smgitops.aws.stepfunctions import Executions
 from smgitops.aws.store import StatusStore
+from smgitops.errors import ConflictError, NotFoundError
 from smgitops.handlers import reconcile
 from smgitops.ingest.work import PushWork
 from smgitops.local.emulator import emulated_aws
+from smgitops.reconcile import reconciler
 from smgitops.rollout.status import Phase
 from smgitops.urls import identity_of
 from smgitops.wiring import reconcile as wired
 from tests.conftest import load_event
+from tests.support.emulator import create_config, create_model, deploy, variant
 from tests.support.ingest import (
     TOKEN_NAME,
     Aws,
@@ -110,6 +113,22 @@ class Stack:
                 if result.done:
                     break
             assert result.phase == Phase.SUCCEEDED, result
+
+    def team(self, name: str) -> GitRemote:
+        """Another repository of the same deployment (``acme/<name>``), allowed beside the
+        first one."""
+        other = GitRemote(self.remote.bare_path.parent, name)
+        self.monkeypatch.setenv("SMGITOPS_REPOSITORY_URLS", f"{self.remote.url},{other.url}")
+        reconcile.settings.cache_clear()
+        reconcile.service.cache_clear()
+        return other
+
+    def push_from(self, other: GitRemote, commit: str, pushed_at: float) -> PushRecord:
+        work = self.work(
+            commit, pushed_at, repository=other.url, fullName=f"acme/{other.bare_path.stem}"
+        )
+        assert self.deliver(work) == {"batchItemFailures": []}
+        return self.record(commit, pushed_at, url=other.url)
 
     # --- looking -----------------------------------------------------------------------------
 
@@ -209,7 +228,9 @@ def test_signed_push_through_the_webhook_ends_in_exactly_the_declared_rollouts(
     assert record.provider == "local"  # a local bare repository plays GitHub
     assert _outcomes(record) == {"churn-predictor": "started", "fraud-scorer": "started"}
     assert stack.executions() == sorted(o["rolloutId"] for o in record.outcomes)
-    assert stack.calls == []  # starting a rollout is the engine's tick's job
+    # creating the endpoints is the engine's tick's job; reconcile only asks whether an
+    # endpoint nobody manages already exists (then it is not smgitops' to change: adopt)
+    assert stack.calls == ["DescribeEndpoint", "DescribeEndpoint"]
     # a local repository plays GitHub: its statuses go to the configured (here: local) API
     sent = {(r.path, r.body["context"], r.body["state"]) for r in stack.github.requests}
     assert sent == {
@@ -550,3 +571,169 @@ def test_a_start_step_functions_refuses_is_reported_failed_not_started(stack: St
     assert ("smgitops/churn-predictor", "pending") not in states
     status = StatusStore(stack.aws.table).get("churn-predictor")
     assert status is not None and status.phase == Phase.FAILED
+
+
+# --- ownership: many teams, one deployment (docs/security.md, finding 1) ------------------------
+
+
+def _service(stack: Stack) -> Any:
+    return reconcile.service().engine
+
+
+def test_another_repositorys_push_is_refused_for_the_owned_endpoint_only(stack: Stack) -> None:
+    owner = identity_of(stack.remote.url)
+    stack.remote.declare("churn-predictor", version=1)
+    stack.push(stack.remote.commit("v1"), T0)
+    stack.finish()
+    applied = stack.spec_hash("churn-predictor")
+    risk = stack.team("risk-models")
+    risk.declare("churn-predictor", version=2)  # the same name: another team's endpoint
+    risk.declare("fraud-scorer", version=1)
+    sha = risk.commit("take it over")
+    record = stack.push_from(risk, sha, T0 + 60)
+    assert record.status == "reconciled"
+    assert _outcomes(record) == {"churn-predictor": "refused", "fraud-scorer": "started"}
+    [refused] = [o for o in record.outcomes if o["endpoint"] == "churn-predictor"]
+    assert refused["reason"].startswith(f"endpoint churn-predictor is owned by {owner};")
+    assert "smgitops transfer churn-predictor" in refused["reason"]
+    status = StatusStore(stack.aws.table).get("churn-predictor")
+    assert status is not None and status.owner == owner
+    assert status.spec_hash == applied and status.phase == Phase.SUCCEEDED  # untouched
+    assert status.refused.startswith(f"{sha[:12]} from {identity_of(risk.url)}: endpoint")
+    [event] = StatusStore(stack.aws.table).history("churn-predictor", limit=1)
+    assert event.event.startswith(f"refused {sha[:12]} from {identity_of(risk.url)}")
+    # the commit status names the owner, on the pushing repository's commit
+    posted = {r.body["context"]: r for r in stack.github.requests if sha in r.path}
+    churn = posted["smgitops/churn-predictor"]
+    assert churn.path == f"/repos/acme/risk-models/statuses/{sha}"
+    assert churn.body["state"] == "failure"
+    assert churn.body["description"].startswith("refused: endpoint churn-predictor is owned by")
+    assert posted["smgitops/fraud-scorer"].body["state"] == "pending"
+    fraud = StatusStore(stack.aws.table).get("fraud-scorer")
+    assert fraud is not None and fraud.owner == identity_of(risk.url)
+
+
+def test_prune_touches_only_endpoints_the_repository_owns(stack: Stack) -> None:
+    stack.prune(operator=True)
+    stack.remote.write(".smgitops.yaml", "prune: true\n")
+    stack.remote.declare("churn-predictor")
+    stack.push(stack.remote.commit("v1"), T0)
+    risk = stack.team("risk-models")
+    risk.write(".smgitops.yaml", "prune: true\n")
+    risk.declare("fraud-scorer")
+    stack.push_from(risk, risk.commit("v1"), T0 + 1)
+    stack.finish()
+    risk.remove("endpoints/fraud-scorer.yaml")
+    risk.write("README.md", "nothing declared")
+    record = stack.push_from(risk, risk.commit("remove everything"), T0 + 60)
+    assert [(o["endpoint"], o["action"]) for o in record.orphans] == [("fraud-scorer", "deleted")]
+    assert not stack.endpoint_exists("fraud-scorer")
+    assert stack.endpoint_exists("churn-predictor")  # the other team's: never an orphan here
+
+
+def test_after_a_transfer_only_the_new_owners_pushes_change_the_endpoint(stack: Stack) -> None:
+    stack.remote.declare("churn-predictor", version=1)
+    stack.push(stack.remote.commit("v1"), T0)
+    stack.finish()
+    risk = stack.team("risk-models")
+    new_owner = identity_of(risk.url)
+    status = _service(stack).transfer("churn-predictor", new_owner, by="ops")
+    assert status.owner == new_owner
+    [event] = StatusStore(stack.aws.table).history("churn-predictor", limit=1)
+    assert event.event == (
+        f"ownership transferred from {identity_of(stack.remote.url)} to {new_owner} by ops"
+    )
+    tags = _tags("churn-predictor")
+    assert tags["smgitops:owner"] == new_owner and tags["smgitops:managed"] == "true"
+    risk.declare("churn-predictor", version=2)
+    moved = stack.push_from(risk, risk.commit("v2 by the new owner"), T0 + 60)
+    assert _outcomes(moved) == {"churn-predictor": "started"}
+    stack.remote.declare("churn-predictor", version=3)
+    old = stack.push(stack.remote.commit("v3 by the old owner"), T0 + 120)
+    assert _outcomes(old) == {"churn-predictor": "refused"}
+    live = StatusStore(stack.aws.table).get("churn-predictor")
+    assert live is not None and live.owner == new_owner
+    _service(stack).tick("churn-predictor", live.rollout_id)  # creates the candidate
+    model = clients.client("sagemaker").describe_model(ModelName=live.candidate.model)
+    assert _tags_of(model["ModelArn"])["smgitops:owner"] == new_owner  # tagged on create
+
+
+def test_an_endpoint_smgitops_did_not_create_is_changed_only_once_adopted(stack: Stack) -> None:
+    sm = clients.client("sagemaker")
+    create_model(sm, "hand-made-model")
+    create_config(sm, "hand-made-config", [variant("hand-made", "hand-made-model")])
+    deploy(sm, "churn-predictor", "hand-made-config")
+    stack.remote.declare("churn-predictor", version=1)
+    first = stack.push(stack.remote.commit("declare the hand-made endpoint"), T0)
+    [refused] = first.outcomes
+    assert refused["kind"] == "refused"
+    assert "exists and smgitops did not create it" in refused["reason"]
+    assert "smgitops adopt churn-predictor --repository URL" in refused["reason"]
+    assert StatusStore(stack.aws.table).get("churn-predictor") is None  # nobody owns it
+    owner = identity_of(stack.remote.url)
+    tagged = _service(stack).adopt("churn-predictor", owner, by="ops")
+    assert len(tagged) == 3  # the endpoint, its config, its model
+    assert _tags("churn-predictor") == {
+        "smgitops:managed": "true",
+        "smgitops:endpoint": "churn-predictor",
+        "smgitops:owner": owner,
+    }
+    [adopted] = StatusStore(stack.aws.table).history("churn-predictor")
+    assert adopted.event.startswith(f"adopted for {owner} by ops") and adopted.owner == owner
+    stack.remote.write("README.md", "adopted")
+    second = stack.push(stack.remote.commit("now it is ours"), T0 + 60)
+    assert _outcomes(second) == {"churn-predictor": "started"}
+    with pytest.raises(ConflictError, match="already managed by smgitops"):
+        _service(stack).adopt("churn-predictor", owner, by="ops")
+    with pytest.raises(NotFoundError, match="nothing to adopt"):
+        _service(stack).adopt("no-such-endpoint", owner, by="ops")
+
+
+def test_a_status_stored_before_ownership_is_owned_by_the_repository_that_created_it(
+    stack: Stack,
+) -> None:
+    stack.remote.declare("churn-predictor")
+    stack.push(stack.remote.commit("v1"), T0)
+    ddb = clients.client("dynamodb")
+    key = {"pk": {"S": "ENDPOINT#churn-predictor"}, "sk": {"S": "STATUS"}}
+    item = ddb.get_item(TableName=stack.aws.table, Key=key)["Item"]
+    doc = json.loads(item["doc"]["S"])
+    del doc["owner"]
+    doc["source"] = {"repository": stack.remote.url + "/", "fullName": "acme/anything"}
+    item["doc"] = {"S": json.dumps(doc)}
+    ddb.put_item(TableName=stack.aws.table, Item=item)
+    status = StatusStore(stack.aws.table).get("churn-predictor")
+    assert status is not None and status.owner == identity_of(stack.remote.url)
+    doc["source"] = {"fullName": "acme/ml-endpoints"}  # no clone URL: no owner can be derived
+    item["doc"] = {"S": json.dumps(doc)}
+    ddb.put_item(TableName=stack.aws.table, Item=item)
+    stack.remote.declare("churn-predictor", version=2)
+    record = stack.push(stack.remote.commit("v2"), T0 + 60)
+    [refused] = record.outcomes
+    assert refused["kind"] == "refused" and "has no recorded owner" in refused["reason"]
+
+
+def _tags_of(arn: str) -> dict[str, str]:
+    tags = clients.client("sagemaker").list_tags(ResourceArn=arn)["Tags"]
+    return {t["Key"]: t["Value"] for t in tags}
+
+
+def _tags(endpoint: str) -> dict[str, str]:
+    arn = clients.client("sagemaker").describe_endpoint(EndpointName=endpoint)["EndpointArn"]
+    return _tags_of(arn)
+
+
+# --- commit statuses for many endpoints (finding 11) ------------------------------------------
+
+
+def test_endpoint_statuses_are_sent_concurrently_not_one_after_the_other(stack: Stack) -> None:
+    names = [f"model-{n:02d}" for n in range(12)]
+    for name in names:
+        stack.remote.declare(name)
+    stack.github.delay = 0.5  # a slow GitHub: 12 × 0.5 s one after the other
+    sha = stack.remote.commit("twelve endpoints")
+    record = stack.push(sha, T0)
+    assert set(_outcomes(record).values()) == {"started"}
+    sent = {r.body["context"]: r.body["state"] for r in stack.github.requests if sha in r.path}
+    assert sent == {"smgitops/validate": "success"} | {f"smgitops/{n}": "pending" for n in names}
+    assert stack.github.most_in_flight == reconciler.STATUS_WORKERS

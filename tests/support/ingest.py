@@ -214,6 +214,9 @@ class FakeGitHub:
     requests: list[Recorded] = field(default_factory=list)
     status: int = 201
     delay: float = 0.0
+    in_flight: int = 0  # requests being answered now
+    most_in_flight: int = 0  # the most answered at once
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def fake_github(status: int = 201) -> Iterator[FakeGitHub]:
@@ -233,8 +236,13 @@ def fake_github(status: int = 201) -> Iterator[FakeGitHub]:
                     json.loads(raw or b"{}"),
                 )
             )
+            with state.lock:
+                state.in_flight += 1
+                state.most_in_flight = max(state.most_in_flight, state.in_flight)
             if state.delay:
                 done.wait(state.delay)
+            with state.lock:
+                state.in_flight -= 1
             self.send_response(state.status)
             self.send_header("Content-Type", "application/json")
             self.end_headers()

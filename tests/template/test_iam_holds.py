@@ -163,7 +163,11 @@ CREATED_BY = {
     "endpoint-config": "CreateEndpointConfig",
     "model": "CreateModel",
 }
-MANAGED = {"aws:RequestTag/smgitops:managed": "true", "aws:TagKeys": ["smgitops:managed"]}
+MANAGED = {
+    "aws:RequestTag/smgitops:managed": "true",
+    "aws:RequestTag/smgitops:owner": "https://github.com/acme/risk",
+    "aws:TagKeys": ["smgitops:managed", "smgitops:owner"],
+}
 
 
 @pytest.mark.parametrize("function", ENGINE_ROLES)
@@ -185,6 +189,8 @@ def test_endpoints_are_created_only_tagged_managed() -> None:
     role, arn = statements("TickFunction"), sagemaker_arn("endpoint", "payments")
     assert allows(role, "sagemaker:CreateEndpoint", arn, MANAGED)
     assert not allows(role, "sagemaker:CreateEndpoint", arn, {"aws:TagKeys": ["team"]})
+    unowned = {k: v for k, v in MANAGED.items() if k != "aws:RequestTag/smgitops:owner"}
+    assert not allows(role, "sagemaker:CreateEndpoint", arn, unowned), "an endpoint nobody owns"
     assert not allows(role, "sagemaker:UpdateEndpoint", arn, {})
     assert allows(
         role, "sagemaker:UpdateEndpoint", arn, {"aws:ResourceTag/smgitops:managed": "true"}

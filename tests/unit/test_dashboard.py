@@ -114,6 +114,10 @@ def test_the_endpoints_page_shows_phase_labelled_weights_owner_commit_and_drift(
     ]
     assert row["commit"] == "a" * 40
     assert row["drift"] == "-"
+    assert row["owner"] == "-"  # no owner recorded; never the payload's fullName
+    owned = progressing().evolve(owner="https://github.com/acme/risk", source={"fullName": "x/y"})
+    (row,) = get(routes(source=Source(status_now=owned))[0], "/api/endpoints")
+    assert row["owner"] == "https://github.com/acme/risk"
 
 
 def test_the_rollout_page_has_every_transition_with_its_reason_and_marks() -> None:

@@ -173,7 +173,8 @@ def test_the_candidate_model_is_created_from_the_declaration() -> None:
     world = World()
     deployed(world)
     decl = declaration(version=2, environment={"THRESHOLD": "0.7"})
-    decision = tick(world, start(decl, world))
+    owner = "https://github.com/acme/risk"
+    decision = tick(world, start(decl, world).evolve(owner=owner))
     model = decision.actions[0]
     assert model.kind == "CreateModel"
     assert model.name == decision.status.candidate.model
@@ -181,7 +182,14 @@ def test_the_candidate_model_is_created_from_the_declaration() -> None:
     assert model.model_data_url == "s3://ml-models/churn/v2/model.tar.gz"
     assert model.model_package_arn is None
     assert model.environment == {"THRESHOLD": "0.7"}
-    assert model.tags == {"team": "risk", "smgitops:managed": "true", "smgitops:endpoint": NAME}
+    assert model.tags == {
+        "team": "risk",
+        "smgitops:managed": "true",
+        "smgitops:endpoint": NAME,
+        "smgitops:owner": owner,
+    }
+    config = decision.actions[1]
+    assert config.kind == "CreateEndpointConfig" and config.tags == model.tags
 
 
 # --- abort_now: an alarm event counts as a check, an operator rolls back -----------------------

@@ -347,11 +347,11 @@ FIELD_CASES = [
     ("tag value chars", replace(5, "  tags: {team: 'r!sk'}"), 5, "metadata.tags", "tag pattern"),
     ("tag key chars", replace(5, "  tags: {'te#am': risk}"), 5, "metadata.tags", "tag pattern"),
     (
-        "49 tags",
-        replace(5, "  tags: {" + ", ".join(f"t{n}: v" for n in range(49)) + "}"),
+        "48 tags",
+        replace(5, "  tags: {" + ", ".join(f"t{n}: v" for n in range(48)) + "}"),
         5,
         "metadata.tags",
-        "at most 48",
+        "at most 47",
     ),
     (
         "environment over 32 KB",
@@ -702,11 +702,11 @@ def test_every_instance_type_sagemaker_hosts_is_accepted(instance_type: str) -> 
 
 
 def test_tags_and_environment_at_sagemakers_limits_are_accepted() -> None:
-    tags = ", ".join(f"t{n}: 'Équipe 7 _.:/=+-@'" for n in range(48))
+    tags = ", ".join(f"t{n}: 'Équipe 7 _.:/=+-@'" for n in range(47))
     environment = ", ".join(f"V{n:02}: {'x' * 1000}" for n in range(32))  # 32 × 1003 < 32 KB
     text = replace(11, f"    environment: {{{environment}}}", replace(5, f"  tags: {{{tags}}}"))
     declaration = load_text(text, FILE)
-    assert len(declaration.metadata.tags) == 48
+    assert len(declaration.metadata.tags) == 47
     assert len(declaration.spec.model.environment) == 32
 
 

@@ -13,6 +13,7 @@ from smgitops.declaration import production
 from smgitops.errors import ActionRejectedError, EndpointBusyError, NotFoundError, TransientError
 from smgitops.observability import logger
 from smgitops.rollout.observation import FAILURES, IN_SERVICE, EndpointView, LiveVariant
+from smgitops.rollout.ownership import OWNER_TAG
 from smgitops.rollout.status import VariantRef
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 ABORT_FIRST_WAIT_S = 0.5  # then doubled, up to ABORT_MAX_WAIT_S, while the endpoint is busy
 ABORT_MAX_WAIT_S = 5.0
+MAX_TAG_PAGES = 10  # ListTags pages of 100: SageMaker allows 50 tags per resource
 
 
 def _tags(tags: dict[str, str]) -> list[dict[str, str]]:
@@ -85,14 +87,9 @@ class SageMaker:
     # --- observe ----------------------------------------------------------------------------
 
     def describe_endpoint(self, name: str) -> EndpointView | None:
-        try:
-            out = self.client.describe_endpoint(EndpointName=name)
-        except ClientError as exc:
-            if code_of(exc) == "ValidationException" and _missing(exc):
-                return None
-            raise translate(exc, "DescribeEndpoint") from exc
-        except BotoCoreError as exc:
-            raise translate(exc, "DescribeEndpoint") from exc
+        out = self._describe(name)
+        if out is None:
+            return None
         variants = [
             LiveVariant(
                 name=v["VariantName"],
@@ -111,6 +108,74 @@ class SageMaker:
             shadow_variants=[v["VariantName"] for v in out.get("ShadowProductionVariants", [])],
             failure_reason=out.get("FailureReason", ""),
         )
+
+    def endpoint_tags(self, name: str) -> dict[str, str] | None:
+        """The endpoint's tags; None when there is no such endpoint (the ownership check of an
+        endpoint no status manages)."""
+        live = self._describe(name)
+        if live is None:
+            return None
+        return {t["Key"]: t["Value"] for t in self._list_tags(live["EndpointArn"])}
+
+    def _describe(self, name: str) -> dict[str, Any] | None:
+        """DescribeEndpoint's answer; None when there is no such endpoint."""
+        try:
+            out: dict[str, Any] = self.client.describe_endpoint(EndpointName=name)
+        except ClientError as exc:
+            if code_of(exc) == "ValidationException" and _missing(exc):
+                return None
+            raise translate(exc, "DescribeEndpoint") from exc
+        except BotoCoreError as exc:
+            raise translate(exc, "DescribeEndpoint") from exc
+        return out
+
+    def _list_tags(self, arn: str) -> list[dict[str, str]]:
+        tags: list[dict[str, str]] = []
+        params: dict[str, Any] = {"ResourceArn": arn, "MaxResults": 100}
+        for _ in range(MAX_TAG_PAGES):
+            try:
+                out = self.client.list_tags(**params)
+            except (ClientError, BotoCoreError) as exc:
+                raise translate(exc, "ListTags") from exc
+            tags += out.get("Tags", [])
+            if not out.get("NextToken"):
+                return tags
+            params["NextToken"] = out["NextToken"]
+        return tags
+
+    def tag_owner(self, endpoint: str, tags: dict[str, str]) -> list[str]:
+        """Operator commands (adopt, transfer), with the operator's credentials: ``tags`` on
+        the endpoint, and its owner tag on the live config and the models it serves. The
+        functions' roles cannot do this (tags only on create, template.yaml). Returns the
+        resources tagged; NotFoundError when there is no such endpoint."""
+        live = self._describe(endpoint)
+        if live is None:
+            raise NotFoundError(f"no endpoint {endpoint}")
+        self._call("add_tags", ResourceArn=live["EndpointArn"], Tags=_tags(tags))
+        tagged = [str(live["EndpointArn"])]
+        owner = {k: v for k, v in tags.items() if k == OWNER_TAG}
+        config = live.get("EndpointConfigName", "")
+        if not config or not owner:
+            return tagged
+        try:
+            described = self.client.describe_endpoint_config(EndpointConfigName=config)
+        except ClientError as exc:
+            if _missing(exc):
+                return tagged  # deleted outside smgitops: nothing more to tag
+            raise translate(exc, "DescribeEndpointConfig") from exc
+        resources: list[str] = [described["EndpointConfigArn"]]
+        for variant in described.get("ProductionVariants", []):
+            try:
+                model = self.client.describe_model(ModelName=variant["ModelName"])
+            except ClientError as exc:
+                if _missing(exc):
+                    continue
+                raise translate(exc, "DescribeModel") from exc
+            resources.append(model["ModelArn"])
+        for resource in dict.fromkeys(resources):
+            self._call("add_tags", ResourceArn=resource, Tags=_tags(owner))
+            tagged.append(resource)
+        return tagged
 
     def config_variants(self, config: str) -> list[VariantRef]:
         """The config's production variants; NotFoundError when it was deleted (SageMaker lets

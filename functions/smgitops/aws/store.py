@@ -8,6 +8,8 @@ Single table, keys ``pk``/``sk``:
   GOLDEN#<sha256> / PART#<n>            golden requests (zlib, in ≤ 350 KB parts), by content
 GSI ``gsi1``: gsi1pk = "STATUS", gsi1sk = <name> lists every status.
 
+A status stored before ownership has no ``owner``: it is derived on load (:func:`legacy_owner`).
+
 Golden requests (up to 256 KB of files, twice when a push is queued) would take a status item
 past DynamoDB's 400 KB: the status keeps a reference (``goldenRef``, the hash of the requests),
 the requests are written once under it and read back with the status.
@@ -28,6 +30,7 @@ from smgitops.aws.errors import code_of, translate
 from smgitops.declaration.golden import dump_requests, restore_requests
 from smgitops.errors import ActionRejectedError, ConflictError
 from smgitops.rollout.status import Context, HistoryRecord, RolloutStatus
+from smgitops.urls import identity_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -225,6 +228,8 @@ class StatusStore:
     def _status(self, item: dict[str, Any]) -> RolloutStatus:
         status = RolloutStatus.model_validate_json(item["doc"]["S"])
         changes: dict[str, Any] = {"version": int(item["version"]["N"])}
+        if "owner" not in status.model_fields_set:
+            changes["owner"] = legacy_owner(status.source)
         if status.golden_ref and not status.golden:
             changes["golden"] = restore_requests(self._read_golden(status.golden_ref))
         if status.next is not None and status.next.context.golden_ref:
@@ -303,6 +308,15 @@ class StatusStore:
                 self.client.put_item(TableName=self.table, Item=_history_item(record))
             except (ClientError, BotoCoreError) as exc:
                 raise translate(exc, "PutItem") from exc
+
+
+def legacy_owner(source: dict[str, str]) -> str:
+    """The owner of a status written before ownership: the identity of the repository whose
+    push created it (``source``'s identity, or its allowlisted clone URL normalised); "" when
+    the status names none (then every push is refused until ``smgitops transfer``)."""
+    if source.get("identity"):
+        return source["identity"]
+    return identity_of(source["repository"]) if source.get("repository") else ""
 
 
 def golden_ref(requests: list[dict[str, Any]]) -> str:

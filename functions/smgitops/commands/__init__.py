@@ -9,6 +9,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "smgitops.commands.validate",
     "smgitops.commands.plan",
     "smgitops.commands.operate",
+    "smgitops.commands.ownership",
     "smgitops.commands.follow",
     "smgitops.commands.pushes",
     "smgitops.commands.dashboard",

@@ -111,6 +111,7 @@ def _status_row(s: RolloutStatus, drift: str, now: float) -> list[str]:
         s.commit[:12],
         _when(s.updated_at),
         _drift_cell(drift),
+        s.owner or "-",
         f"refused {s.refused} | {s.reason}" if s.refused and s.stable else s.reason,
     ]
 
@@ -144,6 +145,7 @@ def _detail(
     view = progress(s, now)
     rows = [
         ["endpoint", s.endpoint],
+        ["owner", s.owner or "- (none recorded: every push is refused; smgitops transfer)"],
         ["phase", f"{s.phase} (since {_when(s.phase_since)})"],
         ["strategy", str(s.strategy)],
         ["step", view.step_text()],
@@ -200,7 +202,7 @@ def run_status(args: argparse.Namespace) -> int:
     if args.endpoint:
         print(_detail(statuses[0], drifts[args.endpoint], now, _numbers(statuses[0], now)))
         return 0
-    headers = ["ENDPOINT", "PHASE", "STEP", "WEIGHTS", "COMMIT", "UPDATED (UTC)", "DRIFT"]
+    headers = ["ENDPOINT", "PHASE", "STEP", "WEIGHTS", "COMMIT", "UPDATED (UTC)", "DRIFT", "OWNER"]
     print(
         text_table(
             [_status_row(s, drifts[s.endpoint], now) for s in statuses], [*headers, "REASON"]
@@ -224,6 +226,9 @@ def run_history(args: argparse.Namespace) -> int:
         [_when(r.at), r.commit[:12], str(r.phase), weights_text(r.weights), r.event or r.reason]
         for r in reversed(records)
     ]
+    status = service.store.get(args.endpoint)
+    owner = status.owner if status is not None and not status.deleted else records[0].owner
+    print(f"{args.endpoint}: owner {owner or '-'}")
     print(text_table(rows, ["AT (UTC)", "COMMIT", "PHASE", "WEIGHTS", "EVENT"]))
     return 0
 

@@ -123,9 +123,9 @@ def endpoint_row(status: RolloutStatus, drift: str, now: float) -> dict[str, Any
 
 
 def owner_of(status: RolloutStatus) -> str:
-    """The repository that owns the endpoint (its identity, else where its pushes came from)."""
-    owner = getattr(status, "owner", "") or ""
-    return str(owner or status.source.get("repository") or status.source.get("fullName") or "-")
+    """The repository identity that owns the endpoint ("-": no owner recorded). Never the
+    payload's ``fullName``: that is display only."""
+    return status.owner or "-"
 
 
 def rollout_view(

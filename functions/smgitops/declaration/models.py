@@ -77,9 +77,9 @@ ENV_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$", re.ASCII)
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 
 MAX_ENDPOINT_NAME = 63
-# SageMaker allows 50 tags per resource (TagList max); smgitops adds its own two to each
-# (smgitops:managed, smgitops:endpoint: rollout's managed_tags), so users have 48.
-MANAGED_TAG_COUNT = 2
+# SageMaker allows 50 tags per resource (TagList max); smgitops adds its own three to each
+# (smgitops:managed, smgitops:endpoint, smgitops:owner: rollout's managed_tags), so users have 47.
+MANAGED_TAG_COUNT = 3
 MAX_TAGS = aws_shapes.MAX_TAGS - MANAGED_TAG_COUNT
 MAX_ENVIRONMENT = 100
 MAX_INTERVAL_SECONDS = 86400

@@ -10,6 +10,7 @@ record in the push store.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, Protocol
 
 from smgitops.aws.deliveries import PushRecord
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
 
 VALIDATE_CONTEXT = "smgitops/validate"
 PENDING_KINDS = frozenset({"started", "queued"})
+STATUS_KINDS = PENDING_KINDS | {"failed", "refused"}  # the outcomes that get a commit status
+STATUS_WORKERS = 8  # commit statuses in flight at once (each has GitHubStatuses' 3 s timeout)
+STATUS_BUDGET_S = 60.0  # all of a push's endpoint statuses, at most (reconcile times out at 300)
 
 
 class Fetcher(Protocol):
@@ -99,8 +103,10 @@ class Reconciler:
         max_endpoints: int = MAX_ENDPOINTS,
         role_path: str = "",
         deployment_arn: str = "",
+        status_budget: float = STATUS_BUDGET_S,
         clock: Callable[[], float] = clock_now,
     ) -> None:
+        self.status_budget = status_budget
         self.max_endpoints = max_endpoints
         self.role_path = role_path  # SMGITOPS_EXECUTION_ROLE_PATH: per-repository roles
         self.deployment_arn = deployment_arn  # any ARN of the deployment: account, partition
@@ -216,19 +222,7 @@ class Reconciler:
         )
         count = len(declarations)
         self._status(work, "success", VALIDATE_CONTEXT, f"{count} declaration(s) valid")
-        for outcome in outcomes:
-            if outcome.kind in PENDING_KINDS or outcome.kind == "failed":
-                self._status(
-                    work,
-                    "failure" if outcome.kind == "failed" else "pending",
-                    f"smgitops/{outcome.endpoint}",
-                    f"rollout {outcome.kind}: {outcome.rollout_id}"
-                    + (f" ({outcome.reason})" if outcome.reason else ""),
-                )
-            elif outcome.kind == "refused":
-                self._status(
-                    work, "failure", f"smgitops/{outcome.endpoint}", f"refused: {outcome.reason}"
-                )
+        self._endpoint_statuses(work, outcomes)
         orphans = self._orphans(work, {d.name for d in declarations}, prune=prune)
         started = sum(1 for o in outcomes if o.kind in PENDING_KINDS)
         refused = [o.endpoint for o in outcomes if o.kind == "refused"]
@@ -301,16 +295,50 @@ class Reconciler:
         )
         return self.pushes.put(record)
 
-    def _status(self, work: PushWork, state: State, context: str, description: str) -> None:
+    def _poster(self, work: PushWork) -> Statuses | None:
         if work.provider not in STATUS_PROVIDERS:
-            return
+            return None
         try:
-            poster = self.statuses()
+            return self.statuses()
         except SmgitopsError as exc:  # a token that cannot be read never fails a deploy
             logger().warning(
                 "commit status not sent: GitHub token unavailable",
                 extra={"error": f"{type(exc).__name__}: {exc}"},
             )
-            return
+            return None
+
+    def _status(self, work: PushWork, state: State, context: str, description: str) -> None:
+        poster = self._poster(work)
         if poster is not None:
             poster.post(work.status_target, work.commit, state, context, description)
+
+    def _endpoint_statuses(self, work: PushWork, outcomes: Sequence[StartOutcome]) -> None:
+        """One status per endpoint whose rollout started, was queued, failed or was refused
+        (``smgitops/<endpoint>``, the context the rollout's end updates); unchanged and stale
+        endpoints get none. Sent by ``STATUS_WORKERS`` at once, for at most
+        ``status_budget`` seconds in all: the rest are logged, never waited for."""
+        wanted = [_endpoint_status(o) for o in outcomes if o.kind in STATUS_KINDS]
+        poster = self._poster(work) if wanted else None
+        if poster is None:
+            return
+        pool = ThreadPoolExecutor(max_workers=min(STATUS_WORKERS, len(wanted)))
+        futures = [
+            pool.submit(poster.post, work.status_target, work.commit, state, context, text)
+            for state, context, text in wanted
+        ]
+        _, late = wait(futures, timeout=self.status_budget)
+        pool.shutdown(wait=False, cancel_futures=True)
+        if late:
+            logger().warning(
+                "commit statuses not sent within the budget",
+                extra={"unsent": len(late), "of": len(wanted), "budget": self.status_budget},
+            )
+
+
+def _endpoint_status(outcome: StartOutcome) -> tuple[State, str, str]:
+    context = f"smgitops/{outcome.endpoint}"
+    if outcome.kind == "refused":
+        return "failure", context, f"refused: {outcome.reason}"
+    state: State = "failure" if outcome.kind == "failed" else "pending"
+    said = f" ({outcome.reason})" if outcome.reason else ""
+    return state, context, f"rollout {outcome.kind}: {outcome.rollout_id}{said}"

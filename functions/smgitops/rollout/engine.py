@@ -109,4 +109,5 @@ class Engine:
             reason=status.reason,
             event=event,
             details=details,
+            owner=status.owner,
         )

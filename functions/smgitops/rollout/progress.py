@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from smgitops.rollout.ownership import ADOPTED
 from smgitops.rollout.status import TERMINAL_PHASES, HistoryRecord, Phase, RolloutStatus
 from smgitops.rollout.strategies import traffic_steps
 
@@ -232,6 +233,8 @@ def summaries(records: Iterable[HistoryRecord]) -> list[RolloutSummary]:
     """The rollouts of an endpoint's history, oldest first, each with its last phase."""
     found: dict[str, RolloutSummary] = {}
     for record in sorted(records, key=lambda r: r.at):
+        if record.rollout_id == ADOPTED:
+            continue  # an operator's adoption: no rollout ran
         previous = found.get(record.rollout_id)
         found[record.rollout_id] = RolloutSummary(
             rollout_id=record.rollout_id,

@@ -1,4 +1,4 @@
-"""Pruning (opt-in): the endpoints a repository deployed whose declaration is gone, deleted."""
+"""Pruning (opt-in): the endpoints a repository owns whose declaration is gone, deleted."""
 
 from __future__ import annotations
 
@@ -11,14 +11,12 @@ class Pruning(Engine):
     """The prune use case (the reconciler, when ``prune`` is on)."""
 
     def orphans(self, declared: set[str], repository: str) -> list[str]:
-        """Endpoints this repository (its identity) deployed whose declaration is gone (pruned
-        ones excluded). A status that names no repository identity matches none."""
+        """Endpoints this repository (its identity) owns whose declaration is gone (pruned ones
+        excluded). A status with no recorded owner matches none."""
         return [
             s.endpoint
             for s in self.store.list_statuses()
-            if s.endpoint not in declared
-            and not s.deleted
-            and s.source.get("identity") == repository
+            if s.endpoint not in declared and not s.deleted and s.owner and s.owner == repository
         ]
 
     def delete_endpoint(self, endpoint: str, *, commit: str) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 from smgitops.declaration.models import Declaration
 from smgitops.errors import ConflictError
 from smgitops.observability import logger
-from smgitops.rollout import naming
+from smgitops.rollout import naming, ownership
 from smgitops.rollout.decide import new_status, queue
 from smgitops.rollout.engine import CONFLICT_RETRIES, Engine
 from smgitops.rollout.observation import missing_alarms_reason
@@ -28,6 +28,11 @@ class StartRequest:
     source: dict[str, str]
     context: Context
     force: bool = False
+
+    @property
+    def owner(self) -> str:
+        """The pushing repository's identity (the allowlisted clone URL, normalised)."""
+        return self.source.get("identity", "")
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,10 @@ class Starting(Engine):
         spec_hash = decl.content_hash()
         rollout_id = naming.rollout_id(decl.name, commit, spec_hash, request.pushed_at)
         now = self.clock()
+        if not request.force:  # a retry or a heal starts the status' own declaration
+            not_owner = self._not_owner(request, current, rollout_id, now)
+            if not_owner is not None:
+                return not_owner
         if request.force:
             if current is not None and (current.active or current.next is not None):
                 return StartOutcome(
@@ -130,6 +139,7 @@ class Starting(Engine):
             source=request.source,
             now=now,
             context=request.context,
+            owner=current.owner if request.force and current is not None else request.owner,
         )
         record = self._record(fresh, f"rollout started for {commit[:12]}", {})
         saved = self.store.save(
@@ -143,6 +153,30 @@ class Starting(Engine):
         if not self._start_execution(decl.name, rollout_id):
             return self._not_started(saved, rollout_id)
         return StartOutcome(decl.name, "started", rollout_id)
+
+    def _not_owner(
+        self, request: StartRequest, current: RolloutStatus | None, rollout_id: str, now: float
+    ) -> StartOutcome | None:
+        """Refused: the endpoint belongs to another repository, or exists and smgitops did not
+        create it. Nothing moves; the owner's status says who tried (``refused``, history)."""
+        name = request.declaration.name
+        reason = ownership.refusal(
+            name, request.owner, current, lambda: self.sagemaker.endpoint_tags(name)
+        )
+        if not reason:
+            return None
+        if current is not None and not current.deleted:
+            who = f"{request.commit[:12]} from {request.owner or 'an unknown repository'}"
+            after = current.evolve(refused=f"{who}: {reason}", updated_at=now)
+            record = self._record(
+                after, f"refused {who}: {reason}", {"refusedRepository": request.owner}
+            )
+            self.store.save(after, expected_version=current.version, history=[record])
+        logger().warning(
+            "rollout refused: not the owner",
+            extra={"endpoint": name, "repository": request.owner, "reason": reason},
+        )
+        return StartOutcome(name, "refused", rollout_id, reason)
 
     def _refusal(
         self, request: StartRequest, current: RolloutStatus | None, rollout_id: str, now: float

@@ -107,6 +107,10 @@ class RolloutStatus(_Frozen):
     spec_hash: str
     declaration: dict[str, Any]
     source: dict[str, str] = Field(default_factory=dict)
+    # The repository identity (normalised allowlisted clone URL) that owns the endpoint: only
+    # its pushes change or prune it; ``smgitops transfer`` moves it. "" = no owner recorded
+    # (written before ownership, with no source to derive it from): every push is refused.
+    owner: str = ""
     first_deploy: bool = False
     stable: VariantRef | None = None
     stable_config: str = ""  # the config live before the rollout (deleted only if smgitops made it)
@@ -179,3 +183,4 @@ class HistoryRecord(_Frozen):
     reason: str = ""
     event: str = ""
     details: dict[str, Any] = Field(default_factory=dict)
+    owner: str = ""  # the endpoint's owner when this happened ("" in records before ownership)

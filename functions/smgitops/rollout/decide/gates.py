@@ -64,7 +64,10 @@ def resumed_deadline(ctx: TickContext) -> float:
 
 def start_shadow(ctx: TickContext) -> Decision:
     config = shadow_config(ctx)
-    actions: list[Action] = [create_model(ctx.declaration, ctx.observation.region), config]
+    actions: list[Action] = [
+        create_model(ctx.declaration, ctx.observation.region, ctx.status.owner),
+        config,
+    ]
     if ctx.endpoint is None or ctx.endpoint.config != config.name:
         actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=config.name))
     alarms = generated_alarms(ctx.declaration, ctx.status.candidate.name)

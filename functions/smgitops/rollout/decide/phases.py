@@ -141,7 +141,10 @@ def _from_live(ctx: TickContext, ep: EndpointView, live: list[VariantRef]) -> De
     if strategy == Strategy.SHADOW:
         return start_shadow(ctx)
     both = both_config(ctx)
-    actions: list[Action] = [create_model(ctx.declaration, ctx.observation.region), both]
+    actions: list[Action] = [
+        create_model(ctx.declaration, ctx.observation.region, ctx.status.owner),
+        both,
+    ]
     if ep.config != both.name:
         actions += scaling.hold_stable(ctx, stable_scaling)
         actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=both.name))
@@ -206,10 +209,12 @@ def _first_deploy(ctx: TickContext) -> Decision:
     final = final_config(ctx)
     ctx.notes.append(f"creating endpoint {ctx.status.endpoint} with {ctx.status.candidate.name}")
     actions: list[Action] = [
-        create_model(ctx.declaration, ctx.observation.region),
+        create_model(ctx.declaration, ctx.observation.region, ctx.status.owner),
         final,
         CreateEndpoint(
-            endpoint=ctx.status.endpoint, config=final.name, tags=managed_tags(ctx.declaration)
+            endpoint=ctx.status.endpoint,
+            config=final.name,
+            tags=managed_tags(ctx.declaration, ctx.status.owner),
         ),
     ]
     status = ctx.status.evolve(
@@ -222,7 +227,10 @@ def _first_deploy(ctx: TickContext) -> Decision:
 
 def _replace_all(ctx: TickContext) -> Decision:
     final = final_config(ctx)
-    actions: list[Action] = [create_model(ctx.declaration, ctx.observation.region), final]
+    actions: list[Action] = [
+        create_model(ctx.declaration, ctx.observation.region, ctx.status.owner),
+        final,
+    ]
     if ctx.endpoint is None or ctx.endpoint.config != final.name:
         if ctx.status.stable is not None:
             actions += scaling.release(ctx, ctx.status.stable.name)

@@ -31,6 +31,7 @@ def hand_over(decision: Decision, now: float) -> Decision:
         source=queued.source,
         now=now,
         context=queued.context,
+        owner=old.owner,  # queued by the owner's push; a transfer since then moved it
     ).evolve(version=old.version)
     notes = (*decision.notes, f"superseded by {queued.commit[:12]}")
     return Decision(decision.actions, fresh, 1, notes, superseded=final_old)
@@ -45,9 +46,13 @@ def new_status(
     source: dict[str, str],
     now: float,
     context: Context | None = None,
+    owner: str | None = None,
 ) -> RolloutStatus:
+    """A Pending rollout of ``declaration``, owned by ``owner`` (default: the pushing
+    repository's identity in ``source``)."""
     context = context or Context()
     return RolloutStatus(
+        owner=source.get("identity", "") if owner is None else owner,
         watched_alarms=list(declaration.spec.rollout.analysis.alarms),
         golden=context.golden,
         freeze=context.freeze,

@@ -19,17 +19,21 @@ from smgitops.rollout.actions import (
     VariantSpec,
 )
 from smgitops.rollout.observation import IN_SERVICE, WEIGHT_TOLERANCE
+from smgitops.rollout.ownership import ENDPOINT_TAG, MANAGED_TAG, OWNER_TAG, owner_tag
 from smgitops.rollout.status import VariantRef
 
 if TYPE_CHECKING:
     from smgitops.declaration.models import Declaration, ModelSpec
     from smgitops.rollout.decide.context import TickContext
 
-MANAGED_TAGS = {"smgitops:managed": "true"}
+MANAGED_TAGS = {MANAGED_TAG: "true"}
 
 
-def managed_tags(decl: Declaration) -> dict[str, str]:
-    return {**decl.metadata.tags, **MANAGED_TAGS, "smgitops:endpoint": decl.name}
+def managed_tags(decl: Declaration, owner: str) -> dict[str, str]:
+    """The declaration's tags and smgitops' own three, written by the Create calls only
+    (no owner tag for a status with no recorded owner)."""
+    tags = {**decl.metadata.tags, **MANAGED_TAGS, ENDPOINT_TAG: decl.name}
+    return {**tags, OWNER_TAG: owner_tag(owner)} if owner else tags
 
 
 def candidate_ref(decl: Declaration) -> VariantRef:
@@ -82,7 +86,7 @@ def resolve_image(model: ModelSpec, region: str) -> str | None:
     return model.image
 
 
-def create_model(decl: Declaration, region: str) -> CreateModel:
+def create_model(decl: Declaration, region: str, owner: str) -> CreateModel:
     model = decl.spec.model
     return CreateModel(
         name=naming.model_name(decl),
@@ -92,7 +96,7 @@ def create_model(decl: Declaration, region: str) -> CreateModel:
         model_package_arn=model.model_package_arn,
         environment=dict(model.environment),
         vpc=production.model_vpc(model.vpc),
-        tags=managed_tags(decl),
+        tags=managed_tags(decl, owner),
     )
 
 
@@ -107,7 +111,9 @@ def _variant(ref: VariantRef, weight: float) -> VariantSpec:
     )
 
 
-def _config(decl: Declaration, *weighted: tuple[VariantRef, float]) -> CreateEndpointConfig:
+def _config(
+    decl: Declaration, owner: str, *weighted: tuple[VariantRef, float]
+) -> CreateEndpointConfig:
     """A config of the ``weighted`` variants, with the endpoint-config settings (data capture,
     KMS key) of the last one: the candidate's while it rolls out (both variants capture, each
     under its own name), the stable variant's own when it is alone again."""
@@ -118,24 +124,26 @@ def _config(decl: Declaration, *weighted: tuple[VariantRef, float]) -> CreateEnd
         name=naming.config_name(decl.name, refs, extra),
         variants=[_variant(ref, w) for ref, w in weighted],
         settings=dict(refs[-1].config_settings),
-        tags=managed_tags(decl),
+        tags=managed_tags(decl, owner),
     )
 
 
 def both_config(ctx: TickContext) -> CreateEndpointConfig:
     assert ctx.status.stable is not None  # noqa: S101 - phases after Pending always have one
-    return _config(ctx.declaration, (ctx.status.stable, 100.0), (ctx.status.candidate, 0.0))
+    return _config(
+        ctx.declaration, ctx.status.owner, (ctx.status.stable, 100.0), (ctx.status.candidate, 0.0)
+    )
 
 
 def final_config(ctx: TickContext) -> CreateEndpointConfig:
-    return _config(ctx.declaration, (ctx.status.candidate, 100.0))
+    return _config(ctx.declaration, ctx.status.owner, (ctx.status.candidate, 100.0))
 
 
 def shadow_config(ctx: TickContext) -> CreateEndpointConfig:
     """The stable variant serving all traffic, the candidate receiving a sampled copy of it."""
     assert ctx.status.stable is not None  # noqa: S101
     sampling = float(ctx.declaration.spec.rollout.shadow.sampling_percent)
-    base = _config(ctx.declaration, (ctx.status.stable, 100.0))
+    base = _config(ctx.declaration, ctx.status.owner, (ctx.status.stable, 100.0))
     extra = {"shadow": naming.variant_payload(ctx.status.candidate), "sampling": sampling}
     return base.model_copy(
         update={
@@ -149,7 +157,7 @@ def shadow_config(ctx: TickContext) -> CreateEndpointConfig:
 
 def stable_only_config(ctx: TickContext) -> CreateEndpointConfig:
     assert ctx.status.stable is not None  # noqa: S101
-    return _config(ctx.declaration, (ctx.status.stable, 100.0))
+    return _config(ctx.declaration, ctx.status.owner, (ctx.status.stable, 100.0))
 
 
 def generated_alarms(decl: Declaration, variant: str) -> list[AlarmSpec]:
