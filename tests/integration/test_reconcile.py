@@ -119,8 +119,8 @@ class Stack:
         first one."""
         other = GitRemote(self.remote.bare_path.parent, name)
         self.monkeypatch.setenv("SMGITOPS_REPOSITORY_URLS", f"{self.remote.url},{other.url}")
-        reconcile.settings.cache_clear()
-        reconcile.service.cache_clear()
+        wired.settings.cache_clear()
+        wired.reconciler.cache_clear()
         return other
 
     def push_from(self, other: GitRemote, commit: str, pushed_at: float) -> PushRecord:
@@ -577,7 +577,7 @@ def test_a_start_step_functions_refuses_is_reported_failed_not_started(stack: St
 
 
 def _service(stack: Stack) -> Any:
-    return reconcile.service().engine
+    return wired.reconciler().engine
 
 
 def test_another_repositorys_push_is_refused_for_the_owned_endpoint_only(stack: Stack) -> None:
