@@ -400,10 +400,10 @@ def _rolling_back(ctx: TickContext) -> Decision:
             else []
         )
         # Only what the failed endpoint does not use: DeleteUnused checks before deleting.
-        actions = cleanup(ctx, configs, [status.candidate.model])
+        cleaning = cleanup(ctx, configs, [status.candidate.model])
         # the stable's scaling as it was: a scale-in suspended for the rollout is not left so
         restore = scaling.restore_stable(ctx) if ep is not None else []
-        return ctx.decision(failed, 0, restore + actions)
+        return ctx.decision(failed, 0, restore + cleaning)
     if ep.status in BUSY:
         return ctx.wait(f"endpoint is {ep.status}")
     if not ep.hosts(status.candidate.name):
