@@ -397,3 +397,33 @@ def test_no_capture_without_a_destination_bucket(engine: Engine) -> None:
     report = simulate_traffic(decl.name, 20)  # the endpoint serves; nothing to write to
     assert sum(report.counts().values()) == 20
     assert clients.client("s3").list_buckets()["Buckets"] == []
+
+
+def test_a_serverless_endpoint_is_in_sync_after_its_deploy(engine: Engine) -> None:
+    decl = full(SERVERLESS)
+    engine.deploy(decl, C1)
+    assert _drift(engine, decl.name) == {}
+
+
+def test_a_serverless_model_that_fails_to_deploy_leaves_the_old_one_serving(
+    engine: Engine,
+) -> None:
+    """What protects a serverless endpoint instead of a canary: SageMaker's own update keeps
+    the old variant serving when the new one does not pass its health check."""
+    decl = full(SERVERLESS)
+    engine.deploy(decl, C1)
+    bad = full(
+        edit(
+            SERVERLESS,
+            "    executionRoleArn:",
+            '    environment: {SMGITOPS_SIM_DEPLOY_FAILURE: "1"}\n    executionRoleArn:',
+        )
+    )
+    trail = engine.run(decl.name, engine.start(bad, C2).rollout_id)
+    assert trail[-1][0] in {Phase.FAILED, Phase.ROLLED_BACK}
+    status = engine.service.store.get(decl.name)
+    assert status is not None and "ping health check" in status.reason
+    live = engine.sagemaker.describe_endpoint(EndpointName=decl.name)
+    assert live["EndpointStatus"] == "InService"
+    [summary] = live["ProductionVariants"]
+    assert summary["VariantName"] == _config_variant_name(decl)  # the old model serves
