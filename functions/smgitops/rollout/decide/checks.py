@@ -116,12 +116,9 @@ def approval(ctx: TickContext) -> Decision | None:
         reason = f"model package {arn}{version} still {state} after {timeout}s: not deployed"
         return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
     reason = f"waiting for approval: {arn}{version} is {state or 'unknown'}"
-    # up to 720 h: polls back off to 1/1000 of the timeout (and at least 5 minutes)
-    wait = ctx.backoff(
-        max(ctx.poll, min(60, ctx.interval)),
-        max(BACKOFF_CAP_S, timeout / 1000),
-        ctx.status.started_at,
-    )
+    # up to 720 h: polls back off to 1/1000 of the timeout (and at least 5 minutes), counted
+    # from the push (a rollout is Pending from its start)
+    wait = ctx.backoff(max(ctx.poll, min(60, ctx.interval)), max(BACKOFF_CAP_S, timeout / 1000))
     return ctx.decision(ctx.status.evolve(reason=reason), wait)
 
 
@@ -149,7 +146,8 @@ def validation_due(ctx: TickContext) -> bool:
     return (
         status.phase == Phase.INITIALIZING
         and ctx.declaration.spec.rollout.validation is not None
-        and not (status.validated or status.shadow or status.first_deploy)
+        and not status.validated
+        # a first deploy has no stable variant; a shadow run serves from its shadow config
         and status.stable is not None
         and ep is not None
         and ep.config == both_config(ctx).name

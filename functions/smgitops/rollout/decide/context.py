@@ -86,10 +86,10 @@ class TickContext:
         """When the change being waited for began: the phase's or the step's start."""
         return max(self.status.phase_since, self.status.step_since or 0.0)
 
-    def backoff(self, floor: float, cap: float, since: float | None = None) -> int:
-        """Half the time waited so far, within [floor, cap]: a 20 s update costs a handful of
-        polls, a 30-minute one about twenty, whatever the interval."""
-        waited = max(0.0, self.observation.now - (self.waiting_since if since is None else since))
+    def backoff(self, floor: float, cap: float) -> int:
+        """Half the time waited so far (:attr:`waiting_since`), within [floor, cap]: a 20 s
+        update costs a handful of polls, a 30-minute one about twenty, whatever the interval."""
+        waited = self.observation.now - self.waiting_since
         return math.ceil(max(floor, min(cap, waited / 2)))
 
     @property
@@ -113,9 +113,7 @@ class TickContext:
             tuple(actions or ()), status, wait_s, tuple(self.notes), gate, details=self.details
         )
 
-    def wait(self, note: str | None = None, seconds: float | None = None) -> Decision:
-        """Wait ``seconds``, or (default) back off while SageMaker works (:meth:`backoff`)."""
-        if note:
-            self.notes.append(note)
-        wait = self.backoff(self.poll, BACKOFF_CAP_S) if seconds is None else seconds
-        return self.decision(self.status, wait)
+    def wait(self, note: str) -> Decision:
+        """Back off while SageMaker works (:meth:`backoff`), saying what is waited for."""
+        self.notes.append(note)
+        return self.decision(self.status, self.backoff(self.poll, BACKOFF_CAP_S))

@@ -45,7 +45,6 @@ def at_gate(ctx: TickContext) -> Decision:
             gate="",
             gates_passed=[*ctx.status.gates_passed, gate],
             reason="",
-            promote="",
             deadline_at=resumed_deadline(ctx),
         )
         if gate == BEFORE_FIRST_STEP:
@@ -63,6 +62,8 @@ def resumed_deadline(ctx: TickContext) -> float:
 
 
 def start_shadow(ctx: TickContext) -> Decision:
+    stable = ctx.status.stable
+    assert stable is not None  # noqa: S101 - a shadow starts beside the live variant
     config = shadow_config(ctx)
     actions: list[Action] = [
         create_model(ctx.declaration, ctx.observation.region, ctx.status.owner),
@@ -78,7 +79,7 @@ def start_shadow(ctx: TickContext) -> Decision:
     status = ctx.status.evolve(
         phase=Phase.INITIALIZING,
         shadow=True,
-        weights={ctx.status.stable.name: 100.0} if ctx.status.stable else {},
+        weights={stable.name: 100.0},
         generated_alarms=[a.name for a in alarms],
         watched_alarms=[*ctx.declaration.spec.rollout.analysis.alarms, *(a.name for a in alarms)],
     )

@@ -227,14 +227,14 @@ def _first_deploy(ctx: TickContext) -> Decision:
 
 def _replace_all(ctx: TickContext) -> Decision:
     final = final_config(ctx)
+    # never live yet: an endpoint on the candidate-only config took the _already_live path
     actions: list[Action] = [
         create_model(ctx.declaration, ctx.observation.region, ctx.status.owner),
         final,
     ]
-    if ctx.endpoint is None or ctx.endpoint.config != final.name:
-        if ctx.status.stable is not None:
-            actions += scaling.release(ctx, ctx.status.stable.name)
-        actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=final.name))
+    if ctx.status.stable is not None:
+        actions += scaling.release(ctx, ctx.status.stable.name)
+    actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=final.name))
     status = ctx.status.evolve(phase=Phase.FINALIZING, weights={ctx.status.candidate.name: 100.0})
     return ctx.decision(status, ctx.poll, actions)
 
@@ -326,9 +326,7 @@ def _paused(ctx: TickContext) -> Decision:
         ctx.update(reason="", deadline_at=resumed_deadline(ctx))
         return enter_promoting(ctx)
     # an abTest holds its split until promote or abort, for days maybe: back off to an hour
-    return hold_weights(
-        ctx, ctx.backoff(ctx.interval, max(ctx.interval, PAUSE_CAP_S), ctx.status.phase_since)
-    )
+    return hold_weights(ctx, ctx.backoff(ctx.interval, max(ctx.interval, PAUSE_CAP_S)))
 
 
 def _promoting(ctx: TickContext) -> Decision:

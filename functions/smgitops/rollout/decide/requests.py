@@ -22,7 +22,7 @@ def hand_over(decision: Decision, now: float) -> Decision:
     queued = old.next
     assert queued is not None  # noqa: S101
     phase = Phase.SUCCEEDED if old.phase == Phase.SUCCEEDED else Phase.SUPERSEDED
-    final_old = old.evolve(phase=phase, next=None, reason=old.reason or "superseded")
+    final_old = old.evolve(phase=phase, next=None)
     fresh = new_status(
         Declaration.model_validate(queued.declaration),
         rollout_id=queued.rollout_id,
@@ -77,8 +77,9 @@ def new_status(
 
 def queue(status: RolloutStatus, queued: QueuedRollout, now: float) -> RolloutStatus:
     """A newer declaration supersedes the active rollout: traffic returns to stable first."""
-    if status.phase == Phase.PENDING and status.stable is None and not status.first_deploy:
-        # Nothing was done yet: the newer one simply replaces it.
+    if status.phase == Phase.PENDING:
+        # Nothing was done yet (a rollout leaves Pending in the tick that first acts): the newer
+        # one simply replaces it.
         return status.evolve(
             next=queued, phase=Phase.SUPERSEDED, reason="superseded before it began"
         )
@@ -105,7 +106,7 @@ def abort_now(
     """
     ctx = TickContext(status, declaration, observation)
     if status.done or status.phase == Phase.ROLLING_BACK:
-        return ctx.decision(status, 1 if status.active else 0)
+        return ctx.decision(status, 1)  # no wait once it is done
     if status.phase == Phase.PENDING:  # nothing shifted yet: the next tick ends it cleanly
         ctx.notes.append(f"abort requested before the rollout began: {reason}")
         return ctx.decision(status.evolve(abort_requested=status.abort_requested or reason), 1)

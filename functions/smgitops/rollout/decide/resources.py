@@ -90,7 +90,7 @@ def create_model(decl: Declaration, region: str, owner: str) -> CreateModel:
     model = decl.spec.model
     return CreateModel(
         name=naming.model_name(decl),
-        execution_role_arn=model.execution_role_arn or "",
+        execution_role_arn=model.execution_role_arn,
         image=resolve_image(model, region),
         model_data_url=model.model_data_url,
         model_package_arn=model.model_package_arn,
