@@ -72,7 +72,9 @@ class World:
                 for name in action.names:
                     self.alarms.pop(name, None)
             case DeleteUnused():
-                live = self.endpoints[action.endpoint].config
+                # as the adapter: a missing endpoint uses nothing
+                endpoint = self.endpoints.get(action.endpoint)
+                live = endpoint.config if endpoint is not None else ""
                 in_use = (
                     {
                         v.model

@@ -1,0 +1,331 @@
+"""decide() at the edges of each phase: crash replays, the clock's boundaries, a hand-edited
+endpoint, the first tick's choice of the stable variant, and what a status records.
+
+Every loop is bounded: a wrong decision fails the test, it never hangs it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from smgitops.declaration.models import Declaration
+from smgitops.rollout.actions import SetWeights
+from smgitops.rollout.analysis import StepJudgement
+from smgitops.rollout.decide import decide
+from smgitops.rollout.observation import LiveVariant
+from smgitops.rollout.status import Phase
+from tests.builders import declaration, declaration_dict
+from tests.unit.fake_world import Endpoint, World
+from tests.unit.test_decide import NAME, deployed, start, tick
+from tests.unit.test_decide_history import (
+    CANDIDATE_VARIANT,
+    STABLE_VARIANT,
+    history,
+    rollout,
+    until_phase,
+)
+from tests.unit.test_decide_safeguards import tick as observed_tick
+
+
+@pytest.mark.parametrize("strategy", ["shadow", "canary"])
+def test_a_first_tick_run_again_after_its_update_went_live_sends_no_second_update(
+    strategy: str,
+) -> None:
+    """A crash after acting: the retry finds the endpoint already on the config it asked for."""
+    world, status = rollout(strategy=strategy)
+    first = tick(world, status)  # applied and settled, then the status was not persisted
+    assert "UpdateEndpoint" in [a.kind for a in first.actions]
+    again = tick(world, status)
+    assert again.status.phase == first.status.phase == Phase.INITIALIZING
+    assert "UpdateEndpoint" not in [a.kind for a in again.actions]
+
+
+def _framework_declaration(**rollout: Any) -> Declaration:
+    document = declaration_dict(version=2, **rollout)
+    del document["spec"]["model"]["image"]
+    document["spec"]["model"]["framework"] = {"name": "xgboost", "version": "1.7-1"}
+    return Declaration.model_validate(document)
+
+
+@pytest.mark.parametrize("strategy", ["shadow", "allAtOnce", "first deploy"])
+def test_every_way_of_creating_the_model_uses_the_regions_framework_image(strategy: str) -> None:
+    world = World()
+    if strategy != "first deploy":
+        deployed(world)
+        decl = _framework_declaration(strategy=strategy)
+    else:
+        decl = _framework_declaration()
+    decision = observed_tick(world, start(decl, world), region="eu-west-1")
+    created = [a for a in decision.actions if a.kind == "CreateModel"]
+    assert len(created) == 1 and created[0].image is not None
+    assert ".eu-west-1." in created[0].image and "sagemaker-xgboost:1.7-1" in created[0].image
+
+
+def test_a_first_deploy_tags_the_endpoint_and_records_the_candidate_at_100_percent() -> None:
+    world = World()
+    decision = tick(world, start(declaration(version=1), world))
+    create = next(a for a in decision.actions if a.kind == "CreateEndpoint")
+    assert create.tags == {
+        "team": "risk",
+        "smgitops:managed": "true",
+        "smgitops:endpoint": NAME,
+    }
+    assert decision.status.weights == {STABLE_VARIANT: 100.0}
+
+
+def test_an_endpoint_not_visible_yet_is_waited_for_one_minute_then_fails() -> None:
+    world = World()
+    status = tick(world, start(declaration(version=1), world), settle=False).status
+    del world.endpoints[NAME]  # the create call returned, DescribeEndpoint does not see it yet
+    world.now = status.phase_since + 59
+    waiting = tick(world, status)
+    assert waiting.status.phase == Phase.INITIALIZING
+    assert waiting.notes == ("endpoint not visible yet",)
+    world.now = status.phase_since + 60
+    failed = tick(world, status)
+    assert failed.status.phase == Phase.FAILED
+    assert failed.status.reason == "endpoint was not created"
+
+
+@pytest.mark.parametrize("cause", ["abort", "deadline"])
+def test_an_abort_or_the_deadline_while_initializing_rolls_back(cause: str) -> None:
+    world, status = rollout(steps=[50])
+    status = tick(world, status, settle=False).status  # both-config being applied
+    assert status.phase == Phase.INITIALIZING
+    if cause == "abort":
+        status = status.evolve(abort_requested="aborted by alice")
+    else:
+        world.now = status.deadline_at + 1
+    decision = tick(world, status, settle=False)
+    assert decision.status.phase == Phase.ROLLING_BACK
+    expected = "aborted by alice" if cause == "abort" else "deadline exceeded"
+    assert decision.status.reason == expected
+    assert decision.status.weights == {CANDIDATE_VARIANT: 0.0, STABLE_VARIANT: 100.0}
+
+
+def test_the_deadline_while_initializing_is_exceeded_only_after_it_passes() -> None:
+    world, status = rollout(steps=[50])
+    status = tick(world, status, settle=False).status
+    world.now = status.deadline_at
+    assert tick(world, status, settle=False).status.phase == Phase.INITIALIZING
+
+
+def test_a_first_deploy_that_cannot_roll_back_ends_failed_and_says_why() -> None:
+    world = World()
+    status = tick(world, start(declaration(version=1), world), settle=False).status
+    decision = tick(world, status.evolve(abort_requested="aborted by alice"), settle=False)
+    assert decision.status.phase == Phase.FAILED
+    assert decision.status.reason == "aborted by alice"
+    assert decision.notes == ("cannot roll back a first deploy: aborted by alice",)
+    assert decision.actions == ()
+
+
+def test_the_stable_variant_is_the_heaviest_live_one_and_its_config_is_recorded() -> None:
+    world = World()
+    deployed(world)
+    endpoint = world.endpoints[NAME]
+    live = world.configs[endpoint.config]
+    other = live.variants[0].model_copy(update={"name": "v-by-hand", "weight": 30.0})
+    heavy = live.variants[0].model_copy(update={"weight": 70.0})
+    world.configs[endpoint.config] = live.model_copy(update={"variants": [other, heavy]})
+    endpoint.weights = {"v-by-hand": 30.0, STABLE_VARIANT: 70.0}
+    config = endpoint.config
+    decision = tick(world, start(declaration(version=2), world))
+    assert decision.status.stable is not None and decision.status.stable.name == STABLE_VARIANT
+    assert decision.status.stable_config == config
+    assert decision.status.weights == {STABLE_VARIANT: 100.0, CANDIDATE_VARIANT: 0.0}
+    assert decision.notes == (
+        f"adding candidate {CANDIDATE_VARIANT} at 0 % beside stable {STABLE_VARIANT}",
+    )
+
+
+def test_a_stable_variant_missing_from_the_weights_counts_as_weight_zero() -> None:
+    world = World()
+    deployed(world)
+    endpoint = world.endpoints[NAME]
+    live = world.configs[endpoint.config]
+    other = live.variants[0].model_copy(update={"name": "v-by-hand", "weight": 0.0})
+    world.configs[endpoint.config] = live.model_copy(update={"variants": [other, live.variants[0]]})
+    decision = tick(world, start(declaration(version=2), world))  # v-by-hand has no weight
+    assert decision.status.stable is not None and decision.status.stable.name == STABLE_VARIANT
+
+
+def test_a_replayed_first_tick_keeps_the_config_the_endpoint_served_before() -> None:
+    """The replay sees the both-config live (candidate on it): the recorded one stays."""
+    world, status = rollout(steps=[50])
+    first = tick(world, status)
+    config = first.status.stable_config
+    assert config
+    again = tick(world, status)  # the Pending status again, the candidate now on the endpoint
+    assert again.status.stable_config == ""  # not the both-config: that is smgitops' own
+    assert tick(world, status.evolve(stable_config=config)).status.stable_config == config
+
+
+def test_an_abort_while_pending_after_a_crash_that_added_the_candidate_removes_it() -> None:
+    world, status = rollout(steps=[50])
+    tick(world, status)  # the both-config went live; the status was not persisted
+    aborted = status.evolve(abort_requested="aborted by alice")
+    decision = tick(world, aborted)
+    # the candidate is on the endpoint: not "ended before any change", a rollback follows
+    assert decision.status.phase == Phase.INITIALIZING
+    final, _ = history(world, decision.status)
+    assert final.phase == Phase.ROLLED_BACK and final.reason == "aborted by alice"
+    assert world.percent(NAME) == {STABLE_VARIANT: 100.0}
+
+
+def test_all_at_once_says_it_replaces_the_model_in_one_update() -> None:
+    world, status = rollout(strategy="allAtOnce")
+    decision = tick(world, status)
+    assert decision.notes == ("allAtOnce: replacing the model in one update",)
+
+
+def test_a_gate_says_how_to_release_it_in_the_status() -> None:
+    world, status = rollout(steps=[50], gates=["beforeFirstStep"])
+    paused = until_phase(world, status, Phase.PAUSED)
+    assert paused.reason == f"waiting at gate beforeFirstStep: smgitops promote {NAME} (or abort)"
+
+
+def test_promote_step_on_the_last_step_does_not_also_release_the_gate_before_promotion() -> None:
+    world, status = rollout(steps=[50], gates=["beforePromotion"])
+    status = until_phase(world, status, Phase.PROGRESSING)
+    status = tick(world, status.evolve(promote="step")).status
+    assert status.phase == Phase.PAUSED and status.gate == "beforePromotion"
+    assert status.promote == ""
+    world.now = status.phase_since + 10
+    held = tick(world, status)
+    assert held.status.phase == Phase.PAUSED and held.gate
+
+
+def test_a_shadow_that_continues_as_a_canary_starts_without_the_shadows_extensions() -> None:
+    world, status = rollout(
+        strategy="shadow",
+        shadow={"then": "canary"},
+        steps=[50],
+        analysis={"compare": {"metrics": [{"metric": "ModelLatency"}]}},
+    )
+    status = until_phase(world, status, Phase.PROGRESSING)
+    extend = StepJudgement("extend", "too few invocations", (), 0.0, 0.0, 0)
+    world.now = status.step_since + status.spec().spec.rollout.shadow.duration_seconds(30)
+    status = observed_tick(world, status, judgement=extend).status
+    assert status.extensions == 1
+    passed = StepJudgement("pass", "no worse", (), 0.0, 0.0, 1)
+    canary = observed_tick(world, status, judgement=passed).status
+    assert canary.phase == Phase.INITIALIZING and not canary.shadow
+    assert canary.extensions == 0
+
+
+def test_an_alarm_during_an_ab_test_hold_rolls_back() -> None:
+    world, status = rollout(strategy="abTest", split=20, analysis={"alarms": ["a1"]})
+    world.alarms["a1"] = "OK"
+    status = until_phase(world, status, Phase.PAUSED)
+    world.alarms["a1"] = "ALARM"
+    decision = tick(world, status)
+    assert decision.status.phase == Phase.ROLLING_BACK
+    assert decision.status.reason == "alarm a1 in ALARM at 20 %: a1 breached"
+
+
+def test_an_ab_test_hold_checks_every_interval_at_first_then_backs_off_to_an_hour() -> None:
+    world, status = rollout(strategy="abTest", split=20, interval="60s")
+    status = until_phase(world, status, Phase.PAUSED)
+    waits = []
+    for _ in range(40):
+        decision = tick(world, status)
+        assert decision.status.phase == Phase.PAUSED and decision.actions == ()
+        waits.append(decision.wait_seconds)
+        status = decision.status
+    assert waits[0] == 60  # one interval into the hold: the first re-check after an interval
+    assert waits == sorted(waits) and max(waits) == 3600
+    assert all(later <= max(60, 2 * earlier) for earlier, later in itertools.pairwise(waits))
+
+
+def test_a_stale_failure_reason_does_not_fail_a_final_config_that_went_live() -> None:
+    world, status = rollout(steps=[50])
+    status = until_phase(world, status, Phase.FINALIZING)
+    world.endpoints[NAME].failure_reason = "an earlier update failed"
+    final = tick(world, status).status
+    assert final.phase == Phase.SUCCEEDED
+
+
+def test_promoting_keeps_stable_warm_for_a_whole_interval_even_when_ticked_early() -> None:
+    world, status = rollout(steps=[50])
+    status = until_phase(world, status, Phase.PROMOTING)
+    world.now = status.step_since + 29
+    early = tick(world, status)
+    assert early.status.phase == Phase.PROMOTING
+    assert early.wait_seconds == 1 and early.actions == ()
+
+
+def test_a_rollback_that_found_the_endpoint_busy_restores_the_weights_once_it_is_free() -> None:
+    world, status = rollout(steps=[50], analysis={"alarms": ["a1"]})
+    world.alarms["a1"] = "OK"
+    status = until_phase(world, status, Phase.PROGRESSING)
+    world.alarms["a1"] = "ALARM"
+    world.endpoints[NAME].status = "Updating"  # someone else's update in flight
+    rolled = tick(world, status, settle=False)
+    assert rolled.status.phase == Phase.ROLLING_BACK and rolled.actions == ()
+    assert rolled.status.weights == {CANDIDATE_VARIANT: 0.0, STABLE_VARIANT: 100.0}
+    world.endpoints[NAME].status = "InService"
+    restore = tick(world, rolled.status)
+    assert restore.actions == (
+        SetWeights(endpoint=NAME, weights={CANDIDATE_VARIANT: 0.0, STABLE_VARIANT: 100.0}),
+    )
+    assert restore.wait_seconds == 1
+    assert world.percent(NAME)[CANDIDATE_VARIANT] == 0.0
+
+
+def test_a_rollback_without_a_stable_variant_ends_without_deleting_a_config() -> None:
+    world, status = rollout(steps=[50])
+    status = until_phase(world, status, Phase.PROGRESSING)
+    orphan = status.evolve(phase=Phase.ROLLING_BACK, stable=None)
+    world.endpoints[NAME] = Endpoint("InService", "hand-made", {STABLE_VARIANT: 100.0})
+    decision = tick(world, orphan)
+    assert decision.status.phase == Phase.ROLLED_BACK
+    assert not [a for a in decision.actions if a.kind == "DeleteUnused" and a.configs]
+
+
+def test_weights_of_a_variant_gone_from_the_endpoint_are_not_live() -> None:
+    world, status = rollout(steps=[50])
+    status = until_phase(world, status, Phase.PROMOTING)
+    world.now = status.step_since + 5  # mid-interval: the weights are held
+    view = world.observe(NAME)
+    assert view.endpoint is not None
+    alone = [LiveVariant(name=CANDIDATE_VARIANT, desired_weight=1.0)]  # stable removed by hand
+    only_candidate = view.endpoint.model_copy(update={"variants": alone})
+    decision = decide(status.spec(), status, view.model_copy(update={"endpoint": only_candidate}))
+    assert decision.notes == ("re-applying intended weights",)
+    assert [a.kind for a in decision.actions] == ["SetWeights"]
+
+
+def test_a_step_passed_inconclusively_says_only_why() -> None:
+    world, status = rollout(
+        steps=[50, 80], analysis={"compare": {"metrics": [{"metric": "ModelLatency"}]}}
+    )
+    status = until_phase(world, status, Phase.PROGRESSING)
+    world.now = status.step_since + 30
+    reason = "inconclusive after 3 extensions (pass): too few invocations"
+    judgement = StepJudgement("pass", reason, (), 0.0, 0.0, 3, inconclusive=True)
+    decision = observed_tick(world, status, judgement=judgement)
+    assert decision.notes[0] == reason
+
+
+def test_a_rollout_ticked_at_the_instant_of_its_push_keeps_its_deadline() -> None:
+    world, status = rollout(steps=[50])
+    assert tick(world, status).status.deadline_at == status.deadline_at
+
+
+def test_waits_on_a_slow_update_grow_with_half_the_time_waited_up_to_five_minutes() -> None:
+    world, status = rollout(steps=[50])
+    status = tick(world, status, settle=False).status  # both-config being applied, for long
+    waits = []
+    for _ in range(40):
+        if world.now > status.deadline_at - 300:
+            break
+        waited = world.now - status.phase_since
+        decision = tick(world, status, settle=False)
+        assert decision.notes == ("endpoint is Updating",)
+        assert decision.wait_seconds == max(6, min(300, -(-waited // 2)))
+        waits.append(decision.wait_seconds)
+    assert waits[:4] == [6, 6, 9, 14] and max(waits) == 300
