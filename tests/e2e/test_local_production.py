@@ -33,7 +33,7 @@ def test_every_production_field_deploys_and_plan_shows_a_change(
     sm = local_up.client("sagemaker")
     config = _live_config(local_up, "churn-full")
     [variant] = config["ProductionVariants"]  # type: ignore[misc]
-    assert (variant["InstanceType"], variant["InitialInstanceCount"]) == ("ml.g5.2xlarge", 2)
+    assert (variant["InstanceType"], variant["InitialInstanceCount"]) == ("ml.p3.2xlarge", 2)
     assert variant["VolumeSizeInGB"] == 100
     assert variant["ContainerStartupHealthCheckTimeoutInSeconds"] == 600
     assert variant["ModelDataDownloadTimeoutInSeconds"] == 1200

@@ -55,7 +55,7 @@ def test_every_field_reaches_sagemaker_and_describe_shows_it(engine: Engine) -> 
     engine.deploy(decl, C1)
     config = _config_of(engine, decl.name)
     [production] = config["ProductionVariants"]
-    assert production["InstanceType"] == "ml.g5.2xlarge"
+    assert production["InstanceType"] == "ml.p3.2xlarge"
     assert production["InitialInstanceCount"] == 2
     assert production["VolumeSizeInGB"] == 100
     assert production["ContainerStartupHealthCheckTimeoutInSeconds"] == 600

@@ -20,7 +20,7 @@ spec:
     vpc: {{subnets: [subnet-0a1b2c3d4e5f60718, subnet-0b1c2d3e], securityGroups: [sg-0a1b2c3d]}}
     startupHealthCheckTimeout: 10m
     modelDataDownloadTimeout: 20m
-  instanceType: ml.g5.2xlarge
+  instanceType: ml.p3.2xlarge
   instanceCount: 2
   volumeSizeGB: 100
   routing: leastOutstandingRequests

@@ -36,7 +36,7 @@ def test_every_field_is_declarable_and_in_the_deployable_part() -> None:
         "capture": ["input", "output"],
     }
     assert spec["kmsKeyId"] == KMS_ARN
-    assert spec["instanceType"] == "ml.g5.2xlarge"
+    assert spec["instanceType"] == "ml.p3.2xlarge"
 
 
 def test_serverless_replaces_the_instances_in_the_deployable_part() -> None:

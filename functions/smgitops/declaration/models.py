@@ -906,8 +906,8 @@ class EndpointSpec(_Model):
         alias="volumeSizeGB",
         title="volumeSizeGB",
         description=f"Storage volume of each instance, {VOLUME.min}-{VOLUME.max} GB "
-        "(ProductionVariant VolumeSizeInGB; instance types with local NVMe storage have their "
-        "own). Default: SageMaker's.",
+        "(ProductionVariant VolumeSizeInGB) for EBS-backed instance types: types with local "
+        "NVMe storage (ml.g5, ml.g4dn, ml.p4d...) use it instead. Default: SageMaker's.",
         examples=[100],
     )
     routing: Routing | None = Field(
