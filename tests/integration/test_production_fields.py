@@ -326,6 +326,14 @@ def test_drift_notices_a_config_recreated_with_other_production_settings(engine:
         KmsKeyId=KMS_ARN,
     )
     variant_name = production["VariantName"]
+    from smgitops.aws.live import LiveEndpoints
+    from smgitops.drift.compare import compare
+
+    status = engine.service.store.get(decl.name)
+    assert status is not None
+    report = compare(status, LiveEndpoints().read(decl.name))
+    assert "re-created outside smgitops" in report.cause
+    assert not report.healable  # a rollout would find the config by its name, as it is
     assert _drift(engine, decl.name) == {
         f"variants[{variant_name}].VolumeSizeInGB": (100, 50),
         "endpointConfig.DataCaptureConfig": (

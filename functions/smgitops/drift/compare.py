@@ -238,9 +238,10 @@ def _settings_drifts(where: str, want: dict[str, Any], have: dict[str, Any]) -> 
     config does not have as declared: a config re-created under smgitops's name with other
     settings. Members set live and not declared are not compared: SageMaker may answer a
     default for them. (Another config, from the console or another tool, is an
-    ``endpointConfig`` drift already.)"""
+    ``endpointConfig`` drift already.) Not healable: a rollout would find the config by its
+    name and make nothing new."""
     return [
-        Drift(field=f"{where}.{key}", declared=value, live=have.get(key))
+        Drift(field=f"{where}.{key}", declared=value, live=have.get(key), healable=False)
         for key, value in sorted(want.items())
         if have.get(key) != value
     ]
@@ -369,7 +370,8 @@ def cause(drifts: list[Drift], live: LiveEndpoint | None) -> str:
     if not replaced and any(d.field.rsplit(".", 1)[-1] in members for d in drifts):
         return (
             "the endpoint config smgitops named holds other production settings: it was "
-            "deleted and re-created outside smgitops"
+            "deleted and re-created outside smgitops (delete it and push a change: smgitops "
+            "finds configs by name, so a repair rollout would reuse it)"
         )
     if "endpointConfig" in fields or any(d.field.endswith(".model") for d in drifts):
         if live.config.startswith(naming.PREFIX):
