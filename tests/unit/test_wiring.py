@@ -58,3 +58,23 @@ def test_without_a_state_machine_the_engine_starts_nothing_and_notifies_nobody()
     service = rollouts()  # tick and abort: EngineSettings name no state machine
     assert service.executions is None
     assert service.notifier is None
+
+
+def test_the_reconcile_function_creates_no_client_for_an_adapter_it_has_not_called(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cold start: the engine the reconcile function holds reaches SageMaker only in a tick."""
+    from smgitops.aws import clients
+
+    created: list[str] = []
+    real = clients.client
+
+    def recording(service: str, *args: object, **kwargs: object) -> object:
+        created.append(service)
+        return real(service, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(clients, "client", recording)
+    engine = reconciler().engine
+    assert not {"sagemaker", "cloudwatch", "application-autoscaling"} & set(created)
+    assert engine.sagemaker.client is engine.sagemaker.client  # created on first use, once
+    assert created.count("sagemaker") == 1

@@ -31,8 +31,11 @@ NOT_FOUND = "ObjectNotFoundException"
 class Autoscaling:
     """Every Application Auto Scaling call smgitops makes."""
 
+    client = clients.LazyClient("application-autoscaling")
+
     def __init__(self, client: Any = None) -> None:
-        self.client = client or clients.client("application-autoscaling")
+        if client is not None:
+            self.client = client
 
     def _call(self, operation: str, **params: Any) -> dict[str, Any]:
         try:

@@ -72,3 +72,25 @@ def reset() -> None:
     with _LOCK:
         _client.cache_clear()
         session.cache_clear()
+
+
+class LazyClient:
+    """An adapter's ``client`` attribute, created on first use (then cached on the adapter):
+    a function that builds an adapter it may not call this time (the reconcile function's
+    SageMaker, whose service model alone costs about one ``import boto3`` to load) does not
+    pay for its client at cold start. Assigning the attribute sets the client."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.slot = f"_{service}_client"
+
+    def __get__(self, adapter: object, owner: type | None = None) -> Any:
+        if adapter is None:
+            return self
+        found = adapter.__dict__.get(self.slot)
+        if found is None:
+            found = adapter.__dict__[self.slot] = client(self.service)
+        return found
+
+    def __set__(self, adapter: object, value: Any) -> None:
+        adapter.__dict__[self.slot] = value

@@ -18,8 +18,11 @@ MAX_RECORDS = 100  # DescribeAlarms returns 50 alarms a page unless asked for up
 
 
 class CloudWatch:
+    client = clients.LazyClient("cloudwatch")
+
     def __init__(self, client: Any = None) -> None:
-        self.client = client or clients.client("cloudwatch")
+        if client is not None:
+            self.client = client
 
     def alarm_states(self, names: list[str]) -> dict[str, AlarmView]:
         """The alarms among ``names`` that exist (an absent name does not exist).

@@ -77,8 +77,11 @@ def _missing(error: ClientError) -> bool:
 class SageMaker:
     """Every SageMaker call smgitops makes."""
 
+    client = clients.LazyClient("sagemaker")
+
     def __init__(self, client: Any = None) -> None:
-        self.client = client or clients.client("sagemaker")
+        if client is not None:
+            self.client = client
 
     @property
     def region(self) -> str:
