@@ -11,6 +11,7 @@ BENCHMARKS = (
     "reconcile",
     "tick",
     "coldstart",
+    "coldpush",
     "local",
     "scale",
     "timescale",
