@@ -20,7 +20,7 @@ import base64
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from moto.s3.models import s3_backends
 from moto.utilities.utils import get_partition
@@ -31,7 +31,19 @@ if TYPE_CHECKING:
     import random
     from collections.abc import Sequence
 
-    from smgitops.local.emulator.traffic import Invocation
+
+class Invocation(Protocol):
+    """What a capture record needs of one simulated request (``traffic.Invocation``)."""
+
+    @property
+    def variant(self) -> str: ...
+
+    @property
+    def body(self) -> bytes: ...
+
+    @property
+    def content_type(self) -> str: ...
+
 
 MODES: dict[str, tuple[str, ...]] = {
     "Input": ("endpointInput",),
