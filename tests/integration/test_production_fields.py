@@ -63,6 +63,13 @@ def test_every_field_reaches_sagemaker_and_describe_shows_it(engine: Engine) -> 
     assert production["RoutingConfig"] == {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
     assert config["DataCaptureConfig"] == CAPTURE_20
     assert config["KmsKeyId"] == KMS_ARN
+    live = engine.sagemaker.describe_endpoint(EndpointName=decl.name)
+    assert live["DataCaptureConfig"] == {  # DataCaptureConfigSummary
+        "EnableCapture": True,
+        "CaptureStatus": "Started",
+        "CurrentSamplingPercentage": 20,
+        "DestinationS3Uri": "s3://ml-capture/c/",
+    }
     model = engine.sagemaker.describe_model(ModelName=production["ModelName"])
     assert model["VpcConfig"] == {
         "SecurityGroupIds": ["sg-0a1b2c3d"],
@@ -239,6 +246,25 @@ def test_serverless_with_data_capture_is_refused(sm: Any) -> None:
         DataCaptureConfig=CAPTURE_20,
     )
     assert "DataCaptureConfig" in message
+
+
+def test_describe_endpoint_shows_the_capture_of_the_config_it_runs(sm: Any) -> None:
+    create_config(sm, "plain", [variant("a", "m1")])
+    sm.create_endpoint_config(
+        EndpointConfigName="captured",
+        ProductionVariants=[variant("b", "m1")],
+        DataCaptureConfig={**CAPTURE_20, "KmsKeyId": "alias/capture"},
+    )
+    described = deploy(sm, "ep", "captured")
+    assert described["DataCaptureConfig"] == {
+        "EnableCapture": True,
+        "CaptureStatus": "Started",
+        "CurrentSamplingPercentage": 20,
+        "DestinationS3Uri": "s3://ml-capture/c/",
+        "KmsKeyId": "alias/capture",
+    }
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="plain")
+    assert "DataCaptureConfig" not in sm.describe_endpoint(EndpointName="ep")  # moto keeps it
 
 
 def test_an_instance_endpoint_cannot_become_serverless_but_the_reverse_is_allowed(

@@ -222,6 +222,41 @@ def _wrap_settling(original: Callable[..., Any]) -> Callable[..., Any]:
     return settled
 
 
+def capture_summary(capture: dict[str, Any]) -> dict[str, Any] | None:
+    """DescribeEndpoint's ``DataCaptureConfigSummary`` of a config's ``DataCaptureConfig``."""
+    if not capture:
+        return None
+    enabled = bool(capture.get("EnableCapture", True))
+    summary: dict[str, Any] = {
+        "EnableCapture": enabled,
+        "CaptureStatus": "Started" if enabled else "Stopped",
+        "CurrentSamplingPercentage": int(capture.get("InitialSamplingPercentage", 0)),
+        "DestinationS3Uri": str(capture.get("DestinationS3Uri", "")),
+    }
+    if capture.get("KmsKeyId"):
+        summary["KmsKeyId"] = capture["KmsKeyId"]
+    return summary
+
+
+def _wrap_describe_endpoint(original: Callable[..., Any]) -> Callable[..., Any]:
+    """DescribeEndpoint's DataCaptureConfig: the summary of the config the endpoint runs now
+    (moto keeps the create-time config's, in the request's shape, through every update)."""
+
+    def describe_endpoint(self: Any, endpoint_name: str) -> Any:
+        with LOCK:
+            response = dict(original(self, endpoint_name))
+            endpoint = self.endpoints[endpoint_name]
+            config = self.endpoint_configs.get(endpoint.endpoint_config_name)
+            if config is not None:
+                summary = capture_summary(config.data_capture_config or {})
+                response.pop("DataCaptureConfig", None)
+                if summary is not None:
+                    response["DataCaptureConfig"] = summary
+            return response
+
+    return describe_endpoint
+
+
 def _wrap_delete_endpoint(original: Callable[..., None]) -> Callable[..., None]:
     def delete_endpoint(self: Any, endpoint_name: str) -> None:
         with LOCK:
@@ -349,7 +384,9 @@ def patch(backend_cls: Any) -> None:
     backend_cls.update_endpoint = update_endpoint
     backend_cls.update_endpoint_weights_and_capacities = update_endpoint_weights_and_capacities
     backend_cls.create_endpoint = _wrap_create_endpoint(backend_cls.create_endpoint)
-    backend_cls.describe_endpoint = _wrap_settling(backend_cls.describe_endpoint)
+    backend_cls.describe_endpoint = _wrap_describe_endpoint(
+        _wrap_settling(backend_cls.describe_endpoint)
+    )
     backend_cls.list_endpoints = _wrap_settling(backend_cls.list_endpoints)
     backend_cls.delete_endpoint = _wrap_delete_endpoint(backend_cls.delete_endpoint)
     backend_cls.create_endpoint_config = _wrap_create_endpoint_config(
