@@ -17,6 +17,7 @@ from smgitops.declaration.loader import (
     LoadResult,
     Problem,
     load_file,
+    load_paths,
     load_text,
     load_tree,
 )
@@ -263,3 +264,121 @@ def test_an_alias_to_a_mapping_is_not_a_key() -> None:
 def test_an_anchor_defined_twice_is_reported_with_its_first_line() -> None:
     text = replace(5, "  tags: {team: &a risk, owner: &a ops}")
     assert problems_of(text) == [f"{FILE}:5: anchor &a is defined twice (first at line 5)"]
+
+
+# --- what a problem says, and where ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("document", "found"),
+    [("42", "a number"), ("1.5", "a number"), ("true", "a boolean"), ("2026-12-02", "a date"),
+     ("[a]", "a list"), ("text", "a string")],
+)  # fmt: skip
+def test_a_document_that_is_not_a_mapping_says_what_it_is(document: str, found: str) -> None:
+    assert problems_of(f"{document}\n") == [
+        f"{FILE}:1: a declaration is a mapping (apiVersion, kind, metadata, spec); found {found}"
+    ]
+
+
+def test_a_lone_surrogate_is_located_on_its_line() -> None:
+    assert problems_of("\n\ud800") == [f"{FILE}:2: not valid UTF-8 (a lone surrogate)"]
+
+
+def test_a_control_character_is_located_on_its_line() -> None:
+    assert problems_of("\n\x07") == [
+        f"{FILE}:2: invalid YAML: control characters are not allowed (character 7)"
+    ]
+
+
+def test_a_tab_indenting_the_first_line_is_named() -> None:
+    assert problems_of("\tapiVersion: smgitops/v1\n") == [
+        f"{FILE}:1: invalid YAML: this line is indented with a tab; YAML indents with spaces"
+    ]
+
+
+def test_a_tab_inside_a_line_is_not_taken_for_indentation() -> None:
+    (problem,) = problems_of(replace(4, "  name: a\tb: c"))
+    assert problem.startswith(f"{FILE}:4: invalid YAML: a 'key: value' where none can be")
+
+
+def test_a_yaml_error_names_what_was_being_read_and_where_it_began() -> None:
+    assert problems_of(replace(5, "  tags: {a: 1 b: 2}")) == [
+        f"{FILE}:5: invalid YAML: did not find expected ',' or '}}', "
+        "while parsing a flow mapping at line 5"
+    ]
+    assert problems_of(replace(5, "  tags: [a, b")) == [
+        f"{FILE}:6: invalid YAML: did not find expected ',' or ']', "
+        "while parsing a flow sequence at line 5"
+    ]
+
+
+def test_a_misspelt_field_inside_an_optional_section_gets_a_suggestion() -> None:
+    text = replace(15, "    strategy: canary\n    validation: {requets: []}")
+    assert (
+        f"{FILE}:16: spec.rollout.validation.requets: unknown field; did you mean 'requests'?"
+        in (problems_of(text))
+    )
+
+
+def test_an_aliased_list_item_is_located_on_the_aliases_line() -> None:
+    text = replace(15, "    strategy: &s canary", replace(16, "    steps:\n      - 10\n      - *s"))
+    assert problems_of(text) == [
+        f"{FILE}:18: spec.rollout.steps[1]: must be a whole number (got 'canary')"
+    ]
+
+
+def test_an_alias_key_naming_a_quoted_merge_key_is_a_plain_key_not_a_merge() -> None:
+    """As PyYAML: only a plain ``<<`` merges; an alias to the text "<<" is that text."""
+    tag = "metadata.tags: tag 'team': '<<' may hold only letters"
+    merged = problems_of(replace(5, '  tags: {team: &k "<<"}\n  <<: {name: other}'))
+    assert len(merged) == 1 and merged[0].startswith(f"{FILE}:5: {tag}")
+    aliased = problems_of(replace(5, '  tags: {team: &k "<<"}\n  *k : {name: other}'))
+    assert aliased[1:] == [f'{FILE}:6: metadata["<<"]: unknown field; expected one of: name, tags']
+
+
+# --- what load_file, load_paths and load_tree report ------------------------------------------
+
+
+def test_load_file_names_the_file_as_it_was_given(tmp_path: Path) -> None:
+    path = write(tmp_path, "x.yaml", "42\n")
+    with pytest.raises(DeclarationError) as caught:
+        load_file(path, "shown/as.yaml")
+    assert caught.value.problems[0].startswith("shown/as.yaml:1: ")
+
+
+def test_load_paths_names_a_path_that_does_not_exist(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"missing\.yaml"):
+        load_paths([tmp_path / "missing.yaml"])
+
+
+def test_a_broken_symlink_says_the_file_cannot_be_read(tmp_path: Path) -> None:
+    write(tmp_path, "endpoints/ok.yaml", VALID)
+    os.symlink(tmp_path / "endpoints" / "gone.yaml", tmp_path / "endpoints" / "broken.yaml")
+    result = load_tree(tmp_path)
+    assert [str(p) for p in result.problems] == [
+        "endpoints/broken.yaml:1: cannot read the file: No such file or directory"
+    ]
+
+
+def test_a_symlink_loop_is_not_read(tmp_path: Path) -> None:
+    (tmp_path / "endpoints").mkdir()
+    os.symlink(tmp_path / "endpoints" / "loop.yaml", tmp_path / "endpoints" / "loop.yaml")
+    result = load_tree(tmp_path)
+    assert [str(p) for p in result.problems] == [
+        "endpoints/loop.yaml:1: symlink leads outside the repository; not read"
+    ]
+
+
+def test_files_are_read_in_path_order_so_the_first_declaration_of_a_name_wins(
+    tmp_path: Path,
+) -> None:
+    """``a-b/`` sorts before ``a/`` as text ('-' < '/'): the order shown everywhere."""
+    write(tmp_path, "endpoints/a/x.yaml", VALID)
+    write(tmp_path, "endpoints/a-b/x.yaml", VALID)
+    result = load_tree(tmp_path)
+    assert result.files == ["endpoints/a-b/x.yaml", "endpoints/a/x.yaml"]
+    assert result.paths == {"churn-predictor": "endpoints/a-b/x.yaml"}
+    assert [str(p) for p in result.problems] == [
+        "endpoints/a/x.yaml:4: metadata.name: endpoint 'churn-predictor' is also declared in "
+        "endpoints/a-b/x.yaml"
+    ]

@@ -158,7 +158,11 @@ def _kind(value: Any) -> str:
         return "list"
     if isinstance(value, str):
         return "string"
-    return type(value).__name__
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__  # a date or a timestamp
 
 
 # --------------------------------------------------------------------------- public API
