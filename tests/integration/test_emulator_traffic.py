@@ -29,6 +29,7 @@ from tests.support.emulator import (
     metric_total,
     put_variant_alarm,
     variant,
+    variant_dimensions,
 )
 
 if TYPE_CHECKING:
@@ -183,8 +184,18 @@ def test_under_a_time_scale_metrics_and_alarms_follow_the_runtime_clock(
     simulate_traffic("churn", 100)
     now = datetime.fromtimestamp(clock.now(), UTC)
     assert now - datetime.now(UTC) > timedelta(minutes=5)
-    # stamped on the runtime's clock, not the wall's
-    assert metric_total(cw, "churn", "blue", around=now) > 20
+    # stamped on the runtime's clock, not the wall's: all of it after the wall's now + 5 minutes
+    # (however long the machine took to put it: each wall-clock millisecond is 3.6 emulated s)
+    ahead = cw.get_metric_statistics(
+        Namespace="AWS/SageMaker",
+        MetricName="Invocations",
+        Dimensions=variant_dimensions("churn", "blue"),
+        StartTime=datetime.now(UTC) + timedelta(minutes=5),
+        EndTime=now + timedelta(hours=1),
+        Period=3600 * 2,
+        Statistics=["Sum"],
+    )["Datapoints"]
+    assert sum(point["Sum"] for point in ahead) > 20
     assert metric_total(cw, "churn", "blue", around=datetime.now(UTC)) == 0
     alarm = cw.describe_alarms(AlarmNames=["churn-green-5xx"])["MetricAlarms"][0]
     assert alarm["StateValue"] == "ALARM"  # evaluated at the runtime's now, where the data is
