@@ -269,11 +269,13 @@ def _run_plain(engine: Engine, rollout_id: str) -> list[Phase]:
 def test_plan_shows_a_change_of_scaling_against_the_live_target(
     engine: Engine, scaled: str
 ) -> None:
+    from smgitops.aws.autoscaling import Autoscaling
+    from smgitops.aws.sagemaker import SageMaker
     from smgitops.declaration.models import Declaration
     from smgitops.plan.diff import diff, fields_of
     from smgitops.plan.live import LiveState
 
-    live = LiveState().current([NAME])[NAME]
+    live = LiveState(SageMaker(), Autoscaling()).current([NAME])[NAME]
     assert live.fields is not None
     declared = _declaration(1)
     assert diff(live.fields, fields_of(declared)) == (), "as deployed: nothing to show"

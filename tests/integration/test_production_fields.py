@@ -283,11 +283,12 @@ def test_an_instance_endpoint_cannot_become_serverless_but_the_reverse_is_allowe
 
 
 def _plan_diffs(engine: Engine, desired: Declaration) -> dict[str, tuple[Any, Any]]:
+    from smgitops.aws.autoscaling import Autoscaling
     from smgitops.aws.sagemaker import SageMaker
     from smgitops.plan.diff import compare
     from smgitops.plan.live import LiveState
 
-    current = LiveState(SageMaker()).current([desired.name])
+    current = LiveState(SageMaker(), Autoscaling()).current([desired.name])
     [change] = compare({desired.name: desired}, current)
     assert change.action in {"update", "unchanged"}, change
     return {d.field: (d.before, d.after) for d in change.diffs}

@@ -266,9 +266,9 @@ class Demo:
         return sha
 
     def _expect(self, commit: str, phase: Phase, what: str) -> RolloutStatus | None:
-        from smgitops.aws.store import StatusStore  # noqa: PLC0415
+        from smgitops.wiring import operator  # noqa: PLC0415
 
-        store = StatusStore(self.runtime.options.table)
+        store = operator.statuses(self.runtime.options.table)
         deadline = time.monotonic() + STEP_TIMEOUT
         status = None
         while time.monotonic() < deadline:
@@ -297,15 +297,15 @@ class Demo:
 
     def _history(self) -> list[dict[str, Any]]:
         """The closing table, exactly as ``smgitops history churn-predictor --rollouts``."""
-        from smgitops.aws.store import StatusStore  # noqa: PLC0415
         from smgitops.rollout.progress import (  # noqa: PLC0415
             SUMMARY_HEADERS,
             summaries,
             summary_rows,
             text_table,
         )
+        from smgitops.wiring import operator  # noqa: PLC0415
 
-        records = StatusStore(self.runtime.options.table).history(ENDPOINT, limit=500)
+        records = operator.statuses(self.runtime.options.table).history(ENDPOINT, limit=500)
         rollouts = summaries(records)
         self.screen.say(f"\nhistory (smgitops history {ENDPOINT} --rollouts):")
         table = text_table(summary_rows(rollouts), list(SUMMARY_HEADERS))

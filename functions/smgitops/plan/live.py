@@ -7,9 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from smgitops.aws.autoscaling import Autoscaling
 from smgitops.aws.errors import translate
-from smgitops.aws.sagemaker import SageMaker
 from smgitops.declaration.autoscaling import policy_summary
 from smgitops.errors import NotFoundError
 from smgitops.plan.diff import MODEL_FIELDS, Current, production_fields
@@ -19,6 +17,8 @@ from smgitops.rollout.status import Phase
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from smgitops.aws.autoscaling import Autoscaling
+    from smgitops.aws.sagemaker import SageMaker
     from smgitops.aws.store import StatusStore
     from smgitops.rollout.status import RolloutStatus
 
@@ -28,14 +28,11 @@ class LiveState:
     one or two of Application Auto Scaling (its serving variant's scalable target and policies)."""
 
     def __init__(
-        self,
-        sagemaker: SageMaker | None = None,
-        store: StatusStore | None = None,
-        autoscaling: Autoscaling | None = None,
+        self, sagemaker: SageMaker, autoscaling: Autoscaling, store: StatusStore | None = None
     ) -> None:
-        self.sagemaker = sagemaker or SageMaker()
+        self.sagemaker = sagemaker
+        self.autoscaling = autoscaling
         self.store = store
-        self.autoscaling = autoscaling or Autoscaling()
 
     def current(self, names: Iterable[str]) -> dict[str, Current]:
         wanted = list(names)

@@ -50,10 +50,13 @@ def statuses(table: str) -> StatusStore:
 
 
 def live_state(store: StatusStore | None) -> LiveState:
-    """What is live (SageMaker) and last applied (``store``, when there is one): ``plan``."""
+    """What is live (SageMaker, Application Auto Scaling) and last applied (``store``, when
+    there is one): ``plan``."""
+    from smgitops.aws.autoscaling import Autoscaling  # noqa: PLC0415
+    from smgitops.aws.sagemaker import SageMaker  # noqa: PLC0415
     from smgitops.plan.live import LiveState  # noqa: PLC0415
 
-    return LiveState(store=store)
+    return LiveState(SageMaker(), Autoscaling(), store=store)
 
 
 def alarms() -> CloudWatch:
