@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from smgitops.aws import clients
 from smgitops.cli import main
+from smgitops.urls import identity_of
 from tests.integration.test_reconcile import T0, Stack, stack  # noqa: F401 - the fixture
 from tests.support.emulator import put_manual_alarm
 
@@ -143,3 +144,31 @@ def test_plan_refuses_an_endpoint_whose_declared_alarm_does_not_exist(
     put_manual_alarm(clients.client("cloudwatch"), "churn-5xx-rate")
     code, text, _ = _plan(capsys, "--repo", str(stack.remote.root))
     assert code == 0 and "refused" not in text
+
+
+def test_plan_from_another_repository_refuses_its_endpoints_and_orphans_none_of_them(
+    stack: Stack,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _deployed(stack)  # churn-predictor and fraud-scorer, owned by acme/ml-endpoints
+    risk = stack.team("risk-models")
+    risk.declare("churn-predictor", version=1)  # another team's endpoint, as it is live
+    risk.declare("ltv-model")
+    risk.commit("declare theirs", push=False)
+    owner = identity_of(stack.remote.url)
+    code, plan, err = _plan(capsys, "--repo", str(risk.root), "--output", "json")
+    assert code == 1
+    assert plan["owner"] == identity_of(risk.url)  # from the clone's origin
+    by_name = {c["endpoint"]: c for c in plan["changes"]}
+    churn = by_name["churn-predictor"]
+    assert churn["action"] == "unchanged"  # the same model: refused all the same
+    assert churn["note"].startswith(f"refused: endpoint churn-predictor is owned by {owner};")
+    assert by_name["ltv-model"]["action"] == "create" and not by_name["ltv-model"]["note"]
+    assert "fraud-scorer" not in by_name  # not this repository's: never its orphan
+    assert err.splitlines()[-1] == "smgitops plan: a push would refuse churn-predictor"
+    # the owner's own clone: no refusal
+    code, plan, _ = _plan(
+        capsys, "--repo", str(risk.root), "--repository", stack.remote.url, "--output", "json"
+    )
+    assert code == 0 and not [c for c in plan["changes"] if c["note"].startswith("refused")]
+    assert {c["endpoint"]: c["action"] for c in plan["changes"]}["fraud-scorer"] == "orphaned"

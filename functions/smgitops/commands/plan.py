@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -92,6 +93,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=os.environ.get("SMGITOPS_TABLE") or DEFAULT_TABLE,
         help="against the live endpoints: status table for last-applied state and orphans "
         f"(default $SMGITOPS_TABLE or '{DEFAULT_TABLE}', like status and history)",
+    )
+    parser.add_argument(
+        "--repository",
+        default=None,
+        metavar="URL",
+        help="against the live endpoints: the repository's clone URL, whose endpoints it may "
+        "change and prune (default: the clone's origin remote)",
     )
     parser.add_argument(
         "--aws",
@@ -172,7 +180,10 @@ def run_live(args: argparse.Namespace) -> int:
         )
         return INVALID
     aws_from(args)
-    plan = live_plan(desired, header, args.table)
+    owner = _identity(args)
+    if owner:
+        header["owner"] = owner
+    plan = live_plan(desired, header, args.table, owner)
     if args.format == "json":
         print(json.dumps({**plan.to_json(), "valid": True}, indent=2))
     elif args.format == "markdown":
@@ -186,7 +197,29 @@ def run_live(args: argparse.Namespace) -> int:
     return OK
 
 
-def live_plan(desired: DesiredState, header: dict[str, str], table: str | None) -> Plan:
+def _identity(args: argparse.Namespace) -> str:
+    """The repository's identity (``--repository``, else the clone's origin URL), or "" when
+    neither is known (then ownership is not checked and every tracked endpoint may be an
+    orphan)."""
+    from smgitops.urls import identity_of  # noqa: PLC0415
+
+    url = args.repository
+    if url is None:
+        found = subprocess.run(  # noqa: S603 - fixed argv, no shell
+            ["git", "-C", str(args.repo), "config", "--get", "remote.origin.url"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        url = found.stdout.strip()
+    return identity_of(url) if url else ""
+
+
+def live_plan(
+    desired: DesiredState, header: dict[str, str], table: str | None, owner: str = ""
+) -> Plan:
+    """``owner``: the pushing repository's identity: endpoints it may not change are refused,
+    only its own are orphans (DESIGN §6); "" checks no ownership."""
     from smgitops.wiring import operator  # noqa: PLC0415 - boto3 only when planning
 
     store = operator.statuses(table) if table else None
@@ -202,9 +235,13 @@ def live_plan(desired: DesiredState, header: dict[str, str], table: str | None) 
         desired.declarations,
         live.current(desired.declarations),
         paths=desired.paths,
-        tracked=live.tracked(),
+        tracked=live.tracked(owner or None),
     )
-    return Plan(refuse(changes, refusals(desired.declarations.values())), header)
+    changes = refuse(changes, refusals(desired.declarations.values()))
+    if owner:  # a push from another repository is refused whatever it declares
+        declared = frozenset({"create", "update", "settings", "unchanged"})
+        changes = refuse(changes, live.not_owned(desired.declarations, owner), declared)
+    return Plan(changes, header)
 
 
 def refusals(declarations: Iterable[Declaration]) -> dict[str, str]:

@@ -179,12 +179,18 @@ class Plan(NamedTuple):
         }
 
 
-def refuse(changes: Iterable[Change], refusals: Mapping[str, str]) -> tuple[Change, ...]:
-    """The changes with the reason each refused endpoint would be refused as its note."""
+STARTING = frozenset({"create", "update"})  # the actions a push starts a rollout for
+
+
+def refuse(
+    changes: Iterable[Change], refusals: Mapping[str, str], actions: frozenset[str] = STARTING
+) -> tuple[Change, ...]:
+    """The changes with the reason each refused endpoint would be refused as its note (only
+    changes whose action is one of ``actions``)."""
     out = []
     for change in changes:
         reason = refusals.get(change.endpoint)
-        if reason and change.action in {"create", "update"}:
+        if reason and change.action in actions:
             note = f"refused: {reason}" + (f"; {change.note}" if change.note else "")
             out.append(change._replace(note=note))
         else:

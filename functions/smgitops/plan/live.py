@@ -3,6 +3,7 @@ models of its variants) and, when a table is configured, the last-applied status
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -11,6 +12,7 @@ from smgitops.aws.errors import translate
 from smgitops.declaration.autoscaling import policy_summary
 from smgitops.errors import NotFoundError
 from smgitops.plan.diff import MODEL_FIELDS, Current, production_fields
+from smgitops.rollout import ownership
 from smgitops.rollout.decide.scaling import POLICY_NAME
 from smgitops.rollout.status import Phase
 
@@ -39,9 +41,30 @@ class LiveState:
         statuses = self.store.get_many(wanted) if self.store is not None else {}
         return {name: self._one(name, statuses.get(name)) for name in wanted}
 
-    def tracked(self) -> list[str]:
-        """Endpoints with a status record (smgitops manages them); none without a table."""
-        return [s.endpoint for s in self.store.list_statuses()] if self.store is not None else []
+    def tracked(self, owner: str | None = None) -> list[str]:
+        """Endpoints with a status record (smgitops manages them), only those ``owner`` owns
+        when it is given; none without a table."""
+        if self.store is None:
+            return []
+        return [
+            s.endpoint
+            for s in self.store.list_statuses()
+            if not s.deleted and (owner is None or s.owner == owner)
+        ]
+
+    def not_owned(self, names: Iterable[str], owner: str) -> dict[str, str]:
+        """Per endpoint, why a push from the repository ``owner`` would be refused it: another
+        repository owns it, or it exists and smgitops did not create it (DESIGN §6). One
+        batch read; a SageMaker call only for an endpoint no status manages."""
+        wanted = list(names)
+        statuses = self.store.get_many(wanted) if self.store is not None else {}
+        out = {}
+        for name in wanted:
+            tags = partial(self.sagemaker.endpoint_tags, name)
+            reason = ownership.refusal(name, owner, statuses.get(name), tags)
+            if reason:
+                out[name] = reason
+        return out
 
     def _one(self, name: str, status: RolloutStatus | None) -> Current:
         applied, ended = None, ""
