@@ -29,6 +29,7 @@ def message(status: RolloutStatus, previous: str) -> dict[str, Any]:
         "previousPhase": previous,
         "weights": status.weights,
         "reason": status.reason,
+        "owner": status.owner,
     }
 
 
@@ -46,13 +47,17 @@ class SnsNotifier:
                 TopicArn=self.topic_arn,
                 Subject=f"smgitops {status.endpoint}: {status.phase}"[:100],
                 Message=json.dumps(body, separators=(",", ":")),
-                MessageAttributes={
-                    "endpoint": {"DataType": "String", "StringValue": status.endpoint},
-                    "phase": {"DataType": "String", "StringValue": str(status.phase)},
-                },
+                MessageAttributes=_attributes(status),
             )
         except (ClientError, BotoCoreError) as exc:
             logger().warning("notification not sent", extra={"error": str(exc)})
+
+
+def _attributes(status: RolloutStatus) -> dict[str, dict[str, str]]:
+    """What a subscription's filter policy can select on: the endpoint, the phase, and the
+    owning repository (a team subscribes to its own endpoints only); SNS refuses empty values."""
+    values = {"endpoint": status.endpoint, "phase": str(status.phase), "owner": status.owner}
+    return {k: {"DataType": "String", "StringValue": v} for k, v in values.items() if v}
 
 
 class Notifiers:
