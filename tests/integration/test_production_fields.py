@@ -416,6 +416,15 @@ def test_both_variants_capture_under_their_own_names_during_a_canary(engine: Eng
         by_variant.setdefault(variant, []).append(item["Key"])
     assert set(by_variant) == {stable, _config_variant_name(every)}
     assert sum(len(keys) for keys in by_variant.values()) == 40  # 100 % sampled
+    # `smgitops status` says where each variant's records are
+    from smgitops.commands.operate import capture_prefixes
+
+    status = engine.service.store.get(decl.name)
+    assert status is not None
+    assert capture_prefixes(status) == [
+        f"s3://ml-capture/c/churn-full/{stable}/ (stable)",
+        f"s3://ml-capture/c/churn-full/{_config_variant_name(every)}/ (candidate)",
+    ]
     record = json.loads(s3.get_object(Bucket="ml-capture", Key=listed[0]["Key"])["Body"].read())
     captured = record["captureData"]
     assert base64.b64decode(captured["endpointInput"]["data"]) == b'{"x": 1}'

@@ -138,6 +138,23 @@ def _numbers(s: RolloutStatus, now: float) -> list[VariantNumbers]:
     return variant_numbers(view, series)
 
 
+def capture_prefixes(s: RolloutStatus) -> list[str]:
+    """Where SageMaker writes each variant's captured requests: ``<destination>/<endpoint>/
+    <variant>/``. While a rollout runs both variants sit in one config, which carries the
+    declaration's data capture: old and new side by side under one destination. Otherwise the
+    live variant's own."""
+    if s.active and s.stable is not None and s.stable.name != s.candidate.name:
+        source, labelled = s.candidate, [(s.stable, "stable"), (s.candidate, "candidate")]
+    else:
+        live = s.stable or s.candidate
+        source, labelled = live, [(live, "live")]
+    capture = source.config_settings.get("DataCaptureConfig")
+    if not capture:
+        return []
+    base = str(capture["DestinationS3Uri"]).rstrip("/")
+    return [f"{base}/{s.endpoint}/{ref.name}/ ({label})" for ref, label in labelled]
+
+
 def _detail(
     s: RolloutStatus, drift: str, now: float, numbers: Sequence[VariantNumbers] = ()
 ) -> str:
@@ -160,6 +177,7 @@ def _detail(
         ["drift", drift],
         ["reason", s.reason or "-"],
     ]
+    rows += [["captured at", where] for where in capture_prefixes(s)]
     if s.next is not None:
         rows.append(["queued", f"{s.next.commit[:12]} ({s.next.rollout_id})"])
     if s.refused:
