@@ -35,6 +35,8 @@ Resources = dict[str, int]
 
 SERVERLESS = "serverless concurrency"
 PROVISIONED = "serverless provisioned concurrency"
+# The serverless quotas' names: the total one as AWS re:Post answers quote the Service Quotas
+# console; the provisioned one is this module's wording (not checked against the console).
 QUOTAS = {
     SERVERLESS: "Maximum total concurrency that can be allocated across all serverless endpoints",
     PROVISIONED: "Total provisioned concurrency across serverless endpoints",
