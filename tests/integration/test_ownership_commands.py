@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from smgitops.aws import clients
 from smgitops.cli import main
+from smgitops.rollout.start import StartRequest
+from smgitops.rollout.status import Context
 from tests.builders import declaration
 from tests.integration.conftest import TABLE, Engine
 from tests.support.emulator import create_config, create_model, deploy, variant
@@ -103,3 +105,17 @@ def test_adopt_tags_an_endpoint_smgitops_did_not_create_and_records_it(
     assert "nothing to adopt" in capsys.readouterr().err
     assert main(["adopt", "hand-made", "--repository", "https://x.example/a", *OPTIONS]) == 1
     assert "is not in SMGITOPS_REPOSITORY_URLS" in capsys.readouterr().err
+
+
+def test_two_repositories_creating_one_endpoint_at_once_leave_one_owner(engine: Engine) -> None:
+    """Both see no status; the status write is conditional, so the second reloads, finds the
+    first repository's status and is refused."""
+    decl = declaration(version=1)
+    first = engine.service.start(decl, commit="1" * 40, pushed_at=1.0, source={"identity": RISK})
+    assert first.kind == "started"
+    other = "https://github.com/acme/churn"
+    late = StartRequest(declaration(version=2), "2" * 40, 2.0, {"identity": other}, Context())
+    outcome = engine.service._start_one(late, None)  # read before the first one was written
+    assert outcome.kind == "refused" and f"is owned by {RISK}" in outcome.reason
+    status = engine.service.store.get(NAME)
+    assert status is not None and status.owner == RISK and status.commit == "1" * 40
