@@ -10,12 +10,15 @@ import pytest
 
 from smgitops.aws import clients
 from smgitops.aws.autoscaling import Autoscaling
+from smgitops.aws.checks import Analysis
 from smgitops.aws.cloudwatch import CloudWatch
 from smgitops.aws.sagemaker import SageMaker
 from smgitops.aws.store import StatusStore
 from smgitops.declaration.models import Declaration
+from smgitops.declaration.safeguards import TrafficSpec
 from smgitops.local.emulator import emulated_aws
 from smgitops.local.resources import create_table
+from smgitops.rollout import analysis
 from smgitops.rollout.service import RolloutService
 from smgitops.rollout.start import StartOutcome
 from smgitops.rollout.status import Phase, RolloutStatus
@@ -118,6 +121,21 @@ class Engine:
         return outcome
 
 
+class ServedTraffic(Analysis):
+    """The deployed checks, with every step's traffic taken as served: for the engine tests
+    about something else (tick-by-tick on a fake clock, without requests). The traffic floor
+    itself is tested on CloudWatch's own counts (test_traffic_floor.py, engine_with_analysis)."""
+
+    def judge(
+        self, declaration: Declaration, status: RolloutStatus, now: float
+    ) -> analysis.StepJudgement:
+        floor = declaration.spec.rollout.analysis.floor
+        if not isinstance(floor, TrafficSpec):
+            return super().judge(declaration, status, now)
+        served = (float(floor.min_invocations), float(floor.min_invocations))
+        return analysis.judge_traffic(floor, served, status.extensions)
+
+
 @pytest.fixture
 def engine() -> Iterator[Engine]:
     # tick-by-tick tests: every change applies at once (test_abort_timing.py gives them time)
@@ -134,6 +152,7 @@ def engine() -> Iterator[Engine]:
             store=StatusStore(TABLE),
             autoscaling=Autoscaling(),
             clock=clock,
+            analysis=ServedTraffic(),
         )
         yield Engine(service, clock, calls)
     clients.reset()

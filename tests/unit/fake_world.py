@@ -7,7 +7,10 @@ hundreds of ticks in milliseconds and inspect every intermediate state.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from smgitops.declaration.safeguards import TrafficSpec
+from smgitops.rollout import analysis
 from smgitops.rollout.actions import (
     Action,
     CreateEndpoint,
@@ -19,8 +22,13 @@ from smgitops.rollout.actions import (
     SetWeights,
     UpdateEndpoint,
 )
+from smgitops.rollout.decide import needs
 from smgitops.rollout.observation import AlarmView, EndpointView, LiveVariant, Observation
 from smgitops.rollout.status import VariantRef
+
+if TYPE_CHECKING:
+    from smgitops.declaration.models import Declaration
+    from smgitops.rollout.status import RolloutStatus
 
 
 @dataclass
@@ -42,6 +50,9 @@ class World:
     alarms: dict[str, str] = field(default_factory=dict)
     applied: list[Action] = field(default_factory=list)
     fail_updates_with: str = ""
+    # Invocations each variant serves during a step, as the service counts them for a step
+    # checked by alarms (``analysis.traffic``); 0: nobody calls the endpoint.
+    served: float = 1000.0
 
     def apply(self, actions: tuple[Action, ...] | list[Action]) -> None:
         for action in actions:
@@ -145,3 +156,15 @@ class World:
         weights = self.endpoints[name].weights
         total = sum(weights.values()) or 1.0
         return {n: round(100 * w / total, 3) for n, w in weights.items()}
+
+    def observe_tick(self, declaration: Declaration, status: RolloutStatus) -> Observation:
+        """What the service observes for a tick: the world, plus the step's traffic counted
+        when the step's alarms need it (as ``aws.checks.Analysis.judge`` does)."""
+        observation = self.observe(status.endpoint)
+        floor = declaration.spec.rollout.analysis.floor
+        if isinstance(floor, TrafficSpec) and "judgement" in needs(
+            declaration, status, observation
+        ):
+            counted = analysis.judge_traffic(floor, (self.served, self.served), status.extensions)
+            return observation.model_copy(update={"judgement": counted})
+        return observation

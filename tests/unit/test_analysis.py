@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from scipy.stats import mannwhitneyu
 
 from smgitops.aws.metrics import MetricQuery, queries_for
-from smgitops.declaration.safeguards import CompareMetric, CompareSpec
+from smgitops.declaration.safeguards import CompareMetric, CompareSpec, TrafficSpec
 from smgitops.rollout.analysis import (
     Pair,
     VariantSeries,
@@ -20,10 +20,12 @@ from smgitops.rollout.analysis import (
     compare_step,
     judge,
     judge_step,
+    judge_traffic,
     mann_whitney_u,
     relative_effect,
     samples_of,
     smallest_p,
+    traffic_window_start,
 )
 
 # Fixed samples: latencies (ms) with and without ties, small and large, equal and shifted.
@@ -321,3 +323,36 @@ def test_compare_spec_rejects_a_metric_compared_twice_and_odd_periods() -> None:
         CompareSpec.model_validate({"metrics": [{"metric": "ModelLatency"}] * 2})
     with pytest.raises(ValidationError, match="multiple of 60"):
         spec(period=90)
+
+
+# --- the traffic of a step checked by alarms ---------------------------------------------------
+
+
+def test_only_minutes_begun_within_the_step_count_its_traffic() -> None:
+    # CloudWatch counts the minute holding the start whole: traffic from before the step
+    assert traffic_window_start(1_000_030.0, 1_000_330.0) == 1_000_080.0
+    assert traffic_window_start(1_000_020.0, 1_000_330.0) == 1_000_020.0  # began on the minute
+    # a step that has not crossed a minute yet (an interval under a minute) counts from its start
+    assert traffic_window_start(1_000_030.0, 1_000_070.0) == 1_000_030.0
+
+
+@pytest.mark.parametrize(
+    ("served", "extensions", "verdict"),
+    [(10, 0, "pass"), (9, 0, "extend"), (9, 2, "extend"), (9, 3, "fail"), (0, 3, "fail")],
+)
+def test_the_candidates_traffic_decides_a_step_checked_by_alarms(
+    served: float, extensions: int, verdict: str
+) -> None:
+    step = judge_traffic(TrafficSpec(), (served, 5000.0), extensions)
+    assert step.verdict == verdict
+    assert step.compared is False and step.judgements == ()
+    assert step.inconclusive == (verdict == "fail")
+    if verdict == "pass":
+        assert step.reason == "the candidate served 10 invocations during the step"
+    else:
+        assert f"too few invocations of the candidate ({served:g}, 5000 on stable" in step.reason
+
+
+def test_the_stable_variants_traffic_never_makes_up_for_the_candidates() -> None:
+    assert judge_traffic(TrafficSpec(minInvocations=1), (0.0, 1e9), 0).verdict == "extend"
+    assert judge_traffic(TrafficSpec(minInvocations=1), (1.0, 0.0), 0).verdict == "pass"

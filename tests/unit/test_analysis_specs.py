@@ -230,6 +230,7 @@ def test_a_step_failing_on_two_metrics_names_both_and_records_its_inputs() -> No
         "invocationsStable": 1500.0,
         "extensions": 0,
         "inconclusive": False,
+        "compared": True,
         "judgements": [j.as_dict() for j in step.judgements],
     }
 

@@ -238,8 +238,39 @@ def test_analysis_none_round_trips_through_storage() -> None:
 def test_checks_in_words() -> None:
     declaration = load_text(VALID, FILE)
     assert declaration.spec.rollout.checks_text() == (
-        "alarm churn-5xx-rate; Invocation5XXErrors Sum > 5 per 60s"
+        "alarm churn-5xx-rate; Invocation5XXErrors Sum > 5 per 60s; each step needs 10 "
+        "candidate invocations (else extended up to 3 times, then fail)"
     )
+
+
+# ------------------------------------------------------------------ the traffic a step needs
+
+
+def test_alarms_need_traffic_by_default_and_a_declared_floor_is_kept() -> None:
+    analysis = Declaration.model_validate(build(analysis={"alarms": ["a"]})).spec.rollout.analysis
+    assert analysis.floor is not None and analysis.floor.model_dump() == {
+        "max_extensions": 3,
+        "inconclusive": "fail",
+        "min_invocations": 10,
+    }
+    declared = build(analysis={"alarms": ["a"], "traffic": {"minInvocations": 200}})
+    floor = Declaration.model_validate(declared).spec.rollout.analysis.floor
+    assert floor is not None and floor.too_few(199, 10_000) and not floor.too_few(200, 0)
+
+
+def test_traffic_with_compare_is_refused_compare_sets_its_own() -> None:
+    compare = {"metrics": [{"metric": "ModelLatency"}]}
+    document = build(analysis={"alarms": ["a"], "compare": compare, "traffic": {}})
+    (message,) = load_problems(yaml.safe_dump(document, sort_keys=False))
+    assert "with compare, set minSamples (each variant), maxExtensions and inconclusive" in message
+
+
+def test_traffic_without_an_alarm_or_metric_is_refused() -> None:
+    compare = {"metrics": [{"metric": "ModelLatency"}]}
+    for analysis in ({"traffic": {}}, {"compare": compare, "traffic": {"minInvocations": 5}}):
+        document = build(analysis=analysis)
+        (message,) = load_problems(yaml.safe_dump(document, sort_keys=False))
+        assert "traffic" in message, message
 
 
 def test_a_declaration_stored_before_these_rules_still_reads_back() -> None:

@@ -29,7 +29,7 @@ def start(decl: Declaration, world: World, commit: str = "a" * 40) -> RolloutSta
 
 
 def tick(world: World, status: RolloutStatus, *, settle: bool = True) -> Decision:
-    decision = decide(status.spec(), status, world.observe(status.endpoint))
+    decision = decide(status.spec(), status, world.observe_tick(status.spec(), status))
     world.apply(decision.actions)
     if settle:
         world.settle()

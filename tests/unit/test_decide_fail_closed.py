@@ -109,3 +109,56 @@ def test_a_custom_metric_is_watched_in_its_own_namespace() -> None:
     cpu = {"metric": "CPUUtilization", "statistic": "Maximum", "max": 90}
     (alarm,) = generated_alarms(declaration(version=2, analysis={"metrics": [cpu]}), "v-1")
     assert alarm.namespace == "/aws/sagemaker/Endpoints"
+
+
+# --- a step nobody calls (analysis.traffic) ---------------------------------------------------
+
+
+@pytest.mark.parametrize("strategy", ["canary", "linear", "abTest"])
+def test_a_candidate_nobody_calls_never_reaches_100_percent(strategy: str) -> None:
+    """Its generated alarm stays OK on no data (missing data does not breach): the step is
+    extended, then rolled back, not passed."""
+    world = World(served=0)
+    deployed(world)
+    checks = {"metrics": [{"metric": "Invocation5XXErrors", "statistic": "Sum", "max": 2}]}
+    decl = declaration(version=2, strategy=strategy, interval="5m", analysis=checks)
+    final, trail = run(world, start(decl, world), limit=80)
+    assert final.phase == Phase.ROLLED_BACK, trail
+    assert all((percent or 0) < 100 for _, percent in trail), trail
+    assert final.reason == (
+        "inconclusive after 3 extensions (fail): too few invocations of the candidate "
+        "(0, 0 on stable; minInvocations 10)"
+    )
+    extended = [phase for phase, percent in trail if phase == Phase.PROGRESSING and percent]
+    assert len(extended) >= 4  # the step, then three extensions of one interval each
+
+
+def test_enough_traffic_passes_the_step_and_too_little_extends_it() -> None:
+    world = World(served=9)
+    status = progressing(world, analysis={"traffic": {"minInvocations": 10}})
+    world.now = status.step_since + 300  # the step has baked
+    extended = tick(world, status).status
+    assert (extended.step_index, extended.extensions) == (0, 1)
+    assert extended.reason.startswith("step extended: extension 1/3: too few invocations")
+    world.served = 10
+    world.now = extended.step_since + 600
+    passed = tick(world, extended).status
+    assert (passed.step_index, passed.extensions) == (1, 0)
+
+
+def test_blue_green_bakes_at_0_percent_without_traffic_by_design() -> None:
+    """Its bake step serves no user: no traffic is asked of it (golden requests are its check
+    before traffic; the alarms watch the promotion)."""
+    world = World(served=0)
+    deployed(world)
+    decl = declaration(version=2, strategy="blueGreen", analysis={"alarms": [ALARM]})
+    world.alarms[ALARM] = "OK"
+    final, _ = run(world, start(decl, world))
+    assert final.phase == Phase.SUCCEEDED
+
+
+def test_no_check_observes_a_step_so_no_traffic_is_asked() -> None:
+    world = World(served=0)
+    deployed(world)
+    final, _ = run(world, start(declaration(version=2, steps=[10, 50]), world))  # analysis: none
+    assert final.phase == Phase.SUCCEEDED

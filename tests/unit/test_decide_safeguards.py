@@ -18,7 +18,7 @@ from tests.unit.test_decide import NAME, deployed, run, start
 
 
 def tick(world: World, status: RolloutStatus, **observed: Any) -> Decision:
-    observation = world.observe(status.endpoint).model_copy(update=observed)
+    observation = world.observe_tick(status.spec(), status).model_copy(update=observed)
     decision = decide(status.spec(), status, observation)
     world.apply(decision.actions)
     world.settle()

@@ -7,6 +7,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from smgitops.declaration.safeguards import TrafficSpec
 from smgitops.rollout import analysis, golden
 
 if TYPE_CHECKING:
@@ -63,17 +64,34 @@ class Analysis:
         return outcome
 
     def judge(self, declaration: Declaration, status: RolloutStatus, now: float) -> StepJudgement:
+        """The end of a step: candidate against stable (``compare``), or, for a step checked by
+        alarms alone, whether the candidate served the traffic they need to see anything."""
         from smgitops.aws.metrics import queries_for  # noqa: PLC0415
 
-        spec = declaration.spec.rollout.analysis.compare
-        assert spec is not None and status.stable is not None  # noqa: S101
+        spec = declaration.spec.rollout.analysis
+        assert spec.floor is not None and status.stable is not None  # noqa: S101
         candidate, stable = status.candidate.name, status.stable.name
+        start = status.step_since or now
+        if spec.compare is None:
+            counted = self.metrics.read(
+                status.endpoint,
+                [candidate, stable],
+                [],
+                start=analysis.traffic_window_start(start, now),
+                end=now,
+                whole=False,
+            )
+            invocations = (counted[candidate].total_invocations, counted[stable].total_invocations)
+            assert isinstance(spec.floor, TrafficSpec)  # noqa: S101 - the floor without compare
+            return analysis.judge_traffic(spec.floor, invocations, status.extensions)
         series = self.metrics.read(
             status.endpoint,
             [candidate, stable],
-            queries_for(spec),
-            start=status.step_since or now,
+            queries_for(spec.compare),
+            start=start,
             end=now,
-            period=spec.period,
+            period=spec.compare.period,
         )
-        return analysis.compare_step(spec, series[candidate], series[stable], status.extensions)
+        return analysis.compare_step(
+            spec.compare, series[candidate], series[stable], status.extensions
+        )

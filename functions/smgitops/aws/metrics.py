@@ -91,8 +91,10 @@ class VariantMetrics:
         start: float,
         end: float,
         period: int = 60,
+        whole: bool = True,
     ) -> dict[str, VariantSeries]:
-        """Per variant: each query's value per period (epoch → value) and the Invocations."""
+        """Per variant: each query's value per period (epoch → value) and the Invocations;
+        ``whole=False`` reads ``[start, end)`` as given (every minute in it counts)."""
         # query id → (variant index, (metric, statistic)); None marks the Invocations query
         plan: dict[str, tuple[int, tuple[str, str] | None]] = {}
         requests: list[dict[str, Any]] = []
@@ -107,7 +109,9 @@ class VariantMetrics:
                 plan[f"m{v_index}_{q_index}"] = (v_index, (query.metric, query.statistic))
                 requests.append(_stat(f"m{v_index}_{q_index}", query, dims, period))
         values: dict[str, dict[float, float]] = {query_id: {} for query_id in plan}
-        window = whole_periods(start, end, period)
+        window: tuple[float, float] | None = (start, end) if end > start else None
+        if whole:
+            window = whole_periods(start, end, period)
         if window is not None:
             for first in range(0, len(requests), MAX_QUERIES):
                 self._fetch(requests[first : first + MAX_QUERIES], window, values)

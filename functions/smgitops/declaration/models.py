@@ -45,7 +45,14 @@ from smgitops.declaration.production import (
     VolumeGB,
     VpcSpec,
 )
-from smgitops.declaration.safeguards import CompareSpec, GateSpec, ShadowSpec, ValidationSpec
+from smgitops.declaration.safeguards import (
+    CompareSpec,
+    GateSpec,
+    ShadowSpec,
+    StepFloor,
+    TrafficSpec,
+    ValidationSpec,
+)
 
 if TYPE_CHECKING:
     from pydantic.config import JsonDict, JsonValue
@@ -597,6 +604,13 @@ class AnalysisSpec(_Model):
         description="Judge the candidate against the stable variant (Mann-Whitney U and an "
         "effect-size tolerance) at the end of each step. See docs/analysis.md.",
     )
+    traffic: TrafficSpec | None = Field(
+        default=None,
+        description="The traffic a step needs before its alarms and metrics can pass it: "
+        "minInvocations of the candidate (default 10), extended up to maxExtensions "
+        "intervals, then inconclusive (default fail: roll back). Applies by default whenever "
+        "alarms or metrics are declared; with compare, compare's minSamples governs instead.",
+    )
     insufficient_data_grace: str | None = Field(
         default=None,
         description="How long a watched alarm may stay INSUFFICIENT_DATA (it sees no data) "
@@ -650,10 +664,34 @@ class AnalysisSpec(_Model):
             )
         return self
 
+    @model_validator(mode="after")
+    def _one_floor(self) -> AnalysisSpec:
+        if self.traffic is not None and self.compare is not None:
+            raise ValueError(
+                "traffic and compare both set the traffic a step needs: with compare, set "
+                "minSamples (each variant), maxExtensions and inconclusive there"
+            )
+        if self.traffic is not None and not (self.alarms or self.metrics):
+            raise ValueError(
+                "traffic sets the traffic a step needs before its alarms and metrics can pass "
+                "it: declare analysis.alarms or analysis.metrics, or drop traffic"
+            )
+        return self
+
     @property
     def any_check(self) -> bool:
         """Declares at least one check."""
         return bool(self.alarms or self.metrics or self.compare)
+
+    @property
+    def floor(self) -> StepFloor | None:
+        """What a step's traffic must reach before its checks can pass it (None: no check
+        observes a step): compare's minSamples, else the alarms' and metrics' traffic."""
+        if self.compare is not None:
+            return self.compare
+        if self.alarms or self.metrics:
+            return self.traffic or TrafficSpec()
+        return None
 
 
 def _analysis_schema(schema: JsonDict) -> None:
@@ -793,6 +831,12 @@ class RolloutSpec(GateSpec, _Model):
         found += [
             f"{m.metric} {m.statistic} > {m.max:g} per {m.period}s" for m in self.analysis.metrics
         ]
+        traffic = self.analysis.floor
+        if isinstance(traffic, TrafficSpec) and self.strategy != Strategy.BLUE_GREEN:
+            found.append(
+                f"each step needs {traffic.min_invocations} candidate invocations (else "
+                f"extended up to {traffic.max_extensions} times, then {traffic.inconclusive})"
+            )
         if self.analysis.compare is not None:
             labels = ", ".join(m.label for m in self.analysis.compare.metrics)
             found.append(f"comparison with stable on {labels}")
@@ -824,8 +868,8 @@ class RolloutSpec(GateSpec, _Model):
         """Ticks one execution may need: approval polls (``approval``: a model package; they
         back off to 1/1000 of the timeout), per step the weight change waited on, the bake and
         every extension, and the updates."""
-        compare = self.analysis.compare
-        extensions = compare.max_extensions if compare is not None else 0
+        floor = self.analysis.floor
+        extensions = floor.max_extensions if floor is not None else 0
         polls = APPROVAL_TICKS if approval else 0
         return polls + self.step_count() * (TICKS_PER_STEP + extensions) + TICKS_FIXED
 
@@ -1095,7 +1139,7 @@ class EndpointSpec(_Model):
                 f"rollout may need {ticks} ticks ({rollout.step_count()} steps × "
                 f"({TICKS_PER_STEP} + maxExtensions), plus approval polls): one Step Functions "
                 f"execution holds 25,000 events, about {TICK_BUDGET} ticks. Use fewer steps "
-                "(steps, stepWeight) or fewer compare.maxExtensions"
+                "(steps, stepWeight) or fewer maxExtensions (analysis.compare or analysis.traffic)"
             )
         return self
 

@@ -202,7 +202,58 @@ class CompareMetric(DeclarationModel):
         )
 
 
-class CompareSpec(DeclarationModel):
+class StepFloor(DeclarationModel):
+    """Too little traffic to judge a step extends it, up to ``maxExtensions``, then the
+    ``inconclusive`` policy decides: one mechanism for ``compare`` (both variants need
+    ``minSamples``) and ``traffic`` (the candidate needs ``minInvocations``)."""
+
+    max_extensions: Annotated[int, Strict(), Field(ge=0, le=100)] = Field(
+        default=3,
+        description="Extensions of a step with too little traffic (one interval each) before "
+        "`inconclusive` applies. Default 3.",
+    )
+    inconclusive: Literal["fail", "pass"] = Field(
+        default="fail",
+        description="What a step still short of traffic after maxExtensions does: fail (roll "
+        "back) or pass (go on, unobserved). Default fail.",
+    )
+
+    def too_few(self, candidate: float, stable: float) -> bool:
+        """The step's invocations are too few to judge it."""
+        raise NotImplementedError
+
+    def shortfall(self, candidate: float, stable: float) -> str:
+        """Why the traffic is too little, in words."""
+        raise NotImplementedError
+
+
+DEFAULT_MIN_INVOCATIONS = 10
+
+
+class TrafficSpec(StepFloor):
+    """A step whose checks are alarms passes only once the candidate has served traffic:
+    an alarm on a variant nobody calls sees no data, and a generated alarm treats missing
+    data as not breaching (docs/analysis.md, "When a step gets no traffic")."""
+
+    min_invocations: Annotated[int, Strict(), Field(ge=1, le=1_000_000)] = Field(
+        default=DEFAULT_MIN_INVOCATIONS,
+        description="Invocations the candidate must have served during a step (CloudWatch "
+        "Invocations of its variant) before its checks can pass it; fewer and the step is "
+        f"extended by one interval. Default {DEFAULT_MIN_INVOCATIONS}.",
+    )
+
+    def too_few(self, candidate: float, stable: float) -> bool:
+        del stable  # the stable variant's traffic says nothing about the candidate's checks
+        return candidate < self.min_invocations
+
+    def shortfall(self, candidate: float, stable: float) -> str:
+        return (
+            f"too few invocations of the candidate ({candidate:g}, {stable:g} on stable; "
+            f"minInvocations {self.min_invocations})"
+        )
+
+
+class CompareSpec(StepFloor):
     """Canary-vs-stable judgement at the end of each step (Kayenta's approach)."""
 
     metrics: list[CompareMetric] = Field(
@@ -214,16 +265,6 @@ class CompareSpec(DeclarationModel):
         default=50,
         description="Invocations each variant must have served during the step before it is "
         "judged; fewer and the step is extended by one interval. Default 50.",
-    )
-    max_extensions: Annotated[int, Strict(), Field(ge=0, le=100)] = Field(
-        default=3,
-        description="Extensions of a step with too few samples before `inconclusive` "
-        "applies. Default 3.",
-    )
-    inconclusive: Literal["fail", "pass"] = Field(
-        default="fail",
-        description="What a step still inconclusive after maxExtensions does: fail (roll back) "
-        "or pass (go on). Default fail.",
     )
     period: Annotated[int, Strict(), Field(ge=60, le=3600)] = Field(
         default=60,
@@ -244,6 +285,15 @@ class CompareSpec(DeclarationModel):
     def _unique(cls, value: list[CompareMetric]) -> list[CompareMetric]:
         refuse_repeated([m.label for m in value], "metric compared")
         return value
+
+    def too_few(self, candidate: float, stable: float) -> bool:
+        return min(candidate, stable) < self.min_samples
+
+    def shortfall(self, candidate: float, stable: float) -> str:
+        return (
+            f"too few invocations ({candidate:g} candidate, {stable:g} stable; "
+            f"minSamples {self.min_samples})"
+        )
 
 
 # --- rollout.shadow -------------------------------------------------------------------------

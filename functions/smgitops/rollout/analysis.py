@@ -11,6 +11,8 @@
   in the declared direction, ``p < alpha``) *and* worse by more than the tolerance.
 * :func:`judge_step` / :func:`compare_step` — a step: every metric, the ``minSamples`` rule
   (too few invocations → ``extend``, up to ``maxExtensions``, then the ``inconclusive`` policy).
+* :func:`judge_traffic` — the same rule alone for a step checked by alarms: the candidate's
+  ``traffic.minInvocations`` (an alarm on a variant nobody calls sees nothing).
 
 One sample is one CloudWatch period's statistic of one variant (e.g. the average ModelLatency
 of one minute); ``perInvocation`` samples are each period's Sum divided by its Invocations.
@@ -24,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal, TypedDict
 
-from smgitops.declaration.safeguards import CompareMetric, CompareSpec
+from smgitops.declaration.safeguards import CompareMetric, CompareSpec, StepFloor, TrafficSpec
 
 Alternative = Literal["two-sided", "greater", "less"]
 Method = Literal["auto", "asymptotic", "exact"]
@@ -324,6 +326,8 @@ class StepJudgement:
     """Extensions already made before this judgement."""
     inconclusive: bool = False
     """The verdict is ``inconclusive``'s policy, not a judgement of the candidate."""
+    compared: bool = True
+    """Candidate judged against stable (``compare``); False: only its traffic was counted."""
 
     @property
     def failed(self) -> tuple[Judgement, ...]:
@@ -338,6 +342,7 @@ class StepJudgement:
             "invocationsStable": self.invocations_stable,
             "extensions": self.extensions,
             "inconclusive": self.inconclusive,
+            "compared": self.compared,
             "judgements": [j.as_dict() for j in self.judgements],
         }
 
@@ -364,25 +369,38 @@ def judge_step(
         )
         for m in spec.metrics
     )
-    step = _StepFacts(spec, judgements, invocations, extensions)
-    verdict, reason = step.decide()
-    return StepJudgement(
-        verdict=verdict,
-        reason=reason,
-        inconclusive=step.left_to_policy,
-        judgements=judgements,
-        invocations_candidate=invocations[0],
-        invocations_stable=invocations[1],
-        extensions=extensions,
-    )
+    return _StepFacts(spec, judgements, invocations, extensions).judgement()
+
+
+def judge_traffic(
+    spec: TrafficSpec, invocations: tuple[float, float], extensions: int
+) -> StepJudgement:
+    """A step checked by alarms and metric thresholds: may its checks pass it? Only once the
+    candidate served ``minInvocations``; fewer → ``extend``, then ``inconclusive`` (fail)."""
+    return _StepFacts(spec, (), invocations, extensions).judgement(compared=False)
 
 
 @dataclass(frozen=True)
 class _StepFacts:
-    spec: CompareSpec
+    spec: StepFloor
     judgements: tuple[Judgement, ...]
     invocations: tuple[float, float]
     extensions: int
+
+    def judgement(self, *, compared: bool = True) -> StepJudgement:
+        verdict, reason = self.decide()
+        if verdict == "pass" and not (compared or self.left_to_policy):
+            reason = f"the candidate served {self.invocations[0]:g} invocations during the step"
+        return StepJudgement(
+            verdict=verdict,
+            reason=reason,
+            inconclusive=self.left_to_policy,
+            judgements=self.judgements,
+            invocations_candidate=self.invocations[0],
+            invocations_stable=self.invocations[1],
+            extensions=self.extensions,
+            compared=compared,
+        )
 
     @property
     def failed(self) -> list[Judgement]:
@@ -394,16 +412,12 @@ class _StepFacts:
 
     @property
     def too_few(self) -> bool:
-        return min(self.invocations) < self.spec.min_samples
+        return self.spec.too_few(*self.invocations)
 
     def why_unsure(self) -> str:
         parts: list[str] = []
         if self.too_few:
-            c, s = self.invocations
-            parts.append(
-                f"too few invocations ({c:g} candidate, {s:g} stable; "
-                f"minSamples {self.spec.min_samples})"
-            )
+            parts.append(self.spec.shortfall(*self.invocations))
         parts += [j.reason for j in self.unsure]
         return "; ".join(parts)
 
@@ -473,3 +487,19 @@ def compare_step(
     samples = {m.label: Pair(samples_of(m, candidate), samples_of(m, stable)) for m in spec.metrics}
     invocations = (candidate.total_invocations, stable.total_invocations)
     return judge_step(spec, samples, invocations, extensions)
+
+
+# --- the traffic a step checked by alarms served ----------------------------------------------
+
+TRAFFIC_PERIOD = 60
+"""SageMaker publishes Invocations per minute."""
+
+
+def traffic_window_start(step_since: float, now: float) -> float:
+    """Where the candidate's invocations of a step are counted from: the first minute that
+    began within the step. A minute that began before the step holds traffic from before it
+    (golden requests, the previous step), which could pass a step the candidate served nothing
+    in. A step that has not crossed a minute yet (intervals under a minute) counts from its
+    start; CloudWatch then rounds that down to the minute (docs/analysis.md says so)."""
+    first = math.ceil(step_since / TRAFFIC_PERIOD) * TRAFFIC_PERIOD
+    return first if first < now else step_since

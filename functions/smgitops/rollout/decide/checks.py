@@ -155,11 +155,17 @@ def validation_due(ctx: TickContext) -> bool:
 
 
 def judgement_due(ctx: TickContext) -> bool:
-    """A compared step has baked: judge candidate against stable (not when an operator promoted)."""
+    """A step has baked and its checks need traffic to mean anything: judge candidate against
+    stable (``compare``), or count the candidate's traffic (alarms and metrics see nothing of a
+    variant nobody calls). Not at 0 % (blueGreen's bake serves no user by design), nor when an
+    operator promoted."""
     status = ctx.status
+    analysis = ctx.declaration.spec.rollout.analysis
+    serves = status.shadow or status.weights.get(status.candidate.name, 0.0) > 0
     return (
         status.phase == Phase.PROGRESSING
-        and ctx.declaration.spec.rollout.analysis.compare is not None
+        and analysis.floor is not None
+        and (analysis.compare is not None or serves)
         and not status.promote
         and elapsed_in_step(ctx) >= ctx.step_interval
     )
@@ -208,7 +214,8 @@ def _validation_reason(outcome: ValidationOutcome) -> str:
 
 
 def judge(ctx: TickContext) -> Decision | None:
-    """The end of a step: candidate against stable. Fail rolls back; too little data extends."""
+    """The end of a step: candidate against stable, or its traffic counted. Fail rolls back;
+    too little traffic extends the step, then follows ``inconclusive`` (default: fail)."""
     if not judgement_due(ctx):
         return None
     judgement = ctx.observation.judgement
@@ -216,9 +223,10 @@ def judge(ctx: TickContext) -> Decision | None:
         return ctx.wait("waiting for the step's metrics")
     ctx.details["judgement"] = judgement.as_dict()
     verdict, reason = judgement.verdict, judgement.reason
-    inconclusive = judgement.inconclusive  # the reason says which policy applied
+    # the reason says which policy applied, or that only the traffic was counted
+    as_said = judgement.inconclusive or not judgement.compared
     if verdict == "fail":
-        return rollback(ctx, reason if inconclusive else f"judged worse than stable: {reason}")
+        return rollback(ctx, reason if as_said else f"judged worse than stable: {reason}")
     if verdict == "extend":
         ctx.notes.append(f"step extended: {reason}")
         # the reason shows in `smgitops status` while the step bakes one interval more
@@ -226,6 +234,6 @@ def judge(ctx: TickContext) -> Decision | None:
             extensions=ctx.status.extensions + 1, reason=f"step extended: {reason}"
         )
         return ctx.decision(extended, ctx.step_interval)
-    ctx.notes.append(reason if inconclusive else f"judged no worse than stable: {reason}")
+    ctx.notes.append(reason if as_said else f"judged no worse than stable: {reason}")
     ctx.update(extensions=0, reason="")
     return None
