@@ -109,6 +109,20 @@ def test_only_whole_periods_inside_the_window(cloudwatch: Any) -> None:
     assert empty["candidate"].invocations == {}
 
 
+def test_a_window_read_as_given_keeps_the_periods_it_overlaps(cloudwatch: Any) -> None:
+    """The traffic of a step (``whole=False``): moto stamps a period with the exact StartTime,
+    CloudWatch with the minute that holds it; either way the period is the window's."""
+    put(cloudwatch, "candidate", "Invocations", 0, 7.0)  # at START + 5
+    read = VariantMetrics().read(
+        ENDPOINT, ["candidate"], [], start=START + 2.5, end=START + 20, whole=False
+    )
+    assert read["candidate"].total_invocations == 7.0
+    before = VariantMetrics().read(
+        ENDPOINT, ["candidate"], [], start=START + 6.5, end=START + 20, whole=False
+    )
+    assert before["candidate"].total_invocations == 0.0  # the datapoint preceded the window
+
+
 def test_many_queries_are_split_into_calls_of_500(cloudwatch: Any) -> None:
     variants = [f"v{i}" for i in range(3)]
     for variant in variants:

@@ -114,7 +114,7 @@ class VariantMetrics:
             window = whole_periods(start, end, period)
         if window is not None:
             for first in range(0, len(requests), MAX_QUERIES):
-                self._fetch(requests[first : first + MAX_QUERIES], window, values)
+                self._fetch(requests[first : first + MAX_QUERIES], window, period, values)
         return {
             variant: VariantSeries(
                 variant=variant,
@@ -132,6 +132,7 @@ class VariantMetrics:
         self,
         requests: list[dict[str, Any]],
         window: tuple[float, float],
+        period: int,
         values: dict[str, dict[float, float]],
     ) -> None:
         params: dict[str, Any] = {
@@ -153,7 +154,9 @@ class VariantMetrics:
                     result.get("Timestamps", []), result.get("Values", []), strict=False
                 ):
                     at = stamp.timestamp() if isinstance(stamp, datetime) else float(stamp)
-                    if window[0] <= at < window[1]:
+                    # a period overlapping the window: CloudWatch stamps a period with its
+                    # start, which precedes an unaligned StartTime (rounded down)
+                    if window[0] < at + period and at < window[1]:
                         target[at] = float(value)
             token = out.get("NextToken")
             if not token:
