@@ -312,6 +312,7 @@ class StepJudgementRecord(TypedDict):
     invocationsStable: float
     extensions: int
     inconclusive: bool
+    compared: bool
     judgements: list[JudgementRecord]
 
 

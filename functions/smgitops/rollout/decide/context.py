@@ -25,7 +25,7 @@ class TickDetails(TypedDict, total=False):
     """What a tick adds to its history record's ``details`` (JSON), beside its actions."""
 
     validation: ValidationRecord  # the golden requests' outcome
-    judgement: StepJudgementRecord  # the step's metrics, candidate against stable
+    judgement: StepJudgementRecord  # the step judged: candidate against stable, or its traffic
     override: str  # the Deploy-Override trailer that let the push through a freeze window
 
 
