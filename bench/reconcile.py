@@ -206,6 +206,7 @@ def run(endpoints: int) -> list[tuple[str, float, dict[str, int], int]]:
     from smgitops.aws import clients
     from smgitops.aws.deliveries import PushStore
     from smgitops.local.emulator import emulated_aws
+    from smgitops.urls import identity_of
     from smgitops.wiring import reconcile as wired
 
     rows = []
@@ -232,7 +233,8 @@ def run(endpoints: int) -> list[tuple[str, float, dict[str, int], int]]:
             record = _record(template, bare, sha, number)
             store.client = Untransacted(real) if number == 0 else real
             elapsed, counts = _timed_push(record, calls)
-            pushed = PushStore(table).get("bench/models", T0 + number, sha)
+            # keyed by the repository's identity (its clone URL), not its full name
+            pushed = PushStore(table).get(identity_of(str(bare)), T0 + number, sha)
             assert pushed is not None and pushed.status == "reconciled", pushed
             started = sum(1 for o in pushed.outcomes if o["kind"] in ("started", "queued"))
             rows.append((label, elapsed, counts, started))

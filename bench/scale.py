@@ -112,14 +112,16 @@ class Repository:
         return str(self.work.head.commit.hexsha)
 
 
-def _seed(declared: int) -> None:
-    """Every endpoint live and its last rollout Succeeded, as smgitops would have left them."""
+def _seed(declared: int, origin: str) -> None:
+    """Every endpoint live and its last rollout Succeeded, as smgitops would have left them:
+    owned by the repository at ``origin`` (its identity), which pushes next."""
     from smgitops.aws import clients
     from smgitops.aws.store import StatusStore
     from smgitops.declaration.models import Declaration
     from smgitops.rollout import naming
     from smgitops.rollout.decide import candidate_ref, new_status
     from smgitops.rollout.status import Phase
+    from smgitops.urls import identity_of
 
     sm = clients.client("sagemaker")
     dynamodb = clients.client("dynamodb")
@@ -149,7 +151,12 @@ def _seed(declared: int) -> None:
         sm.create_endpoint(EndpointName=decl.name, EndpointConfigName=config)
         rollout_id = naming.rollout_id(decl.name, commit, decl.content_hash(), 0.0)
         status = new_status(
-            decl, rollout_id=rollout_id, commit=commit, pushed_at=T0, source={}, now=T0
+            decl,
+            rollout_id=rollout_id,
+            commit=commit,
+            pushed_at=T0,
+            source={"identity": identity_of(origin)},
+            now=T0,
         ).evolve(phase=Phase.SUCCEEDED, stable=ref, weights={ref.name: 100.0}, watched_alarms=[])
         store.save(status, expected_version=None)
 
@@ -224,8 +231,10 @@ def _push(repo: Repository, calls: Calls, changed: int, offset: int, number: int
     if answer.get("batchItemFailures"):
         raise SystemExit(f"reconcile failed for push {number}: {answer}")
     from smgitops.aws.deliveries import PushStore
+    from smgitops.urls import identity_of
 
-    pushed = PushStore(TABLE).get("acme/models", T0 + number, commit)
+    # push records are keyed by the repository's identity (its clone URL), not its full name
+    pushed = PushStore(TABLE).get(identity_of(str(repo.origin)), T0 + number, commit)
     if pushed is None or pushed.status != "reconciled":
         raise SystemExit(f"push {number} was not reconciled: {pushed}")
     outcomes = Counter(o["kind"] for o in pushed.outcomes)
@@ -308,7 +317,7 @@ def _run(declared: int, changes: list[int]) -> tuple[list[Row], float, str]:
         wired.reconciler.cache_clear()
         start = time.perf_counter()
         repo.write({i: document(i, 1) for i in range(declared)}, "declare every endpoint")
-        _seed(declared)
+        _seed(declared, str(repo.origin))
         seed_seconds = time.perf_counter() - start
         calls = Calls()
         for service in ("sagemaker", "cloudwatch", "dynamodb", "stepfunctions"):
