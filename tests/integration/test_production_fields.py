@@ -471,3 +471,69 @@ def test_a_serverless_model_that_fails_to_deploy_leaves_the_old_one_serving(
     assert live["EndpointStatus"] == "InService"
     [summary] = live["ProductionVariants"]
     assert summary["VariantName"] == _config_variant_name(decl)  # the old model serves
+
+
+# --- serverless blueGreen: swap, bake alone, swap back on a failure ----------------------------
+
+BLUE_GREEN = (
+    "{strategy: blueGreen, interval: 30s, analysis: "
+    "{metrics: [{metric: Invocation5XXErrors, statistic: Sum, max: 0}]}}"
+)
+
+
+def _serverless_blue_green(text: str = SERVERLESS) -> str:
+    return edit(text, "{strategy: allAtOnce, analysis: none}", BLUE_GREEN)
+
+
+def _models(engine: Engine) -> set[str]:
+    return {m["ModelName"] for m in engine.sagemaker.list_models()["Models"]}
+
+
+def test_serverless_blue_green_swaps_bakes_alone_and_cleans_up(engine: Engine) -> None:
+    old = full(SERVERLESS)
+    engine.deploy(old, C1)
+    old_models = _models(engine)
+    new = full(edit(_serverless_blue_green(), "/v42/", "/v43/"))
+    trail = engine.run(new.name, engine.start(new, C2).rollout_id)
+    assert [phase for phase, _ in trail] == [
+        Phase.INITIALIZING,  # the candidate replaces the stable variant in one update
+        Phase.PROGRESSING,  # it serves alone, baking with the checks
+        Phase.FINALIZING,
+        Phase.SUCCEEDED,
+    ]
+    assert all(len(weights) == 1 for _, weights in trail)  # never two variants at once
+    assert trail[-1][1] == {_config_variant_name(new): 100.0}
+    assert not (old_models & _models(engine))  # the old model is deleted after the bake
+
+
+def test_serverless_blue_green_swaps_the_stable_back_on_a_failed_check(engine: Engine) -> None:
+    import datetime as dt
+
+    from smgitops.local.emulator import evaluate_alarms, simulate_traffic
+    from smgitops.rollout import naming
+
+    old = full(SERVERLESS)
+    engine.deploy(old, C1)
+    bad = full(
+        edit(
+            _serverless_blue_green(),
+            "    executionRoleArn:",
+            '    environment: {SMGITOPS_SIM_ERROR_RATE: "1.0"}\n    executionRoleArn:',
+        )
+    )
+    outcome = engine.start(bad, C2)
+    engine.tick(bad.name, outcome.rollout_id)  # Initializing: swapped
+    engine.tick(bad.name, outcome.rollout_id)  # Progressing: the candidate bakes alone
+    candidate = _config_variant_name(bad)
+    assert engine.weights(bad.name) == {candidate: 100.0}
+    simulate_traffic(bad.name, 50)
+    evaluate_alarms(dt.datetime.now(dt.UTC))
+    alarm = naming.alarm_name(bad.name, candidate, "Invocation5XXErrors", "Sum", "AWS/SageMaker")
+    assert engine.service.on_alarm(alarm, "Threshold Crossed") == [bad.name]
+    trail = engine.run(bad.name, outcome.rollout_id)
+    assert trail[-1][0] == Phase.ROLLED_BACK
+    assert trail[-1][1] == {_config_variant_name(old): 100.0}  # the old model serves again
+    [summary] = engine.sagemaker.describe_endpoint(EndpointName=bad.name)["ProductionVariants"]
+    assert summary["CurrentServerlessConfig"]["MemorySizeInMB"] == 2048
+    status = engine.service.store.get(bad.name)
+    assert status is not None and alarm in status.reason

@@ -395,6 +395,37 @@ def test_serverless_refusals_are_located_and_say_why(
     assert fragment in found[0]
 
 
+SERVERLESS_BLUE_GREEN = edit(
+    SERVERLESS,
+    "{strategy: allAtOnce, analysis: none}",
+    "{strategy: blueGreen, analysis: {alarms: [a]}}",
+)
+
+
+def test_serverless_rolls_out_blue_green_with_checks() -> None:
+    rollout = load_text(SERVERLESS_BLUE_GREEN, FILE).spec.rollout
+    assert (rollout.strategy, rollout.analysis.alarms) == ("blueGreen", ["a"])
+
+
+@pytest.mark.parametrize(
+    ("analysis", "named"),
+    [
+        (
+            "analysis: {alarms: [a], compare: {metrics: [{metric: ModelLatency}]}}",
+            "analysis.compare",
+        ),
+        ("analysis: {alarms: [a]}, gates: [beforeFirstStep]", "gates: [beforeFirstStep]"),
+    ],
+)
+def test_serverless_refuses_what_needs_the_stable_variant_beside_the_new_one(
+    analysis: str, named: str
+) -> None:
+    found = problems(edit(SERVERLESS_BLUE_GREEN, "analysis: {alarms: [a]}", analysis))
+    assert len(found) == 1, found
+    assert found[0].startswith(f"{FILE}:11: spec.rollout: {named}"), found
+    assert "no stable variant to compare with" in found[0]
+
+
 def test_an_endpoint_needs_instances_or_serverless() -> None:
     found = problems(
         edit(

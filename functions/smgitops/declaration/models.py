@@ -876,9 +876,10 @@ class RolloutSpec(GateSpec, _Model):
 
 VARIANT_TIMEOUTS: Final = ("startupHealthCheckTimeout", "modelDataDownloadTimeout")
 """Declared under ``model`` but settings of the production variant, not of CreateModel."""
-SERVERLESS_STRATEGIES: Final = frozenset({Strategy.ALL_AT_ONCE})
+SERVERLESS_STRATEGIES: Final = frozenset({Strategy.ALL_AT_ONCE, Strategy.BLUE_GREEN})
 """What a serverless endpoint can roll out with: SageMaker refuses a second production variant
-and shadow variants on a serverless endpoint (docs/declarations.md, "Serverless")."""
+and shadow variants on a serverless endpoint (docs/declarations.md, "Serverless"), so
+blueGreen there swaps the variant in one update, bakes it alone and swaps back on a failure."""
 SERVERLESS_EXCLUSIONS_URL: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html#serverless-endpoints-how-it-works-exclusions"
 
 
@@ -899,7 +900,23 @@ def _serverless_rollout(rollout: RolloutSpec) -> None:
         raise ValueError(
             f"strategy {rollout.strategy}: SageMaker allows one production variant and no "
             "shadow variant on a serverless endpoint (its serverless feature exclusions), so "
-            "traffic cannot be split between two models: use strategy allAtOnce"
+            "traffic cannot be split between two models: use blueGreen (the new model replaces "
+            "the old one, bakes with the checks, and is swapped back on a failure) or allAtOnce"
+        )
+    alongside = [
+        name
+        for name, declared in (
+            ("analysis.compare", rollout.analysis.compare is not None),
+            ("validation", rollout.validation is not None),
+            ("gates: [beforeFirstStep]", "beforeFirstStep" in rollout.gates),
+        )
+        if declared
+    ]
+    if alongside:
+        raise ValueError(
+            f"{', '.join(alongside)}: on a serverless endpoint the new model serves all traffic "
+            "as soon as it is live (one production variant), so there is no stable variant to "
+            "compare with and no moment before traffic; use analysis.alarms/metrics"
         )
 
 
@@ -923,7 +940,8 @@ class EndpointSpec(_Model):
         description="Serverless inference instead of instanceType/instanceCount: {memorySizeMB, "
         "maxConcurrency, provisionedConcurrency} (ProductionVariant ServerlessConfig). "
         "SageMaker allows one production variant and no VPC, data capture or shadow on a "
-        "serverless endpoint, so it rolls out allAtOnce, and instance metrics cannot be checked "
+        "serverless endpoint, so it rolls out blueGreen (swap, bake alone, swap back on a "
+        "failure) or allAtOnce, and instance metrics cannot be checked "
         "(it publishes none).",
     )
     instance_type: str | None = Field(

@@ -49,6 +49,7 @@ from smgitops.rollout.decide.resources import (
     set_weights,
     shadow_config,
     stable_only_config,
+    swapped,
     weights_at,
     weights_live,
 )
@@ -138,6 +139,8 @@ def _from_live(ctx: TickContext, ep: EndpointView, live: list[VariantRef]) -> De
         ctx.notes.append("allAtOnce: replacing the model in one update")
         ctx.update(candidate=scaling.sized_replacement(ctx))
         return _replace_all(ctx)
+    if swapped(ctx):
+        return _swap(ctx)
     if strategy == Strategy.SHADOW:
         return start_shadow(ctx)
     both = both_config(ctx)
@@ -239,6 +242,45 @@ def _replace_all(ctx: TickContext) -> Decision:
     return ctx.decision(status, ctx.poll, actions)
 
 
+def _swap(ctx: TickContext) -> Decision:
+    """Serverless blueGreen: the candidate replaces the stable variant in one update (SageMaker
+    keeps the old one serving until the new one is healthy), then bakes alone."""
+    final = final_config(ctx)
+    # never live yet: an endpoint on the candidate-only config took the _already_live path
+    actions: list[Action] = [
+        create_model(ctx.declaration, ctx.observation.region, ctx.status.owner),
+        final,
+        UpdateEndpoint(endpoint=ctx.status.endpoint, config=final.name),
+    ]
+    alarms = generated_alarms(ctx.declaration, ctx.status.candidate.name)
+    if alarms:
+        actions.append(PutAlarms(alarms=alarms))
+    ctx.notes.append(
+        "serverless blueGreen: the candidate replaces the stable variant (one production "
+        "variant on a serverless endpoint), then bakes alone; a failure swaps the stable back"
+    )
+    status = ctx.status.evolve(
+        phase=Phase.INITIALIZING,
+        weights={ctx.status.candidate.name: 100.0},
+        generated_alarms=[a.name for a in alarms],
+        watched_alarms=[*ctx.declaration.spec.rollout.analysis.alarms, *(a.name for a in alarms)],
+    )
+    return ctx.decision(status, ctx.poll, actions)
+
+
+def _bake_swapped(ctx: TickContext) -> Decision:
+    """The swapped candidate serves alone: one bake of ``interval`` with the checks."""
+    ctx.notes.append(f"the candidate serves alone; baking {ctx.step_interval}s with the checks")
+    baking = ctx.status.evolve(
+        phase=Phase.PROGRESSING,
+        step_index=0,
+        weights={ctx.status.candidate.name: 100.0},
+        step_since=ctx.observation.now,
+        promote="",
+    )
+    return ctx.decision(baking, ctx.interval)
+
+
 def _initializing(ctx: TickContext) -> Decision:
     ep = ctx.endpoint
     status = ctx.status
@@ -275,11 +317,13 @@ def _initialized(ctx: TickContext, ep: EndpointView) -> Decision:
     failing = failing_alarms(ctx)
     if failing:  # already in ALARM, or blind: not a single request for the candidate
         return rollback(ctx, failed_checks_reason(failing, "before the first step"))
+    if swapped(ctx):
+        return _bake_swapped(ctx)
     return validate(ctx) or pause_at_gate(ctx, BEFORE_FIRST_STEP) or enter_step(ctx, 0)
 
 
 def _initial_target(ctx: TickContext) -> str:
-    if ctx.status.first_deploy:
+    if ctx.status.first_deploy or swapped(ctx):
         return final_config(ctx).name
     if ctx.status.shadow:
         return shadow_config(ctx).name

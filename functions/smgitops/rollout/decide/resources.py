@@ -62,13 +62,24 @@ def serverless_refusal(stable: VariantRef, candidate: VariantRef, strategy: Stra
             "(UpdateEndpoint answers ValidationError): delete the endpoint and push again, or "
             "declare the serverless model under another endpoint name"
         )
-    if (_serverless(stable) or _serverless(candidate)) and strategy != Strategy.ALL_AT_ONCE:
+    if (_serverless(stable) or _serverless(candidate)) and strategy not in SWAPPABLE:
         return (
             f"{strategy} serves the stable and the new variant side by side, and SageMaker "
-            "allows one production variant on a serverless endpoint: use strategy allAtOnce "
-            "to move this endpoint off serverless"
+            "allows one production variant on a serverless endpoint: use strategy blueGreen "
+            "or allAtOnce to move this endpoint off serverless"
         )
     return ""
+
+
+SWAPPABLE = frozenset({Strategy.ALL_AT_ONCE, Strategy.BLUE_GREEN})
+
+
+def swapped(ctx: TickContext) -> bool:
+    """A blue/green rollout to or from a serverless variant: SageMaker holds one production
+    variant there, so the candidate replaces the stable variant in one update, bakes alone
+    with the checks, and a rollback swaps the stable variant back (its config)."""
+    stable, candidate = ctx.status.stable, ctx.status.candidate
+    return stable is not None and (_serverless(stable) or _serverless(candidate))
 
 
 def resolve_image(model: ModelSpec, region: str) -> str | None:

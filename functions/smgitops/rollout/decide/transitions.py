@@ -11,6 +11,7 @@ from smgitops.rollout.decide.resources import (
     both_live,
     final_config,
     set_weights,
+    swapped,
     weights_at,
     weights_live,
 )
@@ -40,6 +41,9 @@ def enter_step(ctx: TickContext, index: int) -> Decision:
 
 
 def enter_promoting(ctx: TickContext) -> Decision:
+    if swapped(ctx):  # the candidate already serves alone: its config is the final one
+        ctx.notes.append("the candidate passed its bake; removing the old variant's resources")
+        return enter_finalizing(ctx)
     weights = weights_at(ctx, 100.0)
     ctx.notes.append("100 % on the candidate; stable kept warm for one interval")
     actions = scaling.size_candidate(ctx, 100.0)
