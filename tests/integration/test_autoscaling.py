@@ -86,9 +86,11 @@ def _record(engine: Engine) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _into_the_steps(engine: Engine, rollout_id: str) -> None:
-    """Tick until the rollout walks its steps (the candidate serves beside the stable)."""
+    """Tick until the rollout walks its steps (the candidate serves beside the stable), and
+    once more: the first tick of the bake sizes the candidate."""
     for _ in range(10):
         if engine.tick(NAME, rollout_id).phase == Phase.PROGRESSING:
+            assert engine.tick(NAME, rollout_id).phase == Phase.PROGRESSING
             return
     raise AssertionError("the rollout never reached its steps")
 
@@ -136,11 +138,12 @@ def test_canary_keeps_the_scaled_stable_fleet_and_scales_the_candidate(
             assert counts[stable] == 5, (result.phase, counts)
             if result.phase in {Phase.PROGRESSING, Phase.PROMOTING}:
                 [candidate] = set(counts) - {stable}
-                target = _targets(engine)[candidate]
-                candidate_floors.append(target["MinCapacity"])
-                assert [p["PolicyName"] for p in _policies(engine, candidate)] == [POLICY_NAME]
-                # its own policy, on its own metric dimensions
-                assert target["MaxCapacity"] == 8
+                # registered in the tick after the weights moved (never in the same tick)
+                target = _targets(engine).get(candidate)
+                if target is not None:
+                    candidate_floors.append(target["MinCapacity"])
+                    assert [p["PolicyName"] for p in _policies(engine, candidate)] == [POLICY_NAME]
+                    assert target["MaxCapacity"] == 8
         if result.done:
             break
     assert result.phase == Phase.SUCCEEDED
@@ -368,3 +371,31 @@ def test_scaling_registered_outside_smgitops_is_released_and_said(engine: Engine
     assert _targets(engine) == {}
     notes = " ".join(r.reason + r.event for r in engine.service.store.history(NAME))
     assert "registered outside smgitops: the new variant is not scaled" in notes
+
+
+def test_a_floor_is_never_raised_in_the_tick_that_moves_traffic(
+    engine: Engine, scaled: str
+) -> None:
+    """Raising the candidate's MinCapacity makes Application Auto Scaling change its capacity at
+    once — an UpdateEndpointWeightsAndCapacities that leaves the endpoint Updating (the
+    emulator does the same) — so a weights change sent in the same tick would be refused as
+    busy. The floor is raised in the next tick, once the weights are applied: no tick of the
+    rollout finds the endpoint busy."""
+    import time
+
+    from smgitops.local.emulator import set_weights_delay
+
+    set_weights_delay(0.2)
+    try:
+        outcome = engine.start(_declaration(2, steps=[10, 50]), C2)
+        for _ in range(60):
+            result = engine.tick(NAME, outcome.rollout_id)
+            if result.done:
+                break
+            time.sleep(0.25)  # what SageMaker takes to apply a change, here
+    finally:
+        set_weights_delay(0)
+    assert result.phase == Phase.SUCCEEDED
+    history = [r.event for r in engine.service.store.history(NAME)]
+    assert not [event for event in history if "endpoint busy" in event], history
+    assert any("candidate scaled for 100 %" in event for event in history)

@@ -7,7 +7,9 @@ policies behind, a policy can be put on a target that does not exist, and SageMa
 nothing of the targets. Patched here:
 
 - ``RegisterScalableTarget``: a new target needs MinCapacity and MaxCapacity, min ≤ max; when
-  the endpoint is ``InService`` the variant's instance count is moved into [min, max] (botocore:
+  the endpoint is ``InService`` the variant's instance count is moved into [min, max], the way
+  Application Auto Scaling does it (UpdateEndpointWeightsAndCapacities: ``Updating`` for the
+  weights delay) (botocore:
   "If the specified resource is not active in the target service, this operation does not
   change the resource's current capacity. Otherwise, it changes the resource's current capacity
   to a value that is inside of this range.");
@@ -28,16 +30,25 @@ nothing of the targets. Patched here:
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from moto.applicationautoscaling import models as aas
 from moto.applicationautoscaling.exceptions import AWSValidationException
 from moto.core.exceptions import JsonRESTError
 from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.core.utils import utcnow
 from moto.sagemaker.models import sagemaker_backends
 
 from smgitops.declaration.autoscaling import SCALABLE_DIMENSION, SERVICE_NAMESPACE, resource_id
-from smgitops.local.emulator.sagemaker.lifecycle import LOCK, settle, validation_error
+from smgitops.local.emulator.sagemaker.lifecycle import (
+    LOCK,
+    SETTINGS,
+    Transition,
+    schedule,
+    settle,
+    validation_error,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -78,9 +89,19 @@ def _live_variant(sagemaker: Any, endpoint_name: str, variant: str) -> dict[str,
     return found
 
 
-def _set_count(summary: dict[str, Any], count: int) -> None:
+def _set_count(sagemaker: Any, endpoint_name: str, summary: dict[str, Any], count: int) -> None:
+    """What Application Auto Scaling does to change a variant's capacity: SageMaker's
+    UpdateEndpointWeightsAndCapacities with a DesiredInstanceCount (its service-linked role's
+    policy, AWSApplicationAutoscalingSageMakerEndpointPolicy, grants exactly that), so the
+    endpoint is ``Updating`` until the new count applies, and refuses another update meanwhile."""
+    if int(summary.get("DesiredInstanceCount", count)) == count:
+        return
+    endpoint = sagemaker.endpoints[endpoint_name]
     summary["DesiredInstanceCount"] = count
-    summary["CurrentInstanceCount"] = count
+    endpoint.endpoint_status = "Updating"
+    endpoint.last_modified_time = utcnow()
+    due = time.monotonic() + SETTINGS.weights_delay
+    schedule(sagemaker, endpoint, Transition(kind="weights", due=due))
 
 
 def _wrap_register(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -125,7 +146,7 @@ def _wrap_register(original: Callable[..., Any]) -> Callable[..., Any]:
                 summary = _live_variant(sagemaker, *where)
                 if summary is not None:
                     count = int(summary.get("DesiredInstanceCount", 1))
-                    _set_count(summary, max(low, min(high, count)))
+                    _set_count(sagemaker, where[0], summary, max(low, min(high, count)))
             return target
 
     return register_scalable_target
@@ -253,7 +274,8 @@ def scale_variant(
         target = _targets_of(backend).get(resource_id(endpoint, variant))
         if target is None:
             raise ValueError(f"{endpoint}/{variant} is not a scalable target: nothing scales it")
-        summary = _live_variant(sagemaker_backends[account_id][region], endpoint, variant)
+        sagemaker = sagemaker_backends[account_id][region]
+        summary = _live_variant(sagemaker, endpoint, variant)
         if summary is None:
             raise ValueError(f"{endpoint}/{variant} is not on an InService endpoint")
         now = int(summary.get("DesiredInstanceCount", 1))
@@ -263,7 +285,7 @@ def scale_variant(
             wanted = now
         if wanted > now and suspended.get("DynamicScalingOutSuspended"):
             wanted = now
-        _set_count(summary, wanted)
+        _set_count(sagemaker, endpoint, summary, wanted)
         return int(wanted)
 
 

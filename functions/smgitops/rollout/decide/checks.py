@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from smgitops.rollout import freeze
+from smgitops.rollout.decide import scaling
 from smgitops.rollout.decide.context import BACKOFF_CAP_S, Decision, TickContext
 from smgitops.rollout.decide.resources import both_config, set_weights, weights_live
 from smgitops.rollout.decide.transitions import rollback
@@ -77,11 +78,13 @@ def checked(ctx: TickContext) -> Decision | None:
 
 
 def hold_weights(ctx: TickContext, wait: float) -> Decision:
-    """Re-apply the intended weights if they are not live (crash replay, manual edit)."""
+    """Re-apply the intended weights if they are not live (crash replay, manual edit); with
+    autoscaling, raise the candidate's floor for the share ahead once the weights are live."""
     if not weights_live(ctx, ctx.status.weights):
         ctx.notes.append("re-applying intended weights")
         return ctx.decision(ctx.status, min(wait, ctx.poll), [set_weights(ctx, ctx.status.weights)])
-    return ctx.decision(ctx.status, wait)
+    sizing, again = scaling.ensure_floor(ctx)
+    return ctx.decision(ctx.status, min(wait, ctx.poll) if again else wait, sizing)
 
 
 def elapsed_in_step(ctx: TickContext) -> float:

@@ -11,7 +11,8 @@ policy on the serving variant. Through a rollout:
 * the candidate gets its own target and policy, its floor (``MinCapacity``) sized for the share
   of traffic it is about to take: ``ceil(stable instances × share)``, within
   [minInstances, maxInstances]. The floor is raised one step ahead (for the next step's share,
-  100 % before promotion), so the instances boot during the bake before they are needed; an
+  100 % before promotion), in the first tick of the bake (the tick after the weights moved:
+  :func:`ensure_floor`), so the instances boot during the bake before they are needed; an
   abTest sizes for the split it holds;
 * a variant's target is deregistered **before** the update that removes it: SageMaker refuses to
   update an endpoint that would remove a variant that is a scalable target (awsdocs
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from smgitops.declaration.models import Strategy
 from smgitops.rollout.actions import Action, DeregisterScaling, RegisterScaling
-from smgitops.rollout.status import ScalingPolicy, VariantRef, VariantScaling
+from smgitops.rollout.status import Phase, ScalingPolicy, VariantRef, VariantScaling
 from smgitops.rollout.strategies import traffic_steps
 
 if TYPE_CHECKING:
@@ -102,6 +103,45 @@ def sized_replacement(ctx: TickContext) -> VariantRef:
     if count != candidate.instance_count:
         ctx.notes.append(f"the new variant starts with {count} instance(s), as the stable runs")
     return candidate.model_copy(update={"instance_count": count})
+
+
+def floor_share(ctx: TickContext) -> float | None:
+    """The share the candidate is sized for in the current phase (None: not sized now)."""
+    status = ctx.status
+    if status.phase == Phase.PROMOTING:
+        return 100.0
+    if status.phase in {Phase.PROGRESSING, Phase.PAUSED} and status.step_index >= 0:
+        return None if status.shadow else share_ahead(ctx, status.step_index)
+    return None
+
+
+def floor_missing(ctx: TickContext, percent: float) -> bool:
+    """The candidate serves and its registered floor is below what ``percent`` % needs (or it
+    has no target yet, or this tick could not read it)."""
+    spec = declared(ctx)
+    candidate = ctx.status.candidate.name
+    if spec is None or ctx.endpoint is None or ctx.endpoint.variant(candidate) is None:
+        return False
+    current = observed(ctx, candidate)
+    return (
+        current is None
+        or current.min_capacity < candidate_floor(ctx, percent)
+        or current.max_capacity != spec.max_instances
+    )
+
+
+def ensure_floor(ctx: TickContext) -> tuple[list[Action], bool]:
+    """During a bake: (the candidate's target raised to its floor if it is not there yet, and
+    whether to look again soon). Never in the tick that shifts traffic: a raised floor makes
+    Application Auto Scaling scale the variant at once (UpdateEndpointWeightsAndCapacities on
+    its behalf), which leaves the endpoint Updating, and SageMaker refuses a weights change
+    until that is done."""
+    share = floor_share(ctx)
+    if share is None or not floor_missing(ctx, share):
+        return [], False
+    if ctx.observation.scaling is None:  # not read: the endpoint is not InService yet
+        return [], True
+    return size_candidate(ctx, share), False
 
 
 def size_candidate(ctx: TickContext, percent: float) -> list[Action]:

@@ -26,10 +26,7 @@ def enter_step(ctx: TickContext, index: int) -> Decision:
     percent = traffic_steps(ctx.declaration.spec.rollout)[index]
     weights = weights_at(ctx, percent)
     ctx.notes.append(f"step {index + 1}: {percent:g} % on the candidate")
-    # capacity before traffic: the candidate's floor first, then the weights
-    actions = scaling.size_candidate(ctx, scaling.share_ahead(ctx, index))
-    if not weights_live(ctx, weights):
-        actions.append(set_weights(ctx, weights))
+    actions: list[Action] = [] if weights_live(ctx, weights) else [set_weights(ctx, weights)]
     status = ctx.status.evolve(
         phase=Phase.PROGRESSING,
         step_index=index,
@@ -37,7 +34,13 @@ def enter_step(ctx: TickContext, index: int) -> Decision:
         step_since=ctx.observation.now,
         promote="",
     )
-    return ctx.decision(status, ctx.interval, actions)
+    return ctx.decision(status, _bake(ctx, scaling.share_ahead(ctx, index)), actions)
+
+
+def _bake(ctx: TickContext, share: float) -> float:
+    """How long to wait after moving traffic: the interval, or a poll when the candidate's floor
+    must be raised for ``share`` % (the next tick does it, once the weights are applied)."""
+    return ctx.poll if scaling.floor_missing(ctx, share) else ctx.interval
 
 
 def enter_promoting(ctx: TickContext) -> Decision:
@@ -46,13 +49,11 @@ def enter_promoting(ctx: TickContext) -> Decision:
         return enter_finalizing(ctx)
     weights = weights_at(ctx, 100.0)
     ctx.notes.append("100 % on the candidate; stable kept warm for one interval")
-    actions = scaling.size_candidate(ctx, 100.0)
-    if not weights_live(ctx, weights):
-        actions.append(set_weights(ctx, weights))
+    actions: list[Action] = [] if weights_live(ctx, weights) else [set_weights(ctx, weights)]
     status = ctx.status.evolve(
         phase=Phase.PROMOTING, weights=weights, step_since=ctx.observation.now, promote=""
     )
-    return ctx.decision(status, ctx.interval, actions)
+    return ctx.decision(status, _bake(ctx, 100.0), actions)
 
 
 def enter_finalizing(ctx: TickContext) -> Decision:
