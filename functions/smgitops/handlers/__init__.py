@@ -1,1 +1,2 @@
-"""Thin Lambda entry points: parse the event, call one domain function, map errors."""
+"""Thin Lambda entry points: parse the event, call one use case (built by
+:mod:`smgitops.wiring`), map errors."""
