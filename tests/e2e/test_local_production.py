@@ -8,7 +8,7 @@ import json
 import subprocess
 from typing import TYPE_CHECKING
 
-from tests.e2e.conftest import SMGITOPS
+from tests.e2e.conftest import SMGITOPS, Traffic
 from tests.support.production import FULL, KMS_ARN, SERVERLESS, edit
 
 if TYPE_CHECKING:
@@ -99,6 +99,45 @@ def test_a_serverless_endpoint_deploys_is_replaced_and_refuses_a_canary(
     assert failed["phase"] == "Failed" and "one production variant" in failed["reason"], failed
     [summary] = sm.describe_endpoint(EndpointName=name)["ProductionVariants"]
     assert summary["CurrentServerlessConfig"]["MemorySizeInMB"] == 4096  # untouched
+
+
+def test_a_serverless_blue_green_rolls_a_bad_model_back_and_a_good_one_forward(
+    local_up: LocalUp, repo: Repo
+) -> None:
+    """The serverless rollout: swap, bake alone with the checks, swap back on a failure."""
+    name = "churn-sl-bg"
+    path = f"endpoints/{name}.yaml"
+    first = edit(SERVERLESS, "name: churn-serverless", f"name: {name}")
+    sha, _ = repo.push({path: first}, "serverless v42")
+    local_up.wait_for(name, sha, {"Succeeded"})
+    sm = local_up.client("sagemaker")
+    [old] = sm.describe_endpoint(EndpointName=name)["ProductionVariants"]
+    blue_green = edit(
+        first,
+        "{strategy: allAtOnce, analysis: none}",
+        "{strategy: blueGreen, interval: 4s, analysis: "
+        "{metrics: [{metric: Invocation5XXErrors, statistic: Sum, max: 2, period: 60}]}}",
+    )
+    bad = edit(
+        blue_green,
+        "    executionRoleArn:",
+        '    environment: {SMGITOPS_SIM_ERROR_RATE: "0.8"}\n    executionRoleArn:',
+    )
+    with Traffic(local_up, name, pause=0.01):
+        sha, _ = repo.push({path: bad}, "serverless: a bad model")
+        rolled = local_up.wait_for(name, sha, {"RolledBack", "Succeeded"}, timeout=60)
+    assert rolled["phase"] == "RolledBack" and "Invocation5XXErrors" in rolled["reason"], rolled
+    [now] = sm.describe_endpoint(EndpointName=name)["ProductionVariants"]
+    assert now["VariantName"] == old["VariantName"]  # swapped back
+    assert now["CurrentServerlessConfig"] == old["CurrentServerlessConfig"]
+
+    good = edit(blue_green, "/v42/", "/v43/")
+    with Traffic(local_up, name, pause=0.01):
+        sha, _ = repo.push({path: good}, "serverless: v43")
+        done = local_up.wait_for(name, sha, {"RolledBack", "Succeeded"}, timeout=60)
+    assert done["phase"] == "Succeeded", done
+    [now] = sm.describe_endpoint(EndpointName=name)["ProductionVariants"]
+    assert now["VariantName"] == done["candidate"]["name"]
 
 
 def test_validate_locates_each_bad_production_field(tmp_path: Path) -> None:
