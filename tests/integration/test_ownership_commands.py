@@ -56,6 +56,12 @@ def test_transfer_records_the_new_owner_shown_by_status_and_history(
     model = sm.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
     for arn in (live["EndpointArn"], config["EndpointConfigArn"], model["ModelArn"]):
         assert _tags(arn)["smgitops:owner"] == RISK, arn
+    # one team's view: only the endpoints its repository owns
+    engine.deploy(declaration("fraud-scorer", version=1), "2" * 40)
+    assert main(["status", "--owner", RISK + ".git", "--table", TABLE, "--output", "json"]) == 0
+    assert [s["endpoint"] for s in json.loads(capsys.readouterr().out)] == [NAME]
+    assert main(["status", "fraud-scorer", "--owner", RISK, "--table", TABLE]) == 1
+    assert "no rollout recorded for fraud-scorer owned by" in capsys.readouterr().err
     # again: nothing changes, the tags are written again
     assert main(["transfer", NAME, "--to", RISK, *OPTIONS, "--output", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["changed"] is False

@@ -41,6 +41,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     status.add_argument("endpoint", nargs="?", help="one endpoint (default: all)")
     status.add_argument(
+        "--owner",
+        default=None,
+        metavar="REPOSITORY_URL",
+        help="only the endpoints this repository owns (its clone URL)",
+    )
+    status.add_argument(
         "--watch",
         action="store_true",
         help="redraw as rollouts move: step N/M, stable/candidate weights, bake left, last check",
@@ -195,22 +201,35 @@ def _drift(service: RolloutService, endpoint: str) -> str:
     return latest_finding(service.store.history(endpoint, limit=50))
 
 
-def _statuses(service: RolloutService, endpoint: str | None) -> list[RolloutStatus] | None:
+def _statuses(
+    service: RolloutService, endpoint: str | None, owner: str | None = None
+) -> list[RolloutStatus] | None:
+    """One endpoint's status (None: none recorded), or every endpoint's; with ``owner`` (a
+    clone URL), only those its repository owns."""
+    from smgitops.urls import identity_of  # noqa: PLC0415
+
     if endpoint:
         one = service.store.get(endpoint)
-        return None if one is None else [one]
-    return service.store.list_statuses()
+        found = [] if one is None else [one]
+    else:
+        found = service.store.list_statuses()
+    if owner is not None:
+        found = [s for s in found if s.owner == identity_of(owner)]
+    return None if endpoint and not found else found
 
 
 def run_status(args: argparse.Namespace) -> int:
     service = service_from(args)
     if args.watch:
         return watch(
-            lambda: _statuses(service, args.endpoint) or [], sys.stdout, interval=args.interval
+            lambda: _statuses(service, args.endpoint, args.owner) or [],
+            sys.stdout,
+            interval=args.interval,
         )
-    statuses = _statuses(service, args.endpoint)
+    statuses = _statuses(service, args.endpoint, args.owner)
     if statuses is None:
-        print(f"smgitops status: no rollout recorded for {args.endpoint}", file=sys.stderr)
+        owned = f" owned by {args.owner}" if args.owner else ""
+        print(f"smgitops status: no rollout recorded for {args.endpoint}{owned}", file=sys.stderr)
         return 1
     drifts = {s.endpoint: _drift(service, s.endpoint) for s in statuses}
     now = clock.now()
