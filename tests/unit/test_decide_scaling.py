@@ -163,3 +163,17 @@ def test_only_a_registered_variant_is_released() -> None:
     unread = context(scaling=None)
     unread.update(stable_scaling=SCALED)
     assert len(release(unread, STABLE.name)) == 1
+
+
+def test_a_rollback_that_fails_for_good_still_restores_the_stable_scaling() -> None:
+    from smgitops.rollout.decide import rejected
+    from smgitops.rollout.status import Phase
+
+    ctx = context()
+    status = ctx.status.evolve(phase=Phase.ROLLING_BACK, stable_scaling=SCALED)
+    decision = rejected(status, ctx.observation, "UpdateEndpoint", "ValidationException")
+    assert decision.status.phase == Phase.FAILED
+    [action] = decision.actions
+    assert isinstance(action, RegisterScaling)
+    assert action.variant == STABLE.name
+    assert action.suspended == {"DynamicScalingInSuspended": False}

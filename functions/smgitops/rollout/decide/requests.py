@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from smgitops.declaration.models import Declaration
+from smgitops.rollout.decide import scaling
 from smgitops.rollout.decide.context import Decision, TickContext
 from smgitops.rollout.decide.resources import candidate_ref
 from smgitops.rollout.decide.transitions import rollback
@@ -127,5 +128,7 @@ def rejected(status: RolloutStatus, observation: Observation, action: str, reaso
     message = f"{action} rejected: {reason}"
     if status.phase == Phase.ROLLING_BACK or status.stable is None:
         ctx.notes.append(message)
-        return ctx.decision(status.evolve(phase=Phase.FAILED, reason=message), 0)
+        failed = status.evolve(phase=Phase.FAILED, reason=message)
+        # the stable's scaling as it was (its scale-in is not left suspended); tried once
+        return ctx.decision(failed, 0, scaling.restore_stable(ctx))
     return rollback(ctx, message)
