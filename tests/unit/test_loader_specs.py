@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, get_args, get_origin
 
 import pytest
+from pydantic import BaseModel
 
 from smgitops.declaration.loader import (
     MAX_FILE_BYTES,
@@ -21,6 +23,8 @@ from smgitops.declaration.loader import (
     load_text,
     load_tree,
 )
+from smgitops.declaration.models import Declaration
+from smgitops.declaration.problems import message_of
 from smgitops.declaration.yaml_lines import MAX_ALIAS_NODES, MAX_DEPTH
 from smgitops.errors import DeclarationError
 from tests.unit.test_declaration_loader import FILE, VALID, insert, replace
@@ -382,3 +386,138 @@ def test_files_are_read_in_path_order_so_the_first_declaration_of_a_name_wins(
         "endpoints/a/x.yaml:4: metadata.name: endpoint 'churn-predictor' is also declared in "
         "endpoints/a-b/x.yaml"
     ]
+
+
+def test_a_duplicate_endpoint_does_not_stop_the_files_after_it(tmp_path: Path) -> None:
+    write(tmp_path, "endpoints/a.yaml", VALID)
+    write(tmp_path, "endpoints/b.yaml", VALID)
+    write(tmp_path, "endpoints/c.yaml", replace(4, "  name: other"))
+    result = load_tree(tmp_path)
+    assert sorted(result.declarations) == ["churn-predictor", "other"]
+    assert result.paths["other"] == "endpoints/c.yaml"
+    assert len(result.problems) == 1 and "also declared in endpoints/a.yaml" in str(
+        result.problems[0]
+    )
+
+
+# --- the wording of pydantic's errors --------------------------------------------------------
+
+
+def test_a_misspelt_field_of_a_list_item_gets_a_suggestion() -> None:
+    text = replace(
+        21, "        - {metric: Invocation5XXErrors, statistic: Sum, max: 5, statstic: x}"
+    )
+    assert problems_of(text) == [
+        f"{FILE}:21: spec.rollout.analysis.metrics[0].statstic: unknown field; "
+        "did you mean 'statistic'?"
+    ]
+
+
+def test_an_unknown_field_of_a_section_named_in_camel_case_lists_that_sections_fields() -> None:
+    capture = "{destination: s3://captures, samplingPercentage: 5, samplng: 5}"
+    text = replace(13, f"  instanceCount: 2\n  dataCapture: {capture}")
+    assert problems_of(text) == [
+        f"{FILE}:14: spec.dataCapture.samplng: unknown field; expected one of: destination, "
+        "samplingPercentage, capture, kmsKeyId"
+    ]
+
+
+def test_an_unknown_field_where_no_section_is_known_says_only_that() -> None:
+    error: Any = {"type": "extra_forbidden", "loc": ("nowhere", "x"), "msg": "", "input": 1}
+    assert message_of(error) == "unknown field"
+
+
+def _aliased_fields() -> list[tuple[str, str]]:
+    """(snake_case name, YAML name) of every field a declaration spells in camelCase."""
+    found: dict[str, str] = {}
+    models: list[type[BaseModel]] = [Declaration]
+    for model in models:  # grows while walked: each model once
+        for name, info in model.model_fields.items():
+            if info.alias and info.alias != name:
+                found[name] = info.alias
+            for inner in (info.annotation, *get_args(info.annotation)):
+                for candidate in (inner, *get_args(inner)):
+                    if (
+                        isinstance(candidate, type)
+                        and issubclass(candidate, BaseModel)
+                        and candidate not in models
+                    ):
+                        models.append(candidate)
+    return sorted(found.items())
+
+
+def test_every_camel_case_field_spelt_in_snake_case_gets_its_name_suggested() -> None:
+    fields = _aliased_fields()
+    assert ("instance_count", "instanceCount") in fields and len(fields) > 10
+    for snake, camel in fields:
+        error: Any = {"type": "extra_forbidden", "loc": _loc_of(camel), "msg": "", "input": 1}
+        error["loc"] = (*error["loc"][:-1], snake)
+        assert message_of(error) == f"unknown field; did you mean {camel!r}?", snake
+
+
+def _loc_of(alias: str) -> tuple[str | int, ...]:
+    """The location of the first field spelt ``alias`` in the declaration's schema."""
+    queue: list[tuple[type[BaseModel], tuple[str | int, ...]]] = [(Declaration, ())]
+    for model, path in queue:  # breadth first, each model once
+        for name, info in model.model_fields.items():
+            here = (*path, info.alias or name)
+            if (info.alias or name) == alias:
+                return here
+            for inner in (info.annotation, *get_args(info.annotation)):
+                item = get_args(inner)[0] if get_origin(inner) is list else inner
+                where = (*here, 0) if item is not inner else here
+                known = any(item is seen for seen, _ in queue)
+                if isinstance(item, type) and issubclass(item, BaseModel) and not known:
+                    queue.append((item, where))
+    raise AssertionError(alias)
+
+
+@pytest.mark.parametrize(
+    ("line", "text", "problem"),
+    [
+        (4, "  name: " + "a" * 70,
+         "metadata.name: must have at most 63 characters (got a long string)"),
+        (17, "    steps: [10, 25, 50]\n    gates: [beforeFirstStep, beforePromotion, x]",
+         "spec.rollout.gates: must have at most 2 items after validation, not 3"),
+        (5, "  tags: {" + ", ".join(f"k{i}: v" for i in range(48)) + "}",
+         "metadata.tags: must have at most 47 items after validation, not more"),
+    ],
+)  # fmt: skip
+def test_a_limit_reads_must_not_should(line: int, text: str, problem: str) -> None:
+    assert problems_of(replace(line if line != 17 else 16, text)) == [f"{FILE}:{line}: {problem}"]
+
+
+@pytest.mark.parametrize(
+    ("line", "text", "problem"),
+    [
+        (11, "    environment: [a]", "spec.model.environment: must be a mapping (value not shown)"),
+        (12, "  instanceType: [x]", "spec.instanceType: must be a string"),
+        (13, "  instanceCount: 1.5", "spec.instanceCount: must be a whole number (got 1.5)"),
+        (15, "    strategy: " + "c" * 60,
+         "spec.rollout.strategy: must be 'canary', 'linear', 'blueGreen', 'allAtOnce', 'abTest' "
+         f"or 'shadow' (got '{'c' * 60}')"),
+        (15, "    strategy: " + "c" * 61,
+         "spec.rollout.strategy: must be 'canary', 'linear', 'blueGreen', 'allAtOnce', 'abTest' "
+         "or 'shadow' (got a long string)"),
+    ],
+)  # fmt: skip
+def test_the_value_is_shown_only_when_it_is_short_text_or_a_number_and_not_a_secret(
+    line: int, text: str, problem: str
+) -> None:
+    assert problems_of(replace(line, text)) == [f"{FILE}:{line}: {problem}"]
+
+
+def test_a_bad_tagged_value_of_a_duplicate_key_is_located_at_its_mapping() -> None:
+    assert problems_of(replace(5, "  tags: {team: risk, team: !!int x}")) == [
+        f"{FILE}:5: metadata.tags.team: duplicate key 'team' (first at line 5)",
+        f"{FILE}:5: metadata.tags: 'x' is not a valid !!int",
+    ]
+
+
+def test_an_anchored_mapping_defined_twice_names_the_first_line() -> None:
+    problems = problems_of(replace(5, "  tags: &t {team: risk}\n  x: &t {a: b}"))
+    assert problems[0] == f"{FILE}:6: anchor &t is defined twice (first at line 5)"
+
+
+def test_the_non_specific_tag_reads_a_plain_value_as_text() -> None:
+    assert load_text(replace(5, "  tags: {team: ! 42}"), FILE).metadata.tags == {"team": "42"}

@@ -8,10 +8,9 @@ import difflib
 import json
 import re
 import types
-from typing import TYPE_CHECKING, Annotated, Any, Final, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Final, Union, get_args, get_origin
 
 from pydantic import BaseModel
-from pydantic.alias_generators import to_camel
 
 from smgitops.declaration.models import Declaration
 
@@ -37,18 +36,12 @@ def format_field(path: FieldPath) -> str:
 
 
 def _unwrap(annotation: Any) -> Any:
-    """``Annotated[X, ...]`` and ``X | None`` to ``X``."""
-    while True:
-        origin = get_origin(annotation)
-        if origin is Annotated:
-            annotation = get_args(annotation)[0]
-        elif origin is Union or origin is types.UnionType:
-            args = [arg for arg in get_args(annotation) if arg is not type(None)]
-            if len(args) != 1:
-                return annotation
-            annotation = args[0]
-        else:
-            return annotation
+    """``X | None`` to ``X`` (pydantic keeps no ``Annotated`` around a field's model)."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
 
 
 def _model_at(path: FieldPath, root: type[BaseModel] = Declaration) -> type[BaseModel] | None:
@@ -64,9 +57,7 @@ def _model_at(path: FieldPath, root: type[BaseModel] = Declaration) -> type[Base
             current = info.annotation
         elif get_origin(current) is list:
             current = get_args(current)[0]
-        elif get_origin(current) is dict:
-            current = get_args(current)[1]
-        else:
+        else:  # a scalar, or a dict (no model of a declaration or an app config maps to models)
             return None
     current = _unwrap(current)
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
@@ -77,13 +68,10 @@ def _unknown_field(path: FieldPath, root: type[BaseModel] = Declaration) -> str:
     if model is None:
         return "unknown field"
     allowed = [info.alias or name for name, info in model.model_fields.items()]
-    name = str(path[-1])
-    guess = to_camel(name) if to_camel(name) in allowed else None
-    if guess is None:
-        close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
-        guess = close[0] if close else None
-    if guess is not None:
-        return f"unknown field; did you mean {guess!r}?"
+    # the closest name (a snake_case spelling finds its camelCase field: a test checks each)
+    close = difflib.get_close_matches(str(path[-1]), allowed, n=1)
+    if close:
+        return f"unknown field; did you mean {close[0]!r}?"
     return "unknown field; expected one of: " + ", ".join(allowed)
 
 
@@ -110,8 +98,8 @@ def message_of(error: ErrorDetails, root: type[BaseModel] = Declaration) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         return _unknown_field(tuple(error["loc"]), root)
-    if kind in ("value_error", "assertion_error"):
-        return str(error.get("ctx", {}).get("error", error["msg"]))
+    if kind == "value_error":  # a validator's own words (pydantic puts the exception in ctx)
+        return str(error["ctx"]["error"])
     message = _TYPE_MESSAGES.get(kind)
     if message is None:
         message = error["msg"]
@@ -125,7 +113,8 @@ def message_of(error: ErrorDetails, root: type[BaseModel] = Declaration) -> str:
         message += " (value not shown)"
         if kind == "string_type":
             return f"{message}; quote the value to make it a string"
-    if kind != "missing" and value is not None and isinstance(value, _SCALAR_INPUTS):
+    # (a missing field's input is the mapping around it: never shown)
+    if value is not None and isinstance(value, _SCALAR_INPUTS):
         shown = repr(value) if not isinstance(value, str) or len(value) <= 60 else "a long string"
         message += f" (got {shown})"
         if kind == "string_type" and not isinstance(value, str):

@@ -99,17 +99,17 @@ def _short_tag(tag: str) -> str:
 
 def _node_constructor(
     method: Callable[[SafeConstructor, ScalarNode], Any],
-) -> Callable[[str, str], Any]:
-    def construct(tag: str, value: str) -> Any:
-        return method(_CONSTRUCTOR, ScalarNode(tag, value))
+) -> Callable[[str], Any]:
+    def construct(value: str) -> Any:
+        return method(_CONSTRUCTOR, ScalarNode(_STR, value))  # the methods read only the value
 
     return construct
 
 
 _CONSTRUCTOR: Final = SafeConstructor()
-_SCALARS: Final[dict[str, Callable[[str, str], Any]]] = {
-    _YAML + "null": lambda _tag, _value: None,
-    _YAML + "bool": lambda _tag, value: SafeConstructor.bool_values[value.lower()],
+_SCALARS: Final[dict[str, Callable[[str], Any]]] = {
+    _YAML + "null": lambda _value: None,
+    _YAML + "bool": lambda value: SafeConstructor.bool_values[value.lower()],
     _YAML + "int": _node_constructor(SafeConstructor.construct_yaml_int),
     _YAML + "float": _node_constructor(SafeConstructor.construct_yaml_float),
     _YAML + "timestamp": _node_constructor(SafeConstructor.construct_yaml_timestamp),
@@ -309,7 +309,7 @@ class Composer:
             message = f"unsupported YAML tag {_short_tag(tag)}"
         else:
             try:
-                return construct(tag, value)
+                return construct(value)
             except (ValueError, KeyError, AttributeError, TypeError, OverflowError):
                 message = f"{value!r} is not a valid {_short_tag(tag)}"
         self.problems.append((line, path, message))
