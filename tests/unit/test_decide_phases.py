@@ -329,3 +329,30 @@ def test_waits_on_a_slow_update_grow_with_half_the_time_waited_up_to_five_minute
         assert decision.wait_seconds == max(6, min(300, -(-waited // 2)))
         waits.append(decision.wait_seconds)
     assert waits[:4] == [6, 6, 9, 14] and max(waits) == 300
+
+
+def test_a_check_not_observed_yet_is_waited_for_and_said() -> None:
+    world, status = rollout(validation={"requests": ["tests/churn/*.json"]})
+    status = tick(world, status).status  # the candidate is live at 0 %
+    golden = tick(world, status)
+    assert golden.status.phase == Phase.INITIALIZING and golden.actions == ()
+    assert golden.notes == ("waiting for the golden requests to be sent",)
+    compare = {"metrics": [{"metric": "ModelLatency"}]}
+    world, status = rollout(steps=[50, 80], analysis={"compare": compare})
+    status = until_phase(world, status, Phase.PROGRESSING)
+    world.now = status.step_since + 30
+    metrics = tick(world, status)
+    assert metrics.status.phase == Phase.PROGRESSING and metrics.actions == ()
+    assert metrics.notes == ("waiting for the step's metrics",)
+
+
+def test_an_extended_step_says_why_and_bakes_one_more_interval() -> None:
+    compare = {"metrics": [{"metric": "ModelLatency"}]}
+    world, status = rollout(steps=[50, 80], analysis={"compare": compare})
+    status = until_phase(world, status, Phase.PROGRESSING)
+    world.now = status.step_since + 30
+    extend = StepJudgement("extend", "ModelLatency: 12 invocations, 30 needed", (), 12, 40, 0)
+    decision = observed_tick(world, status, judgement=extend)
+    assert decision.notes == ("step extended: ModelLatency: 12 invocations, 30 needed",)
+    assert decision.status.reason == "step extended: ModelLatency: 12 invocations, 30 needed"
+    assert decision.status.extensions == 1 and decision.wait_seconds == 30
