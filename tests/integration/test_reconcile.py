@@ -17,6 +17,7 @@ from smgitops.aws import clients
 from smgitops.aws.deliveries import PushRecord, PushStore
 from smgitops.aws.stepfunctions import Executions
 from smgitops.aws.store import StatusStore
+from smgitops.cli import main
 from smgitops.errors import ConflictError, NotFoundError
 from smgitops.handlers import reconcile
 from smgitops.ingest.work import PushWork
@@ -580,7 +581,9 @@ def _service(stack: Stack) -> Any:
     return wired.reconciler().engine
 
 
-def test_another_repositorys_push_is_refused_for_the_owned_endpoint_only(stack: Stack) -> None:
+def test_another_repositorys_push_is_refused_for_the_owned_endpoint_only(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
     owner = identity_of(stack.remote.url)
     stack.remote.declare("churn-predictor", version=1)
     stack.push(stack.remote.commit("v1"), T0)
@@ -611,6 +614,12 @@ def test_another_repositorys_push_is_refused_for_the_owned_endpoint_only(stack: 
     assert posted["smgitops/fraud-scorer"].body["state"] == "pending"
     fraud = StatusStore(stack.aws.table).get("fraud-scorer")
     assert fraud is not None and fraud.owner == identity_of(risk.url)
+    # the pushing team's own view of its pushes
+    capsys.readouterr()
+    table = ["--table", stack.aws.table, "--output", "json"]
+    assert main(["pushes", "--repository", risk.url + "/", *table]) == 0
+    [mine] = json.loads(capsys.readouterr().out)
+    assert (mine["commit"], mine["outcome"]) == (sha, "deployed")
 
 
 def test_prune_touches_only_endpoints_the_repository_owns(stack: Stack) -> None:

@@ -40,6 +40,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--limit", type=int, default=20, help="how many pushes (default 20)")
     parser.add_argument("--commit", default=None, metavar="SHA", help="only this commit")
+    parser.add_argument(
+        "--repository",
+        default=None,
+        metavar="URL",
+        help="only this repository's pushes (its clone URL)",
+    )
     add_aws_options(parser)
     parser.set_defaults(func=run_pushes)
 
@@ -107,7 +113,13 @@ def run_pushes(args: argparse.Namespace) -> int:
     from smgitops.wiring import operator  # noqa: PLC0415
 
     aws_from(args)
-    records = operator.pushes(args.table).recent(limit=max(1, args.limit))
+    store = operator.pushes(args.table)
+    if args.repository:
+        from smgitops.urls import identity_of  # noqa: PLC0415
+
+        records = store.history(identity_of(args.repository), limit=max(1, args.limit))
+    else:
+        records = store.recent(limit=max(1, args.limit))
     if args.commit:
         records = [r for r in records if r.commit.startswith(args.commit.lower())]
     if args.output == "json":
