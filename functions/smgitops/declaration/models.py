@@ -880,7 +880,6 @@ SERVERLESS_STRATEGIES: Final = frozenset({Strategy.ALL_AT_ONCE, Strategy.BLUE_GR
 """What a serverless endpoint can roll out with: SageMaker refuses a second production variant
 and shadow variants on a serverless endpoint (docs/declarations.md, "Serverless"), so
 blueGreen there swaps the variant in one update, bakes it alone and swaps back on a failure."""
-SERVERLESS_EXCLUSIONS_URL: Final = "https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html#serverless-endpoints-how-it-works-exclusions"
 
 
 def _serverless_rollout(rollout: RolloutSpec) -> None:

@@ -121,6 +121,17 @@ def check_timeout(value: object, field: str, found: Limit) -> str:
     return check_duration(value, field, low, high, f"{high}s ({high // 60}m)")
 
 
+def _ec2_ids(values: list[str], found: Limit, pattern: re.Pattern[str], what: str) -> list[str]:
+    """EC2 ids of one kind: botocore's length and pattern, then the id format, none twice."""
+    prefix = pattern.pattern.split("-", 1)[0]
+    for value in values:
+        _in_botocore(found, value, what)
+        if pattern.fullmatch(value) is None:
+            raise ValueError(f"{value!r} is not a {what} id ({prefix}- and 8 or 17 hex digits)")
+    refuse_repeated(values, f"{what} listed")
+    return values
+
+
 class VpcSpec(DeclarationModel):
     """The VPC the model's containers run in: CreateModel ``VpcConfig``."""
 
@@ -143,24 +154,12 @@ class VpcSpec(DeclarationModel):
     @field_validator("subnets")
     @classmethod
     def _subnets(cls, value: list[str]) -> list[str]:
-        for subnet in value:
-            _in_botocore(_SUBNET_ID, subnet, "subnet")
-            if SUBNET_ID.fullmatch(subnet) is None:
-                raise ValueError(f"{subnet!r} is not a subnet id (subnet- and 8 or 17 hex digits)")
-        refuse_repeated(value, "subnet listed")
-        return value
+        return _ec2_ids(value, _SUBNET_ID, SUBNET_ID, "subnet")
 
     @field_validator("security_groups")
     @classmethod
     def _groups(cls, value: list[str]) -> list[str]:
-        for group in value:
-            _in_botocore(_GROUP_ID, group, "security group")
-            if SECURITY_GROUP_ID.fullmatch(group) is None:
-                raise ValueError(
-                    f"{group!r} is not a security group id (sg- and 8 or 17 hex digits)"
-                )
-        refuse_repeated(value, "security group listed")
-        return value
+        return _ec2_ids(value, _GROUP_ID, SECURITY_GROUP_ID, "security group")
 
 
 class ServerlessSpec(DeclarationModel):

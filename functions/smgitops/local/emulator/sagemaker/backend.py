@@ -314,12 +314,6 @@ def _wrap_create_endpoint_config(original: Callable[..., Any]) -> Callable[..., 
     return create_endpoint_config
 
 
-SERVERLESS_EXCLUSIONS = (
-    "https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html"
-    "#serverless-endpoints-how-it-works-exclusions"
-)
-
-
 def _refuse_serverless_exclusions(
     variants: list[dict[str, Any]],
     shadows: list[dict[str, Any]],
