@@ -7,6 +7,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from smgitops.declaration.models import OPERATOR_CHECKS, ChecksPolicy
 from smgitops.errors import ConfigurationError
 
 
@@ -53,6 +54,10 @@ class ReconcileSettings(EngineSettings):
     declarations_dir: str = "endpoints"
     prune: bool = False
     max_endpoints: int = 1000  # declaration files per push; above, refused from the tree
+    # The widest checks policy a repository's .smgitops.yaml may choose (required,
+    # acknowledged, optional): a rollout that shifts user traffic with no check needs at least
+    # `analysis: none` in its file unless the repository (and this) allow `optional`.
+    checks: ChecksPolicy = OPERATOR_CHECKS
     repository_urls: str = ""  # comma-separated clone URLs (or fnmatch patterns) accepted
     git_credentials_secret: str | None = None
     # Per-repository execution roles (template parameter ExecutionRolePath, e.g. /smgitops/):

@@ -104,6 +104,12 @@ class Stack:
         wired.settings.cache_clear()
         wired.reconciler.cache_clear()
 
+    def checks(self, operator: str) -> None:
+        """The operator's ``SMGITOPS_CHECKS``: the widest ``checks`` a repository may choose."""
+        self.monkeypatch.setenv("SMGITOPS_CHECKS", operator)
+        wired.settings.cache_clear()
+        wired.reconciler.cache_clear()
+
     def finish(self) -> None:
         """Tick every active rollout to its end (first deploys: no bake time to wait)."""
         engine = wired.reconciler().engine
@@ -372,6 +378,36 @@ def test_a_repository_can_turn_the_operators_prune_off(stack: Stack) -> None:
         ("churn-predictor", "reported")
     ]
     assert stack.endpoint_exists("churn-predictor")
+
+
+def test_a_repository_says_once_that_its_endpoints_need_no_check(stack: Stack) -> None:
+    """``checks: optional`` in .smgitops.yaml instead of ``analysis: none`` in every file, where
+    the operator allows it (the default); the operator can narrow what repositories may say."""
+    stack.remote.declare("churn-predictor", analysis={})  # no check, not acknowledged in the file
+    refused = stack.push(stack.remote.commit("no check"), T0)
+    assert refused.status == "invalid"
+    assert "declares no check" in refused.problems[0], refused.problems
+    stack.remote.write(".smgitops.yaml", "branch: main\nchecks: optional\n")
+    started = stack.push(stack.remote.commit("said once for the repository"), T0 + 60)
+    assert started.status == "reconciled", started.problems
+    stack.finish()
+    assert stack.endpoint_exists("churn-predictor")
+    stack.checks("acknowledged")  # this operator wants it said in each file
+    stack.remote.write("README.md", "again")
+    narrowed = stack.push(stack.remote.commit("the operator narrowed it"), T0 + 120)
+    assert narrowed.status == "invalid"
+    assert list(narrowed.problems) == [
+        ".smgitops.yaml:2: checks: optional is wider than the operator allows "
+        "(SMGITOPS_CHECKS=acknowledged): a repository can narrow it, never widen it"
+    ]
+
+
+def test_a_repository_can_require_a_check_on_every_rollout(stack: Stack) -> None:
+    stack.remote.write(".smgitops.yaml", "checks: required\n")
+    stack.remote.declare("churn-predictor")  # analysis: none
+    record = stack.push(stack.remote.commit("none is not enough here"), T0)
+    assert record.status == "invalid"
+    assert "requires one (checks: required; analysis: none is not enough)" in record.problems[0]
 
 
 def test_an_older_push_never_prunes_what_a_newer_push_declares(stack: Stack) -> None:

@@ -21,6 +21,7 @@ from moto.events.models import EventPattern
 
 import smgitops
 from smgitops import errors, settings
+from smgitops.declaration.models import OPERATOR_CHECKS, ChecksPolicy
 from smgitops.ingest.webhook import WebhookConfig
 from smgitops.local.emulator import stepfunctions as local_sfn
 from smgitops.local.emulator.stepfunctions import ASL_PATH, placeholders
@@ -190,7 +191,11 @@ def test_function_environment_satisfies_its_settings(name: str) -> None:
     assert smgitops_vars <= known, f"unknown variables: {smgitops_vars - known}"
     # Every required field is set: the function does not fail at cold start in AWS.
     values = {key: "x" for key in smgitops_vars}
-    values |= {"SMGITOPS_PRUNE": "false", "SMGITOPS_MAX_BODY_BYTES": "1024"}
+    values |= {
+        "SMGITOPS_PRUNE": "false",
+        "SMGITOPS_MAX_BODY_BYTES": "1024",
+        "SMGITOPS_CHECKS": "acknowledged",
+    }
     SETTINGS_OF[name].from_env(values)
     assert env["POWERTOOLS_SERVICE_NAME"] == "smgitops"
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "smgitops"
@@ -567,3 +572,11 @@ def test_the_default_pass_role_covers_the_usual_execution_roles(role: str) -> No
         s for s in policy["PolicyDocument"]["Statement"] if s["Action"] == "iam:PassRole"
     ]
     assert any(fnmatch.fnmatchcase(arn, pattern) for pattern in as_list(statement["Resource"]))
+
+
+def test_the_checks_parameter_offers_exactly_the_policies() -> None:
+    parameter = template()["Parameters"]["Checks"]
+    assert parameter["AllowedValues"] == [str(p) for p in ChecksPolicy]
+    assert parameter["Default"] == OPERATOR_CHECKS
+    env = function_environment("ReconcileFunction")
+    assert env["SMGITOPS_CHECKS"] == {"Ref": "Checks"}

@@ -18,7 +18,7 @@ from git import Repo
 from smgitops.cli import main
 from smgitops.declaration import metrics
 from smgitops.declaration.loader import load_text
-from smgitops.declaration.models import TRUSTED, Declaration
+from smgitops.declaration.models import TRUSTED, ChecksPolicy, Declaration
 from smgitops.declaration.schema import json_schema
 from smgitops.errors import DeclarationError
 from tests.builders import declaration_dict
@@ -271,6 +271,55 @@ def test_traffic_without_an_alarm_or_metric_is_refused() -> None:
         document = build(analysis=analysis)
         (message,) = load_problems(yaml.safe_dump(document, sort_keys=False))
         assert "traffic" in message, message
+
+
+# ------------------------------------------------------------------ the repository's checks policy
+
+
+@pytest.mark.parametrize("strategy", ["canary", "allAtOnce"])
+def test_the_policy_decides_what_a_rollout_with_no_check_needs(strategy: str) -> None:
+    unsaid = yaml.safe_dump(build(strategy=strategy, analysis=None), sort_keys=False)
+    said = yaml.safe_dump(build(strategy=strategy, analysis="none"), sort_keys=False)
+    # optional: the repository said it once for all its endpoints
+    assert load_text(unsaid, FILE, checks=ChecksPolicy.OPTIONAL).spec.rollout.checks == []
+    # acknowledged (the default): analysis: none in the file
+    load_text(said, FILE, checks=ChecksPolicy.ACKNOWLEDGED)
+    with pytest.raises(DeclarationError, match="write analysis: none to accept that"):
+        load_text(unsaid, FILE)
+    # required: a check, whatever the file says
+    for text in (unsaid, said):
+        with pytest.raises(DeclarationError) as caught:
+            load_text(text, FILE, checks=ChecksPolicy.REQUIRED)
+        (message,) = caught.value.problems
+        assert "requires one (checks: required; analysis: none is not enough)" in message
+    if strategy == "allAtOnce":
+        assert message.endswith("use blueGreen, which bakes with checks")
+
+
+def test_required_leaves_a_checked_rollout_and_a_reporting_shadow_alone() -> None:
+    checked = yaml.safe_dump(build(analysis={"alarms": ["a"]}), sort_keys=False)
+    load_text(checked, FILE, checks=ChecksPolicy.REQUIRED)
+    shadow = yaml.safe_dump(build(strategy="shadow", analysis=None), sort_keys=False)
+    load_text(shadow, FILE, checks=ChecksPolicy.REQUIRED)  # serves nobody
+
+
+def test_validate_applies_the_repositorys_policy_within_the_operators(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Repo.init(tmp_path, initial_branch="main")
+    endpoint = tmp_path / "endpoints" / "churn.yaml"
+    endpoint.parent.mkdir()
+    endpoint.write_text(yaml.safe_dump(build(analysis=None), sort_keys=False))
+    assert main(["validate", str(endpoint)]) == 1  # no .smgitops.yaml: acknowledged
+    assert "write analysis: none to accept that" in capsys.readouterr().out
+    (tmp_path / ".smgitops.yaml").write_text("checks: optional\n")
+    assert main(["validate", str(endpoint)]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("SMGITOPS_CHECKS", "acknowledged")  # this operator's bound
+    assert main(["validate", str(endpoint)]) == 1
+    out = capsys.readouterr().out
+    assert ".smgitops.yaml:1: checks: optional is wider than the operator allows" in out
+    assert "write analysis: none to accept that" in out
 
 
 def test_a_declaration_stored_before_these_rules_still_reads_back() -> None:

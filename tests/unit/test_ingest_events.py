@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from smgitops.aws.github import GitHubStatuses, shorten
 from smgitops.aws.queue import sqs_id
+from smgitops.declaration.models import ChecksPolicy
 from smgitops.handlers.reconcile import work_from
 from smgitops.ingest import signature
 from smgitops.ingest.allowlist import AllowList
@@ -200,7 +201,7 @@ def test_app_config_overrides_settings_and_reports_located_problems() -> None:
     assert appconfig.parse(None).config == appconfig.AppConfig()
     assert appconfig.parse(b"unknown: 1\n").problems == [
         ".smgitops.yaml:1: unknown: unknown field; expected one of: "
-        "branch, declarationsDir, prune, freeze, selfHeal"
+        "branch, declarationsDir, prune, freeze, selfHeal, checks"
     ]
     assert appconfig.parse(b"- a\n").problems == [".smgitops.yaml:1: must be a mapping of settings"]
     assert appconfig.parse(b"a: [\n").problems[0].startswith(".smgitops.yaml:2: invalid YAML")
@@ -210,6 +211,32 @@ def test_app_config_overrides_settings_and_reports_located_problems() -> None:
         ".smgitops.yaml:1: declarationsDir: 'a/../../etc' is not a relative path inside the "
         "repository"
     ]
+
+
+def test_a_repository_narrows_the_checks_the_operator_allows_never_widens_them() -> None:
+    assert (
+        appconfig.effective(
+            appconfig.parse(None).config, branch="main", declarations_dir="x", prune=False
+        ).checks
+        == ChecksPolicy.ACKNOWLEDGED
+    )  # analysis: none in each file, as before
+    for chosen in ("required", "acknowledged", "optional"):
+        parsed = appconfig.parse(f"checks: {chosen}\n".encode())
+        assert parsed.problems == []  # the operator's default allows every choice
+        effective = appconfig.effective(
+            parsed.config, branch="main", declarations_dir="x", prune=False
+        )
+        assert effective.checks == chosen
+    allowed = ChecksPolicy.ACKNOWLEDGED
+    assert appconfig.parse(b"checks: required\n", allowed=allowed).problems == []
+    assert appconfig.parse(b"prune: false\nchecks: optional\n", allowed=allowed).problems == [
+        ".smgitops.yaml:2: checks: optional is wider than the operator allows "
+        "(SMGITOPS_CHECKS=acknowledged): a repository can narrow it, never widen it"
+    ]
+    assert appconfig.parse(b"checks: none\n").problems[0].startswith(".smgitops.yaml:1: checks:")
+    assert ChecksPolicy.OPTIONAL.narrowed("required") == ChecksPolicy.REQUIRED
+    assert ChecksPolicy.REQUIRED.narrowed("optional") == ChecksPolicy.REQUIRED
+    assert ChecksPolicy.ACKNOWLEDGED.narrowed(None) == ChecksPolicy.ACKNOWLEDGED
 
 
 # --- commit statuses ----------------------------------------------------------------------------

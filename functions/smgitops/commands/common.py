@@ -7,6 +7,8 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
+from smgitops.declaration.models import OPERATOR_CHECKS, ChecksPolicy
+
 if TYPE_CHECKING:
     import argparse
 
@@ -120,3 +122,10 @@ def emit_json(data: Any) -> None:
 
 def weights_text(weights: dict[str, float]) -> str:
     return " ".join(f"{name}={value:g}%" for name, value in sorted(weights.items())) or "-"
+
+
+def operator_checks() -> ChecksPolicy:
+    """The operator's ``SMGITOPS_CHECKS`` (the widest ``checks`` a repository's
+    ``.smgitops.yaml`` may choose), as the reconcile function has it; unset, its default."""
+    given = os.environ.get("SMGITOPS_CHECKS", "").strip()
+    return ChecksPolicy(given) if given else OPERATOR_CHECKS

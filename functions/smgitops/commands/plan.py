@@ -29,7 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from smgitops.commands.common import DEFAULT_TABLE, aws_from
+from smgitops.commands.common import DEFAULT_TABLE, aws_from, operator_checks
 from smgitops.errors import GitFetchError
 from smgitops.plan.diff import Plan, compare, refuse
 from smgitops.plan.render import render_markdown, render_text
@@ -132,6 +132,7 @@ def read_ref(repo: Path, ref: str, declarations_dir: str | None) -> tuple[str, D
             declarations_dir=declarations_dir or "endpoints",
             # the operator's setting, the upper bound of the repository's (off when unset)
             prune=os.environ.get("SMGITOPS_PRUNE", "").strip().lower() == "true",
+            checks=operator_checks(),
         )
     return snapshot.sha, desired
 

@@ -16,7 +16,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from smgitops.commands.common import operator_checks
 from smgitops.declaration.loader import load_paths
+from smgitops.declaration.models import ChecksPolicy
 from smgitops.declaration.schema import json_schema
 
 if TYPE_CHECKING:
@@ -82,8 +84,22 @@ def _shown(path: Path) -> Path:
 def check_app_config(path: Path) -> list[str]:
     from smgitops.reconcile import appconfig  # noqa: PLC0415
 
-    problems = appconfig.parse(path.read_bytes()).problems
+    problems = appconfig.parse(path.read_bytes(), allowed=operator_checks()).problems
     return [str(path) + problem.removeprefix(appconfig.FILE) for problem in problems]
+
+
+def checks_policy(configs: list[Path]) -> ChecksPolicy:
+    """The ``checks`` the declarations are validated under: the narrowest the repositories'
+    ``.smgitops.yaml`` choose (default acknowledged), within the operator's (SMGITOPS_CHECKS)."""
+    from smgitops.reconcile import appconfig  # noqa: PLC0415
+
+    policy = ChecksPolicy.ACKNOWLEDGED
+    chosen = [appconfig.parse(path.read_bytes()).config.checks for path in configs]
+    if chosen:
+        policy = ChecksPolicy.OPTIONAL
+        for choice in chosen:
+            policy = policy.narrowed(choice or ChecksPolicy.ACKNOWLEDGED)
+    return operator_checks().narrowed(policy)
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -94,7 +110,7 @@ def run_validate(args: argparse.Namespace) -> int:
         return USAGE
     configs = app_configs(args.paths)
     declarations = [p for p in args.paths if p.name != APP_CONFIG]
-    result = load_paths(declarations)
+    result = load_paths(declarations, checks=checks_policy(configs))
     config_problems = {str(path): check_app_config(path) for path in configs}
     valid = result.valid and not any(config_problems.values())
     if args.output == "json":

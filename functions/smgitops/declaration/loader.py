@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 import yaml
 from pydantic import ValidationError
 
-from smgitops.declaration.models import Declaration
+from smgitops.declaration.models import ChecksPolicy, Declaration, checks_context
 from smgitops.declaration.problems import covered, format_field, line_of, message_of
 from smgitops.declaration.yaml_lines import Composer, Fatal, yaml_error
 from smgitops.errors import DeclarationError
@@ -110,7 +110,7 @@ def _decode(data: bytes, display: str) -> str | _Outcome:
         return _problem(display, line, f"not valid UTF-8 (byte {data[exc.start]:#04x})")
 
 
-def _load(text: str, display: str) -> _Outcome:
+def _load(text: str, display: str, checks: ChecksPolicy) -> _Outcome:
     composer = Composer()
     try:
         document = composer.compose(text)
@@ -135,7 +135,9 @@ def _load(text: str, display: str) -> _Outcome:
         for line, path, message in composer.problems
     ]
     try:
-        declaration = Declaration.model_validate(data, by_alias=True, by_name=False)
+        declaration = Declaration.model_validate(
+            data, by_alias=True, by_name=False, context=checks_context(checks)
+        )
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             path = tuple(part for part in error["loc"] if part != "[key]")
@@ -168,7 +170,11 @@ def _kind(value: Any) -> str:
 # --------------------------------------------------------------------------- public API
 
 
-def load_text(text: str, display_path: str) -> Declaration:
+ACKNOWLEDGED: Final = ChecksPolicy.ACKNOWLEDGED
+"""What a declaration with no check needs when nothing else is said: ``analysis: none``."""
+
+
+def load_text(text: str, display_path: str, *, checks: ChecksPolicy = ACKNOWLEDGED) -> Declaration:
     """Validate one declaration given as text; raise ``DeclarationError`` if invalid."""
     try:
         data = text.encode("utf-8")
@@ -177,17 +183,21 @@ def load_text(text: str, display_path: str) -> Declaration:
         raise DeclarationError(
             [str(Problem(display_path, line, None, "not valid UTF-8 (a lone surrogate)"))]
         ) from None
-    outcome = _decoded(_decode(data, display_path), display_path)
+    outcome = _decoded(_decode(data, display_path), display_path, checks)
     return _unwrap_outcome(outcome)
 
 
-def load_file(path: Path, display_path: str | None = None) -> Declaration:
+def load_file(
+    path: Path, display_path: str | None = None, *, checks: ChecksPolicy = ACKNOWLEDGED
+) -> Declaration:
     """Validate one declaration file; raise ``DeclarationError`` with every problem."""
     display = display_path if display_path is not None else str(path)
-    return _unwrap_outcome(_decoded(_read(path, display), display))
+    return _unwrap_outcome(_decoded(_read(path, display), display, checks))
 
 
-def load_tree(root: Path, folder: str = "endpoints") -> LoadResult:
+def load_tree(
+    root: Path, folder: str = "endpoints", *, checks: ChecksPolicy = ACKNOWLEDGED
+) -> LoadResult:
     """Every ``*.yaml``/``*.yml`` under ``root/folder``, recursively, paths relative to root.
 
     Hidden files and folders are skipped, folder symlinks are not followed, and a file
@@ -199,10 +209,10 @@ def load_tree(root: Path, folder: str = "endpoints") -> LoadResult:
     entries: list[tuple[Path, str]] = []
     for path in _walk(base):
         entries.append((path, path.relative_to(root).as_posix()))
-    return _collect(entries, confine_to=real_root)
+    return _collect(entries, checks, confine_to=real_root)
 
 
-def load_paths(paths: Iterable[Path]) -> LoadResult:
+def load_paths(paths: Iterable[Path], *, checks: ChecksPolicy = ACKNOWLEDGED) -> LoadResult:
     """Files and folders, as the CLI gets them; paths are shown as given.
 
     Raises ``FileNotFoundError`` for a path that does not exist.
@@ -217,11 +227,11 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
             if real not in seen:  # a file named twice (or by its folder too) is read once
                 seen.add(real)
                 entries.append((path, str(path)))
-    return _collect(entries)
+    return _collect(entries, checks)
 
 
-def _decoded(text: str | _Outcome, display: str) -> _Outcome:
-    return text if isinstance(text, _Outcome) else _load(text, display)
+def _decoded(text: str | _Outcome, display: str, checks: ChecksPolicy) -> _Outcome:
+    return text if isinstance(text, _Outcome) else _load(text, display, checks)
 
 
 def _unwrap_outcome(outcome: _Outcome) -> Declaration:
@@ -242,7 +252,9 @@ def _walk(folder: Path) -> list[Path]:
     return sorted(found, key=lambda path: path.as_posix())
 
 
-def _collect(entries: list[tuple[Path, str]], confine_to: Path | None = None) -> LoadResult:
+def _collect(
+    entries: list[tuple[Path, str]], checks: ChecksPolicy, confine_to: Path | None = None
+) -> LoadResult:
     result = LoadResult()
     first_seen: dict[str, str] = {}
     for path, display in entries:
@@ -252,7 +264,7 @@ def _collect(entries: list[tuple[Path, str]], confine_to: Path | None = None) ->
                 Problem(display, 1, None, "symlink leads outside the repository; not read")
             )
             continue
-        outcome = _decoded(_read(path, display), display)
+        outcome = _decoded(_read(path, display), display, checks)
         result.problems.extend(outcome.problems)
         declaration = outcome.declaration
         if declaration is None:

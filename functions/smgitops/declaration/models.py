@@ -201,6 +201,41 @@ def _check_images(info: ValidationInfo) -> bool:
     return not (isinstance(info.context, dict) and info.context.get("check_images") is False)
 
 
+class ChecksPolicy(StrEnum):
+    """What a rollout that shifts user traffic must declare, narrowest first. The operator's
+    ``SMGITOPS_CHECKS`` is the widest a repository may choose; the repository's ``checks`` in
+    ``.smgitops.yaml`` (default ``acknowledged``) narrows it, never widens it."""
+
+    REQUIRED = "required"
+    """A check on every such rollout: ``analysis: none`` and allAtOnce are refused."""
+    ACKNOWLEDGED = "acknowledged"
+    """A check, or ``analysis: none`` written in the endpoint's file (the default)."""
+    OPTIONAL = "optional"
+    """No check need be acknowledged file by file: the repository setting says it once
+    (``plan`` and ``status`` still say "no checks" in words)."""
+
+    def narrowed(self, other: ChecksPolicy | str | None) -> ChecksPolicy:
+        """The narrower of this policy and ``other`` (None: this one)."""
+        if other is None:
+            return self
+        order = list(ChecksPolicy)
+        return order[min(order.index(self), order.index(ChecksPolicy(other)))]
+
+
+OPERATOR_CHECKS: Final = ChecksPolicy.OPTIONAL
+"""The operator's default ``SMGITOPS_CHECKS``: a repository may choose any policy."""
+
+
+def checks_context(policy: ChecksPolicy) -> dict[str, Any]:
+    """The validation context that loads declarations under ``policy``."""
+    return {"checks": policy}
+
+
+def _checks_policy(info: ValidationInfo) -> ChecksPolicy:
+    given = info.context.get("checks") if isinstance(info.context, dict) else None
+    return ChecksPolicy(given) if given is not None else ChecksPolicy.ACKNOWLEDGED
+
+
 class FrameworkSpec(_Model):
     """A SageMaker framework inference image by name and version, instead of ``image``.
 
@@ -1110,7 +1145,21 @@ class EndpointSpec(_Model):
                 "analysis and validation would do nothing: use blueGreen to bake with "
                 f"checks, or drop them and write analysis: {NO_ANALYSIS}"
             )
-        if value.shifts_user_traffic and not value.checks and not value.analysis.acknowledged_none:
+        if not value.shifts_user_traffic or value.checks:
+            return value
+        policy = _checks_policy(info)
+        if policy == ChecksPolicy.REQUIRED:
+            instead = (
+                "use blueGreen, which bakes with checks"
+                if value.strategy == Strategy.ALL_AT_ONCE
+                else "declare analysis.alarms, analysis.metrics, analysis.compare or validation"
+            )
+            raise ValueError(
+                f"{value.strategy} shifts user traffic with no check, and this repository "
+                f"requires one (checks: required; analysis: {NO_ANALYSIS} is not enough): "
+                f"{instead}"
+            )
+        if policy == ChecksPolicy.ACKNOWLEDGED and not value.analysis.acknowledged_none:
             raise ValueError(
                 f"{value.strategy} shifts user traffic but declares no check (analysis.alarms, "
                 "analysis.metrics, analysis.compare or validation), so nothing could stop a "

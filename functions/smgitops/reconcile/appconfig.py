@@ -8,19 +8,24 @@ prune: false              # false: never delete endpoints whose declaration was 
 freeze:                   # rollouts wait while a window is open (Deploy-Override: <reason>)
   - {timezone: Europe/Paris, days: [fri], start: "16:00", end: "23:59", reason: weekend}
 selfHeal: true            # drift found later starts a rollout back to this commit's declarations
+checks: acknowledged      # required | acknowledged (default) | optional: what a rollout that
+                          # shifts user traffic must declare (optional only where the
+                          # operator's SMGITOPS_CHECKS allows it)
 ```
 Every key is optional; an absent key (or an absent file) keeps the function's setting. A
-repository narrows the operator's settings, never widens them: ``prune`` turns pruning off.
+repository narrows the operator's settings, never widens them: ``prune`` turns pruning off,
+``checks`` may be at most as wide as ``SMGITOPS_CHECKS`` (wider is a problem of the file).
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from smgitops.declaration.freeze import FreezeWindow
+from smgitops.declaration.models import OPERATOR_CHECKS, ChecksPolicy
 from smgitops.declaration.problems import format_field, message_of
 from smgitops.declaration.yaml_lines import yaml_error
 from smgitops.git.repository import safe_relative
@@ -38,6 +43,7 @@ class AppConfig(BaseModel):
     prune: bool | None = None
     freeze: list[FreezeWindow] | None = Field(default=None, max_length=50)
     self_heal: bool | None = Field(default=None, alias="selfHeal")
+    checks: Literal["required", "acknowledged", "optional"] | None = None
 
     @field_validator("declarations_dir")
     @classmethod
@@ -55,6 +61,7 @@ class Effective(NamedTuple):
     prune: bool
     freeze: tuple[FreezeWindow, ...] = ()
     self_heal: bool | None = None  # None: the drift function's own setting
+    checks: ChecksPolicy = ChecksPolicy.ACKNOWLEDGED
 
 
 class Parsed(NamedTuple):
@@ -62,9 +69,10 @@ class Parsed(NamedTuple):
     problems: list[str]
 
 
-def parse(data: bytes | None) -> Parsed:
+def parse(data: bytes | None, *, allowed: ChecksPolicy = OPERATOR_CHECKS) -> Parsed:
     """The app config, or the problems (``.smgitops.yaml:line: field: reason``, worded like a
-    declaration's) that make the push invalid. ``None`` (no file) is an empty config."""
+    declaration's) that make the push invalid. ``None`` (no file) is an empty config.
+    ``allowed``: the widest ``checks`` the operator allows (``SMGITOPS_CHECKS``)."""
     if data is None:
         return Parsed(AppConfig(), [])
     if len(data) > MAX_BYTES:
@@ -88,7 +96,7 @@ def parse(data: bytes | None) -> Parsed:
     if not isinstance(values, dict):
         return Parsed(AppConfig(), [f"{FILE}:1: must be a mapping of settings"])
     try:
-        return Parsed(AppConfig.model_validate(values), [])
+        config = AppConfig.model_validate(values)
     except ValidationError as exc:
         lines = _lines(node)
         located = []
@@ -98,6 +106,16 @@ def parse(data: bytes | None) -> Parsed:
             field = format_field(path) or "config"
             located.append((line, f"{field}: {message_of(error, AppConfig)}"))
         return Parsed(AppConfig(), [f"{FILE}:{line}: {text}" for line, text in sorted(located)])
+    if config.checks is not None and allowed.narrowed(config.checks) != config.checks:
+        line = _lines(node).get(("checks",), 1)
+        return Parsed(
+            AppConfig(),
+            [
+                f"{FILE}:{line}: checks: {config.checks} is wider than the operator allows "
+                f"(SMGITOPS_CHECKS={allowed}): a repository can narrow it, never widen it"
+            ],
+        )
+    return Parsed(config, [])
 
 
 def _too_deep(text: str) -> int:
@@ -131,6 +149,8 @@ def _lines(node: Any, path: tuple[str | int, ...] = ()) -> dict[tuple[str | int,
 
 
 def effective(config: AppConfig, *, branch: str, declarations_dir: str, prune: bool) -> Effective:
+    """``config`` over the function's settings (``parse`` already refused a ``checks`` wider
+    than the operator's)."""
     return Effective(
         branch=config.branch or branch,
         declarations_dir=config.declarations_dir or declarations_dir,
@@ -139,4 +159,5 @@ def effective(config: AppConfig, *, branch: str, declarations_dir: str, prune: b
         prune=prune and config.prune is not False,
         freeze=tuple(config.freeze or ()),
         self_heal=config.self_heal,
+        checks=ChecksPolicy(config.checks or ChecksPolicy.ACKNOWLEDGED),
     )

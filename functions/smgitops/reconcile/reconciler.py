@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from smgitops.aws.deliveries import PushRecord
 from smgitops.clock import now as clock_now
+from smgitops.declaration.models import OPERATOR_CHECKS
 from smgitops.errors import (
     ActionRejectedError,
     CommitNotOnBranchError,
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
     from smgitops.aws.deliveries import PushStatus
     from smgitops.aws.github import State
-    from smgitops.declaration.models import Declaration
+    from smgitops.declaration.models import ChecksPolicy, Declaration
     from smgitops.git.repository import Snapshot
     from smgitops.ingest.allowlist import AllowList
     from smgitops.ingest.work import PushWork
@@ -101,6 +102,7 @@ class Reconciler:
         declarations_dir: str = "endpoints",
         prune: bool = False,
         max_endpoints: int = MAX_ENDPOINTS,
+        checks: ChecksPolicy = OPERATOR_CHECKS,
         role_path: str = "",
         deployment_arn: str = "",
         status_budget: float = STATUS_BUDGET_S,
@@ -118,6 +120,7 @@ class Reconciler:
         self.branch = branch
         self.declarations_dir = declarations_dir
         self.prune = prune
+        self.checks = checks  # SMGITOPS_CHECKS: the widest checks policy a repository may use
         self.clock = clock
 
     # --- the flow -----------------------------------------------------------------------------
@@ -146,6 +149,7 @@ class Reconciler:
                     declarations_dir=self.declarations_dir,
                     prune=self.prune,
                     max_endpoints=self.max_endpoints,
+                    checks=self.checks,
                 )
         except CommitNotOnBranchError as exc:  # deterministic: recorded once, never retried
             return self._record(work, "failed", reason=str(exc))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from smgitops.declaration import golden as golden_files
 from smgitops.declaration.loader import MAX_FILE_BYTES, SUFFIXES, load_tree
+from smgitops.declaration.models import OPERATOR_CHECKS, ChecksPolicy
 from smgitops.errors import DeclarationError
 from smgitops.git.repository import Limits
 from smgitops.reconcile import appconfig
@@ -62,9 +63,11 @@ def read_desired_state(
     declarations_dir: str,
     prune: bool,
     max_endpoints: int = MAX_ENDPOINTS,
+    checks: ChecksPolicy = OPERATOR_CHECKS,
 ) -> DesiredState:
-    """Read the commit's app config and declarations (exported into ``scratch``)."""
-    parsed = appconfig.parse(snapshot.read(appconfig.FILE))
+    """Read the commit's app config and declarations (exported into ``scratch``); ``checks``
+    is the widest policy the operator allows (``SMGITOPS_CHECKS``)."""
+    parsed = appconfig.parse(snapshot.read(appconfig.FILE), allowed=checks)
     config = appconfig.effective(
         parsed.config, branch=branch, declarations_dir=declarations_dir, prune=prune
     )
@@ -74,7 +77,7 @@ def read_desired_state(
     problems = snapshot.export(
         config.declarations_dir, scratch, limits=limits, wanted=_declaration_file
     )
-    loaded = load_tree(scratch, config.declarations_dir)
+    loaded = load_tree(scratch, config.declarations_dir, checks=config.checks)
     problems += [str(problem) for problem in loaded.problems]
     declarations = dict(loaded.declarations)
     contexts: dict[str, Context] = {}

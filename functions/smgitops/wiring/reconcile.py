@@ -57,6 +57,7 @@ def reconciler() -> Reconciler:
         declarations_dir=config.declarations_dir,
         prune=config.prune,
         max_endpoints=config.max_endpoints,
+        checks=config.checks,
         role_path=config.execution_role_path,
         deployment_arn=config.state_machine_arn,
     )
