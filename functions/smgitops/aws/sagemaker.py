@@ -158,27 +158,32 @@ class SageMaker:
         tagged = [str(live["EndpointArn"])]
         owner = {k: v for k, v in tags.items() if k == OWNER_TAG}
         config = live.get("EndpointConfigName", "")
-        if not config or not owner:
+        if not owner or not config:
             return tagged
-        try:
-            described = self.client.describe_endpoint_config(EndpointConfigName=config)
-        except ClientError as exc:
-            if _missing(exc):
-                return tagged  # deleted outside smgitops: nothing more to tag
-            raise translate(exc, "DescribeEndpointConfig") from exc
+        described = self._read("describe_endpoint_config", EndpointConfigName=config)
+        if described is None:  # deleted outside smgitops: nothing more to tag
+            return tagged
         resources: list[str] = [described["EndpointConfigArn"]]
         for variant in described.get("ProductionVariants", []):
-            try:
-                model = self.client.describe_model(ModelName=variant["ModelName"])
-            except ClientError as exc:
-                if _missing(exc):
-                    continue
-                raise translate(exc, "DescribeModel") from exc
-            resources.append(model["ModelArn"])
+            model = self._read("describe_model", ModelName=variant["ModelName"])
+            if model is not None:
+                resources.append(model["ModelArn"])
         for resource in dict.fromkeys(resources):
             self._call("add_tags", ResourceArn=resource, Tags=_tags(owner))
             tagged.append(resource)
         return tagged
+
+    def _read(self, operation: str, **params: Any) -> dict[str, Any] | None:
+        """A Describe call's answer; None when the resource does not exist."""
+        try:
+            out: dict[str, Any] = getattr(self.client, operation)(**params)
+        except ClientError as exc:
+            if _missing(exc):
+                return None
+            raise translate(exc, operation) from exc
+        except BotoCoreError as exc:
+            raise translate(exc, operation) from exc
+        return out
 
     def config_variants(self, config: str) -> list[VariantRef]:
         """The config's production variants; NotFoundError when it was deleted (SageMaker lets
