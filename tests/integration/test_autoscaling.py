@@ -399,3 +399,30 @@ def test_a_floor_is_never_raised_in_the_tick_that_moves_traffic(
     history = [r.event for r in engine.service.store.history(NAME)]
     assert not [event for event in history if "endpoint busy" in event], history
     assert any("candidate scaled for 100 %" in event for event in history)
+
+
+def test_plan_shows_autoscaling_dropped_but_not_a_target_smgitops_does_not_own(
+    engine: Engine, scaled: str
+) -> None:
+    from smgitops.aws.autoscaling import Autoscaling
+    from smgitops.aws.sagemaker import SageMaker
+    from smgitops.plan.diff import diff, fields_of
+    from smgitops.plan.live import LiveState
+    from tests.builders import declaration
+
+    plain = fields_of(declaration(version=1, instance_count=2))
+    live = LiveState(SageMaker(), Autoscaling()).current([NAME])[NAME].fields
+    assert live is not None
+    dropped = {d.field: (d.before, d.after) for d in diff(live, plain)}
+    assert dropped["autoscaling.maxInstances"] == (8, None)
+    assert dropped["autoscaling.target"] == ("InvocationsPerInstance 200", None)
+    # a target someone registered by hand carries no smgitops policy: a push leaves it alone
+    engine.autoscaling.delete_scaling_policy(
+        PolicyName=POLICY_NAME,
+        ServiceNamespace="sagemaker",
+        ResourceId=resource_id(NAME, scaled),
+        ScalableDimension=SCALABLE_DIMENSION,
+    )
+    live = LiveState(SageMaker(), Autoscaling()).current([NAME])[NAME].fields
+    assert live is not None
+    assert not [d for d in diff(live, plain) if d.field.startswith("autoscaling.")]

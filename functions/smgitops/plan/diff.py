@@ -40,6 +40,11 @@ HIDDEN = "(hidden)"  # an environment value: present, never shown
 ORPHANED = "declaration removed; deleted only where SMGITOPS_PRUNE is on (and not prune: false)"
 
 
+AUTOSCALING_FIELDS = tuple(
+    f"autoscaling.{key}"
+    for key in ("minInstances", "maxInstances", "target", "scaleInCooldown", "scaleOutCooldown")
+)
+"""Compared even when not declared: dropping ``autoscaling`` deregisters smgitops' target."""
 PRODUCTION_FIELDS = (
     "model.vpc.subnets",
     "model.vpc.securityGroups",
@@ -58,6 +63,7 @@ PRODUCTION_FIELDS = (
 )
 """The production fields (DESIGN §6), compared even when unset: not declaring one means
 SageMaker's default, so a live value where none is declared is a difference."""
+ALWAYS_COMPARED = frozenset((*PRODUCTION_FIELDS, *AUTOSCALING_FIELDS))
 _ROUTING = {value: name for name, value in production.ROUTING.items()}
 _CAPTURE = {value: name for name, value in production.CAPTURE.items()}
 
@@ -102,8 +108,8 @@ def fields_of(declaration: Declaration) -> dict[str, Any]:
     out["instanceType"] = deployable.get("instanceType")
     out["instanceCount"] = deployable.get("instanceCount")
     spec = declaration.spec
-    if spec.autoscaling is not None:
-        out |= {f"autoscaling.{key}": value for key, value in spec.autoscaling.summary().items()}
+    scaling = spec.autoscaling.summary() if spec.autoscaling is not None else {}
+    out |= {name: scaling.get(name.removeprefix("autoscaling.")) for name in AUTOSCALING_FIELDS}
     return out | production_fields(
         spec.variant_settings(),
         spec.config_settings(),
@@ -209,7 +215,7 @@ def diff(
         old = before.get(name)
         if name == ENVIRONMENT:
             out += _environment_diff(old or {}, value or {})
-        elif (value is not None or unset or name in PRODUCTION_FIELDS) and old != value:
+        elif (value is not None or unset or name in ALWAYS_COMPARED) and old != value:
             out.append(Diff(name, old, value))
     return tuple(out)
 

@@ -94,19 +94,20 @@ class LiveState:
         return Current(fields, applied, exists=True, managed=managed, ended=ended)
 
     def _scaling_fields(self, endpoint: str, variant: str) -> dict[str, Any]:
-        """The variant's scalable target and smgitops' policy, as ``autoscaling.*`` fields (none
-        when it is not registered)."""
+        """The variant's scalable target and smgitops' policy, as ``autoscaling.*`` fields; none
+        when smgitops does not scale it (not registered, or registered outside smgitops: a push
+        leaves that one alone)."""
         target = self.autoscaling.targets(endpoint, [variant], policies=True).get(variant)
         if target is None:
             return {}
-        out: dict[str, Any] = {
+        policy = next((p for p in target.policies or [] if p.name == POLICY_NAME), None)
+        if policy is None:
+            return {}
+        return {
             "autoscaling.minInstances": target.min_capacity,
             "autoscaling.maxInstances": target.max_capacity,
+            **{f"autoscaling.{k}": v for k, v in policy_summary(policy.configuration).items()},
         }
-        policy = next((p for p in target.policies or [] if p.name == POLICY_NAME), None)
-        if policy is not None:
-            out |= {f"autoscaling.{k}": v for k, v in policy_summary(policy.configuration).items()}
-        return out
 
     def _describe_model(self, model: str) -> dict[str, Any]:
         try:
