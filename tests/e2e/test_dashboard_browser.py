@@ -176,7 +176,7 @@ def test_promote_at_a_gate_from_the_page_moves_the_rollout(
     assert done["phase"] == "Succeeded"
     history = json.loads(up.cli("history", name, "--output", "json").stdout)
     assert any(
-        "promote (full) requested by local (dashboard)" in r["event"]
+        "promote (step) requested by local (dashboard)" in r["event"]
         for r in history
         if r["commit"] == second
     ), history

@@ -139,3 +139,27 @@ def test_every_stepped_strategy_rolls_back_on_a_tripped_alarm(
     assert "churn-5xx-rate" in status.reason and "Threshold Crossed" in status.reason
     assert list(trail[-1][1].values()) == [100.0]
     assert status.candidate.name not in trail[-1][1]
+
+
+def test_promote_acts_at_once_not_when_the_steps_bake_ends(engine: Engine) -> None:
+    engine.deploy(declaration(version=1), C1)
+    outcome = engine.start(declaration(version=2, steps=[10, 50], interval="1h"), C2)
+    for _ in range(10):  # ticks without the clock moving: the first step's bake has hardly begun
+        status = engine.service.store.get(NAME)
+        assert status is not None
+        if status.phase == Phase.PROGRESSING:
+            break
+        engine.service.tick(NAME, outcome.rollout_id)
+    candidate = _candidate(engine)
+    assert engine.weights(NAME)[candidate] == 10.0
+    stepped = engine.service.promote(NAME, by="alice")
+    assert (stepped.phase, stepped.step_index, stepped.promote) == (Phase.PROGRESSING, 1, "")
+    assert engine.weights(NAME)[candidate] == 50.0  # now, an hour before the bake would end
+    full = engine.service.promote(NAME, full=True, by="alice")
+    assert full.phase == Phase.PROMOTING
+    assert engine.weights(NAME)[candidate] == 100.0
+    events = [r.event for r in engine.service.store.history(NAME)]
+    assert "promote (full) requested by alice" in events
+    assert "promote (step) requested by alice" in events
+    trail = engine.run(NAME, outcome.rollout_id)
+    assert trail[-1] == (Phase.SUCCEEDED, {candidate: 100.0})

@@ -76,3 +76,18 @@ def test_a_selfheal_that_is_not_a_boolean_makes_the_push_invalid(stack: Stack) -
         ".smgitops.yaml:2: selfHeal: must be a valid boolean (got 'sometimes')"
     ]
     assert StatusStore(stack.aws.table).get("churn-predictor") is None
+
+
+def test_selfheal_said_later_reaches_an_endpoint_the_push_leaves_unchanged(stack: Stack) -> None:
+    stack.remote.declare("churn-predictor")
+    stack.push(stack.remote.commit("deploy, selfHeal not said"), T0)
+    before = StatusStore(stack.aws.table).get("churn-predictor")
+    assert before is not None and before.self_heal is None
+    stack.remote.write(".smgitops.yaml", "selfHeal: true\n")
+    sha = stack.remote.commit("heal drift from now on; no model changes")
+    stack.push(sha, T0 + 60)
+    after = StatusStore(stack.aws.table).get("churn-predictor")
+    assert after is not None and after.self_heal is True
+    assert after.rollout_id == before.rollout_id  # no new rollout for a setting
+    history = StatusStore(stack.aws.table).history("churn-predictor")
+    assert history[0].event == f"selfHeal true at {sha[:12]} (.smgitops.yaml)"

@@ -296,3 +296,17 @@ def test_instance_metrics_get_per_variant_alarms_in_the_endpoints_namespace() ->
     assert all(a.variant == status.candidate.name for a in puts[0].alarms)
     final, _ = run(world, decision.status)
     assert final.phase == Phase.SUCCEEDED and not world.alarms  # created with it, deleted after
+
+
+def test_promote_full_at_the_gate_before_the_first_step_skips_every_step() -> None:
+    world = World()
+    deployed(world)
+    decl = declaration(version=2, gates=["beforeFirstStep"])
+    status = until(world, start(decl, world), Phase.PAUSED)
+    released = tick(world, status.evolve(promote="full"))
+    assert released.status.phase == Phase.PROMOTING
+    assert "gate beforeFirstStep released by an operator, to 100 %" in released.notes
+    assert world.percent(NAME)[status.candidate.name] == 100.0
+    final, trail = run(world, released.status)
+    assert final.phase == Phase.SUCCEEDED
+    assert Phase.PROGRESSING not in {phase for phase, _ in trail}

@@ -13,7 +13,7 @@ from smgitops.commands import follow, pushes
 from smgitops.commands.common import FAILED, OK, TIMEOUT, UNREACHABLE, camel_dump, status_json
 from smgitops.rollout import naming
 from smgitops.rollout.decide import new_status
-from smgitops.rollout.progress import duration_text, progress
+from smgitops.rollout.progress import duration_text, progress, promote_text
 from smgitops.rollout.status import Phase, QueuedRollout, RolloutStatus, VariantRef
 from tests.builders import declaration
 
@@ -47,6 +47,18 @@ def progressing(step_index: int = 1, since: float = NOW - 60) -> RolloutStatus:
 
 
 # --- progress -----------------------------------------------------------------------------
+
+
+def test_promote_says_whether_it_acted_or_when_it_will() -> None:
+    waiting = progressing(step_index=1, since=NOW - 90).evolve(promote="full")
+    text = promote_text(waiting, full=True, by="alice", now=NOW)
+    assert text.startswith("promote --full by alice: recorded; takes effect at the rollout's")
+    assert "when this step's bake ends (3m30s)" in text
+    done = promote_text(progressing(step_index=2), full=False, by="bob", now=NOW)
+    assert done.startswith("promote by bob: done · churn: Progressing · step 3/3")
+    gated = a_status(phase=Phase.PAUSED, gate="beforePromotion", promote="step")
+    released = promote_text(gated, full=False, by="", now=NOW)
+    assert released.startswith("promote: gate beforePromotion released; the rollout moves on now")
 
 
 def test_a_progressing_canary_says_step_n_of_m_with_labels_and_bake_left() -> None:

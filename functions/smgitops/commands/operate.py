@@ -21,6 +21,7 @@ from smgitops.commands.follow import watch
 from smgitops.rollout.progress import (
     SUMMARY_HEADERS,
     progress,
+    promote_text,
     summaries,
     summary_rows,
     text_table,
@@ -300,7 +301,7 @@ def run_promote(args: argparse.Namespace) -> int:
     if args.output == "json":
         emit_json(status_json(status, None, clock.now()))
     else:
-        print(f"{args.endpoint}: promote ({status.promote}) requested; phase {status.phase}")
+        print(promote_text(status, full=args.full, by=by, now=clock.now()))
     return 0
 
 

@@ -134,12 +134,13 @@ class Operating(Engine):
         return self.sagemaker.set_weights_now(back, time_left)
 
     def promote(self, endpoint: str, *, full: bool = False, by: str = "") -> RolloutStatus:
-        """Release a gate or pause, or end the step (``full``: skip to 100 %), recorded with
-        who asked (``by``)."""
+        """Release a gate or an abTest's hold, or end the step; ``full``: skip every remaining
+        step to 100 %. Recorded with who asked (``by``). A released gate wakes the state machine
+        at once; :meth:`RolloutService.promote` also acts at once on a step or a hold."""
         status = self._require(endpoint)
         if status.phase not in {Phase.PROGRESSING, Phase.PAUSED, Phase.PENDING, Phase.INITIALIZING}:
             raise NotFoundError(f"{endpoint} has nothing to promote (phase {status.phase})")
-        mode: Literal["step", "full"] = "full" if full or status.phase == Phase.PAUSED else "step"
+        mode: Literal["step", "full"] = "full" if full else "step"
         asked = f"promote ({mode}) requested" + (f" by {by}" if by else "")
         saved = self._save(status, status.evolve(promote=mode), [asked])
         if status.gate_token and self.executions is not None:

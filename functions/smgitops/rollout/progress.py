@@ -92,6 +92,21 @@ class Progress:
         return " · ".join(parts)
 
 
+def promote_text(status: RolloutStatus, *, full: bool, by: str, now: float) -> str:
+    """What ``promote`` did, in words: acted on now, or when it takes effect."""
+    asked = ("promote --full" if full else "promote") + (f" by {by}" if by else "")
+    where = progress(status, now).line()
+    if status.gate and status.promote:
+        return f"{asked}: gate {status.gate} released; the rollout moves on now · {where}"
+    if status.promote:  # the tick could not act now: the request waits for the next one
+        when = "at the rollout's next tick"
+        bake = progress(status, now).bake_left
+        if bake is not None:
+            when += f", at the latest when this step's bake ends ({duration_text(bake)})"
+        return f"{asked}: recorded; takes effect {when} · {where}"
+    return f"{asked}: done · {where}"
+
+
 def duration_text(seconds: float) -> str:
     """``1h05m``, ``4m30s``, ``12s``: whole seconds, the two largest units."""
     total = max(0, round(seconds))

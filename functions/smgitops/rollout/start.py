@@ -234,6 +234,7 @@ class Starting(Engine):
                     f"this model was {current.phase} at {current.commit[:12]} "
                     f"({current.reason}); change the declaration to try again"
                 )
+            self._keep_self_heal(request, current)
             return StartOutcome(name, "unchanged", target.rollout_id, reason)
         if request.pushed_at < newest:
             return StartOutcome(
@@ -244,6 +245,17 @@ class Starting(Engine):
                 f"({target.commit[:12]})",
             )
         return None
+
+    def _keep_self_heal(self, request: StartRequest, current: RolloutStatus) -> None:
+        """``selfHeal`` is the repository's setting, not the model's: a push that changes only
+        ``.smgitops.yaml`` still reaches the endpoints it leaves unchanged (the drift function
+        reads it from the status). Not for a stale push, nor over a queued one's context."""
+        wanted = request.context.self_heal
+        if current.next is not None or current.self_heal == wanted:
+            return
+        said = "not set" if wanted is None else str(wanted).lower()
+        note = f"selfHeal {said} at {request.commit[:12]} (.smgitops.yaml)"
+        self._save(current, current.evolve(self_heal=wanted), [note])
 
     def _start_execution(self, endpoint: str, rollout_id: str) -> bool:
         """False when Step Functions refuses the execution (its name is spent)."""

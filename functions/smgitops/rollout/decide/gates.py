@@ -40,14 +40,15 @@ def at_gate(ctx: TickContext) -> Decision:
     gate = ctx.status.gate
     timeout = ctx.declaration.spec.rollout.gate_timeout_seconds
     if ctx.status.promote:
-        ctx.notes.append(f"gate {gate} released by an operator")
+        full = ctx.status.promote == "full"
+        ctx.notes.append(f"gate {gate} released by an operator" + (", to 100 %" if full else ""))
         ctx.update(
             gate="",
             gates_passed=[*ctx.status.gates_passed, gate],
             reason="",
             deadline_at=resumed_deadline(ctx),
         )
-        if gate == BEFORE_FIRST_STEP:
+        if gate == BEFORE_FIRST_STEP and not full:  # --full skips the steps too
             return enter_step(ctx, 0)
         return enter_promoting(ctx)
     waited = ctx.observation.now - ctx.status.phase_since
