@@ -625,6 +625,13 @@ def test_another_repositorys_push_is_refused_for_the_owned_endpoint_only(
     stack.push(stack.remote.commit("v1"), T0)
     stack.finish()
     applied = stack.spec_hash("churn-predictor")
+    # created tagged with its owner: the endpoint, its config and its model
+    sm = clients.client("sagemaker")
+    live = sm.describe_endpoint(EndpointName="churn-predictor")
+    config = sm.describe_endpoint_config(EndpointConfigName=live["EndpointConfigName"])
+    model = sm.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    for arn in (live["EndpointArn"], config["EndpointConfigArn"], model["ModelArn"]):
+        assert _tags_of(arn)["smgitops:owner"] == owner, arn
     risk = stack.team("risk-models")
     risk.declare("churn-predictor", version=2)  # the same name: another team's endpoint
     risk.declare("fraud-scorer", version=1)
