@@ -457,3 +457,12 @@ def test_ranges_come_from_botocore(shape: str, member: str) -> None:
     assert f"'maximum': {found.max}" in text
     assert f"'minimum': {found.min}" in text
     assert member in text
+
+
+def test_declared_words_map_to_botocore_enum_values() -> None:
+    """routing and capture are the declaration's words for botocore's RoutingStrategy and
+    CaptureMode values: every one must exist in the model the functions ship with."""
+    from smgitops.declaration import production
+
+    assert set(production.ROUTING.values()) <= set(aws_shapes.limit("RoutingStrategy").enum)
+    assert set(production.CAPTURE.values()) <= set(aws_shapes.limit("CaptureMode").enum)

@@ -38,13 +38,11 @@ _GROUP_ID: Final = limit("SecurityGroupId")
 VOLUME: Final = limit("ProductionVariantVolumeSizeInGB")
 DOWNLOAD_TIMEOUT: Final = limit("ProductionVariantModelDataDownloadTimeoutInSeconds")
 STARTUP_TIMEOUT: Final = limit("ProductionVariantContainerStartupHealthCheckTimeoutInSeconds")
-_ROUTING: Final = limit("RoutingStrategy")
 _MEMORY: Final = limit("ServerlessMemorySizeInMB")
 _CONCURRENCY: Final = limit("ServerlessMaxConcurrency")
 _PROVISIONED: Final = limit("ServerlessProvisionedConcurrency")
 _SAMPLING: Final = limit("SamplingPercentage")
 _DESTINATION: Final = limit("DestinationS3Uri")
-_CAPTURE_MODE: Final = limit("CaptureMode")
 _KMS: Final = limit("KmsKeyId")
 
 # ProductionVariantServerlessConfig.MemorySizeInMB: "Valid values are in 1 GB increments: 1024
