@@ -559,3 +559,10 @@ def test_the_declared_scalable_target_is_watched() -> None:
     assert fields(no_policy) == [f"autoscaling[{variant}].policy"]
     # not read (an adapter without Application Auto Scaling): nothing said about it
     assert compare(status, live_of(status)).drifts == []
+
+
+def test_a_drift_record_names_the_endpoints_owner_like_every_other_record() -> None:
+    service, store, _, _, _ = world(variants=variant_with(instance_count=5))
+    store.statuses = [STATUS.evolve(owner="https://github.com/acme/churn")]
+    service.check_all()
+    assert [r.owner for r in store.records] == ["https://github.com/acme/churn"]

@@ -233,15 +233,4 @@ class DriftService:
 def _history(
     status: RolloutStatus, now: float, event: str, details: dict[str, Any]
 ) -> HistoryRecord:
-    return HistoryRecord(
-        at=now,
-        endpoint=status.endpoint,
-        rollout_id=status.rollout_id,
-        commit=status.commit,
-        spec_hash=status.spec_hash,
-        phase=status.phase,
-        weights=status.weights,
-        reason=status.reason,
-        event=event,
-        details=details,
-    )
+    return HistoryRecord.of(status, at=now, event=event, details=details)

@@ -98,16 +98,4 @@ class Engine:
         return self._persist(before, decision)
 
     def _record(self, status: RolloutStatus, event: str, details: dict[str, Any]) -> HistoryRecord:
-        return HistoryRecord(
-            at=self.clock(),
-            endpoint=status.endpoint,
-            rollout_id=status.rollout_id,
-            commit=status.commit,
-            spec_hash=status.spec_hash,
-            phase=status.phase,
-            weights=status.weights,
-            reason=status.reason,
-            event=event,
-            details=details,
-            owner=status.owner,
-        )
+        return HistoryRecord.of(status, at=self.clock(), event=event, details=details)

@@ -184,3 +184,22 @@ class HistoryRecord(_Frozen):
     event: str = ""
     details: dict[str, Any] = Field(default_factory=dict)
     owner: str = ""  # the endpoint's owner when this happened ("" in records before ownership)
+
+    @classmethod
+    def of(
+        cls, status: RolloutStatus, *, at: float, event: str, details: dict[str, Any]
+    ) -> HistoryRecord:
+        """What happened to ``status`` at ``at``: its rollout, commit, phase, weights, owner."""
+        return cls(
+            at=at,
+            endpoint=status.endpoint,
+            rollout_id=status.rollout_id,
+            commit=status.commit,
+            spec_hash=status.spec_hash,
+            phase=status.phase,
+            weights=status.weights,
+            reason=status.reason,
+            event=event,
+            details=details,
+            owner=status.owner,
+        )
