@@ -426,3 +426,31 @@ def test_plan_shows_autoscaling_dropped_but_not_a_target_smgitops_does_not_own(
     live = LiveState(SageMaker(), Autoscaling()).current([NAME])[NAME].fields
     assert live is not None
     assert not [d for d in diff(live, plain) if d.field.startswith("autoscaling.")]
+
+
+def test_from_serverless_to_autoscaled_instances_in_a_blue_green_swap(engine: Engine) -> None:
+    """A serverless endpoint (one production variant only) becomes an autoscaled instance one:
+    the swap replaces the variant, and the new one is registered once it serves alone."""
+    from smgitops.declaration.loader import load_text
+    from tests.support.production import SERVERLESS, edit
+
+    name = "churn-serverless"
+    engine.deploy(load_text(SERVERLESS, "endpoints/s.yaml"), C1)
+    instances = edit(
+        SERVERLESS,
+        "  serverless: {memorySizeMB: 2048, maxConcurrency: 20, provisionedConcurrency: 2}\n",
+        "  instanceType: ml.m5.large\n  instanceCount: 2\n"
+        "  autoscaling: {minInstances: 2, maxInstances: 4, target: "
+        "{metric: InvocationsPerInstance, value: 100}}\n",
+    )
+    instances = edit(instances, "strategy: allAtOnce", "strategy: blueGreen, interval: 30s")
+    outcome = engine.start(load_text(instances, "endpoints/s.yaml"), C2)
+    trail = engine.run(name, outcome.rollout_id)
+    assert trail[-1][0] == Phase.SUCCEEDED
+    out = engine.autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")
+    [target] = [
+        t for t in out["ScalableTargets"] if t["ResourceId"].startswith(f"endpoint/{name}/")
+    ]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 4)
+    live = engine.sagemaker.describe_endpoint(EndpointName=name)["ProductionVariants"]
+    assert [v["VariantName"] for v in live] == [target["ResourceId"].split("/")[-1]]
