@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.errors import ActionRejectedError, DependencyUnavailableError, TransientError
@@ -60,3 +62,26 @@ def unavailable(what: str, exc: Exception) -> DependencyUnavailableError:
         code = exc.response.get("Error", {}).get("Code", "Unknown")
         return DependencyUnavailableError(f"{what} failed: {code}")
     return DependencyUnavailableError(f"{what} failed: {type(exc).__name__}")
+
+
+def sagemaker_missing(error: ClientError) -> bool:
+    """SageMaker's "no such resource": a ValidationException (ResourceNotFound for some
+    operations) whose message says so — not any ValidationException."""
+    text = message_of(error).lower()
+    return code_of(error) in {"ValidationException", "ResourceNotFound"} and (
+        "could not find" in text or "not found" in text or "does not exist" in text
+    )
+
+
+def describe_or_none(client: Any, operation: str, **params: Any) -> dict[str, Any] | None:
+    """A SageMaker Describe call's answer; None when the resource does not exist; any other
+    failure translated (:func:`translate`)."""
+    try:
+        out: dict[str, Any] = getattr(client, operation)(**params)
+    except ClientError as exc:
+        if sagemaker_missing(exc):
+            return None
+        raise translate(exc, operation) from exc
+    except BotoCoreError as exc:
+        raise translate(exc, operation) from exc
+    return out

@@ -7,20 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from smgitops.aws import clients
 from smgitops.aws.autoscaling import Autoscaling
-from smgitops.aws.errors import code_of, message_of, translate
+from smgitops.aws.errors import describe_or_none
 from smgitops.declaration import production
 from smgitops.drift.compare import LiveEndpoint, LiveModel, LiveVariantState
-
-
-def _not_found(error: ClientError) -> bool:
-    text = message_of(error).lower()
-    return code_of(error) in {"ValidationException", "ResourceNotFound"} and (
-        "could not find" in text or "not found" in text or "does not exist" in text
-    )
 
 
 def _variant(
@@ -109,12 +100,4 @@ class LiveEndpoints:
         )
 
     def _describe(self, operation: str, **params: Any) -> dict[str, Any] | None:
-        try:
-            out: dict[str, Any] = getattr(self.client, operation)(**params)
-        except ClientError as exc:
-            if _not_found(exc):
-                return None
-            raise translate(exc, operation) from exc
-        except BotoCoreError as exc:
-            raise translate(exc, operation) from exc
-        return out
+        return describe_or_none(self.client, operation, **params)

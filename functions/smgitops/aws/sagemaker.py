@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws import clients
-from smgitops.aws.errors import code_of, message_of, translate
+from smgitops.aws.errors import code_of, describe_or_none, message_of, translate
 from smgitops.declaration import production
 from smgitops.errors import ActionRejectedError, EndpointBusyError, NotFoundError, TransientError
 from smgitops.observability import logger
@@ -122,15 +122,7 @@ class SageMaker:
 
     def _describe(self, name: str) -> dict[str, Any] | None:
         """DescribeEndpoint's answer; None when there is no such endpoint."""
-        try:
-            out: dict[str, Any] = self.client.describe_endpoint(EndpointName=name)
-        except ClientError as exc:
-            if code_of(exc) == "ValidationException" and _missing(exc):
-                return None
-            raise translate(exc, "DescribeEndpoint") from exc
-        except BotoCoreError as exc:
-            raise translate(exc, "DescribeEndpoint") from exc
-        return out
+        return describe_or_none(self.client, "describe_endpoint", EndpointName=name)
 
     def _list_tags(self, arn: str) -> list[dict[str, str]]:
         tags: list[dict[str, str]] = []
@@ -175,15 +167,7 @@ class SageMaker:
 
     def _read(self, operation: str, **params: Any) -> dict[str, Any] | None:
         """A Describe call's answer; None when the resource does not exist."""
-        try:
-            out: dict[str, Any] = getattr(self.client, operation)(**params)
-        except ClientError as exc:
-            if _missing(exc):
-                return None
-            raise translate(exc, operation) from exc
-        except BotoCoreError as exc:
-            raise translate(exc, operation) from exc
-        return out
+        return describe_or_none(self.client, operation, **params)
 
     def config_variants(self, config: str) -> list[VariantRef]:
         """The config's production variants; NotFoundError when it was deleted (SageMaker lets
