@@ -56,7 +56,11 @@ test: setup scanners
 security: setup
 	$(BIN)/bandit -q -c pyproject.toml -r functions/smgitops
 
-check: lint types security test
+# The three venvs install side by side (they share nothing), then the checks run one by one
+# (pytest takes both cores itself).
+check:
+	$(MAKE) -j3 setup scanners
+	$(MAKE) lint types security test
 
 bench: setup
 	$(BIN)/python -m bench
