@@ -58,6 +58,9 @@ class ReconcileSettings(EngineSettings):
     # acknowledged, optional): a rollout that shifts user traffic with no check needs at least
     # `analysis: none` in its file unless the repository (and this) allow `optional`.
     checks: ChecksPolicy = OPERATOR_CHECKS
+    # The drift function's SMGITOPS_SELF_HEAL, so a repository's `selfHeal: true` that it would
+    # not honour is a problem of the push (unset: not checked here; drift still bounds it).
+    self_heal: bool | None = None
     repository_urls: str = ""  # comma-separated clone URLs (or fnmatch patterns) accepted
     git_credentials_secret: str | None = None
     # Per-repository execution roles (template parameter ExecutionRolePath, e.g. /smgitops/):
@@ -70,4 +73,6 @@ class DriftSettings(EngineSettings):
     """drift: the scheduled comparison of live endpoints with their last-applied declarations."""
 
     state_machine_arn: str | None = None  # needed to start healing rollouts (selfHeal)
-    self_heal: bool = False  # SMGITOPS_SELF_HEAL=true: start a rollout back to the declaration
+    # SMGITOPS_SELF_HEAL=true: drift starts a rollout back to the declaration, unless the
+    # repository's .smgitops.yaml says selfHeal: false (the operator's is an upper bound).
+    self_heal: bool = False

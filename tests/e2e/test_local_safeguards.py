@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from smgitops.local.scenario import GitRemote
 from tests.builders import ROLE, declaration_dict
-from tests.e2e.conftest import GITHUB_TOKEN, LocalUp, Repo, Traffic
+from tests.e2e.conftest import GITHUB_TOKEN, LocalUp, Repo, Traffic, running_local_up
 from tests.support.ingest import FakeGitHub
 
 pytestmark = pytest.mark.e2e
@@ -193,9 +195,20 @@ def test_a_framework_endpoint_is_in_sync_until_scaled_by_hand(
     assert "instanceCount" in drift and "5" in drift and "image" not in drift, drift
 
 
+@pytest.fixture(scope="module")
+def healing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalUp]:
+    """``local up --self-heal``: the operator allows healing (SMGITOPS_SELF_HEAL=true), the
+    upper bound of every repository's ``selfHeal`` (off, ``selfHeal: true`` is refused)."""
+    log = tmp_path_factory.mktemp("local-up-healing") / "stderr.log"
+    options = ("--update-delay", "0.5", "--drift-interval", "2", "--self-heal")
+    with running_local_up(log, *options) as up:
+        yield up
+
+
 def test_a_console_edit_is_healed_when_the_app_config_says_selfheal(
-    local_up: LocalUp, repo: Repo
+    healing: LocalUp, tmp_path: Path
 ) -> None:
+    local_up, repo = healing, Repo(GitRemote(tmp_path / "models"), healing)
     name = "e2e-heal"
     document = declaration_dict(name, version=1, interval="1s", instance_count=2)
     sha, _ = repo.push(
@@ -208,7 +221,7 @@ def test_a_console_edit_is_healed_when_the_app_config_says_selfheal(
     sagemaker.update_endpoint_weights_and_capacities(
         EndpointName=name,
         DesiredWeightsAndCapacities=[{"VariantName": variant, "DesiredInstanceCount": 5}],
-    )  # scaled by hand in the console; `local up` runs without --self-heal
+    )  # scaled by hand in the console
     deadline = time.monotonic() + 60
     healed: dict[str, Any] | None = None
     while time.monotonic() < deadline:

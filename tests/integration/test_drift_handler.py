@@ -203,6 +203,29 @@ def test_self_heal_restores_the_declared_instance_count(
     assert answer["drifted"] == {}
 
 
+def test_a_repositorys_selfheal_cannot_heal_where_the_operator_keeps_it_off(
+    stack: Stack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    variant = stack.deploy(instance_count=2)
+    asked = stack.store.get("churn-predictor")
+    assert asked is not None  # a status stored when the repository said selfHeal: true
+    stack.store.save(asked.evolve(self_heal=True), expected_version=asked.version)
+    stack.sm.update_endpoint_weights_and_capacities(
+        EndpointName="churn-predictor",
+        DesiredWeightsAndCapacities=[
+            {"VariantName": variant, "DesiredWeight": 1.0, "DesiredInstanceCount": 5}
+        ],
+    )
+    monkeypatch.setenv("SMGITOPS_SELF_HEAL", "false")
+    wired_drift.cache_clear()
+    answer, _ = run_drift(capsys)
+    assert "churn-predictor" in answer["drifted"] and answer["healed"] == {}
+    status = stack.store.get("churn-predictor")
+    assert status is not None and status.rollout_id == asked.rollout_id  # no heal rollout
+    live = stack.sm.describe_endpoint(EndpointName="churn-predictor")["ProductionVariants"]
+    assert [v["DesiredInstanceCount"] for v in live] == [5]
+
+
 def test_live_state_of_an_endpoint_with_a_shadow_variant(engine: Engine) -> None:
     sm = engine.sagemaker
     create_model(sm, "m-prod", environment={"WORKERS": "2"})

@@ -110,6 +110,12 @@ class Stack:
         wired.settings.cache_clear()
         wired.reconciler.cache_clear()
 
+    def self_heal(self, *, operator: bool) -> None:
+        """The operator's ``SMGITOPS_SELF_HEAL``: the upper bound of every repository's."""
+        self.monkeypatch.setenv("SMGITOPS_SELF_HEAL", "true" if operator else "false")
+        wired.settings.cache_clear()
+        wired.reconciler.cache_clear()
+
     def finish(self) -> None:
         """Tick every active rollout to its end (first deploys: no bake time to wait)."""
         engine = wired.reconciler().engine

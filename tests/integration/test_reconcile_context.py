@@ -78,6 +78,26 @@ def test_a_selfheal_that_is_not_a_boolean_makes_the_push_invalid(stack: Stack) -
     assert StatusStore(stack.aws.table).get("churn-predictor") is None
 
 
+def test_selfheal_true_where_the_operator_keeps_it_off_makes_the_push_invalid(
+    stack: Stack,
+) -> None:
+    stack.self_heal(operator=False)
+    stack.remote.write(".smgitops.yaml", "prune: false\nselfHeal: true\n")
+    stack.remote.declare("churn-predictor")
+    record = stack.push(stack.remote.commit("heal my endpoints"), T0)
+    assert record.status == "invalid"
+    assert list(record.problems) == [
+        ".smgitops.yaml:2: selfHeal: true is wider than the operator allows "
+        "(SMGITOPS_SELF_HEAL=false): a repository can narrow it, never widen it"
+    ]
+    assert StatusStore(stack.aws.table).get("churn-predictor") is None
+    stack.remote.write(".smgitops.yaml", "selfHeal: false\n")  # narrowing is always allowed
+    record = stack.push(stack.remote.commit("no healing here"), T0 + 60)
+    assert record.status != "invalid", record.problems
+    status = StatusStore(stack.aws.table).get("churn-predictor")
+    assert status is not None and status.self_heal is False
+
+
 def test_selfheal_said_later_reaches_an_endpoint_the_push_leaves_unchanged(stack: Stack) -> None:
     stack.remote.declare("churn-predictor")
     stack.push(stack.remote.commit("deploy, selfHeal not said"), T0)

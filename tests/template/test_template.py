@@ -42,7 +42,7 @@ SETTINGS_OF: dict[str, type[settings.StoreSettings] | type[WebhookConfig]] = {
     "ReconcileFunction": settings.ReconcileSettings,
     "TickFunction": settings.EngineSettings,
     "AbortFunction": settings.EngineSettings,
-    "DriftFunction": settings.EngineSettings,
+    "DriftFunction": settings.DriftSettings,
 }
 TRANSIENT_ERRORS = {
     "TransientError",
@@ -195,6 +195,7 @@ def test_function_environment_satisfies_its_settings(name: str) -> None:
         "SMGITOPS_PRUNE": "false",
         "SMGITOPS_MAX_BODY_BYTES": "1024",
         "SMGITOPS_CHECKS": "acknowledged",
+        "SMGITOPS_SELF_HEAL": "false",
     }
     SETTINGS_OF[name].from_env(values)
     assert env["POWERTOOLS_SERVICE_NAME"] == "smgitops"
@@ -572,6 +573,13 @@ def test_the_default_pass_role_covers_the_usual_execution_roles(role: str) -> No
         s for s in policy["PolicyDocument"]["Statement"] if s["Action"] == "iam:PassRole"
     ]
     assert any(fnmatch.fnmatchcase(arn, pattern) for pattern in as_list(statement["Resource"]))
+
+
+def test_the_operators_selfheal_reaches_the_drift_check_and_the_reconcile() -> None:
+    parameter = template()["Parameters"]["SelfHeal"]
+    assert (parameter["Default"], parameter["AllowedValues"]) == ("false", ["true", "false"])
+    for name in ("DriftFunction", "ReconcileFunction"):  # heals / refuses a wider selfHeal
+        assert function_environment(name)["SMGITOPS_SELF_HEAL"] == {"Ref": "SelfHeal"}
 
 
 def test_the_checks_parameter_offers_exactly_the_policies() -> None:

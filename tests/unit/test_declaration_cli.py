@@ -162,6 +162,27 @@ def test_validate_checks_the_repositorys_app_config_worded_like_a_declaration(
     assert "every push would be refused" in err
 
 
+def test_validate_refuses_a_selfheal_the_operator_does_not_allow(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = repository(tmp_path, "branch: main\nselfHeal: true\n")
+    monkeypatch.delenv("SMGITOPS_SELF_HEAL", raising=False)
+    assert main(["validate", str(root / "endpoints")]) == 0  # the operator's is not known here
+    capsys.readouterr()
+    monkeypatch.setenv("SMGITOPS_SELF_HEAL", "false")
+    assert main(["validate", str(root / "endpoints")]) == 1
+    assert (
+        capsys.readouterr()
+        .out.splitlines()[0]
+        .endswith(
+            ".smgitops.yaml:2: selfHeal: true is wider than the operator allows "
+            "(SMGITOPS_SELF_HEAL=false): a repository can narrow it, never widen it"
+        )
+    )
+    monkeypatch.setenv("SMGITOPS_SELF_HEAL", "true")
+    assert main(["validate", str(root / "endpoints")]) == 0
+
+
 def test_a_valid_app_config_is_said_valid_and_is_in_the_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -392,9 +392,16 @@ def test_no_healing_without_self_heal_or_for_a_rollback() -> None:
 
 @pytest.mark.parametrize(
     ("function", "app_config", "heals"),
-    [(False, True, True), (True, False, False), (False, None, False), (True, None, True)],
+    [
+        (False, True, False),  # a repository cannot turn on what the operator keeps off
+        (False, None, False),
+        (False, False, False),
+        (True, False, False),  # ... but can turn off what the operator allows
+        (True, None, True),
+        (True, True, True),
+    ],
 )
-def test_the_app_config_selfheal_at_the_commit_wins_over_the_function_setting(
+def test_the_operators_selfheal_bounds_what_the_app_config_at_the_commit_says(
     function: bool, app_config: bool | None, heals: bool
 ) -> None:
     service, store, _, _, healer = world(variants=variant_with(instance_count=5))

@@ -129,3 +129,10 @@ def operator_checks() -> ChecksPolicy:
     ``.smgitops.yaml`` may choose), as the reconcile function has it; unset, its default."""
     given = os.environ.get("SMGITOPS_CHECKS", "").strip()
     return ChecksPolicy(given) if given else OPERATOR_CHECKS
+
+
+def operator_self_heal() -> bool | None:
+    """The operator's ``SMGITOPS_SELF_HEAL`` (whether a repository may heal at all), as the
+    reconcile function has it; unset (a developer's shell), ``None``: not checked."""
+    given = os.environ.get("SMGITOPS_SELF_HEAL", "").strip().lower()
+    return given in {"1", "true", "yes", "on"} if given else None

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from smgitops.commands.common import operator_checks
+from smgitops.commands.common import operator_checks, operator_self_heal
 from smgitops.declaration.loader import load_paths
 from smgitops.declaration.models import ChecksPolicy
 from smgitops.declaration.schema import json_schema
@@ -84,7 +84,9 @@ def _shown(path: Path) -> Path:
 def check_app_config(path: Path) -> list[str]:
     from smgitops.reconcile import appconfig  # noqa: PLC0415
 
-    problems = appconfig.parse(path.read_bytes(), allowed=operator_checks()).problems
+    problems = appconfig.parse(
+        path.read_bytes(), allowed=operator_checks(), heal_allowed=operator_self_heal()
+    ).problems
     return [str(path) + problem.removeprefix(appconfig.FILE) for problem in problems]
 
 

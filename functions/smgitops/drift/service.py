@@ -123,7 +123,7 @@ class DriftService:
     live: LivePort
     notifier: DriftNotifierPort | None = None
     healer: HealerPort | None = None
-    self_heal: bool = False  # the function's default; .smgitops.yaml's selfHeal wins
+    self_heal: bool = False  # the function's upper bound; .smgitops.yaml may turn it off
     clock: Callable[[], float] = clock_now
 
     def check_all(self, endpoints: Sequence[str] = ()) -> list[DriftOutcome]:
@@ -202,8 +202,10 @@ class DriftService:
         return DriftOutcome(report, healed=healed, error=heal_error)
 
     def heals(self, status: RolloutStatus) -> bool:
-        """selfHeal as the app config at the rollout's commit said, else the function's."""
-        return self.self_heal if status.self_heal is None else status.self_heal
+        """The function's ``SMGITOPS_SELF_HEAL`` is an upper bound: on, an endpoint heals
+        unless the app config at its rollout's commit said ``selfHeal: false``; off, none
+        heals, whatever a repository said (a repository narrows, never widens)."""
+        return self.self_heal and status.self_heal is not False
 
     def _heal(self, status: RolloutStatus) -> tuple[str, str]:
         assert self.healer is not None  # noqa: S101 - checked by the caller

@@ -7,7 +7,8 @@ prune: false              # false: never delete endpoints whose declaration was 
                           # (true only where the operator's SMGITOPS_PRUNE is on)
 freeze:                   # rollouts wait while a window is open (Deploy-Override: <reason>)
   - {timezone: Europe/Paris, days: [fri], start: "16:00", end: "23:59", reason: weekend}
-selfHeal: true            # drift found later starts a rollout back to this commit's declarations
+selfHeal: false           # false: drift found later is reported, never healed (true only
+                          # where the operator's SMGITOPS_SELF_HEAL is on)
 checks: acknowledged      # required | acknowledged (default) | optional: what a rollout that
                           # shifts user traffic must declare (optional only where the
                           # operator's SMGITOPS_CHECKS allows it)
@@ -60,7 +61,7 @@ class Effective(NamedTuple):
     declarations_dir: str
     prune: bool
     freeze: tuple[FreezeWindow, ...] = ()
-    self_heal: bool | None = None  # None: the drift function's own setting
+    self_heal: bool | None = None  # None: the drift function's own setting (its upper bound)
     checks: ChecksPolicy = ChecksPolicy.ACKNOWLEDGED
 
 
@@ -69,10 +70,17 @@ class Parsed(NamedTuple):
     problems: list[str]
 
 
-def parse(data: bytes | None, *, allowed: ChecksPolicy = OPERATOR_CHECKS) -> Parsed:
+def parse(
+    data: bytes | None,
+    *,
+    allowed: ChecksPolicy = OPERATOR_CHECKS,
+    heal_allowed: bool | None = None,
+) -> Parsed:
     """The app config, or the problems (``.smgitops.yaml:line: field: reason``, worded like a
     declaration's) that make the push invalid. ``None`` (no file) is an empty config.
-    ``allowed``: the widest ``checks`` the operator allows (``SMGITOPS_CHECKS``)."""
+    ``allowed``: the widest ``checks`` the operator allows (``SMGITOPS_CHECKS``);
+    ``heal_allowed``: the operator's ``SMGITOPS_SELF_HEAL`` (``None``: not known here, so
+    ``selfHeal: true`` is not checked; the drift function still bounds it)."""
     if data is None:
         return Parsed(AppConfig(), [])
     if len(data) > MAX_BYTES:
@@ -106,16 +114,30 @@ def parse(data: bytes | None, *, allowed: ChecksPolicy = OPERATOR_CHECKS) -> Par
             field = format_field(path) or "config"
             located.append((line, f"{field}: {message_of(error, AppConfig)}"))
         return Parsed(AppConfig(), [f"{FILE}:{line}: {text}" for line, text in sorted(located)])
-    if config.checks is not None and allowed.narrowed(config.checks) != config.checks:
-        line = _lines(node).get(("checks",), 1)
+    wider = _wider(config, allowed=allowed, heal_allowed=heal_allowed)
+    if wider:
+        lines = _lines(node)
         return Parsed(
             AppConfig(),
             [
-                f"{FILE}:{line}: checks: {config.checks} is wider than the operator allows "
-                f"(SMGITOPS_CHECKS={allowed}): a repository can narrow it, never widen it"
+                f"{FILE}:{lines.get((key,), 1)}: {key}: {value} is wider than the operator "
+                f"allows ({setting}): a repository can narrow it, never widen it"
+                for key, value, setting in wider
             ],
         )
     return Parsed(config, [])
+
+
+def _wider(
+    config: AppConfig, *, allowed: ChecksPolicy, heal_allowed: bool | None
+) -> list[tuple[str, str, str]]:
+    """(key, value, the operator's setting) of every setting wider than the operator's."""
+    wider = []
+    if config.checks is not None and allowed.narrowed(config.checks) != config.checks:
+        wider.append(("checks", f"{config.checks}", f"SMGITOPS_CHECKS={allowed}"))
+    if config.self_heal and heal_allowed is False:
+        wider.append(("selfHeal", "true", "SMGITOPS_SELF_HEAL=false"))
+    return wider
 
 
 def _too_deep(text: str) -> int:
@@ -158,6 +180,8 @@ def effective(config: AppConfig, *, branch: str, declarations_dir: str, prune: b
         # (it would delete what the operator keeps).
         prune=prune and config.prune is not False,
         freeze=tuple(config.freeze or ()),
+        # Kept as the repository said it; the drift function heals only where its own
+        # SMGITOPS_SELF_HEAL is on too (an upper bound, like prune).
         self_heal=config.self_heal,
         checks=ChecksPolicy(config.checks or ChecksPolicy.ACKNOWLEDGED),
     )

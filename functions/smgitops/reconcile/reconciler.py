@@ -103,6 +103,7 @@ class Reconciler:
         prune: bool = False,
         max_endpoints: int = MAX_ENDPOINTS,
         checks: ChecksPolicy = OPERATOR_CHECKS,
+        heal_allowed: bool | None = None,
         role_path: str = "",
         deployment_arn: str = "",
         status_budget: float = STATUS_BUDGET_S,
@@ -121,6 +122,7 @@ class Reconciler:
         self.declarations_dir = declarations_dir
         self.prune = prune
         self.checks = checks  # SMGITOPS_CHECKS: the widest checks policy a repository may use
+        self.heal_allowed = heal_allowed  # SMGITOPS_SELF_HEAL: whether a repository may heal
         self.clock = clock
 
     # --- the flow -----------------------------------------------------------------------------
@@ -150,6 +152,7 @@ class Reconciler:
                     prune=self.prune,
                     max_endpoints=self.max_endpoints,
                     checks=self.checks,
+                    heal_allowed=self.heal_allowed,
                 )
         except CommitNotOnBranchError as exc:  # deterministic: recorded once, never retried
             return self._record(work, "failed", reason=str(exc))

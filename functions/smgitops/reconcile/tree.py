@@ -64,10 +64,14 @@ def read_desired_state(
     prune: bool,
     max_endpoints: int = MAX_ENDPOINTS,
     checks: ChecksPolicy = OPERATOR_CHECKS,
+    heal_allowed: bool | None = None,
 ) -> DesiredState:
     """Read the commit's app config and declarations (exported into ``scratch``); ``checks``
-    is the widest policy the operator allows (``SMGITOPS_CHECKS``)."""
-    parsed = appconfig.parse(snapshot.read(appconfig.FILE), allowed=checks)
+    is the widest policy the operator allows (``SMGITOPS_CHECKS``), ``heal_allowed`` the
+    operator's ``SMGITOPS_SELF_HEAL`` (``None``: unknown, not checked)."""
+    parsed = appconfig.parse(
+        snapshot.read(appconfig.FILE), allowed=checks, heal_allowed=heal_allowed
+    )
     config = appconfig.effective(
         parsed.config, branch=branch, declarations_dir=declarations_dir, prune=prune
     )

@@ -58,6 +58,7 @@ def reconciler() -> Reconciler:
         prune=config.prune,
         max_endpoints=config.max_endpoints,
         checks=config.checks,
+        heal_allowed=config.self_heal,
         role_path=config.execution_role_path,
         deployment_arn=config.state_machine_arn,
     )
