@@ -11,6 +11,9 @@ retried too, not rolled back.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 
 class SmgitopsError(Exception):
     """Base of every error smgitops raises on purpose."""
@@ -39,6 +42,22 @@ class ActionRejectedError(SmgitopsError):
 
 class ConfigurationError(SmgitopsError):
     """The function's environment or the application's config is wrong (fails at start-up)."""
+
+
+def secret_object(text: str, what: str) -> dict[str, Any] | None:
+    """A secret's (stripped) value as its JSON object, None for a bare value (not ``{…}``).
+
+    ``{…}`` that is not JSON is a :class:`ConfigurationError` naming ``what`` (never the value).
+    """
+    if not text.startswith("{"):
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ConfigurationError(f"{what} secret is not valid JSON") from None
+    if not isinstance(data, dict):  # JSON starting with "{" is an object; for the type checker
+        raise ConfigurationError(f"{what} secret must be a JSON object")
+    return data
 
 
 class DeclarationError(SmgitopsError):

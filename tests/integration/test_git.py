@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from smgitops.aws.secrets import token_from
 from smgitops.errors import CommitNotOnBranchError, ConfigurationError, GitFetchError
 from smgitops.git.credentials import GitCredentials
 from smgitops.git.repository import GitFetcher, Limits, Snapshot, confined, folder_name
@@ -183,6 +184,18 @@ def test_git_credentials_secret_formats() -> None:
     assert GitCredentials.parse('{"token": "t"}') == GitCredentials("x-access-token", "t")
     with pytest.raises(ConfigurationError):
         GitCredentials.parse('{"username": "u"}')
+    with pytest.raises(ConfigurationError, match="git credentials secret is not valid JSON"):
+        GitCredentials.parse('{"password": hunter2}')
+
+
+def test_github_token_secret_formats() -> None:
+    assert token_from(" ghp_token\n") == "ghp_token"
+    assert token_from('{"token": "t"}') == "t"
+    with pytest.raises(ConfigurationError, match="GitHub token secret has no token"):
+        token_from('{"password": "p"}')
+    with pytest.raises(ConfigurationError, match="GitHub token secret is not valid JSON") as err:
+        token_from('{"token": hunter2}')
+    assert "hunter2" not in str(err.value)
 
 
 def test_snapshot_reads_a_local_clone_at_any_ref(remote: GitRemote) -> None:

@@ -6,7 +6,6 @@ Values are cached per container and never logged. A failed fetch raises
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from botocore.exceptions import BotoCoreError, ClientError
 
 from smgitops.aws.clients import client as aws_client
-from smgitops.errors import ConfigurationError, DependencyUnavailableError
+from smgitops.errors import ConfigurationError, DependencyUnavailableError, secret_object
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -145,12 +144,9 @@ class CachedSecret:
 def token_from(value: str) -> str:
     """A GitHub token from its secret: a bare token or ``{"token": …}``."""
     text = value.strip()
-    if text.startswith("{"):
-        try:
-            data = json.loads(text)
-        except ValueError:
-            raise ConfigurationError("GitHub token secret is not valid JSON") from None
-        token = data.get("token") if isinstance(data, dict) else None
+    data = secret_object(text, "GitHub token")
+    if data is not None:
+        token = data.get("token")
         if not isinstance(token, str) or not token:
             raise ConfigurationError("GitHub token secret has no token")
         return token

@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-from smgitops.errors import ConfigurationError
+from smgitops.errors import ConfigurationError, secret_object
 
 
 @dataclass(frozen=True)
@@ -22,13 +21,8 @@ class GitCredentials:
     @classmethod
     def parse(cls, value: str) -> GitCredentials:
         text = value.strip()
-        if text.startswith("{"):
-            try:
-                data = json.loads(text)
-            except ValueError:
-                raise ConfigurationError("git credentials secret is not valid JSON") from None
-            if not isinstance(data, dict):
-                raise ConfigurationError("git credentials secret must be a JSON object")
+        data = secret_object(text, "git credentials")
+        if data is not None:
             username = data.get("username")
             password = data.get("password") or data.get("token")
             if not isinstance(password, str) or not password:
