@@ -954,6 +954,23 @@ def _serverless_rollout(rollout: RolloutSpec) -> None:
         )
 
 
+# EndpointSpec's instances-only fields, each refused beside serverless with the reason why.
+_NO_INSTANCES = (
+    "a serverless endpoint has no instances, so no {} to set: drop it, or declare instanceType "
+    "instead of serverless"
+)
+_NOT_SERVERLESS: Final[dict[str, str]] = {
+    "instance_count": "a serverless endpoint has no instances: its capacity is "
+    "serverless.maxConcurrency",
+    "autoscaling": "autoscaling scales instances, and a serverless endpoint has none (SageMaker "
+    "scales its concurrency up to maxConcurrency by itself)",
+    "volume_size_gb": _NO_INSTANCES.format("storage volume"),
+    "routing": _NO_INSTANCES.format("routing"),
+    "data_capture": "SageMaker does not capture data on a serverless endpoint (its serverless "
+    "feature exclusions): drop dataCapture, or declare instanceType instead",
+}
+
+
 class EndpointSpec(_Model):
     """What to serve, on what, and how to roll it out."""
 
@@ -1091,37 +1108,12 @@ class EndpointSpec(_Model):
             )
         return value
 
-    @field_validator("instance_count")
-    @classmethod
-    def _instance_count(cls, value: int, info: ValidationInfo) -> int:
-        # runs only when declared (no validate_default)
-        if info.data.get("serverless") is not None:
-            raise ValueError(
-                "a serverless endpoint has no instances: its capacity is serverless.maxConcurrency"
-            )
-        return value
-
-    @field_validator("volume_size_gb", "routing")
+    @field_validator(*_NOT_SERVERLESS)
     @classmethod
     def _instances_only(cls, value: object, info: ValidationInfo) -> object:
+        # runs only when declared (no validate_default): instanceCount's default is no conflict
         if value is not None and info.data.get("serverless") is not None:
-            what = "storage volume" if info.field_name == "volume_size_gb" else "routing"
-            raise ValueError(
-                f"a serverless endpoint has no instances, so no {what} to set: drop it, or "
-                "declare instanceType instead of serverless"
-            )
-        return value
-
-    @field_validator("data_capture")
-    @classmethod
-    def _capture(
-        cls, value: DataCaptureSpec | None, info: ValidationInfo
-    ) -> DataCaptureSpec | None:
-        if value is not None and info.data.get("serverless") is not None:
-            raise ValueError(
-                "SageMaker does not capture data on a serverless endpoint (its serverless "
-                "feature exclusions): drop dataCapture, or declare instanceType instead"
-            )
+            raise ValueError(_NOT_SERVERLESS[str(info.field_name)])
         return value
 
     @field_validator("kms_key_id")
@@ -1181,11 +1173,6 @@ class EndpointSpec(_Model):
     def _scaled_count(
         cls, value: AutoscalingSpec | None, info: ValidationInfo
     ) -> AutoscalingSpec | None:
-        if value is not None and info.data.get("serverless") is not None:
-            raise ValueError(
-                "autoscaling scales instances, and a serverless endpoint has none (SageMaker "
-                "scales its concurrency up to maxConcurrency by itself)"
-            )
         count = info.data.get("instance_count")
         if value is None or count is None:
             return value
