@@ -56,7 +56,8 @@ class ScriptedTick:
         answer = self.script.pop(0)
         if isinstance(answer, Exception):
             raise answer
-        return {"endpoint": event["endpoint"], "rolloutId": event["rolloutId"], **answer}
+        echoed = {"ticks": event["ticks"] + 1} if "ticks" in event else {}  # as handlers/tick.py
+        return {"endpoint": event["endpoint"], "rolloutId": event["rolloutId"], **echoed, **answer}
 
     def kinds(self) -> list[str]:
         """Each call as 'tick', 'gate' (with a task token) or 'abort: <reason>'."""

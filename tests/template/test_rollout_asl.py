@@ -59,7 +59,12 @@ def test_canary_that_succeeds_ticks_until_done(runner: Runner) -> None:
     assert result["status"] == "SUCCEEDED"
     assert json.loads(result["output"])["phase"] == "Succeeded"
     assert tick.kinds() == ["tick"] * 4
-    assert all(call == START for call in tick.calls)  # only endpoint and rolloutId are sent
+    # endpoint and rolloutId, and what counts the execution's ticks (continue-as-new)
+    assert [call["ticks"] for call in tick.calls] == [0, 1, 2, 3]
+    for call in tick.calls:
+        assert {k: call[k] for k in START} == START
+        assert set(call) == {*START, "ticks", "execution", "executionStartedAt"}
+        assert call["execution"] and call["executionStartedAt"]
 
 
 def test_wait_seconds_come_from_the_tick(runner: Runner) -> None:
@@ -205,7 +210,11 @@ def test_install_is_idempotent_and_uninstall_restores_moto() -> None:
 def test_definition_substitutions_are_applied_and_checked() -> None:
     definition = local_sfn.asl_definition({"TickFunctionArn": TICK_ARN})
     assert "${" not in definition
-    tasks = [s for s in json.loads(definition)["States"].values() if s["Type"] == "Task"]
+    tasks = [
+        s
+        for s in json.loads(definition)["States"].values()
+        if ":lambda:invoke" in s.get("Resource", "")
+    ]
     assert {t["Parameters"]["FunctionName"] for t in tasks} == {TICK_ARN}
     with pytest.raises(ValueError, match="TickFunctionArn"):
         local_sfn.asl_definition({})

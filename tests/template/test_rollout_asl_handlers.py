@@ -44,6 +44,7 @@ def service(monkeypatch: pytest.MonkeyPatch) -> Iterator[RolloutService]:
         local_sfn.register_function(TICK_ARN, local_sfn.as_task_function(tick.handler, TICK_ARN))
         engine = build(_settings(arn))
         yield engine
+        local_sfn.set_history_limit(None)
         local_sfn.unregister_function(TICK_ARN)
         rollouts.cache_clear()
     lifecycle.set_update_delay(saved)
@@ -150,3 +151,51 @@ def test_manual_gate_waits_on_a_task_token_until_promote(service: RolloutService
     execution = _execution(second)
     assert execution["status"] == "SUCCEEDED", execution
     assert _weights() == {status.candidate.name: 100.0}
+
+
+def test_a_long_rollout_continues_as_new_and_still_ends(
+    service: RolloutService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Standard execution holds 25,000 history events: a rollout held for months continues
+    in a fresh execution (named deterministically) before that, and the old one ends cleanly.
+    Here every execution holds three ticks of the main loop."""
+    first = _deploy(service, 1, "1" * 40)
+    assert _execution(first)["status"] == "SUCCEEDED"
+    local_sfn.set_history_limit(45)  # Step Functions' 25,000 events, reached in seconds
+    # continuing as new every three ticks, a canary ends under the limit
+    monkeypatch.setattr(tick, "TICKS_PER_EXECUTION", 3)
+    second = _deploy(service, 2, "2" * 40, steps=[25, 50])
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        status = service.store.get(NAME)
+        if status is not None and status.rollout_id == second and status.done:
+            break
+        time.sleep(0.5)
+    assert status is not None and status.phase == Phase.SUCCEEDED, status
+    assert _weights() == {status.candidate.name: 100.0}
+    sfn = clients.client("stepfunctions")
+    names = sorted(
+        (e["name"] for e in sfn.list_executions(stateMachineArn=_machine())["executions"]),
+        key=lambda name: (len(name), name),
+    )
+    chain = [n for n in names if n.startswith(second)]
+    assert len(chain) >= 2 and chain == [second] + [f"{second}-c{n}" for n in range(1, len(chain))]
+    for name in chain:
+        ended = _execution(name)
+        assert ended["status"] == "SUCCEEDED", ended  # each handed over, or finished
+    history = sfn.get_execution_history(executionArn=_arn(second), maxResults=1000)["events"]
+    assert any(
+        e.get("stateEnteredEventDetails", {}).get("name") == "ContinueAsNew" for e in history
+    )
+    # without continuing, the same canary's execution reaches the limit and fails, uncaught
+    monkeypatch.setattr(tick, "TICKS_PER_EXECUTION", 10_000)
+    stranded = _deploy(service, 3, "3" * 40, steps=[25, 50])
+    failed = _execution(stranded)
+    assert (failed["status"], failed.get("error")) == ("FAILED", "States.Runtime"), failed
+    assert "maximum number of history events (45)" in failed.get("cause", "")
+
+
+def _arn(name: str) -> str:
+    sfn = clients.client("stepfunctions")
+    executions = sfn.list_executions(stateMachineArn=_machine())["executions"]
+    return next(e["executionArn"] for e in executions if e["name"] == name)

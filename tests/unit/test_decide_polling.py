@@ -117,3 +117,46 @@ def test_a_declaration_that_could_outlast_one_execution_is_refused() -> None:
     # the longest allowed settings without extensions still fit
     longest = declaration(version=2, strategy="linear", stepWeight=1, approvalTimeout="720h")
     assert longest.spec.rollout.worst_case_ticks(approval=True) <= 2_500
+
+
+# --- one rollout, many executions (continue-as-new) --------------------------------------------
+
+
+def test_an_execution_names_its_successor_deterministically_within_80_characters() -> None:
+    from smgitops.handlers.tick import next_execution
+
+    assert next_execution("churn-predictor-222222222222-43ed0a81") == (
+        "churn-predictor-222222222222-43ed0a81-c1"
+    )
+    assert next_execution("churn-predictor-222222222222-43ed0a81-c1").endswith("-43ed0a81-c2")
+    long = "e" * 80
+    assert next_execution(long) == "e" * 77 + "-c1"
+    assert next_execution(next_execution(long)) == "e" * 77 + "-c2"
+    assert len(next_execution("x" * 75 + "-c99999")) <= 80
+
+
+def test_the_tick_asks_to_continue_as_new_only_in_the_main_loop_and_never_at_a_gate() -> None:
+    from smgitops.handlers.tick import TICKS_PER_EXECUTION, TickInput, continuation
+    from smgitops.rollout.status import Phase
+    from smgitops.rollout.tick import TickResult
+
+    def ask(ticks: int | None, *, done: bool = False, gate: bool = False) -> dict[str, object]:
+        request = TickInput(endpoint="e", rolloutId="r", ticks=ticks, execution="r-c1")
+        result = TickResult("e", "r", Phase.PAUSED, 60, done, gate)
+        return continuation(request, result)
+
+    assert ask(None) == {}  # the rollback loop does not count
+    assert ask(0) == {"ticks": 1}
+    worn = ask(TICKS_PER_EXECUTION - 1)
+    assert worn == {"ticks": TICKS_PER_EXECUTION, "continueAsNew": True, "nextExecution": "r-c2"}
+    assert "continueAsNew" not in ask(TICKS_PER_EXECUTION, gate=True)
+    assert "continueAsNew" not in ask(TICKS_PER_EXECUTION, done=True)
+    # a year is the other limit of a Standard execution: continue well before it
+    old = TickInput(
+        endpoint="e",
+        rolloutId="r",
+        ticks=5,
+        execution="r",
+        executionStartedAt="2020-01-01T00:00:00.000Z",
+    )
+    assert continuation(old, TickResult("e", "r", Phase.PAUSED, 60, False))["continueAsNew"]

@@ -137,9 +137,12 @@ def _lambda_eval_utils() -> Any:
 
 
 def install() -> None:
-    """Patch moto's Lambda invocation from Step Functions (idempotent; process-wide), and make
-    its Wait states and task-token timeouts follow :mod:`smgitops.clock`'s time scale."""
+    """Patch moto's Lambda invocation from Step Functions (idempotent; process-wide), make
+    its Wait states and task-token timeouts follow :mod:`smgitops.clock`'s time scale, and
+    let its ``states:startExecution`` task take the parameters as AWS documents them."""
     _scale_waits()
+    _sfn_parameters()
+    _history_limit()
     module = _lambda_eval_utils()
     original = module._invoke_lambda_function
     if getattr(original, _PATCH_MARK, None) is not None:
@@ -155,6 +158,87 @@ def install() -> None:
 
     setattr(_invoke_lambda_function, _PATCH_MARK, original)  # what uninstall() puts back
     module._invoke_lambda_function = _invoke_lambda_function
+
+
+HISTORY_LIMIT = 25_000
+"""Events in one Standard execution's history: past it, Step Functions fails the execution
+("Step Functions service quotas", Quotas related to state machine executions: "Maximum
+execution history size: 25,000 events"; "If the execution history reaches this quota, the
+execution will fail"). Uncatchable: no Catch of the definition sees it."""
+_LIMIT = {"events": HISTORY_LIMIT}
+
+
+def set_history_limit(events: int | None) -> None:
+    """Fail an execution whose history reaches ``events`` (None: AWS's 25,000), so a test can
+    reach the limit in seconds."""
+    _LIMIT["events"] = HISTORY_LIMIT if events is None else max(1, events)
+
+
+def _history_limit() -> None:
+    """Each execution's event manager counts its history and fails the execution at the
+    limit, as Step Functions does (moto keeps any number of events)."""
+    from moto.stepfunctions.parser.api import ExecutionFailedEventDetails  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.eval import environment  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.eval.event import event_manager  # noqa: PLC0415
+
+    manager, env_class = event_manager.EventManager, environment.Environment
+    if getattr(manager.add_event, _PATCH_MARK, None) is not None:
+        return
+    moto_add, moto_init, moto_set_error = (
+        manager.add_event,
+        env_class.__init__,
+        env_class.set_error,
+    )
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        moto_init(self, *args, **kwargs)
+        self.event_manager._smgitops_env = self  # the execution whose history this is
+
+    def set_error(self: Any, error: Any) -> None:
+        # the state interrupted by the limit fails too: the limit stays the execution's error
+        moto_set_error(self, getattr(self, "_smgitops_limit", None) or error)
+
+    def add_event(self: Any, *args: Any, **kwargs: Any) -> int:
+        event_id = int(moto_add(self, *args, **kwargs))
+        env = getattr(self, "_smgitops_env", None)
+        if env is not None and event_id >= _LIMIT["events"] and env.is_running():
+            cause = (
+                f"The execution reached the maximum number of history events ({_LIMIT['events']})."
+            )
+            env._smgitops_limit = ExecutionFailedEventDetails(error="States.Runtime", cause=cause)
+            env.set_error(env._smgitops_limit)
+        return event_id
+
+    setattr(add_event, _PATCH_MARK, moto_add)
+    setattr(__init__, _PATCH_MARK, moto_init)
+    setattr(set_error, _PATCH_MARK, moto_set_error)
+    manager.add_event = add_event  # type: ignore[method-assign]
+    env_class.__init__ = __init__  # type: ignore[method-assign]
+    env_class.set_error = set_error  # type: ignore[method-assign]
+
+
+def _sfn_parameters() -> None:
+    """``arn:aws:states:::states:startExecution`` takes ``StateMachineArn``, ``Name``, ``Input``
+    (the Step Functions developer guide, "Start a new AWS Step Functions state machine from a
+    running execution"); moto's port of the integration hands them to boto3 as they are, which
+    knows ``stateMachineArn``, ``name``, ``input`` only, so the task fails. Rename them to the
+    API's member names, as Step Functions does."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (  # noqa: PLC0415
+        state_task_service_sfn,
+    )
+
+    task = state_task_service_sfn.StateTaskServiceSfn
+    if getattr(task._normalise_parameters, _PATCH_MARK, None) is not None:
+        return
+    moto_normalise = task._normalise_parameters
+
+    def _normalise_parameters(self: Any, parameters: dict[str, Any], *args: Any, **kw: Any) -> None:
+        moto_normalise(self, parameters, *args, **kw)
+        for key in [k for k in parameters if k[:1].isupper()]:
+            parameters[key[0].lower() + key[1:]] = parameters.pop(key)
+
+    setattr(_normalise_parameters, _PATCH_MARK, moto_normalise)
+    task._normalise_parameters = _normalise_parameters  # type: ignore[method-assign]
 
 
 def _scale_waits() -> None:
