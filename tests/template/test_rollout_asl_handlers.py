@@ -111,9 +111,10 @@ def test_canary_rolls_back_on_an_alarm_through_the_real_definition(service: Roll
     assert _execution(first)["status"] == "SUCCEEDED"
     stable = service.store.get(NAME)
     assert stable is not None
-    second = _deploy(
-        service, 2, "2" * 40, steps=[10, 50, 90], analysis={"alarms": ["churn-5xx-rate"]}
-    )
+    # nobody calls the candidate here: its 1 s steps extend (traffic floor) until the alarm
+    # trips, rather than rolling back on too little traffic first on a loaded machine
+    analysis = {"alarms": ["churn-5xx-rate"], "traffic": {"maxExtensions": 30}}
+    second = _deploy(service, 2, "2" * 40, steps=[10, 50, 90], analysis=analysis)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         current = service.store.get(NAME)
