@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import yaml
 from botocore.exceptions import ClientError
 
 from smgitops.aws import clients
@@ -23,9 +24,11 @@ from smgitops.handlers import reconcile
 from smgitops.ingest.work import PushWork
 from smgitops.local.emulator import emulated_aws
 from smgitops.reconcile import reconciler
+from smgitops.reconcile.roles import repository_folder
 from smgitops.rollout.status import Phase
 from smgitops.urls import identity_of
 from smgitops.wiring import reconcile as wired
+from tests.builders import declaration_dict
 from tests.conftest import load_event
 from tests.support.emulator import create_config, create_model, deploy, variant
 from tests.support.ingest import (
@@ -589,9 +592,42 @@ def test_a_role_outside_the_repositorys_folder_makes_the_push_invalid(stack: Sta
     record = stack.push(stack.remote.commit("v1"), T0)
     assert record.status == "invalid"
     assert record.problems[0].startswith(
-        "endpoints/churn-predictor.yaml:1: spec.model.executionRoleArn: role "
+        "endpoints/churn-predictor.yaml:11: spec.model.executionRoleArn: role "  # its line
     )
     assert stack.executions() == []
+
+
+def test_a_role_of_another_repositorys_folder_is_refused_at_its_line_and_its_own_deploys(
+    stack: Stack,
+) -> None:
+    stack.monkeypatch.setenv("SMGITOPS_EXECUTION_ROLE_PATH", "/smgitops/")
+    wired.settings.cache_clear()
+    wired.reconciler.cache_clear()
+    account = "arn:aws:iam::123456789012:role"
+    own = repository_folder("/smgitops/", identity_of(stack.remote.url))
+    theirs = repository_folder("/smgitops/", identity_of(stack.remote.url + "-risk"))
+
+    def declare(role: str) -> int:
+        """Declare churn-predictor running under ``role``; the line of its role."""
+        document = declaration_dict("churn-predictor")
+        document["spec"]["model"]["executionRoleArn"] = role
+        text = yaml.safe_dump(document, sort_keys=False)
+        stack.remote.write("endpoints/churn-predictor.yaml", text)
+        return next(n for n, row in enumerate(text.splitlines(), 1) if "RoleArn:" in row)
+
+    line = declare(f"{account}{theirs}inference")
+    assert line > 1
+    record = stack.push(stack.remote.commit("run under the risk team's role"), T0)
+    assert record.status == "invalid"
+    assert list(record.problems) == [
+        f"endpoints/churn-predictor.yaml:{line}: spec.model.executionRoleArn: role "
+        f"{account}{theirs}inference is not under {own} (or a parent below /smgitops/)"
+    ]
+    assert stack.executions() == []
+    assert StatusStore(stack.aws.table).get("churn-predictor") is None
+    declare(f"{account}{own}inference")
+    record = stack.push(stack.remote.commit("our own role"), T0 + 60)
+    assert _outcomes(record) == {"churn-predictor": "started"}
 
 
 def test_a_start_step_functions_refuses_is_reported_failed_not_started(stack: Stack) -> None:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 MAX_FILE_BYTES: Final = 256 * 1024
 """A declaration is a few dozen lines; anything near this size is a mistake or an attack."""
 SUFFIXES: Final = (".yaml", ".yml")
+ROLE_FIELD: Final = ("spec", "model", "executionRoleArn")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,9 @@ class LoadResult:
     files: list[str] = field(default_factory=list)
     """Every file read, in order (display paths)."""
     problems: list[Problem] = field(default_factory=list)
+    role_lines: dict[str, int] = field(default_factory=dict)
+    """The line of each endpoint's ``spec.model.executionRoleArn`` (problems found later, e.g.
+    a role the repository may not pass, point at it)."""
 
     @property
     def valid(self) -> bool:
@@ -80,6 +84,7 @@ class _Outcome:
     declaration: Declaration | None
     problems: list[Problem]
     name_line: int = 1
+    role_line: int = 1  # spec.model.executionRoleArn's, else the name's
 
 
 def _problem(display: str, line: int, message: str) -> _Outcome:
@@ -152,7 +157,9 @@ def _load(text: str, display: str, checks: ChecksPolicy) -> _Outcome:
     if problems:
         problems.sort(key=lambda problem: problem.line)
         return _Outcome(None, problems)
-    return _Outcome(declaration, [], composer.lines.get(("metadata", "name"), root_line))
+    name_line = composer.lines.get(("metadata", "name"), root_line)
+    role_line = composer.lines.get(ROLE_FIELD, name_line)
+    return _Outcome(declaration, [], name_line, role_line)
 
 
 def _kind(value: Any) -> str:
@@ -283,6 +290,7 @@ def _collect(
         first_seen[key] = display
         result.declarations[declaration.name] = declaration
         result.paths[declaration.name] = display
+        result.role_lines[declaration.name] = outcome.role_line
     return result
 
 

@@ -168,6 +168,7 @@ class Reconciler:
             identity=work.identity,
             role_path=self.role_path,
             deployment_arn=self.deployment_arn,
+            lines=desired.role_lines,
         )
         if problems:
             return self._invalid(work, problems)

@@ -40,9 +40,11 @@ def role_problems(
     identity: str,
     role_path: str,
     deployment_arn: str,
+    lines: Mapping[str, int] | None = None,
 ) -> list[str]:
-    """``file:1: spec.model.executionRoleArn: reason`` for every role the repository may not
-    pass; nothing when ``role_path`` is empty (the check is off)."""
+    """``file:line: spec.model.executionRoleArn: reason`` for every role the repository may not
+    pass (``lines``: the field's line by endpoint, else 1); nothing when ``role_path`` is empty
+    (the check is off)."""
     if not role_path.strip("/"):
         return []
     base = "/" + role_path.strip("/") + "/"
@@ -56,7 +58,7 @@ def role_problems(
         fields = arn.split(":", 5)
         resource = fields[5] if len(fields) == 6 else ""
         folder = resource.removeprefix("role")[: resource.removeprefix("role").rfind("/") + 1]
-        where = f"{paths.get(name, name)}:1: {FIELD}"
+        where = f"{paths.get(name, name)}:{(lines or {}).get(name, 1)}: {FIELD}"
         if (partition and fields[1] != partition) or (account and fields[4] != account):
             problems.append(f"{where}: role {arn} is not in this deployment's account {account}")
         elif not (folder.startswith(base) and own.startswith(folder)):

@@ -33,6 +33,7 @@ class DesiredState(NamedTuple):
     problems: list[str]  # "file:line: field: reason", config first; empty when valid
     # by endpoint name: golden requests, freeze windows and the commit's Deploy-Override
     contexts: dict[str, Context] = {}  # noqa: RUF012 - a NamedTuple default, never mutated
+    role_lines: dict[str, int] = {}  # noqa: RUF012 - by endpoint: its executionRoleArn's line
 
 
 GOLDEN_LIMITS = Limits(
@@ -88,7 +89,9 @@ def read_desired_state(
     if not problems:
         contexts, more = _contexts(snapshot, scratch, declarations, config)
         problems += more
-    return DesiredState(config, declarations, dict(loaded.paths), problems, contexts)
+    return DesiredState(
+        config, declarations, dict(loaded.paths), problems, contexts, dict(loaded.role_lines)
+    )
 
 
 def _contexts(
