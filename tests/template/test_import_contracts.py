@@ -87,22 +87,25 @@ def test_every_module_sits_in_a_layer() -> None:
         assert "import" not in init.read_text(), f"{package} imports something"
 
 
-def test_a_handler_building_its_own_adapter_breaks_the_check(tmp_path: Path) -> None:
+def lint_with_import(tmp_path: Path, module: str, line: str) -> subprocess.CompletedProcess[str]:
+    """lint-imports on a copy of smgitops whose ``module`` (dotted name) ends with ``line``."""
     copy = tmp_path / "functions"
     shutil.copytree(ROOT / "functions" / "smgitops", copy / "smgitops")
-    tick = copy / "smgitops" / "handlers" / "tick.py"
-    tick.write_text(tick.read_text() + "\nfrom smgitops.aws.store import StatusStore\n")
-    result = lint_imports(copy)
+    source = copy.joinpath(*module.split(".")).with_suffix(".py")
+    source.write_text(source.read_text() + f"\n{line}\n")
+    return lint_imports(copy)
+
+
+def test_a_handler_building_its_own_adapter_breaks_the_check(tmp_path: Path) -> None:
+    line = "from smgitops.aws.store import StatusStore"
+    result = lint_with_import(tmp_path, "smgitops.handlers.tick", line)
     assert result.returncode != 0
     assert "smgitops.handlers.tick -> smgitops.aws.store" in result.stdout
 
 
 def test_a_wrong_way_import_breaks_the_check(tmp_path: Path) -> None:
     """An adapter importing a use case (the kind of import the contracts were written for)."""
-    copy = tmp_path / "functions"
-    shutil.copytree(ROOT / "functions" / "smgitops", copy / "smgitops")
-    queue = copy / "smgitops" / "aws" / "queue.py"
-    queue.write_text(queue.read_text() + "\nfrom smgitops.ingest.push import WorkMessage\n")
-    result = lint_imports(copy)
+    line = "from smgitops.ingest.push import WorkMessage"
+    result = lint_with_import(tmp_path, "smgitops.aws.queue", line)
     assert result.returncode != 0
     assert "smgitops.aws.queue -> smgitops.ingest.push" in result.stdout
