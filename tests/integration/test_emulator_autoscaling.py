@@ -9,12 +9,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from smgitops.declaration.autoscaling import SCALABLE_DIMENSION, resource_id
-from smgitops.local.emulator import emulated_aws, scale_variant
+from smgitops.local.emulator import scale_variant
 from tests.support.emulator import (
     client,
     create_config,
-    create_model,
     deploy,
+    instant_sagemaker,
     variant,
     wait_for_status,
 )
@@ -34,10 +34,7 @@ POLICY = {
 @pytest.fixture
 def sm() -> Iterator[Any]:
     """Endpoint `churn` InService on config `v1` (variant `blue`, 2 instances)."""
-    with emulated_aws(update_delay=0, weights_delay=0, seed=7):
-        sm = client("sagemaker")
-        create_model(sm, "m1")
-        create_model(sm, "m2")
+    with instant_sagemaker("m1", "m2") as sm:
         create_config(sm, "v1", [variant("blue", "m1", count=2)])
         create_config(sm, "green-only", [variant("green", "m2", count=1)])
         create_config(sm, "both", [variant("blue", "m1", 1.0, 2), variant("green", "m2", 0.0, 1)])

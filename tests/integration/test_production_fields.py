@@ -10,13 +10,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 from smgitops.declaration.loader import load_text
-from smgitops.local.emulator import emulated_aws
 from smgitops.rollout.status import Phase
 from tests.support.emulator import (
-    client,
     create_config,
-    create_model,
     deploy,
+    instant_sagemaker,
     put_manual_alarm,
     variant,
 )
@@ -196,10 +194,7 @@ def test_a_serverless_endpoint_moves_to_instances_all_at_once_not_by_canary(
 
 @pytest.fixture
 def sm() -> Iterator[Any]:
-    with emulated_aws(update_delay=0, weights_delay=0, seed=7):
-        sm = client("sagemaker")
-        create_model(sm, "m1")
-        create_model(sm, "m2")
+    with instant_sagemaker("m1", "m2") as sm:
         yield sm
 
 

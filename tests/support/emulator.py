@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
+
+from smgitops.local.emulator import emulated_aws
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -25,6 +31,16 @@ def client(service: str) -> Any:
     """A client for decorator mode from one shared session (moto resets boto3's default
     session on every mock, which makes boto3.client reload the service model each time)."""
     return _session().client(service)  # type: ignore[call-overload]
+
+
+@contextmanager
+def instant_sagemaker(*models: str) -> Iterator[Any]:
+    """A SageMaker client on the emulator applying every change at once, ``models`` created."""
+    with emulated_aws(update_delay=0, weights_delay=0, seed=7):
+        sm = client("sagemaker")
+        for model in models:
+            create_model(sm, model)
+        yield sm
 
 
 def create_model(
