@@ -6,9 +6,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
 from smgitops.aws import clients
 from smgitops.cli import main
+from smgitops.local.emulator import scale_variant
 from smgitops.urls import identity_of
+from tests.builders import declaration_dict
 from tests.integration.test_reconcile import T0, Stack, stack  # noqa: F401 - the fixture
 from tests.support.emulator import put_manual_alarm
 
@@ -172,3 +176,64 @@ def test_plan_from_another_repository_refuses_its_endpoints_and_orphans_none_of_
     )
     assert code == 0 and not [c for c in plan["changes"] if c["note"].startswith("refused")]
     assert {c["endpoint"]: c["action"] for c in plan["changes"]}["fraud-scorer"] == "orphaned"
+
+
+SCALING = {
+    "minInstances": 2,
+    "maxInstances": 8,
+    "target": {"metric": "InvocationsPerInstance", "value": 200},
+}
+
+
+def _declare_scaled(stack: Stack, version: int) -> None:  # noqa: F811 - the fixture's value
+    data = declaration_dict("churn-predictor", version=version, instance_count=2, steps=[10, 50])
+    data["spec"]["autoscaling"] = SCALING
+    stack.remote.write("endpoints/churn-predictor.yaml", yaml.safe_dump(data, sort_keys=False))
+
+
+def test_plan_counts_an_autoscaled_stable_at_the_instances_it_runs_now(
+    stack: Stack,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _declare_scaled(stack, 1)
+    stack.push(stack.remote.commit("v1, autoscaled"), T0)
+    stack.finish()
+    live = clients.client("sagemaker").describe_endpoint(EndpointName="churn-predictor")
+    [stable] = [v["VariantName"] for v in live["ProductionVariants"]]
+    assert scale_variant("churn-predictor", stable, 5) == 5  # its policy scaled it out
+    _declare_scaled(stack, 2)
+    stack.remote.declare("ltv-model", instance_count=3)
+    stack.remote.commit("v2, and a new endpoint", push=False)
+    args = ("--repo", str(stack.remote.root), "--table", stack.aws.table)
+    code, plan, _ = _plan(capsys, *args, "--output", "json")
+    assert code == 0
+    by_name = {c["endpoint"]: c for c in plan["changes"]}
+    capacity = by_name["churn-predictor"]["rollout"]["capacity"]
+    assert capacity["moments"][0]["stable"] == {"ml.m5.large": 5}  # not 2 declared, not 8 max
+    # 5 stable + (8 + 8) new while promoting: the new variant may scale to maxInstances
+    assert capacity["peak"] == {"ml.m5.large": 21}
+    assert (capacity["autoscaled"], capacity["stableLive"]) == (True, True)
+    assert capacity["quotas"] == [
+        {
+            "resource": "ml.m5.large",
+            "quota": "ml.m5.large for endpoint usage",
+            "peak": 21,
+            "at": "promoting: both fleets until the new model alone serves",
+        }
+    ]
+    created = by_name["ltv-model"]["rollout"]
+    assert created["firstDeploy"] and created["capacity"]["peak"] == {"ml.m5.large": 3}
+    assert created["capacity"]["stableLive"] is False
+    code, text, _ = _plan(capsys, *args)
+    assert (
+        "        capacity: up to 21 × ml.m5.large at once (the stable variant at the count it "
+        "runs now, an autoscaled new variant at maxInstances) (promoting: both fleets until the "
+        "new model alone serves): the quota ml.m5.large for endpoint usage must allow it"
+    ) in text
+    assert "          before: the stable model alone: 5 × ml.m5.large" in text.splitlines()
+    code, markdown, _ = _plan(capsys, *args, "--format", "markdown")
+    rows = markdown.splitlines()
+    assert "| | endpoint | action | details | peak capacity |" in rows
+    [churn] = [row for row in rows if "| `churn-predictor` |" in row]
+    assert churn.endswith("| 21 × `ml.m5.large` |")
+    assert "the quota `ml.m5.large for endpoint usage` must allow it" in churn

@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 
 from smgitops.declaration.models import Declaration
-from smgitops.plan.capacity import PROVISIONED, SERVERLESS, of_spec, quota_name, rollout_capacity
+from smgitops.plan.capacity import (
+    PROVISIONED,
+    SERVERLESS,
+    of_live,
+    of_spec,
+    quota_name,
+    rollout_capacity,
+)
+from smgitops.plan.diff import Current, compare, fields_of
 from smgitops.plan.rollout import RolloutPlan
 from tests.builders import declaration, declaration_dict
 
@@ -130,3 +138,66 @@ def test_an_autoscaled_variant_is_counted_at_its_max_instances() -> None:
     assert held.peak() == {M5: 24}  # 8 stable + (8 + 8) new while promoting
     assert "(autoscaled variants counted at maxInstances)" in held.summary()[0]
     assert held.to_json()["autoscaled"] is True
+
+
+# --- against the live endpoints: the stable variant at the count it runs now ---------------
+
+SCALING = {"minInstances": 2, "maxInstances": 8,
+           "target": {"metric": "InvocationsPerInstance", "value": 200}}  # fmt: skip
+
+
+def _scaled(version: int, steps: list[int] | None = None) -> Declaration:
+    data = declaration_dict(version=version, instance_count=2, steps=steps or [10, 50])
+    data["spec"]["autoscaling"] = SCALING
+    return Declaration.model_validate(data)
+
+
+def _live_now(decl: Declaration, held: dict[str, int]) -> Current:
+    fields = fields_of(decl)  # what smgitops deployed, its scalable target registered
+    return Current(fields, managed=True, held=held)
+
+
+def test_an_autoscaled_stable_is_counted_at_the_instances_it_runs_now() -> None:
+    # the stable scaled from 2 to 5 (of max 8): the rollout holds those 5, not 2 and not 8
+    [change] = compare({"e": _scaled(2)}, {"e": _live_now(_scaled(1), {M5: 5})})
+    assert change.action == "update" and change.rollout is not None
+    capacity = change.rollout.capacity
+    assert capacity is not None
+    assert capacity.moments[0].stable == {M5: 5}  # before: the stable model alone
+    # 5 stable + (8 + 8) new while promoting, against 2 × 5 + 8 adding the new model
+    assert capacity.peak() == {M5: 21}
+    assert capacity.autoscaled and capacity.live
+    summary = capacity.summary()[0]
+    assert summary.startswith(
+        "capacity: up to 21 × ml.m5.large at once (the stable variant at the count it runs now, "
+        "an autoscaled new variant at maxInstances)"
+    )
+    assert "the quota ml.m5.large for endpoint usage must allow it" in summary
+    assert capacity.to_json()["stableLive"] is True
+
+
+def test_a_stable_that_outweighs_the_new_model_peaks_with_its_live_count() -> None:
+    new = declaration(version=2, instance_count=1, steps=[10])
+    [change] = compare({"e": new}, {"e": _live_now(declaration(version=1), {M5: 6})})
+    assert change.rollout is not None and change.rollout.capacity is not None
+    assert change.rollout.capacity.peak() == {M5: 13}  # 6 + (6 + 1) adding the new model
+    assert not change.rollout.capacity.autoscaled
+
+
+def test_a_live_serverless_stable_holds_its_concurrency() -> None:
+    held = of_live("", 0, {"MemorySizeInMB": 2048, "MaxConcurrency": 10,
+                           "ProvisionedConcurrency": 2})  # fmt: skip
+    assert held == {SERVERLESS: 10, PROVISIONED: 2}
+    assert of_live(M5, 5) == {M5: 5}
+    assert of_live(M5, 0) == {}
+
+
+def test_unknown_live_capacity_plans_no_capacity_and_a_new_endpoint_holds_its_own() -> None:
+    [change] = compare({"e": _scaled(2)}, {"e": Current(fields_of(_scaled(1)), managed=True)})
+    assert change.action == "update" and change.rollout is None  # no guess
+    [change] = compare({"e": _scaled(2)}, {})
+    assert change.rollout is not None and change.rollout.first_deploy
+    assert change.rollout.capacity is not None
+    assert change.rollout.capacity.peak() == {M5: 8}  # the new variant may scale to max
+    [change] = compare({"e": _scaled(1)}, {"e": _live_now(_scaled(1), {M5: 5})})
+    assert change.action == "unchanged" and change.rollout is None

@@ -26,7 +26,7 @@ from smgitops.plan.quote import as_is
 from smgitops.rollout.strategies import traffic_steps
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
 
     from smgitops.declaration.models import EndpointSpec, RolloutSpec
 
@@ -59,11 +59,15 @@ def of_spec(spec: EndpointSpec) -> Resources:
     if spec.autoscaling is not None and spec.instance_type:
         return {spec.instance_type: spec.autoscaling.max_instances}
     if spec.serverless is not None:
-        held = {SERVERLESS: spec.serverless.max_concurrency}
-        if spec.serverless.provisioned_concurrency:
-            held[PROVISIONED] = spec.serverless.provisioned_concurrency
-        return held
+        return _serverless(spec.serverless.max_concurrency, spec.serverless.provisioned_concurrency)
     return {spec.instance_type: spec.instance_count} if spec.instance_type else {}
+
+
+def _serverless(concurrency: int, provisioned: int | None) -> Resources:
+    held = {SERVERLESS: concurrency}
+    if provisioned:
+        held[PROVISIONED] = int(provisioned)
+    return held
 
 
 def _plus(*parts: Resources) -> Resources:
@@ -112,6 +116,7 @@ class CapacityPlan:
 
     moments: tuple[Moment, ...]
     autoscaled: bool = False  # a variant's amounts are its autoscaling maxInstances
+    live: bool = False  # the stable variant's amounts are what it runs now (DescribeEndpoint)
 
     def peak(self) -> Resources:
         """Per resource, the most held at any moment."""
@@ -128,7 +133,12 @@ class CapacityPlan:
 
     def summary(self, quote: Callable[[str], str] = as_is) -> list[str]:
         """``capacity: peak …`` per resource, with the quota that must allow it."""
-        scaled = " (autoscaled variants counted at maxInstances)" if self.autoscaled else ""
+        scaled = ""
+        if self.live:
+            maximum = ", an autoscaled new variant at maxInstances" if self.autoscaled else ""
+            scaled = f" (the stable variant at the count it runs now{maximum})"
+        elif self.autoscaled:
+            scaled = " (autoscaled variants counted at maxInstances)"
         return [
             f"capacity: up to {held(resource, amount, quote)} at once{scaled} "
             f"({self.peak_moment(resource).label}): the quota {quote(quota_name(resource))} "
@@ -176,6 +186,7 @@ class CapacityPlan:
     def to_json(self) -> dict[str, Any]:
         return {
             "autoscaled": self.autoscaled,
+            "stableLive": self.live,
             "peak": self.peak(),
             "quotas": [
                 {
@@ -200,12 +211,30 @@ def _amounts(moment: Moment, quote: Callable[[str], str]) -> str:
 
 
 def rollout_capacity(
-    rollout: RolloutSpec, new: Resources, stable: Resources | None, *, autoscaled: bool = False
+    rollout: RolloutSpec,
+    new: Resources,
+    stable: Resources | None,
+    *,
+    autoscaled: bool = False,
+    live: bool = False,
 ) -> CapacityPlan:
     """The moments of the rollout of a variant holding ``new`` onto an endpoint whose stable
     variant holds ``stable`` (``None``: a new endpoint, created serving); ``autoscaled``: the
-    amounts are maxInstances (:func:`of_spec`), which the summary says."""
-    return CapacityPlan(_moments(rollout, new, stable), autoscaled)
+    amounts are maxInstances (:func:`of_spec`), which the summary says; ``live``: ``stable``
+    is what the live variant runs now (:func:`of_live`), not what its declaration says."""
+    return CapacityPlan(_moments(rollout, new, stable), autoscaled, live)
+
+
+def of_live(
+    instance_type: str, count: int, serverless: Mapping[str, Any] | None = None
+) -> Resources:
+    """What a live variant holds now: ``count`` instances (DescribeEndpoint's desired count: an
+    autoscaled variant's, whatever its declaration says; the stable variant keeps it through a
+    rollout, rollout/decide/scaling.py), or its ``ServerlessConfig``'s concurrency."""
+    if serverless is not None:
+        provisioned = serverless.get("ProvisionedConcurrency")
+        return _serverless(int(serverless.get("MaxConcurrency", 0)), provisioned)
+    return {instance_type: count} if instance_type and count > 0 else {}
 
 
 def _moments(rollout: RolloutSpec, new: Resources, stable: Resources | None) -> tuple[Moment, ...]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from smgitops.declaration import production
+from smgitops.plan.rollout import planned
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -127,6 +128,9 @@ class Current(NamedTuple):
     # The last rollout of ``spec_hash`` ended without being promoted (RolledBack, Failed): its
     # phase, commit and reason. A push of the same declaration does not start it again.
     ended: str = ""
+    # What the serving variant runs now (plan.capacity.of_live: an autoscaled variant's live
+    # count); None: not known. A rollout's stable variant keeps it.
+    held: dict[str, int] | None = None
 
 
 class Diff(NamedTuple):
@@ -259,6 +263,24 @@ def compare(
 
 
 def _change(name: str, declaration: Declaration, now: Current | None, file: str) -> Change:
+    change = _action(name, declaration, now, file)
+    if change.action not in STARTING:
+        return change
+    return change._replace(rollout=_rollout(declaration, now))
+
+
+def _rollout(declaration: Declaration, now: Current | None) -> RolloutPlan | None:
+    """The rollout a push starts, with its capacity: onto the live serving variant at the
+    count it runs now (None: its capacity is not known, so no plan is guessed)."""
+    if now is None or not now.exists:
+        return planned(declaration, None)
+    if now.held is None:
+        return None
+    scaled = (now.fields or {}).get("autoscaling.minInstances") is not None
+    return planned(declaration, now.held, scaled=scaled, live=True)
+
+
+def _action(name: str, declaration: Declaration, now: Current | None, file: str) -> Change:
     wanted = fields_of(declaration)
     if now is None or (not now.exists and now.spec_hash is None):
         return Change(name, "create", file)

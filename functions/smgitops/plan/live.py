@@ -11,6 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from smgitops.aws.errors import translate
 from smgitops.declaration.autoscaling import policy_summary
 from smgitops.errors import NotFoundError
+from smgitops.plan.capacity import of_live
 from smgitops.plan.diff import MODEL_FIELDS, Current, production_fields
 from smgitops.rollout import ownership
 from smgitops.rollout.decide.scaling import POLICY_NAME
@@ -27,7 +28,9 @@ if TYPE_CHECKING:
 
 class LiveState:
     """Reads, never writes: at most three SageMaker calls per declared endpoint that exists, and
-    one or two of Application Auto Scaling (its serving variant's scalable target and policies)."""
+    one or two of Application Auto Scaling (its serving variant's scalable target and policies).
+    The serving variant's capacity is what DescribeEndpoint says it runs now (its desired
+    instance count: an autoscaled variant at 5 is counted at 5), else its config's count."""
 
     def __init__(
         self, sagemaker: SageMaker, autoscaling: Autoscaling, store: StatusStore | None = None
@@ -91,7 +94,11 @@ class LiveState:
         fields["instanceCount"] = None if serverless else main.instance_count
         fields |= production_fields(main.settings, main.config_settings, described.get("VpcConfig"))
         fields |= self._scaling_fields(name, main.name)
-        return Current(fields, applied, exists=True, managed=managed, ended=ended)
+        live = next((v for v in endpoint.variants if v.name == main.name), None)
+        counted = (live.desired_instance_count or live.current_instance_count) if live else 0
+        serverless_config = main.settings.get("ServerlessConfig")
+        held = of_live(main.instance_type, counted or main.instance_count, serverless_config)
+        return Current(fields, applied, exists=True, managed=managed, ended=ended, held=held)
 
     def _scaling_fields(self, endpoint: str, variant: str) -> dict[str, Any]:
         """The variant's scalable target and smgitops' policy, as ``autoscaling.*`` fields; none

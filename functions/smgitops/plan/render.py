@@ -93,19 +93,28 @@ def text_changes(changes: Iterable[Change]) -> list[str]:
 
 
 def render_markdown(plan: Plan) -> str:
-    """A pull-request comment: one row per endpoint, the differing fields in a list."""
-    rows = ["| | endpoint | action | details |", "|---|---|---|---|"]
+    """A pull-request comment: one row per endpoint, the differing fields in a list, then the
+    capacity the rollout needs (its peak, and the quota that must allow it)."""
+    rows = [
+        "| | endpoint | action | details | peak capacity |",
+        "|---|---|---|---|---|",
+    ]
     for change in plan.changes:
-        details = "<br>".join(
+        lines = [
             f"{cell(field)}: {cell(before)} → {cell(after)}"
             if before is not None
             else f"{cell(field)}: {after}"
             for field, before, after in field_lines(change.diffs, cell)
-        )
+        ]
         if change.note:
-            details = f"{details}<br>{change.note}" if details else change.note
+            lines.append(change.note)
+        peak = "—"
+        if change.rollout is not None and change.rollout.capacity is not None:
+            lines += change.rollout.capacity.summary(cell)
+            peak = change.rollout.peak(cell)
         rows.append(
-            f"| {SYMBOLS[change.action]} | {cell(change.endpoint)} | {change.action} | {details} |"
+            f"| {SYMBOLS[change.action]} | {cell(change.endpoint)} | {change.action} "
+            f"| {'<br>'.join(lines)} | {peak} |"
         )
     summary = ", ".join(f"{plan.count(a)} {a}" for a in ORDER)
     return f"**smgitops plan** ({summary})\n\n" + "\n".join(rows)

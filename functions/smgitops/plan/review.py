@@ -17,11 +17,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from smgitops.plan.capacity import of_spec, rollout_capacity
+from smgitops.plan.capacity import of_spec
 from smgitops.plan.diff import ORPHANED, SYMBOLS, Action, Change, diff, fields_of
 from smgitops.plan.quote import cell, code
 from smgitops.plan.render import changed_fields, field_lines, text_changes
-from smgitops.plan.rollout import RolloutPlan
+from smgitops.plan.rollout import planned
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -184,27 +184,12 @@ def review(base: DesiredState, head: DesiredState, header: Mapping[str, Any]) ->
                 note = PRUNED if head.config.prune else ORPHANED
                 changes.append(Change(name, "orphaned", base_file, note=note))
         elif before is None:
-            plan = RolloutPlan(
-                after.spec.rollout,
-                True,
-                _package(after),
-                rollout_capacity(
-                    after.spec.rollout,
-                    of_spec(after.spec),
-                    None,
-                    autoscaled=after.spec.autoscaling is not None,
-                ),
-            )
             deployed = diff({}, review_fields(after))  # what it serves, as added fields
-            changes.append(Change(name, "create", file, deployed, rollout=plan))
+            changes.append(Change(name, "create", file, deployed, rollout=planned(after, None)))
         else:
             changes.append(_reviewed(name, before, after, file, base_file))
     order = sorted(changes, key=lambda c: (REVIEW_ORDER.index(c.action), c.endpoint))
     return Review(tuple(order), problems, dict(header), len(base.problems))
-
-
-def _package(declaration: Declaration) -> bool:
-    return declaration.spec.model.model_package_arn is not None
 
 
 def _reviewed(name: str, before: Declaration, after: Declaration, file: str, was: str) -> Change:
@@ -212,11 +197,8 @@ def _reviewed(name: str, before: Declaration, after: Declaration, file: str, was
     settings = diff(settings_of(before), settings_of(after), unset=True)
     if before.content_hash() != after.content_hash():
         diffs = diff(review_fields(before), review_fields(after), unset=True) + settings
-        scaled = before.spec.autoscaling is not None or after.spec.autoscaling is not None
-        held = rollout_capacity(
-            after.spec.rollout, of_spec(after.spec), of_spec(before.spec), autoscaled=scaled
-        )
-        plan = RolloutPlan(after.spec.rollout, package=_package(after), capacity=held)
+        scaled = before.spec.autoscaling is not None
+        plan = planned(after, of_spec(before.spec), scaled=scaled)
         return Change(name, "update", file, diffs, rollout=plan, base_file=moved)
     if settings:
         return Change(name, "settings", file, settings, SETTINGS_ONLY, base_file=moved)

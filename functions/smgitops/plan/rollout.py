@@ -7,15 +7,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from smgitops.declaration.models import Strategy
-from smgitops.plan.capacity import held
+from smgitops.plan.capacity import held, of_spec, rollout_capacity
 from smgitops.plan.quote import as_is
 from smgitops.rollout.strategies import minimum_duration, traffic_steps
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from smgitops.declaration.models import RolloutSpec
-    from smgitops.plan.capacity import CapacityPlan
+    from smgitops.declaration.models import Declaration, RolloutSpec
+    from smgitops.plan.capacity import CapacityPlan, Resources
 
 
 def format_duration(seconds: int) -> str:
@@ -211,3 +211,16 @@ class RolloutPlan(NamedTuple):
 
 def _dump(model: Any) -> Any:
     return None if model is None else model.model_dump(mode="json", by_alias=True)
+
+
+def planned(
+    declaration: Declaration, stable: Resources | None, *, scaled: bool = False, live: bool = False
+) -> RolloutPlan:
+    """The rollout a push of ``declaration`` starts onto a stable variant holding ``stable``
+    (``None``: a new endpoint), with its capacity (:func:`rollout_capacity`); ``scaled``: the
+    stable variant is autoscaled; ``live``: ``stable`` is what it runs now."""
+    spec = declaration.spec
+    scaled = scaled or spec.autoscaling is not None
+    capacity = rollout_capacity(spec.rollout, of_spec(spec), stable, autoscaled=scaled, live=live)
+    package = spec.model.model_package_arn is not None
+    return RolloutPlan(spec.rollout, stable is None, package, capacity)
