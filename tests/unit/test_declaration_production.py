@@ -7,16 +7,8 @@ import pytest
 
 from smgitops.declaration import aws_shapes
 from smgitops.declaration.loader import load_text
-from smgitops.errors import DeclarationError
 from tests.support.production import FULL, KMS_ARN, SERVERLESS, edit
-
-FILE = "endpoints/churn.yaml"
-
-
-def problems(text: str) -> list[str]:
-    with pytest.raises(DeclarationError) as caught:
-        load_text(text, FILE)
-    return caught.value.problems
+from tests.unit.test_declaration_loader import FILE, assert_one, problems_of
 
 
 def test_every_field_is_declarable_and_in_the_deployable_part() -> None:
@@ -251,10 +243,7 @@ REJECTIONS = [
 def test_each_field_is_refused_with_its_line(
     old: str, new: str, line: int, field: str, fragment: str
 ) -> None:
-    found = problems(edit(FULL, old, new))
-    assert len(found) == 1, found
-    assert found[0].startswith(f"{FILE}:{line}: {field}: "), found
-    assert fragment in found[0]
+    assert_one(edit(FULL, old, new), line, field, fragment)
 
 
 @pytest.mark.parametrize(
@@ -389,10 +378,7 @@ SERVERLESS_REJECTIONS = [
 def test_serverless_refusals_are_located_and_say_why(
     old: str, new: str, line: int, field: str, fragment: str
 ) -> None:
-    found = problems(edit(SERVERLESS, old, new))
-    assert len(found) == 1, found
-    assert found[0].startswith(f"{FILE}:{line}: {field}: "), found
-    assert fragment in found[0]
+    assert_one(edit(SERVERLESS, old, new), line, field, fragment)
 
 
 SERVERLESS_BLUE_GREEN = edit(
@@ -420,14 +406,14 @@ def test_serverless_rolls_out_blue_green_with_checks() -> None:
 def test_serverless_refuses_what_needs_the_stable_variant_beside_the_new_one(
     analysis: str, named: str
 ) -> None:
-    found = problems(edit(SERVERLESS_BLUE_GREEN, "analysis: {alarms: [a]}", analysis))
+    found = problems_of(edit(SERVERLESS_BLUE_GREEN, "analysis: {alarms: [a]}", analysis))
     assert len(found) == 1, found
     assert found[0].startswith(f"{FILE}:11: spec.rollout: {named}"), found
     assert "no stable variant to compare with" in found[0]
 
 
 def test_an_endpoint_needs_instances_or_serverless() -> None:
-    found = problems(
+    found = problems_of(
         edit(
             SERVERLESS,
             "  serverless: {memorySizeMB: 2048, maxConcurrency: 20, provisionedConcurrency: 2}\n",
