@@ -30,6 +30,7 @@ from moto.cloudwatch.models import CloudWatchBackend
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.core.responses import BaseResponse
+from moto.dynamodb.responses import DynamoHandler
 from moto.events.models import Rule
 from moto.moto_api._internal.models import moto_api_backend
 from moto.sagemaker.models import SageMakerModelBackend
@@ -37,7 +38,14 @@ from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 from moto.server import ThreadedMotoServer
 
-from smgitops.local.emulator import autoscaling, conformance, events, sagemaker, traffic
+from smgitops.local.emulator import (
+    autoscaling,
+    conformance,
+    dynamodb,
+    events,
+    sagemaker,
+    traffic,
+)
 from smgitops.local.emulator.cloudwatch import backend as cloudwatch
 from smgitops.local.emulator.cloudwatch import strict
 from smgitops.local.emulator.cloudwatch.backend import StateChange, evaluate_alarms
@@ -67,8 +75,8 @@ PRUNE_EVERY = 60.0  # seconds between two prunings of old metric data
 
 
 def install() -> None:
-    """Patch moto's SageMaker, Application Auto Scaling, SageMaker Runtime, CloudWatch and
-    EventBridge classes (once)."""
+    """Patch moto's SageMaker, Application Auto Scaling, SageMaker Runtime, CloudWatch,
+    EventBridge and DynamoDB classes (once)."""
     with _INSTALL_LOCK:
         if getattr(SageMakerModelBackend, _MARKER, False):
             return
@@ -79,6 +87,7 @@ def install() -> None:
         strict.patch(CloudWatchResponse, CloudWatchBackend)
         events.patch(Rule)
         conformance.patch(BaseResponse)
+        dynamodb.patch(DynamoHandler)
         setattr(SageMakerModelBackend, _MARKER, True)
 
 
