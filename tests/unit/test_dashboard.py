@@ -22,19 +22,20 @@ ORIGIN = "http://127.0.0.1:8765"
 HOST = "127.0.0.1:8765"
 
 
-def record(at: float, phase: Phase, weight: float, event: str = "", **kw: Any) -> HistoryRecord:
+def record(
+    at: float,
+    phase: Phase,
+    weight: float,
+    event: str = "",
+    *,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+) -> HistoryRecord:
+    """The history of :func:`progressing`'s rollout at ``at``: ``weight`` % on the candidate."""
     status = progressing()
-    return HistoryRecord(
-        at=at,
-        endpoint=status.endpoint,
-        rollout_id=status.rollout_id,
-        commit=status.commit,
-        spec_hash=status.spec_hash,
-        phase=phase,
-        weights={STABLE.name: 100 - weight, status.candidate.name: weight},
-        event=event,
-        **kw,
-    )
+    weights = {STABLE.name: 100 - weight, status.candidate.name: weight}
+    moment = status.evolve(phase=phase, weights=weights, reason=reason)
+    return HistoryRecord.of(moment, at=at, event=event, details=details or {})
 
 
 JUDGED = {
