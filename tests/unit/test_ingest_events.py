@@ -161,6 +161,12 @@ def test_allow_list_matches_normalised_urls_and_patterns_only() -> None:
     assert not allow.allows("https://github.com/models/../acme/secrets.git")
     assert not allow.allows("https://user:token@github.com/acme/ml-endpoints.git")
     assert not allow.allows("http://github.com/acme/ml-endpoints.git")
+    # what the identity would drop or a server might decode: never allowed (review, informational)
+    for tail in ("?x=1", "#frag", "?@evil.example", "#@evil.example"):
+        assert not allow.allows(f"https://github.com/acme/ml-endpoints{tail}")
+    assert not allow.allows("https://github.com/models/%2e%2e/acme/secrets.git")
+    assert not allow.allows("https://github.com/models/fraud%2Fevil")
+    assert not allow.allows("https://github.com/models\\@evil.example/fraud")
     assert not AllowList.parse("").allows("https://github.com/acme/ml-endpoints.git")
     assert redact("https://user:token@github.com/x.git") == "https://***@github.com/x.git"
 
@@ -259,6 +265,9 @@ def test_status_is_posted_with_bearer_token_and_a_short_description(github: Fake
     assert len(request.body["description"]) == 140 and request.body["description"].endswith("…")
     assert "target_url" not in request.body
     assert "tok-123" not in repr(statuses)
+    # a trailing newline is not a repository name (`$` would have matched before it)
+    assert statuses.post("acme/ml-endpoints\n", SHA, "success", "smgitops/x", "ok") is False
+    assert len(github.requests) == 1
 
 
 def test_github_errors_return_false_and_never_raise(

@@ -19,7 +19,7 @@ State = Literal["pending", "success", "failure", "error"]
 STATES = frozenset({"pending", "success", "failure", "error"})
 DESCRIPTION_MAX = 140
 CONTEXT_MAX = 255
-_FULL_NAME = re.compile(r"^[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+$")
+_FULL_NAME = re.compile(r"^[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+\Z")
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 
 

@@ -16,6 +16,10 @@ from smgitops.urls import normalise, redact
 
 _PATTERN_CHARS = frozenset("*?[")
 _DOT_SEGMENT = frozenset({".", ".."})
+# A query or fragment is dropped by the comparison (and the identity), percent-encoding could
+# hide a dot segment a server decodes, a backslash is a separator to some parsers: a clone URL
+# carries none of them, so none is allowed (the identity is then exactly what git fetches).
+_REFUSED = frozenset("?#%\\")
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,8 @@ class AllowList:
         return cls(tuple(normalise(e) for e in setting.split(",") if e.strip()))
 
     def allows(self, url: str) -> bool:
+        if _REFUSED & set(url):
+            return False
         candidate = normalise(url)
         if "@" in urlsplit(candidate).netloc or _DOT_SEGMENT & set(candidate.split("/")):
             return False  # no credentials in a URL, no "..": a pattern cannot be escaped
