@@ -133,13 +133,18 @@ def _finish_all(table: str) -> None:
             store.save(status.evolve(phase=Phase.SUCCEEDED), expected_version=status.version)
 
 
-def _setup_aws(workdir: Path, bare: Path) -> tuple[str, dict[str, Any]]:
+def _setup_aws(workdir: Path, bare: Path, endpoints: int) -> tuple[str, dict[str, Any]]:
+    from bench.support import put_manual_alarm
     from smgitops.aws import clients
     from smgitops.local.resources import create_table
 
     table = "bench-reconcile"
     clients.reset()
     create_table(clients.client("dynamodb"), table)
+    cloudwatch = clients.client("cloudwatch")
+    for index in range(endpoints):  # the alarms the declarations check (a missing one: refused)
+        for alarm in ("5xx", "latency"):
+            put_manual_alarm(cloudwatch, f"bench-endpoint-{index:04d}-{alarm}")
     arn = clients.client("stepfunctions").create_state_machine(
         name="bench-rollout",
         definition=json.dumps({"StartAt": "Tick", "States": {"Tick": {"Type": "Succeed"}}}),
@@ -212,7 +217,7 @@ def run(endpoints: int) -> list[tuple[str, float, dict[str, int], int]]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="smgitops-bench-") as tmp, emulated_aws():
         bare, work, _ = _repository(Path(tmp), endpoints)
-        table, template = _setup_aws(Path(tmp) / "work", bare)
+        table, template = _setup_aws(Path(tmp) / "work", bare, endpoints)
         wired.settings.cache_clear()
         wired.reconciler.cache_clear()
         wired.reconciler()

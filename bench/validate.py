@@ -55,6 +55,8 @@ spec:
   instanceCount: {count}
   rollout:
 {rollout}    interval: {interval}
+{analysis}"""
+ANALYSIS = """\
     maxFailedChecks: {checks}
     analysis:
       alarms: [{name}-5xx, {name}-latency]
@@ -62,6 +64,15 @@ spec:
         - {{metric: Invocation5XXErrors, statistic: Sum, max: {errors}}}
         - {{metric: ModelLatency, statistic: Average, max: {latency}}}   # microseconds
 """
+# allAtOnce consults no check: a declaration that gives it analysis is refused (write none)
+NO_ANALYSIS = "    analysis: none\n"
+# what SageMaker hosts: a g5 starts at xlarge
+SIZES = {
+    "m5": ["large", "xlarge", "2xlarge"],
+    "c5": ["large", "xlarge", "2xlarge"],
+    "r5": ["large", "xlarge", "2xlarge"],
+    "g5": ["xlarge", "2xlarge", "4xlarge"],
+}
 
 ROLLOUTS = [
     "    strategy: canary\n    steps: [{a}, {b}, {c}]     # % on the new model\n",
@@ -76,20 +87,26 @@ ROLLOUTS = [
 def declaration(index: int, rng: random.Random) -> str:
     steps = sorted(rng.sample(range(1, 100), 3))
     rollout = ROLLOUTS[index % len(ROLLOUTS)].format(a=steps[0], b=steps[1], c=steps[2])
+    name = f"bench-endpoint-{index:04d}"
+    family = rng.choice(sorted(SIZES))
+    analysis = ANALYSIS.format(
+        name=name,
+        checks=rng.randint(1, 3),
+        errors=rng.randint(1, 20),
+        latency=rng.randint(50_000, 500_000),
+    )
     return TEMPLATE.format(
-        name=f"bench-endpoint-{index:04d}",
+        name=name,
         team=rng.choice(["risk", "payments", "search", "discovery"]),
         cost=rng.randint(1000, 9999),
         version=rng.randint(1, 9),
         workers=rng.randint(1, 8),
-        family=rng.choice(["m5", "c5", "g5", "r5"]),
-        size=rng.choice(["large", "xlarge", "2xlarge"]),
+        family=family,
+        size=rng.choice(SIZES[family]),
         count=rng.randint(1, 10),
         rollout=rollout,
         interval=rng.choice(["30s", "5m", "10m", "1h"]),
-        checks=rng.randint(1, 3),
-        errors=rng.randint(1, 20),
-        latency=rng.randint(50_000, 500_000),
+        analysis=NO_ANALYSIS if "allAtOnce" in rollout else analysis,
     )
 
 
