@@ -1,6 +1,7 @@
 """End-to-end, in `smgitops local up`: a declaration using every production field of DESIGN §6
-(autoscaling aside) deploys and Describe* shows each value; `plan` shows what a change of one
-would do; a serverless endpoint deploys, is replaced, and refuses a canary with the reason."""
+(autoscaling included) deploys and Describe* shows each value; `plan` shows what a change of
+one would do, and the capacity its rollout needs; a serverless endpoint deploys, is replaced,
+and refuses a canary with the reason."""
 
 from __future__ import annotations
 
@@ -24,10 +25,16 @@ def _live_config(local_up: LocalUp, endpoint: str) -> dict[str, object]:
     return config
 
 
+# FULL (shared with the unit and integration tests, which assert its line numbers) and the last
+# field of §6: autoscaling, appended after kmsKeyId
+SCALING = "  autoscaling: {minInstances: 2, maxInstances: 4, target: {metric: InvocationsPerInstance, value: 100}, scaleInCooldown: 10m, scaleOutCooldown: 2m}\n"  # noqa: E501
+EVERY = edit(FULL, "  rollout:\n", SCALING + "  rollout:\n")
+
+
 def test_every_production_field_deploys_and_plan_shows_a_change(
     local_up: LocalUp, repo: Repo
 ) -> None:
-    sha, delivery = repo.push({"endpoints/churn-full.yaml": FULL}, "every production field")
+    sha, delivery = repo.push({"endpoints/churn-full.yaml": EVERY}, "every production field")
     assert delivery.status == 202
     local_up.wait_for("churn-full", sha, {"Succeeded"})
     sm = local_up.client("sagemaker")
@@ -48,10 +55,27 @@ def test_every_production_field_deploys_and_plan_shows_a_change(
     model = sm.describe_model(ModelName=variant["ModelName"])
     assert model["VpcConfig"]["Subnets"] == ["subnet-0a1b2c3d4e5f60718", "subnet-0b1c2d3e"]
     assert model["VpcConfig"]["SecurityGroupIds"] == ["sg-0a1b2c3d"]
+    scaling = local_up.client("application-autoscaling")
+    resource = f"endpoint/churn-full/variant/{variant['VariantName']}"
+    [target] = scaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[resource]
+    )["ScalableTargets"]
+    assert target["ScalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 4)
+    [policy] = scaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource)[
+        "ScalingPolicies"
+    ]
+    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert policy["PolicyType"] == "TargetTrackingScaling"
+    assert tracking["TargetValue"] == 100
+    assert tracking["PredefinedMetricSpecification"] == {
+        "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+    }
+    assert (tracking["ScaleInCooldown"], tracking["ScaleOutCooldown"]) == (600, 120)
 
     # a change committed, not pushed: plan says what the push would do, field by field
     repo.remote.commit(
-        {"endpoints/churn-full.yaml": edit(FULL, "volumeSizeGB: 100", "volumeSizeGB: 200")},
+        {"endpoints/churn-full.yaml": edit(EVERY, "volumeSizeGB: 100", "volumeSizeGB: 200")},
         "bigger volume",
     )
     result = local_up.cli("plan", "--repo", str(repo.remote.work_path), "--output", "json")
@@ -60,6 +84,12 @@ def test_every_production_field_deploys_and_plan_shows_a_change(
     [change] = [c for c in plan["changes"] if c["endpoint"] == "churn-full"]
     assert change["action"] == "update"
     assert change["diffs"] == [{"field": "volumeSizeGB", "before": 100, "after": 200}]
+    # the live target and policy read back equal to the declaration: no autoscaling diff; the
+    # capacity counts the stable at the 2 instances it runs, the new variant at maxInstances
+    capacity = change["rollout"]["capacity"]
+    assert capacity["moments"][0]["stable"] == {"ml.p3.2xlarge": 2}
+    assert (capacity["autoscaled"], capacity["stableLive"]) == (True, True)
+    assert capacity["peak"] == {"ml.p3.2xlarge": 10}  # 2 stable + (4 + 4) new while promoting
 
 
 def test_a_serverless_endpoint_deploys_is_replaced_and_refuses_a_canary(
