@@ -236,17 +236,6 @@ REJECTIONS = [
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "line", "field", "fragment"),
-    [c[1:] for c in REJECTIONS],
-    ids=[c[0] for c in REJECTIONS],
-)
-def test_each_field_is_refused_with_its_line(
-    old: str, new: str, line: int, field: str, fragment: str
-) -> None:
-    assert_one(edit(FULL, old, new), line, field, fragment)
-
-
-@pytest.mark.parametrize(
     "key",
     [
         "1234abcd-12ab-34cd-56ef-1234567890ab",
@@ -371,14 +360,15 @@ SERVERLESS_REJECTIONS = [
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "line", "field", "fragment"),
-    [c[1:] for c in SERVERLESS_REJECTIONS],
-    ids=[c[0] for c in SERVERLESS_REJECTIONS],
+    ("base", "old", "new", "line", "field", "fragment"),
+    [(FULL, *c[1:]) for c in REJECTIONS] + [(SERVERLESS, *c[1:]) for c in SERVERLESS_REJECTIONS],
+    ids=[c[0] for c in REJECTIONS] + [f"serverless {c[0]}" for c in SERVERLESS_REJECTIONS],
 )
-def test_serverless_refusals_are_located_and_say_why(
-    old: str, new: str, line: int, field: str, fragment: str
+def test_each_field_is_refused_with_its_line_and_why(
+    *, base: str, old: str, new: str, line: int, field: str, fragment: str
 ) -> None:
-    assert_one(edit(SERVERLESS, old, new), line, field, fragment)
+    """Each field of the full declaration, and each a serverless endpoint cannot have."""
+    assert_one(edit(base, old, new), line, field, fragment)
 
 
 SERVERLESS_BLUE_GREEN = edit(
