@@ -53,6 +53,15 @@ class Stack:
         assert status is not None
         return status.candidate.name
 
+    def scale_by_hand(self, variant: str, count: int) -> None:
+        """Someone sets churn-predictor's ``variant`` to ``count`` instances outside git."""
+        self.sm.update_endpoint_weights_and_capacities(
+            EndpointName="churn-predictor",
+            DesiredWeightsAndCapacities=[
+                {"VariantName": variant, "DesiredWeight": 1.0, "DesiredInstanceCount": count}
+            ],
+        )
+
 
 @pytest.fixture
 def stack(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
@@ -100,12 +109,7 @@ def test_a_console_edit_is_detected_recorded_and_notified_once(
     assert drift_metric(emf, "churn-predictor") == 0.0
     assert stack.messages() == []
 
-    stack.sm.update_endpoint_weights_and_capacities(
-        EndpointName="churn-predictor",
-        DesiredWeightsAndCapacities=[
-            {"VariantName": variant, "DesiredWeight": 1.0, "DesiredInstanceCount": 3}
-        ],
-    )
+    stack.scale_by_hand(variant, 3)
     answer, emf = run_drift(capsys)
     summary = answer["drifted"]["churn-predictor"]
     assert f"variants[{variant}].instanceCount: 1 → 3" in summary
@@ -134,12 +138,7 @@ def test_a_console_edit_is_detected_recorded_and_notified_once(
     )
     assert stack.messages() == []
 
-    stack.sm.update_endpoint_weights_and_capacities(
-        EndpointName="churn-predictor",
-        DesiredWeightsAndCapacities=[
-            {"VariantName": variant, "DesiredWeight": 1.0, "DesiredInstanceCount": 1}
-        ],
-    )
+    stack.scale_by_hand(variant, 1)
     answer, _ = run_drift(capsys)
     assert answer["drifted"] == {}
     drift_events = [r.event for r in stack.store.history("churn-predictor") if "drift" in r.event]
@@ -181,12 +180,7 @@ def test_self_heal_restores_the_declared_instance_count(
     stack: Stack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     variant = stack.deploy(instance_count=2)
-    stack.sm.update_endpoint_weights_and_capacities(
-        EndpointName="churn-predictor",
-        DesiredWeightsAndCapacities=[
-            {"VariantName": variant, "DesiredWeight": 1.0, "DesiredInstanceCount": 5}
-        ],
-    )
+    stack.scale_by_hand(variant, 5)
     monkeypatch.setenv("SMGITOPS_SELF_HEAL", "true")
     wired_drift.cache_clear()
     answer, _ = run_drift(capsys)
@@ -210,12 +204,7 @@ def test_a_repositorys_selfheal_cannot_heal_where_the_operator_keeps_it_off(
     asked = stack.store.get("churn-predictor")
     assert asked is not None  # a status stored when the repository said selfHeal: true
     stack.store.save(asked.evolve(self_heal=True), expected_version=asked.version)
-    stack.sm.update_endpoint_weights_and_capacities(
-        EndpointName="churn-predictor",
-        DesiredWeightsAndCapacities=[
-            {"VariantName": variant, "DesiredWeight": 1.0, "DesiredInstanceCount": 5}
-        ],
-    )
+    stack.scale_by_hand(variant, 5)
     monkeypatch.setenv("SMGITOPS_SELF_HEAL", "false")
     wired_drift.cache_clear()
     answer, _ = run_drift(capsys)
