@@ -67,30 +67,35 @@ def test_selfheal_from_the_app_config_reaches_the_status_and_its_absence_too(
     assert unsaid is not None and unsaid.self_heal is None  # the drift function decides
 
 
-def test_a_selfheal_that_is_not_a_boolean_makes_the_push_invalid(stack: Stack) -> None:
-    stack.remote.write(".smgitops.yaml", "prune: false\nselfHeal: sometimes\n")
+def refused_app_config(stack: Stack, app_config: str, problem: str) -> None:
+    """A push of churn-predictor with ``app_config`` is invalid for ``problem`` alone and
+    deploys nothing."""
+    stack.remote.write(".smgitops.yaml", app_config)
     stack.remote.declare("churn-predictor")
-    record = stack.push(stack.remote.commit("bad app config"), T0)
+    record = stack.push(stack.remote.commit("app config"), T0)
     assert record.status == "invalid"
-    assert list(record.problems) == [
-        ".smgitops.yaml:2: selfHeal: must be a valid boolean (got 'sometimes')"
-    ]
+    assert list(record.problems) == [problem]
     assert StatusStore(stack.aws.table).get("churn-predictor") is None
+
+
+def test_a_selfheal_that_is_not_a_boolean_makes_the_push_invalid(stack: Stack) -> None:
+    refused_app_config(
+        stack,
+        "prune: false\nselfHeal: sometimes\n",
+        ".smgitops.yaml:2: selfHeal: must be a valid boolean (got 'sometimes')",
+    )
 
 
 def test_selfheal_true_where_the_operator_keeps_it_off_makes_the_push_invalid(
     stack: Stack,
 ) -> None:
     stack.self_heal(operator=False)
-    stack.remote.write(".smgitops.yaml", "prune: false\nselfHeal: true\n")
-    stack.remote.declare("churn-predictor")
-    record = stack.push(stack.remote.commit("heal my endpoints"), T0)
-    assert record.status == "invalid"
-    assert list(record.problems) == [
+    refused_app_config(
+        stack,
+        "prune: false\nselfHeal: true\n",
         ".smgitops.yaml:2: selfHeal: true is wider than the operator allows "
-        "(SMGITOPS_SELF_HEAL=false): a repository can narrow it, never widen it"
-    ]
-    assert StatusStore(stack.aws.table).get("churn-predictor") is None
+        "(SMGITOPS_SELF_HEAL=false): a repository can narrow it, never widen it",
+    )
     stack.remote.write(".smgitops.yaml", "selfHeal: false\n")  # narrowing is always allowed
     record = stack.push(stack.remote.commit("no healing here"), T0 + 60)
     assert record.status != "invalid", record.problems
