@@ -17,7 +17,7 @@ from smgitops.plan.capacity import (
     rollout_capacity,
 )
 from smgitops.plan.diff import Current, compare, fields_of
-from smgitops.plan.rollout import RolloutPlan
+from smgitops.plan.rollout import RolloutPlan, planned
 from tests.builders import declaration, declaration_dict
 
 M5, G5 = "ml.m5.large", "ml.g5.xlarge"
@@ -201,3 +201,33 @@ def test_unknown_live_capacity_plans_no_capacity_and_a_new_endpoint_holds_its_ow
     assert change.rollout.capacity.peak() == {M5: 8}  # the new variant may scale to max
     [change] = compare({"e": _scaled(1)}, {"e": _live_now(_scaled(1), {M5: 5})})
     assert change.action == "unchanged" and change.rollout is None
+
+
+def _serverless_blue_green(max_concurrency: int) -> Declaration:
+    data = _serverless(max_concurrency).model_dump(mode="json", by_alias=True, exclude_none=True)
+    data["spec"]["rollout"]["strategy"] = "blueGreen"
+    return Declaration.model_validate(data)
+
+
+def test_a_serverless_blue_green_is_a_swap_never_two_variants_side_by_side() -> None:
+    new = _serverless_blue_green(20)
+    plan = planned(new, of_spec(_serverless(10).spec))
+    assert plan.swap and plan.capacity is not None
+    # the old config and the new one during each update, the new one alone while it bakes
+    assert plan.capacity.peak() == {SERVERLESS: 30}  # not 10 + 2 × 20 "promoting"
+    assert [m.label for m in plan.capacity.moments] == [
+        "before: the stable model alone",
+        "the swap to the new model: both configs during the update",
+        "the new model alone, baking with the checks",
+        "a rollback: the swap back, both configs during the update",
+    ]
+    assert plan.traffic() == [0.0, 100.0]
+    assert plan.minimum_seconds() == new.spec.rollout.interval_seconds  # one bake
+    assert plan.headline().startswith("blueGreen as a swap (a serverless endpoint holds one")
+    assert plan.to_json()["swap"] is True
+    # a serverless stable swapped to instances, counted live: the same single update
+    instances = declaration(version=2, strategy="blueGreen", instance_count=3)
+    live = planned(instances, of_live("", 0, {"MaxConcurrency": 10}), live=True)
+    assert live.swap and live.capacity is not None
+    assert live.capacity.peak() == {SERVERLESS: 10, M5: 3}
+    assert not planned(instances, {M5: 2}).swap  # instances to instances: side by side

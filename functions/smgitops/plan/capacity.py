@@ -237,6 +237,15 @@ def of_live(
     return {instance_type: count} if instance_type and count > 0 else {}
 
 
+def swaps(rollout: RolloutSpec, new: Resources, stable: Resources | None) -> bool:
+    """A blueGreen rollout to or from serverless: SageMaker holds one production variant on a
+    serverless endpoint, so the new model replaces the stable one in one update, bakes alone,
+    and a rollback swaps the stable one back (rollout/decide/resources.swapped): never two
+    variants side by side."""
+    serverless = SERVERLESS in new or SERVERLESS in (stable or {})
+    return stable is not None and serverless and rollout.strategy == Strategy.BLUE_GREEN
+
+
 def _moments(rollout: RolloutSpec, new: Resources, stable: Resources | None) -> tuple[Moment, ...]:
     none: Resources = {}
     if stable is None:
@@ -244,6 +253,16 @@ def _moments(rollout: RolloutSpec, new: Resources, stable: Resources | None) -> 
     two_stable, two_new = _times(stable, 2), _times(new, 2)
     moments = [Moment("before: the stable model alone", stable, none)]
     after = Moment("after: the new model alone", none, new, 100.0)
+    if swaps(rollout, new, stable):
+        swap = "the swap to the new model: both configs during the update"
+        back = "a rollback: the swap back, both configs during the update"
+        baking = "the new model alone, baking with the checks"
+        return (
+            *moments,
+            Moment(swap, stable, new, update=True),
+            Moment(baking, none, new, 100.0),
+            Moment(back, stable, new, update=True),
+        )
     if rollout.strategy == Strategy.ALL_AT_ONCE:
         switch = Moment("the update to the new model: both fleets", stable, new, update=True)
         return (*moments, switch, after)

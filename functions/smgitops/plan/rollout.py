@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from smgitops.declaration.models import Strategy
-from smgitops.plan.capacity import held, of_spec, rollout_capacity
+from smgitops.plan.capacity import held, of_spec, rollout_capacity, swaps
 from smgitops.plan.quote import as_is
 from smgitops.rollout.strategies import minimum_duration, traffic_steps
 
@@ -35,6 +35,7 @@ class RolloutPlan(NamedTuple):
     first_deploy: bool = False  # a new endpoint: created at 100 %, no steps
     package: bool = False  # model.modelPackageArn: approval gating
     capacity: CapacityPlan | None = None  # the capacity at each moment (None: not known)
+    swap: bool = False  # blueGreen to or from serverless: one update, one bake alone
 
     @property
     def strategy(self) -> Strategy:
@@ -51,7 +52,7 @@ class RolloutPlan(NamedTuple):
         """The new model's share of traffic, in order (``[0, 10, 50, 100]``)."""
         if self.first_deploy:
             return [100.0]
-        if self.strategy == Strategy.ALL_AT_ONCE:
+        if self.strategy == Strategy.ALL_AT_ONCE or self.swap:
             return [0.0, 100.0]
         steps = traffic_steps(self.rollout)
         if not steps:  # shadow, then stop: the new model never serves
@@ -68,6 +69,8 @@ class RolloutPlan(NamedTuple):
         return " → ".join(f"{p:g}" for p in traffic) + " %" if traffic else ""
 
     def minimum_seconds(self) -> int:
+        if self.swap:  # one bake, the new model alone
+            return self.rollout.interval_seconds
         return 0 if self.first_deploy else minimum_duration(self.rollout)
 
     def waits_for_people(self) -> list[str]:
@@ -103,6 +106,12 @@ class RolloutPlan(NamedTuple):
             if shadow.then == "stop":
                 return f"{copied}, then stop: a report only, the stable model keeps serving"
             return f"{copied}, then canary {steps}, {bake}"
+        if self.swap:
+            return (
+                f"blueGreen as a swap (a serverless endpoint holds one variant): {steps} in one "
+                f"update, the new model bakes {format_duration(rollout.interval_seconds)} alone "
+                "with the checks, swapped back on a failure"
+            )
         line = f"{self.strategy.value} {steps}, {bake}"
         if self.strategy == Strategy.BLUE_GREEN:
             line += " (the new fleet bakes at 0 % first)"
@@ -119,6 +128,8 @@ class RolloutPlan(NamedTuple):
                 "stop (report only)" if not self.stepped else f"canary {quote(self.steps_line())}"
             )
             return f"shadow, then {then}"
+        if self.swap:
+            return f"blueGreen swap {quote(self.steps_line())}"
         held = ", held until promoted" if self.strategy == Strategy.AB_TEST else ""
         return f"{self.strategy.value} {quote(self.steps_line())}{held}"
 
@@ -205,6 +216,7 @@ class RolloutPlan(NamedTuple):
             "validation": _dump(rollout.validation) if self.stepped else None,
             "compare": _dump(rollout.analysis.compare),
             "capacity": self.capacity.to_json() if self.capacity is not None else None,
+            "swap": self.swap,
             "description": [self.headline(), *self.details()],
         }
 
@@ -221,6 +233,9 @@ def planned(
     stable variant is autoscaled; ``live``: ``stable`` is what it runs now."""
     spec = declaration.spec
     scaled = scaled or spec.autoscaling is not None
-    capacity = rollout_capacity(spec.rollout, of_spec(spec), stable, autoscaled=scaled, live=live)
+    new = of_spec(spec)
+    capacity = rollout_capacity(spec.rollout, new, stable, autoscaled=scaled, live=live)
     package = spec.model.model_package_arn is not None
-    return RolloutPlan(spec.rollout, stable is None, package, capacity)
+    return RolloutPlan(
+        spec.rollout, stable is None, package, capacity, swaps(spec.rollout, new, stable)
+    )
