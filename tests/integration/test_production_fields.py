@@ -214,33 +214,30 @@ def _refused(call: Any, **kwargs: Any) -> str:
     return str(caught.value.response["Error"]["Message"])
 
 
-def test_serverless_with_a_second_variant_is_refused(sm: Any) -> None:
+# What SageMaker's serverless feature exclusions refuse beside a serverless variant `a`: the
+# variants after it, the other arguments, a fragment of the refusal.
+SERVERLESS_EXCLUSIONS: list[tuple[str, list[Any], dict[str, Any], str]] = [
+    ("second variant", [variant("b", "m2")], {}, "multiple production variants"),
+    ("shadow", [], {"ShadowProductionVariants": [serverless("b", "m2")]}, "ShadowProduction"),
+    ("data capture", [], {"DataCaptureConfig": CAPTURE_20}, "DataCaptureConfig"),
+]
+
+
+@pytest.mark.parametrize(
+    ("more", "extra", "fragment"),
+    [c[1:] for c in SERVERLESS_EXCLUSIONS],
+    ids=[c[0] for c in SERVERLESS_EXCLUSIONS],
+)
+def test_a_serverless_config_refuses_what_serverless_excludes(
+    sm: Any, more: list[Any], extra: dict[str, Any], fragment: str
+) -> None:
     message = _refused(
         sm.create_endpoint_config,
-        EndpointConfigName="two",
-        ProductionVariants=[serverless("a", "m1"), variant("b", "m2")],
+        EndpointConfigName="ep",
+        ProductionVariants=[serverless("a", "m1"), *more],
+        **extra,
     )
-    assert "multiple production variants" in message
-
-
-def test_serverless_with_a_shadow_variant_is_refused(sm: Any) -> None:
-    message = _refused(
-        sm.create_endpoint_config,
-        EndpointConfigName="shadowed",
-        ProductionVariants=[serverless("a", "m1")],
-        ShadowProductionVariants=[serverless("b", "m2")],
-    )
-    assert "ShadowProductionVariants" in message
-
-
-def test_serverless_with_data_capture_is_refused(sm: Any) -> None:
-    message = _refused(
-        sm.create_endpoint_config,
-        EndpointConfigName="captured",
-        ProductionVariants=[serverless("a", "m1")],
-        DataCaptureConfig=CAPTURE_20,
-    )
-    assert "DataCaptureConfig" in message
+    assert fragment in message
 
 
 def test_describe_endpoint_shows_the_capture_of_the_config_it_runs(sm: Any) -> None:
