@@ -75,10 +75,8 @@ def test_wait_exits_zero_on_success_and_one_on_a_rollback(local_up: LocalUp, rep
     assert again is not None
     assert again["rolloutId"] != rolled["rolloutId"] and again["commit"] == second
     assert again["source"]["retriedBy"] == "alice"
-    busy = local_up.cli("retry", name)
-    assert (busy.returncode == 1 and "in progress" in busy.stderr) or again["phase"] in {
-        "RolledBack", "Failed", "Succeeded"
-    }  # fmt: skip
+    # a retry while this one runs is refused: tests/integration/test_status_command.py (here the
+    # retried rollout, without traffic, may end before a second CLI process gets to ask)
     local_up.wait_for(name, second, {"RolledBack", "Failed", "Succeeded"})
 
     table = local_up.cli("status")

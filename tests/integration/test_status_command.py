@@ -82,3 +82,16 @@ def test_status_of_one_endpoint_shows_each_variants_numbers_from_cloudwatch(
         ("stable", 100.0, 0.0),
         ("candidate", 20.0, 4.0),
     ]
+
+
+def test_retry_refuses_while_a_rollout_is_in_progress(
+    engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine.deploy(declaration(version=1), "1" * 40)
+    started = engine.start(declaration(version=2), "2" * 40)
+    status = engine.service.store.get(NAME)
+    assert status is not None and status.active and status.rollout_id == started.rollout_id
+    assert main(["retry", NAME, "--table", TABLE]) == 1
+    err = capsys.readouterr().err
+    assert f"{NAME} has a rollout in progress ({status.phase}); nothing to retry" in err
+    assert engine.service.store.get(NAME) == status  # nothing started, nothing written
