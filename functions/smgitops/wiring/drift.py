@@ -5,15 +5,12 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from smgitops.drift.service import DriftService
+from smgitops.drift.service import DriftService, HealerPort, Started
 from smgitops.settings import DriftSettings
 from smgitops.wiring import once
 
 if TYPE_CHECKING:
-    from smgitops.declaration.models import Declaration
-    from smgitops.rollout.service import RolloutService
-    from smgitops.rollout.start import StartOutcome
-    from smgitops.rollout.status import Context
+    from collections.abc import Callable
 
 
 @once
@@ -42,26 +39,10 @@ class Healer:
         self._settings = settings
 
     @cached_property
-    def _service(self) -> RolloutService:
+    def start(self) -> Callable[..., Started]:
+        """:meth:`RolloutService.start` itself: HealerPort states its arguments, and the
+        annotation below has the type checker hold RolloutService to them."""
         from smgitops.wiring.rollout import build  # noqa: PLC0415
 
-        return build(self._settings)
-
-    def start(
-        self,
-        declaration: Declaration,
-        *,
-        commit: str,
-        pushed_at: float,
-        source: dict[str, str],
-        force: bool = False,
-        context: Context | None = None,
-    ) -> StartOutcome:
-        return self._service.start(
-            declaration,
-            commit=commit,
-            pushed_at=pushed_at,
-            source=source,
-            force=force,
-            context=context,
-        )
+        service: HealerPort = build(self._settings)
+        return service.start
