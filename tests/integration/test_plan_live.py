@@ -15,6 +15,7 @@ from smgitops.urls import identity_of
 from tests.builders import declaration_dict
 from tests.integration.test_reconcile import T0, Stack, stack  # noqa: F401 - the fixture
 from tests.support.emulator import put_manual_alarm
+from tests.support.production import SERVERLESS, edit
 
 if TYPE_CHECKING:
     import pytest
@@ -237,3 +238,19 @@ def test_plan_counts_an_autoscaled_stable_at_the_instances_it_runs_now(
     [churn] = [row for row in rows if "| `churn-predictor` |" in row]
     assert churn.endswith("| 21 × `ml.m5.large` |")
     assert "the quota `ml.m5.large for endpoint usage` must allow it" in churn
+
+
+def test_plan_refuses_turning_an_instance_endpoint_serverless_as_the_engine_would(
+    stack: Stack,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _deployed(stack)
+    document = yaml.safe_load(edit(SERVERLESS, "name: churn-serverless", "name: churn-predictor"))
+    stack.remote.write("endpoints/churn-predictor.yaml", yaml.safe_dump(document))
+    stack.remote.commit("churn goes serverless", push=False)
+    code, text, err = _plan(capsys, "--repo", str(stack.remote.root))
+    assert code == 1
+    assert (
+        "(refused: SageMaker cannot turn an instance-based endpoint into a serverless one" in text
+    )
+    assert err.splitlines()[-1] == "smgitops plan: a push would refuse churn-predictor"

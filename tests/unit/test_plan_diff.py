@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 
-from smgitops.plan.diff import Current, Diff, Plan, compare, fields_of
+from smgitops.declaration.models import Declaration
+from smgitops.plan.diff import Current, Diff, Plan, compare, fields_of, serverless_refusals
 from smgitops.plan.render import render_markdown, render_text
-from tests.builders import declaration
+from tests.builders import declaration, declaration_dict
 
 V1 = declaration("churn-predictor", version=1)
 V2 = declaration("churn-predictor", version=2, instance_count=3)
@@ -116,3 +117,19 @@ def test_renderers() -> None:
         "before": 1,
         "after": 3,
     }
+
+
+def test_a_rollout_the_engine_would_end_before_it_starts_is_refused_in_the_plan() -> None:
+    data = declaration_dict(version=2, strategy="allAtOnce")
+    del data["spec"]["instanceType"], data["spec"]["instanceCount"]
+    data["spec"]["serverless"] = {"memorySizeMB": 2048, "maxConcurrency": 10}
+    serverless = Declaration.model_validate(data)
+    instances = {"churn-predictor": Current(_live(V1))}
+    [reason] = serverless_refusals({"churn-predictor": serverless}, instances).values()
+    assert reason.startswith("SageMaker cannot turn an instance-based endpoint into a serverless")
+    live_serverless = {"churn-predictor": Current(_live(serverless, **{"model.image": "x"}))}
+    assert serverless_refusals({"churn-predictor": serverless}, live_serverless) == {}
+    [reason] = serverless_refusals({"churn-predictor": V2}, live_serverless).values()  # a canary
+    assert reason.startswith("canary serves the stable and the new variant side by side")
+    assert serverless_refusals({"churn-predictor": V2}, instances) == {}
+    assert serverless_refusals({"churn-predictor": V2}, {}) == {}  # created: nothing to refuse

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from smgitops.commands.common import DEFAULT_TABLE, aws_from, operator_checks
 from smgitops.errors import GitFetchError
-from smgitops.plan.diff import Plan, compare, refuse
+from smgitops.plan.diff import Plan, compare, refuse, serverless_refusals
 from smgitops.plan.render import render_markdown, render_text
 from smgitops.rollout.observation import missing_alarms_reason
 
@@ -233,13 +233,15 @@ def live_plan(
         )
         store = None
     live = operator.live_state(store)
+    current = live.current(desired.declarations)
     changes = compare(
         desired.declarations,
-        live.current(desired.declarations),
+        current,
         paths=desired.paths,
         tracked=live.tracked(owner or None),
     )
     changes = refuse(changes, refusals(desired.declarations.values()))
+    changes = refuse(changes, serverless_refusals(desired.declarations, current))
     if owner:  # a push from another repository is refused whatever it declares
         declared = frozenset({"create", "update", "settings", "unchanged"})
         changes = refuse(changes, live.not_owned(desired.declarations, owner), declared)

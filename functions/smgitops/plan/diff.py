@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from smgitops.declaration import production
 from smgitops.plan.rollout import planned
+from smgitops.rollout.decide.resources import serverless_refusal_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -190,6 +191,25 @@ class Plan(NamedTuple):
 
 
 STARTING = frozenset({"create", "update"})  # the actions a push starts a rollout for
+
+
+def serverless_refusals(
+    desired: Mapping[str, Declaration], current: Mapping[str, Current]
+) -> dict[str, str]:
+    """Per live endpoint, why its rollout would end before it starts: an instance-based
+    endpoint cannot become serverless, and a serverless one holds a single variant
+    (rollout/decide/resources.serverless_refusal, the engine's words)."""
+    out = {}
+    for name, declaration in desired.items():
+        now = current.get(name)
+        if now is None or not now.exists or not now.fields:
+            continue
+        stable = now.fields.get("serverless.maxConcurrency") is not None
+        candidate = declaration.spec.serverless is not None
+        reason = serverless_refusal_of(stable, candidate, declaration.spec.rollout.strategy)
+        if reason:
+            out[name] = reason
+    return out
 
 
 def refuse(

@@ -56,13 +56,19 @@ def serverless_refusal(stable: VariantRef, candidate: VariantRef, strategy: Stra
     """Why SageMaker would refuse this rollout of a serverless endpoint ("" when it would not):
     an instance-based endpoint cannot become serverless, and a serverless endpoint holds one
     production variant (its serverless feature exclusions)."""
-    if _serverless(candidate) and not _serverless(stable):
+    return serverless_refusal_of(_serverless(stable), _serverless(candidate), strategy)
+
+
+def serverless_refusal_of(stable: bool, candidate: bool, strategy: Strategy) -> str:
+    """:func:`serverless_refusal` from whether each variant is serverless (``plan`` asks it
+    of the live stable variant and the declaration)."""
+    if candidate and not stable:
         return (
             "SageMaker cannot turn an instance-based endpoint into a serverless one "
             "(UpdateEndpoint answers ValidationError): delete the endpoint and push again, or "
             "declare the serverless model under another endpoint name"
         )
-    if (_serverless(stable) or _serverless(candidate)) and strategy not in SWAPPABLE:
+    if (stable or candidate) and strategy not in SWAPPABLE:
         return (
             f"{strategy} serves the stable and the new variant side by side, and SageMaker "
             "allows one production variant on a serverless endpoint: use strategy blueGreen "
