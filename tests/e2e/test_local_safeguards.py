@@ -301,14 +301,15 @@ def _subscribe(local_up: LocalUp, name: str) -> str:
 
 
 def _messages(local_up: LocalUp, queue: str, name: str, last: str) -> list[dict[str, Any]]:
-    """The topic's messages about ``name`` until one with phase ``last``."""
+    """The topic's rollout messages about ``name`` until one with phase ``last`` (the drift
+    check's messages share the topic and carry no phase: not these)."""
     sqs = local_up.client("sqs")
     messages: list[dict[str, Any]] = []
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and not any(m["phase"] == last for m in messages):
         out = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1)
         bodies = [json.loads(raw["Body"]) for raw in out.get("Messages", [])]
-        messages += [body for body in bodies if body.get("endpoint") == name]
+        messages += [b for b in bodies if b.get("endpoint") == name and "phase" in b]
     return messages
 
 
