@@ -293,6 +293,9 @@ class Store:
     def list_statuses(self) -> list[RolloutStatus]:
         return self.statuses
 
+    def get(self, endpoint: str) -> RolloutStatus | None:
+        return next((s for s in self.statuses if s.endpoint == endpoint), None)
+
     def history(self, endpoint: str, limit: int = 200) -> list[HistoryRecord]:
         return [r for r in reversed(self.records) if r.endpoint == endpoint][:limit]
 
@@ -369,6 +372,25 @@ def test_a_new_drift_is_recorded_notified_and_healed_once() -> None:
     assert len(store.records) == 1
     assert len(notifier.sent) == 1
     assert len(healer.calls) == 1
+
+
+def test_a_status_that_changed_while_the_endpoint_was_read_is_checked_next_time() -> None:
+    """The statuses are listed first, each endpoint read later: a push whose rollout started
+    in between (its config live, its status no longer the one listed) is no drift — and is
+    never healed back to the commit listed."""
+    service, store, endpoints, notifier, healer = world()
+    rollout_started = STATUS.evolve(phase=Phase.INITIALIZING, version=STATUS.version + 1)
+
+    class Meanwhile(Live):
+        def read(self, endpoint: str) -> LiveEndpoint | None:
+            store.statuses = [rollout_started]  # the push's rollout saved its status...
+            return live_of(STATUS, variants=variant_with(instance_count=5))  # ...and acted
+
+    service.live = Meanwhile(endpoints.endpoints)
+    [outcome] = service.check_all()
+    assert not outcome.changed and not outcome.report.drifted
+    assert "changed during the check" in outcome.report.skipped
+    assert store.records == [] and notifier.sent == [] and healer.calls == []
 
 
 def test_resolved_drift_is_recorded_and_notified() -> None:

@@ -34,6 +34,7 @@ HISTORY_LOOKBACK = 100
 
 class DriftStorePort(Protocol):
     def list_statuses(self) -> list[RolloutStatus]: ...
+    def get(self, endpoint: str) -> RolloutStatus | None: ...
     def history(self, endpoint: str, limit: int = 200) -> list[HistoryRecord]: ...
     def append_history(self, records: Sequence[HistoryRecord]) -> None: ...
 
@@ -143,6 +144,9 @@ class DriftService:
             report = compare(status, self.live.read(status.endpoint))
             if report.skipped:
                 return DriftOutcome(report)
+            changed = self._changed_since(status)
+            if changed:
+                return DriftOutcome(DriftReport(endpoint=status.endpoint, skipped=changed))
             return self._record(status, report)
         except SmgitopsError as exc:
             logger().warning(
@@ -152,6 +156,21 @@ class DriftService:
                 DriftReport(endpoint=status.endpoint, skipped=f"check failed: {exc}"),
                 error=str(exc),
             )
+
+    def _changed_since(self, status: RolloutStatus) -> str:
+        """Why the endpoint just read cannot be judged by ``status`` ("" when it can): the
+        statuses are listed first and each endpoint read later, so a rollout may have started
+        (or moved) in between — its actions live, ``status`` no longer the current one. Any
+        action comes from a newer status version, so the same version before and after the
+        read means the endpoint was read under this status."""
+        fresh = self.store.get(status.endpoint)
+        if fresh is not None and fresh.version == status.version:
+            return ""
+        now = "gone" if fresh is None else f"version {fresh.version}, {fresh.phase}"
+        return (
+            f"the status changed during the check (version {status.version} -> {now}); "
+            "checked next time"
+        )
 
     def _record(self, status: RolloutStatus, report: DriftReport) -> DriftOutcome:
         history = self.store.history(status.endpoint, limit=HISTORY_LOOKBACK)
