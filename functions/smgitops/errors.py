@@ -97,6 +97,11 @@ class CommitNotOnBranchError(SmgitopsError):
     head, a fork's commit, an unknown id): deterministic, recorded once, never retried."""
 
 
+class QuotaUnreadableError(SmgitopsError):
+    """The account's instance quota, or the other endpoints' use of it, could not be read
+    (aws/quotas.py): the message names the missing permission."""
+
+
 class ImageResolutionError(SmgitopsError):
     """``model.framework`` has no image for the function's region in the bundled image table
     (``smgitops/data/image_uris.json``); retrying cannot help, regenerating the table may."""

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from smgitops.declaration.models import Declaration
-from smgitops.plan.capacity import (
+from smgitops.plan.diff import Current, compare, fields_of
+from smgitops.plan.rollout import RolloutPlan, planned
+from smgitops.rollout.capacity import (
     PROVISIONED,
     SERVERLESS,
     of_live,
@@ -16,8 +18,6 @@ from smgitops.plan.capacity import (
     quota_name,
     rollout_capacity,
 )
-from smgitops.plan.diff import Current, compare, fields_of
-from smgitops.plan.rollout import RolloutPlan, planned
 from tests.builders import declaration, declaration_dict
 
 M5, G5 = "ml.m5.large", "ml.g5.xlarge"

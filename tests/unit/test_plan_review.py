@@ -15,12 +15,12 @@ from git import Actor, Repo
 
 from smgitops.cli import main
 from smgitops.declaration.models import RolloutSpec
-from smgitops.plan.capacity import rollout_capacity
 from smgitops.plan.quote import code
 from smgitops.plan.review import MARKER, MAX_LISTED, MAX_SECTIONS, render_review_markdown, review
 from smgitops.plan.rollout import RolloutPlan, format_duration
 from smgitops.reconcile import appconfig
 from smgitops.reconcile.tree import DesiredState
+from smgitops.rollout.capacity import rollout_capacity
 from tests.builders import declaration, declaration_dict
 
 AUTHOR = Actor("Reviewer", "reviewer@example.com")

@@ -7,12 +7,18 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from smgitops.aws import clients
+from smgitops.aws import clients, quotas
 from smgitops.aws.errors import code_of, describe_or_none, message_of, translate
 from smgitops.declaration import production
 from smgitops.errors import ActionRejectedError, EndpointBusyError, NotFoundError, TransientError
 from smgitops.observability import logger
-from smgitops.rollout.observation import FAILURES, IN_SERVICE, EndpointView, LiveVariant
+from smgitops.rollout.observation import (
+    FAILURES,
+    IN_SERVICE,
+    EndpointView,
+    InstanceQuota,
+    LiveVariant,
+)
 from smgitops.rollout.ownership import OWNER_TAG
 from smgitops.rollout.status import VariantRef
 
@@ -78,6 +84,7 @@ class SageMaker:
     """Every SageMaker call smgitops makes."""
 
     client = clients.LazyClient("sagemaker")
+    quotas_client = clients.LazyClient("service-quotas")
 
     def __init__(self, client: Any = None) -> None:
         if client is not None:
@@ -194,6 +201,12 @@ class SageMaker:
             raise translate(exc, "DescribeModelPackage") from exc
         version = out.get("ModelPackageVersion")
         return (out.get("ModelApprovalStatus"), int(version) if version is not None else None)
+
+    def instance_quotas(self, types: list[str], endpoint: str) -> list[InstanceQuota]:
+        """The "<type> for endpoint usage" quotas of ``types`` and the account's other
+        endpoints' use of each (aws/quotas.py); QuotaUnreadableError names a missing
+        permission."""
+        return quotas.read(self.quotas_client, self.client, types, endpoint)
 
     # --- act --------------------------------------------------------------------------------
 

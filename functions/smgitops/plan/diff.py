@@ -129,7 +129,7 @@ class Current(NamedTuple):
     # The last rollout of ``spec_hash`` ended without being promoted (RolledBack, Failed): its
     # phase, commit and reason. A push of the same declaration does not start it again.
     ended: str = ""
-    # What the serving variant runs now (plan.capacity.of_live: an autoscaled variant's live
+    # What the serving variant runs now (rollout.capacity.of_live: an autoscaled variant's live
     # count); None: not known. A rollout's stable variant keeps it.
     held: dict[str, int] | None = None
 

@@ -11,9 +11,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from smgitops.aws.errors import translate
 from smgitops.declaration.autoscaling import policy_summary
 from smgitops.errors import NotFoundError
-from smgitops.plan.capacity import of_live
 from smgitops.plan.diff import MODEL_FIELDS, Current, production_fields
 from smgitops.rollout import ownership
+from smgitops.rollout.capacity import of_live
 from smgitops.rollout.decide.scaling import POLICY_NAME
 from smgitops.rollout.status import Phase
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from smgitops.plan.capacity import of_spec
 from smgitops.plan.diff import ORPHANED, SYMBOLS, Action, Change, diff, fields_of
 from smgitops.plan.quote import cell, code
 from smgitops.plan.render import changed_fields, field_lines, text_changes
 from smgitops.plan.rollout import planned
+from smgitops.rollout.capacity import of_spec
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -1,21 +1,21 @@
 """The rollout a change starts, as the pull-request plan shows it: strategy, traffic steps, bake
 per step, validation, gates, checks, the minimum duration and the capacity it holds
-(:class:`RolloutPlan`; the arithmetic is :mod:`smgitops.plan.capacity`)."""
+(:class:`RolloutPlan`; the arithmetic is :mod:`smgitops.rollout.capacity`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from smgitops.declaration.models import Strategy
-from smgitops.plan.capacity import held, of_spec, rollout_capacity, swaps
 from smgitops.plan.quote import as_is
+from smgitops.rollout.capacity import held, of_spec, rollout_capacity, swaps
 from smgitops.rollout.strategies import minimum_duration, traffic_steps
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from smgitops.declaration.models import Declaration, RolloutSpec
-    from smgitops.plan.capacity import CapacityPlan, Resources
+    from smgitops.rollout.capacity import CapacityPlan, Resources
 
 
 def format_duration(seconds: int) -> str:

@@ -30,6 +30,15 @@ class LiveVariant(_Frozen):
     desired_instance_count: int = 0
 
 
+class InstanceQuota(_Frozen):
+    """One instance type's "<type> for endpoint usage" quota (Service Quotas) and what the
+    account's other endpoints hold of it now (None: too many endpoints to count)."""
+
+    instance_type: str
+    quota: int
+    others: int | None = None
+
+
 class EndpointView(_Frozen):
     name: str
     status: str
@@ -107,6 +116,10 @@ class Observation(_Frozen):
     # modelPackageArn declarations, Pending only: ModelApprovalStatus and ModelPackageVersion.
     package_approval: str | None = None
     package_version: int | None = None
+    # Pending only, before anything is created: the instance quotas of the types the rollout
+    # needs (aws/quotas.py); quota_unreadable says why they could not be read.
+    quotas: list[InstanceQuota] = Field(default_factory=list)
+    quota_unreadable: str = ""
     # Results of checks that need I/O, run by the service when needs() asks for them.
     validation: ValidationOutcome | None = None  # the golden requests' outcome
     judgement: StepJudgement | None = None  # the step's metrics, candidate against stable

@@ -14,20 +14,22 @@ from smgitops.errors import (
     ConflictError,
     EndpointBusyError,
     NotFoundError,
+    QuotaUnreadableError,
     TransientError,
 )
 from smgitops.observability import logger
 from smgitops.rollout.actions import DeleteAlarms, DeleteUnused
+from smgitops.rollout.capacity import of_spec
 from smgitops.rollout.decide import Decision, decide, needs, rejected
 from smgitops.rollout.engine import CONFLICT_RETRIES, Engine
-from smgitops.rollout.observation import IN_SERVICE, Observation
+from smgitops.rollout.observation import IN_SERVICE, InstanceQuota, Observation
 from smgitops.rollout.status import Phase, RolloutStatus
 
 if TYPE_CHECKING:
     from smgitops.declaration.models import Declaration
     from smgitops.rollout.actions import Action
     from smgitops.rollout.observation import EndpointView
-    from smgitops.rollout.status import VariantScaling
+    from smgitops.rollout.status import VariantRef, VariantScaling
 
 GUARDED = frozenset({Phase.INITIALIZING, Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING})
 CLEANUP = (DeleteAlarms, DeleteUnused)  # best effort: never changes a rollout's outcome
@@ -136,6 +138,8 @@ class Ticking(Engine):
         package = status.declaration.get("spec", {}).get("model", {}).get("modelPackageArn")
         if status.phase == Phase.PENDING and package:
             approval = self.sagemaker.package_approval(package)
+        spec = declaration or status.spec()
+        quotas, unreadable = self._quotas(status, spec, endpoint, config_variants)
         observation = Observation(
             now=now,
             region=self.sagemaker.region,
@@ -146,8 +150,31 @@ class Ticking(Engine):
             alarms=alarms,
             package_approval=approval[0],
             package_version=approval[1],
+            quotas=quotas,
+            quota_unreadable=unreadable,
         )
         return self._checks(status, declaration or status.spec(), observation)
+
+    def _quotas(
+        self,
+        status: RolloutStatus,
+        declaration: Declaration,
+        endpoint: EndpointView | None,
+        live: list[VariantRef] | None,
+    ) -> tuple[list[InstanceQuota], str]:
+        """Pending, before anything is created (no endpoint yet, or its live config read):
+        the instance quotas of every type the rollout will hold (the candidate's and the
+        live variants')."""
+        if status.phase != Phase.PENDING or (endpoint is not None and live is None):
+            return [], ""
+        types = {v.instance_type for v in live or []} | set(of_spec(declaration.spec))
+        types = {t for t in types if t.startswith("ml.")}
+        if not types:
+            return [], ""
+        try:
+            return self.sagemaker.instance_quotas(sorted(types), status.endpoint), ""
+        except QuotaUnreadableError as exc:
+            return [], str(exc)
 
     def _scaling(
         self, status: RolloutStatus, declaration: Declaration, endpoint: EndpointView | None

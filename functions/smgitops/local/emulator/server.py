@@ -37,6 +37,7 @@ from moto.sagemaker.models import SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 from moto.server import ThreadedMotoServer
+from moto.servicequotas.responses import ServiceQuotasResponse
 
 from smgitops.local.emulator import (
     autoscaling,
@@ -59,6 +60,7 @@ from smgitops.local.emulator.sagemaker.lifecycle import (
     set_update_failure_mode,
     set_weights_delay,
 )
+from smgitops.local.emulator.sagemaker.quotas import patch_service_quotas
 from smgitops.local.emulator.traffic import TrafficReport, set_seed, simulate_traffic
 
 if TYPE_CHECKING:
@@ -88,6 +90,7 @@ def install() -> None:
         events.patch(Rule)
         conformance.patch(BaseResponse)
         dynamodb.patch(DynamoHandler)
+        patch_service_quotas(ServiceQuotasResponse)
         setattr(SageMakerModelBackend, _MARKER, True)
 
 

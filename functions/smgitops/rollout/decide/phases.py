@@ -35,6 +35,7 @@ from smgitops.rollout.decide.gates import (
     resumed_deadline,
     start_shadow,
 )
+from smgitops.rollout.decide.quota import quota_refusal
 from smgitops.rollout.decide.requests import hand_over
 from smgitops.rollout.decide.resources import (
     both_config,
@@ -95,7 +96,7 @@ def _pending(ctx: TickContext) -> Decision:
     ctx.update(reason="", deadline_at=resumed_deadline(ctx))
     ep = ctx.endpoint
     if ep is None:
-        return _first_deploy(ctx)
+        return _refused(ctx, quota_refusal(ctx, None, None)) or _first_deploy(ctx)
     if ep.status in BUSY:
         return ctx.wait(f"waiting for the endpoint to leave {ep.status}")
     if ep.status != IN_SERVICE:
@@ -115,6 +116,14 @@ def _pending(ctx: TickContext) -> Decision:
     return _from_live(ctx, ep, live)
 
 
+def _refused(ctx: TickContext, reason: str) -> Decision | None:
+    """The rollout fails before anything is created, with ``reason`` (None: no reason)."""
+    if not reason:
+        return None
+    ctx.notes.append(reason)
+    return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
+
+
 def _from_live(ctx: TickContext, ep: EndpointView, live: list[VariantRef]) -> Decision:
     """The endpoint serves: its heaviest other variant becomes the stable one."""
     candidate = ctx.status.candidate
@@ -131,7 +140,7 @@ def _from_live(ctx: TickContext, ep: EndpointView, live: list[VariantRef]) -> De
     if ctx.status.abort_requested and not ep.hosts(candidate.name):
         return _ended_before_start(ctx, [both_config(ctx).name, shadow_config(ctx).name])
     strategy = ctx.declaration.spec.rollout.strategy
-    refused = serverless_refusal(stable, candidate, strategy)
+    refused = serverless_refusal(stable, candidate, strategy) or quota_refusal(ctx, ep, stable)
     if refused:  # nothing is created
         ctx.notes.append(refused)
         return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=refused), 0)
