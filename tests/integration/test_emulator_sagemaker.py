@@ -14,6 +14,7 @@ from smgitops.local.emulator import (
     set_weights_delay,
     simulate_traffic,
 )
+from smgitops.local.emulator.sagemaker import backend, lifecycle
 from tests.builders import IMAGE
 from tests.support.emulator import (
     ROLE,
@@ -50,19 +51,44 @@ def live(sm: Any) -> Any:
     return sm
 
 
+class HeldTime:
+    """The emulator's SageMaker clock held still: a transition ends when the test says so,
+    whatever the load (``time`` otherwise)."""
+
+    def __init__(self) -> None:
+        self.now = time.monotonic()
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+@pytest.fixture
+def held(monkeypatch: pytest.MonkeyPatch) -> HeldTime:
+    clock = HeldTime()
+    monkeypatch.setattr(backend, "time", clock)
+    monkeypatch.setattr(lifecycle, "time", clock)
+    return clock
+
+
 def error_of(call: Any, **kwargs: Any) -> tuple[str, str]:
     with pytest.raises(ClientError) as info:
         call(**kwargs)
     return info.value.response["Error"]["Code"], info.value.response["Error"]["Message"]
 
 
-def test_create_endpoint_goes_through_creating(sm: Any) -> None:
+def test_create_endpoint_goes_through_creating(sm: Any, held: HeldTime) -> None:
     set_update_delay(SLOW)
     create_model(sm, "m1")
     create_config(sm, "v1", [variant("blue", "m1")])
     sm.create_endpoint(EndpointName="churn", EndpointConfigName="v1")
     assert sm.describe_endpoint(EndpointName="churn")["EndpointStatus"] == "Creating"
     assert [e["EndpointStatus"] for e in sm.list_endpoints()["Endpoints"]] == ["Creating"]
+    held.now += SLOW * 0.9
+    assert sm.describe_endpoint(EndpointName="churn")["EndpointStatus"] == "Creating"
+    held.now += SLOW * 0.1
     described = wait_for_status(sm, "churn", "InService")
     assert weights(described) == {"blue": 1.0}
     assert described["ProductionVariants"][0]["CurrentInstanceCount"] == 1
