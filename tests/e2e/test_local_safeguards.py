@@ -195,6 +195,23 @@ def test_a_framework_endpoint_is_in_sync_until_scaled_by_hand(
     assert "instanceCount" in drift and "5" in drift and "image" not in drift, drift
 
 
+def test_selfheal_true_is_refused_where_the_operator_keeps_healing_off(
+    local_up: LocalUp, repo: Repo
+) -> None:
+    name = "e2e-no-heal"  # `local up` without --self-heal: SMGITOPS_SELF_HEAL=false
+    document = declaration_dict(name, version=1, interval="1s")
+    sha, delivery = repo.push(
+        {".smgitops.yaml": "selfHeal: true\n", f"endpoints/{name}.yaml": yaml.safe_dump(document)},
+        "v1; asks for healing the operator does not allow",
+    )
+    assert delivery.status == 202
+    waited = local_up.cli("wait", name, "--commit", sha, "--timeout", "45s")
+    assert waited.returncode == 1 and "was invalid" in waited.stdout, waited
+    shown = local_up.cli("pushes", "--commit", sha[:12]).stdout
+    assert ".smgitops.yaml:1: selfHeal: true is wider than the operator allows" in shown, shown
+    assert local_up.status(name) is None  # nothing deployed
+
+
 @pytest.fixture(scope="module")
 def healing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalUp]:
     """``local up --self-heal``: the operator allows healing (SMGITOPS_SELF_HEAL=true), the
