@@ -167,3 +167,14 @@ def test_the_quota_is_found_past_the_first_page(engine: Engine, quota: None) -> 
     set_instance_quota(TYPE, 5)
     found = quotas.instance_quotas(clients.client("service-quotas"), [TYPE, "ml.g5.xlarge"])
     assert found == {TYPE: 5}
+
+
+def test_a_first_deploy_over_the_quota_creates_no_endpoint(engine: Engine, quota: None) -> None:
+    set_instance_quota(TYPE, 1)
+    outcome = engine.start(declaration(version=1, instance_count=2), "1" * 40)
+    assert engine.tick(NAME, outcome.rollout_id).phase == Phase.FAILED
+    assert engine.sagemaker.list_endpoints()["Endpoints"] == []
+    assert _configs(engine) == 0
+    status = engine.service.store.get(NAME)
+    assert status is not None
+    assert f"needs up to 2 × {TYPE} at once" in status.reason
