@@ -5,7 +5,8 @@ then — only when the drift differs from the last one recorded — a history en
 (``drift: …`` or ``drift resolved``), a notification, and with ``selfHeal`` a rollout back to
 the declaration. A drift that stays the same is reported by the metric on every run but
 recorded, notified and healed once: a heal that could not repair it never loops. A drift recorded
-while selfHeal was off is healed (once) by the first check after a push turns selfHeal on.
+while healing was off is healed (once) by the first check after it is on: a push said
+selfHeal, or the operator turned SMGITOPS_SELF_HEAL on.
 """
 
 from __future__ import annotations
