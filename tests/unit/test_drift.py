@@ -483,6 +483,16 @@ def test_expected_state_names_smgitops_config_and_model() -> None:
     assert isinstance(expected.variants[0], VariantRef)
 
 
+def test_a_drift_recorded_while_the_operator_kept_healing_off_heals_once_it_is_on() -> None:
+    service, store, _, _, healer = world(variants=variant_with(instance_count=5))
+    store.statuses = [STATUS.evolve(self_heal=True)]
+    service.self_heal = False  # SMGITOPS_SELF_HEAL=false: the repository's true is not enough
+    assert service.check_all()[0].changed and healer.calls == []
+    service.self_heal = True  # the operator turns SelfHeal on
+    assert service.check_all()[0].healed == "heal-1" and len(healer.calls) == 1
+    assert service.check_all()[0].healed == ""  # once
+
+
 def test_a_drift_recorded_before_selfheal_was_on_is_healed_once_it_is() -> None:
     service, store, _, notifier, healer = world(variants=variant_with(instance_count=5))
     store.statuses = [STATUS.evolve(self_heal=False)]
