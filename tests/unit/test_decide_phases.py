@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 
 from smgitops.declaration.models import Declaration
-from smgitops.rollout.actions import SetWeights
+from smgitops.rollout.actions import DeregisterScaling, RegisterScaling, SetWeights
 from smgitops.rollout.analysis import StepJudgement
-from smgitops.rollout.decide import decide
+from smgitops.rollout.decide import Decision, decide, queue
+from smgitops.rollout.decide.scaling import POLICY_NAME
 from smgitops.rollout.observation import LiveVariant
-from smgitops.rollout.status import Phase
+from smgitops.rollout.ownership import OWNER_TAG, owner_tag
+from smgitops.rollout.status import Phase, QueuedRollout, ScalingPolicy, VariantScaling
 from tests.builders import declaration, declaration_dict
 from tests.unit.fake_world import Endpoint, World
 from tests.unit.test_decide import NAME, deployed, start, tick
@@ -199,7 +201,7 @@ def test_promote_step_on_the_last_step_does_not_also_release_the_gate_before_pro
     assert held.status.phase == Phase.PAUSED and held.gate
 
 
-def test_a_shadow_that_continues_as_a_canary_starts_without_the_shadows_extensions() -> None:
+def test_a_shadow_promoted_into_its_canary_starts_without_the_shadows_extensions() -> None:
     world, status = rollout(
         strategy="shadow",
         shadow={"then": "canary"},
@@ -211,8 +213,8 @@ def test_a_shadow_that_continues_as_a_canary_starts_without_the_shadows_extensio
     world.now = status.step_since + status.spec().spec.rollout.shadow.duration_seconds(30)
     status = observed_tick(world, status, judgement=extend).status
     assert status.extensions == 1
-    passed = StepJudgement("pass", "no worse", (), 0.0, 0.0, 1)
-    canary = observed_tick(world, status, judgement=passed).status
+    # an operator skips the rest of the shadow run: no judgement resets the count
+    canary = observed_tick(world, status.evolve(promote="step")).status
     assert canary.phase == Phase.INITIALIZING and not canary.shadow
     assert canary.extensions == 0
 
@@ -356,3 +358,167 @@ def test_an_extended_step_says_why_and_bakes_one_more_interval() -> None:
     assert decision.notes == ("step extended: ModelLatency: 12 invocations, 30 needed",)
     assert decision.status.reason == "step extended: ModelLatency: 12 invocations, 30 needed"
     assert decision.status.extensions == 1 and decision.wait_seconds == 30
+
+
+# --- the declared model already live alone, with and without autoscaling --------------------
+
+
+def _live_alone(
+    decl: Declaration,
+    *,
+    weight: float = 1.0,
+    count: int = 1,
+    scaling: dict[str, VariantScaling] | None = None,
+    variants: bool = True,
+) -> Decision:
+    """decide() for ``decl`` pushed while its own variant serves alone (as hand-edited)."""
+    world = World()
+    deployed(world)
+    status = start(decl, world, "9" * 40)
+    observation = world.observe(NAME)
+    assert observation.endpoint is not None
+    variant = LiveVariant(name=STABLE_VARIANT, desired_weight=weight, desired_instance_count=count)
+    live = observation.endpoint.model_copy(update={"variants": [variant] if variants else []})
+    seen = observation.model_copy(update={"endpoint": live, "scaling": scaling})
+    decision = decide(status.spec(), status, seen)
+    assert decision.status.phase == Phase.SUCCEEDED
+    assert decision.status.weights == {STABLE_VARIANT: 100.0}
+    return decision
+
+
+def _scaled(**autoscaling: Any) -> Declaration:
+    raw = declaration_dict(version=1)
+    raw["spec"]["autoscaling"] = {
+        "minInstances": 1,
+        "maxInstances": 4,
+        "target": {"metric": "InvocationsPerInstance", "value": 100},
+        **autoscaling,
+    }
+    return Declaration.model_validate(raw)
+
+
+def _target(*, ours: bool) -> dict[str, VariantScaling]:
+    name = POLICY_NAME if ours else "team-policy"
+    return {
+        STABLE_VARIANT: VariantScaling(
+            variant=STABLE_VARIANT, min_capacity=1, max_capacity=9,
+            policies=[ScalingPolicy(name=name)],
+        )
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("weight", [1.0, 0.0])
+def test_a_live_scaled_model_gets_its_declared_target_and_its_weight_not_a_count(
+    weight: float,
+) -> None:
+    decl = _scaled()
+    spec = decl.spec.autoscaling
+    assert spec is not None
+    decision = _live_alone(decl, weight=weight, count=3)
+    policy = ScalingPolicy(
+        name=POLICY_NAME, configuration=spec.policy_configuration(NAME, STABLE_VARIANT)
+    )
+    register = RegisterScaling(
+        endpoint=NAME,
+        variant=STABLE_VARIANT,
+        min_capacity=1,
+        max_capacity=4,
+        suspended={},
+        policies=[policy],
+    )
+    weights = [SetWeights(endpoint=NAME, weights={STABLE_VARIANT: 100.0})] if not weight else []
+    assert decision.actions == (register, *weights)
+    assert decision.notes == ("the declared model is already live",)
+
+
+def test_autoscaling_removed_from_the_declaration_deregisters_smgitops_target() -> None:
+    decision = _live_alone(declaration(version=1), count=3, scaling=_target(ours=True))
+    assert decision.notes == (
+        "the declared model is already live",
+        f"autoscaling removed from the declaration: deregistering {STABLE_VARIANT}",
+        "restoring 1 instance(s) at 100 %",
+    )
+    assert decision.actions == (
+        DeregisterScaling(endpoint=NAME, variant=STABLE_VARIANT),
+        SetWeights(endpoint=NAME, weights={STABLE_VARIANT: 100.0}, counts={STABLE_VARIANT: 1}),
+    )
+
+
+@pytest.mark.parametrize("weight", [1.0, 0.0])
+def test_a_target_registered_outside_smgitops_keeps_the_count_only_the_weight_is_restored(
+    weight: float,
+) -> None:
+    decision = _live_alone(
+        declaration(version=1), weight=weight, count=3, scaling=_target(ours=False)
+    )
+    assert decision.notes == (
+        "the declared model is already live",
+        "instance count left to the scalable target registered outside smgitops",
+    )
+    weights = [SetWeights(endpoint=NAME, weights={STABLE_VARIANT: 100.0})] if not weight else []
+    assert decision.actions == tuple(weights)
+
+
+def test_a_live_config_whose_variant_the_endpoint_does_not_list_changes_nothing() -> None:
+    decision = _live_alone(_scaled(), variants=False)
+    assert decision.actions == ()
+
+
+# --- who owns what a rollout creates -----------------------------------------------------------
+
+OWNER = "github.com/acme/models"
+
+
+@pytest.mark.parametrize("strategy", ["shadow", "allAtOnce"])
+def test_the_model_a_rollout_creates_carries_its_owner(strategy: str) -> None:
+    world, status = rollout(strategy=strategy)
+    decision = tick(world, status.evolve(owner=OWNER))
+    (model,) = [a for a in decision.actions if a.kind == "CreateModel"]
+    assert model.tags[OWNER_TAG] == owner_tag(OWNER)
+
+
+def test_the_queued_rollout_keeps_the_owner_of_the_rollout_it_supersedes() -> None:
+    world, status = rollout(steps=[50])
+    status = until_phase(world, status.evolve(owner=OWNER), Phase.PROGRESSING)
+    newer = declaration(version=3, steps=[50])
+    queued = QueuedRollout(
+        rollout_id="v3", commit="3" * 40, pushed_at=world.now, spec_hash=newer.content_hash(),
+        declaration=newer.model_dump(mode="json", by_alias=True), source={},
+    )  # fmt: skip
+    status = queue(status, queued, world.now)
+    for _ in range(20):
+        decision = tick(world, status)
+        if decision.superseded is not None:
+            break
+        status = decision.status
+    assert decision.superseded is not None
+    assert decision.status.rollout_id == "v3" and decision.status.owner == OWNER
+
+
+# --- allAtOnce with autoscaling: the new variant starts as big as the stable runs -------------
+
+
+@pytest.mark.parametrize(("stable_runs", "starts"), [(3, 3), (6, 4), (0, 1)])
+def test_all_at_once_with_autoscaling_starts_the_new_variant_at_the_stables_live_count(
+    stable_runs: int, starts: int
+) -> None:
+    world = World()
+    deployed(world)
+    world.endpoints[NAME].weights = {STABLE_VARIANT: 1.0}
+    raw = declaration_dict(version=2, strategy="allAtOnce")
+    raw["spec"]["autoscaling"] = {
+        "minInstances": 1, "maxInstances": 4,
+        "target": {"metric": "InvocationsPerInstance", "value": 100},
+    }  # fmt: skip
+    status = start(Declaration.model_validate(raw), world)
+    seen = world.observe(NAME)
+    assert seen.endpoint is not None
+    live = [
+        LiveVariant(name=STABLE_VARIANT, desired_weight=1.0, desired_instance_count=stable_runs)
+    ]
+    seen = seen.model_copy(update={"endpoint": seen.endpoint.model_copy(update={"variants": live})})
+    decision = decide(status.spec(), status, seen)
+    (config,) = [a for a in decision.actions if a.kind == "CreateEndpointConfig"]
+    assert [v.instance_count for v in config.variants] == [starts]
+    said = f"the new variant starts with {starts} instance(s), as the stable runs"
+    assert (said in decision.notes) == (starts != 1)  # the declared instanceCount is 1
