@@ -24,6 +24,7 @@ from tests.unit.fake_world import Endpoint, World
 from tests.unit.test_decide import NAME, deployed, start, tick
 from tests.unit.test_decide_history import (
     CANDIDATE_VARIANT,
+    STABLE_ONLY_CONFIG,
     STABLE_VARIANT,
     history,
     rollout,
@@ -498,13 +499,13 @@ def test_the_queued_rollout_keeps_the_owner_of_the_rollout_it_supersedes() -> No
 # --- allAtOnce with autoscaling: the new variant starts as big as the stable runs -------------
 
 
-@pytest.mark.parametrize(("stable_runs", "starts"), [(3, 3), (6, 4), (0, 1)])
+# the stable was deployed with 2 instances; 0 live: not seen, its declared count stands
+@pytest.mark.parametrize(("stable_runs", "starts"), [(3, 3), (6, 4), (0, 2), (1, 1)])
 def test_all_at_once_with_autoscaling_starts_the_new_variant_at_the_stables_live_count(
     stable_runs: int, starts: int
 ) -> None:
     world = World()
-    deployed(world)
-    world.endpoints[NAME].weights = {STABLE_VARIANT: 1.0}
+    stable = deployed(world, instance_count=2).candidate.name
     raw = declaration_dict(version=2, strategy="allAtOnce")
     raw["spec"]["autoscaling"] = {
         "minInstances": 1, "maxInstances": 4,
@@ -513,12 +514,33 @@ def test_all_at_once_with_autoscaling_starts_the_new_variant_at_the_stables_live
     status = start(Declaration.model_validate(raw), world)
     seen = world.observe(NAME)
     assert seen.endpoint is not None
-    live = [
-        LiveVariant(name=STABLE_VARIANT, desired_weight=1.0, desired_instance_count=stable_runs)
-    ]
+    live = [LiveVariant(name=stable, desired_weight=1.0, desired_instance_count=stable_runs)]
     seen = seen.model_copy(update={"endpoint": seen.endpoint.model_copy(update={"variants": live})})
     decision = decide(status.spec(), status, seen)
     (config,) = [a for a in decision.actions if a.kind == "CreateEndpointConfig"]
     assert [v.instance_count for v in config.variants] == [starts]
     said = f"the new variant starts with {starts} instance(s), as the stable runs"
     assert (said in decision.notes) == (starts != 1)  # the declared instanceCount is 1
+
+
+def test_a_shadow_config_carries_the_candidates_config_settings_and_the_owner() -> None:
+    capture = {"destination": "s3://captures", "samplingPercentage": 5}
+    world, status = rollout(strategy="shadow")
+    raw = declaration_dict(version=2, strategy="shadow")
+    raw["spec"]["dataCapture"] = capture
+    status = start(Declaration.model_validate(raw), world).evolve(owner=OWNER)
+    decision = tick(world, status)
+    (config,) = [a for a in decision.actions if a.kind == "CreateEndpointConfig"]
+    assert config.settings == status.candidate.config_settings and config.settings
+    assert config.tags[OWNER_TAG] == owner_tag(OWNER)
+
+
+def test_a_shadow_report_waits_for_the_stable_only_config_and_says_so() -> None:
+    world, status = rollout(strategy="shadow")
+    status = until_phase(world, status, Phase.PROGRESSING)
+    finalizing = tick(world, status, settle=False).status  # stable-only config being applied
+    assert finalizing.phase == Phase.FINALIZING
+    world.endpoints[NAME].status = "InService"  # not applied yet, no failure
+    waiting = tick(world, finalizing, settle=False)
+    assert waiting.status.phase == Phase.FINALIZING and waiting.actions == ()
+    assert waiting.notes == (f"waiting for config {STABLE_ONLY_CONFIG} to be live",)
