@@ -232,6 +232,13 @@ def report(name: str, module: Module, *, survivors: bool) -> bool:
         f"{name:9} {score:5.1f} %  {detected}/{considered} detected"
         f" ({len(statuses)} mutants, {len(equivalent)} equivalent; {details})  {verdict}"
     )
+    unchecked = counts.get("not checked", 0)
+    if unchecked:  # a stopped run: the score of what was checked, said to be partial
+        checked = considered - unchecked
+        print(
+            f"{'':9} partial: {100.0 * detected / checked:5.1f} % of the {checked} mutants checked"
+            f" ({unchecked} not checked; mutmut checks the cheapest first)"
+        )
     for mutant in stale:
         print(f"  listed as equivalent but detected, remove it from {EQUIVALENT.name}: {mutant}")
     if survivors:
