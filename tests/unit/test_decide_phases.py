@@ -126,16 +126,24 @@ def test_a_first_deploy_that_cannot_roll_back_ends_failed_and_says_why() -> None
     assert decision.actions == ()
 
 
-def test_the_stable_variant_is_the_heaviest_live_one_and_its_config_is_recorded() -> None:
-    world = World()
+def _with_a_variant_added_by_hand(world: World, by_hand: float, stable: float | None) -> str:
+    """The deployed endpoint's config gains ``v-by-hand`` (config weights as given, None: the
+    stable's unchanged); the config's name."""
     deployed(world)
     endpoint = world.endpoints[NAME]
     live = world.configs[endpoint.config]
-    other = live.variants[0].model_copy(update={"name": "v-by-hand", "weight": 30.0})
-    heavy = live.variants[0].model_copy(update={"weight": 70.0})
-    world.configs[endpoint.config] = live.model_copy(update={"variants": [other, heavy]})
-    endpoint.weights = {"v-by-hand": 30.0, STABLE_VARIANT: 70.0}
-    config = endpoint.config
+    other = live.variants[0].model_copy(update={"name": "v-by-hand", "weight": by_hand})
+    kept = live.variants[0]
+    if stable is not None:
+        kept = kept.model_copy(update={"weight": stable})
+    world.configs[endpoint.config] = live.model_copy(update={"variants": [other, kept]})
+    return endpoint.config
+
+
+def test_the_stable_variant_is_the_heaviest_live_one_and_its_config_is_recorded() -> None:
+    world = World()
+    config = _with_a_variant_added_by_hand(world, 30.0, 70.0)
+    world.endpoints[NAME].weights = {"v-by-hand": 30.0, STABLE_VARIANT: 70.0}
     decision = tick(world, start(declaration(version=2), world))
     assert decision.status.stable is not None and decision.status.stable.name == STABLE_VARIANT
     assert decision.status.stable_config == config
@@ -147,11 +155,7 @@ def test_the_stable_variant_is_the_heaviest_live_one_and_its_config_is_recorded(
 
 def test_a_stable_variant_missing_from_the_weights_counts_as_weight_zero() -> None:
     world = World()
-    deployed(world)
-    endpoint = world.endpoints[NAME]
-    live = world.configs[endpoint.config]
-    other = live.variants[0].model_copy(update={"name": "v-by-hand", "weight": 0.0})
-    world.configs[endpoint.config] = live.model_copy(update={"variants": [other, live.variants[0]]})
+    _with_a_variant_added_by_hand(world, 0.0, None)
     decision = tick(world, start(declaration(version=2), world))  # v-by-hand has no weight
     assert decision.status.stable is not None and decision.status.stable.name == STABLE_VARIANT
 
