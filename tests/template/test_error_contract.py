@@ -41,6 +41,8 @@ CAUGHT = {
     errors.GitFetchError: "reconcile only",
     errors.CommitNotOnBranchError: "reconcile only",
     errors.ImageResolutionError: "the bundled image table has no image: retrying cannot help",
+    errors.QuotaUnreadableError: "caught in the tick's observe: the rollout is refused, naming "
+    "the permission (rollout/tick.py)",
 }
 
 

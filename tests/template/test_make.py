@@ -40,7 +40,7 @@ def test_make_check_installs_and_runs_the_template_scanners() -> None:
     plan = dry_run("check")
     assert "checkov==3.3.30" in plan
     assert "aws-sam-cli==1.170.0" in plan
-    assert re.search(r"pytest -n 2", plan)
+    assert re.search(r"pytest -n 3 --dist loadscope", plan)
 
 
 def test_make_demo_installs_the_runtime_extra_not_the_dev_toolchain() -> None:
