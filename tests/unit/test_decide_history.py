@@ -134,19 +134,16 @@ def test_an_alarm_counted_then_breached_again_rolls_back_and_says_why() -> None:
 
     final, trail = history(world, status, before=alarm)
     at_20 = "alarm a1 in ALARM at 20 %: a1 breached"
-    at_50 = "alarm a1 in ALARM at 50 %: a1 breached"
-    served = "the candidate served 1000 invocations during the step"  # the traffic floor, met
+    held = f"failed check 1/2: holding at 20 % for another 30s: {at_20}"
     assert trail == [
         ("Initializing", 0.0, 6, (ADDING,), ADD),
         ("Progressing", 20.0, 30, ("step 1: 20 % on the candidate",), ("SetWeights",)),
-        ("Progressing", 50.0, 30, (f"failed check 1/2: {at_20}", served,
-                                   "step 1 passed its checks", "step 2: 50 % on the candidate"),
-         ("SetWeights",)),
-        ("RollingBack", 0.0, 1, (f"rolling back: {at_50}",), ("SetWeights",)),
+        ("Progressing", 20.0, 30, (held,), ()),  # a failed check holds the weight: never 50 %
+        ("RollingBack", 0.0, 1, (f"rolling back: {at_20}",), ("SetWeights",)),
         ("RollingBack", None, 1, (REMOVING,), ("CreateEndpointConfig", "UpdateEndpoint")),
         ("RolledBack", None, 0, (ROLLED_BACK,), ("DeleteUnused",)),
     ]  # fmt: skip
-    assert final.reason == at_50 and final.failed_checks == 2
+    assert final.reason == at_20 and final.failed_checks == 2
     cleanup = world.applied[-1]
     assert cleanup.kind == "DeleteUnused"
     assert cleanup.configs == [BOTH_CONFIG, FINAL_CONFIG, SHADOW_CONFIG]

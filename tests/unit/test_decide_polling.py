@@ -115,8 +115,18 @@ def test_a_declaration_that_could_outlast_one_execution_is_refused() -> None:
     with pytest.raises(ValidationError, match="25,000 events"):
         declaration(version=2, strategy="linear", stepWeight=1, analysis={"compare": compare})
     # the longest allowed settings without extensions still fit
-    longest = declaration(version=2, strategy="linear", stepWeight=1, approvalTimeout="720h")
+    longest = declaration(
+        version=2, strategy="linear", stepWeight=1, approvalTimeout="720h", maxFailedChecks=100
+    )
     assert longest.spec.rollout.worst_case_ticks(approval=True) <= 2_500
+    # each failed check below maxFailedChecks holds a step for one more bake: counted
+    held = declaration(version=2, strategy="linear", stepWeight=1, maxFailedChecks=100)
+    once = declaration(version=2, strategy="linear", stepWeight=1)
+    assert (
+        held.spec.rollout.worst_case_ticks(approval=False)
+        - once.spec.rollout.worst_case_ticks(approval=False)
+        == 99
+    )
 
 
 # --- one rollout, many executions (continue-as-new) --------------------------------------------

@@ -210,7 +210,8 @@ def test_an_alarm_event_counts_one_failed_check_until_max_failed_checks() -> Non
     status = _progressing(world, maxFailedChecks=3)
     first = abort_now(status.spec(), status, world.observe(NAME), "alarm a1", count_as_check=True)
     assert first.status.phase == Phase.PROGRESSING and first.status.failed_checks == 1
-    assert first.notes == ("failed check 1/3: alarm a1",) and first.actions == ()
+    held = "failed check 1/3: holding at 10 % for another 30s: alarm a1"
+    assert first.notes == (held,) and first.actions == () and first.status.reason == held
     assert first.wait_seconds == 1 and first.status.abort_requested == ""
     second = abort_now(
         status.spec(), first.status, world.observe(NAME), "alarm a1", count_as_check=True

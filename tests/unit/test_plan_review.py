@@ -423,6 +423,17 @@ def test_what_each_strategy_says_it_will_do() -> None:
     assert compared.details()[0].startswith("alarm checks: none declared")
 
 
+def test_the_plan_says_a_failed_check_below_max_failed_checks_holds_the_step() -> None:
+    alarms = {"alarms": ["churn-5xx"]}
+    once = RolloutPlan(rollout(analysis=alarms)).details()[0]
+    assert once == "checks each step: alarm churn-5xx; rolls back after 1 failed check"
+    twice = RolloutPlan(rollout(analysis=alarms, maxFailedChecks=2)).details()[0]
+    assert twice == (
+        "checks each step: alarm churn-5xx; rolls back after 2 failed checks in the rollout, "
+        "each one before holds the step's weight for another interval"
+    )
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [(0, "0s"), (45, "45s"), (900, "15m"), (5430, "1h 30m 30s"), (90000, "1d 1h")],

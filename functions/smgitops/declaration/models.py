@@ -777,7 +777,9 @@ class RolloutSpec(GateSpec, _Model):
         json_schema_extra=_schema_pattern(DURATION),
     )
     max_failed_checks: Annotated[int, Strict(), Field(ge=1, le=100)] = Field(
-        default=1, description="Failed checks that trigger the rollback. Default 1."
+        default=1,
+        description="Failed checks in one rollout that trigger the rollback; below it a failed "
+        "check holds the step's weight for another interval (never more traffic). Default 1.",
     )
     analysis: AnalysisSpec = Field(
         default_factory=AnalysisSpec,
@@ -902,11 +904,13 @@ class RolloutSpec(GateSpec, _Model):
     def worst_case_ticks(self, *, approval: bool) -> int:
         """Ticks one execution may need: approval polls (``approval``: a model package; they
         back off to 1/1000 of the timeout), per step the weight change waited on, the bake and
-        every extension, and the updates."""
+        every extension, a bake held by each failed check below ``maxFailedChecks`` (counted
+        per rollout), and the updates."""
         floor = self.analysis.floor
         extensions = floor.max_extensions if floor is not None else 0
         polls = APPROVAL_TICKS if approval else 0
-        return polls + self.step_count() * (TICKS_PER_STEP + extensions) + TICKS_FIXED
+        held = self.max_failed_checks - 1
+        return polls + self.step_count() * (TICKS_PER_STEP + extensions) + held + TICKS_FIXED
 
 
 VARIANT_TIMEOUTS: Final = ("startupHealthCheckTimeout", "modelDataDownloadTimeout")
@@ -1190,7 +1194,8 @@ class EndpointSpec(_Model):
         if ticks > TICK_BUDGET:
             raise ValueError(
                 f"rollout may need {ticks} ticks ({rollout.step_count()} steps × "
-                f"({TICKS_PER_STEP} + maxExtensions), plus approval polls): one Step Functions "
+                f"({TICKS_PER_STEP} + maxExtensions), plus approval polls and "
+                "maxFailedChecks - 1 held steps): one Step Functions "
                 f"execution holds 25,000 events, about {TICK_BUDGET} ticks. Use fewer steps "
                 "(steps, stepWeight) or fewer maxExtensions (analysis.compare or analysis.traffic)"
             )

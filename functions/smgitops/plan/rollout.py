@@ -197,9 +197,11 @@ class RolloutPlan(NamedTuple):
         if not found:
             return "alarm checks: none declared (the comparison or golden requests decide)"
         failed = self.rollout.max_failed_checks
+        if failed == 1:
+            return f"checks each step: {', '.join(found)}; rolls back after 1 failed check"
         return (
-            f"checks each step: {', '.join(found)}; rolls back after {failed} failed "
-            f"check{'s' if failed != 1 else ''}"
+            f"checks each step: {', '.join(found)}; rolls back after {failed} failed checks "
+            "in the rollout, each one before holds the step's weight for another interval"
         )
 
     def to_json(self) -> dict[str, Any]:

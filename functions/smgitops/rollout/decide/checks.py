@@ -41,13 +41,9 @@ def guard(ctx: TickContext) -> Decision | None:
     percent = status.weights.get(status.candidate.name, 0.0)
     failing = failing_alarms(ctx)
     if failing:
-        failed = status.failed_checks + 1
-        reason = failed_checks_reason(failing, f"at {percent:g} %")
-        limit = ctx.declaration.spec.rollout.max_failed_checks
-        if failed >= limit:
-            return rollback(ctx, reason, failed_checks=failed)
-        ctx.notes.append(f"failed check {failed}/{limit}: {reason}")
-        ctx.update(failed_checks=failed)
+        stop = failed_check(ctx, failed_checks_reason(failing, f"at {percent:g} %"))
+        if stop is not None:
+            return stop
     if ctx.observation.now > status.deadline_at and status.phase != Phase.PAUSED:
         return rollback(ctx, "deadline exceeded")  # a pause has its own timeout
     if ctx.endpoint is None:
@@ -58,6 +54,38 @@ def guard(ctx: TickContext) -> Decision | None:
     if not ctx.endpoint.hosts(status.candidate.name) and ctx.endpoint.status == IN_SERVICE:
         return rollback(ctx, "candidate variant is no longer on the endpoint")
     return None
+
+
+# The phases whose bake a failed check starts again: a step (a shadow run's included) and the
+# promotion's interval with the stable variant kept warm.
+HELD = frozenset({Phase.PROGRESSING, Phase.PROMOTING})
+
+
+def failed_check(ctx: TickContext, reason: str) -> Decision | None:
+    """One failed check counted (Flagger's ``failedChecks``): at ``maxFailedChecks`` the rollout
+    rolls back; below it the candidate keeps its weight and the step's bake starts again, so
+    only a whole interval that passes its checks moves traffic on. The count is the rollout's:
+    a step that passes does not reset it. The deadline is not moved."""
+    status = ctx.status
+    failed = status.failed_checks + 1
+    limit = ctx.declaration.spec.rollout.max_failed_checks
+    if failed >= limit:
+        return rollback(ctx, reason, failed_checks=failed)
+    said = f"failed check {failed}/{limit}: {_holding(ctx)}: {reason}"
+    ctx.notes.append(said)
+    if status.phase in HELD:  # status and history say why the step is baked again
+        ctx.update(failed_checks=failed, step_since=ctx.observation.now, reason=said)
+    else:  # paused at a gate or on an abTest's split: nothing moves on without promote
+        ctx.update(failed_checks=failed)
+    return None
+
+
+def _holding(ctx: TickContext) -> str:
+    status = ctx.status
+    if status.phase in HELD and status.shadow:
+        return f"holding the shadow run for another {ctx.step_interval}s"
+    percent = f"holding at {status.weights.get(status.candidate.name, 0.0):g} %"
+    return f"{percent} for another {ctx.step_interval}s" if status.phase in HELD else percent
 
 
 def failing_alarms(ctx: TickContext) -> list[AlarmView]:

@@ -352,6 +352,7 @@ def _progressing(ctx: TickContext) -> Decision:
     stop = judge(ctx)
     if stop is not None:
         return stop
+    ctx.update(reason="")  # the step passed: a held step's "failed check n/m: holding" is over
     if ctx.status.shadow:
         return after_shadow(ctx)
     ctx.notes.append(f"step {ctx.status.step_index + 1} passed its checks")
@@ -389,6 +390,7 @@ def _promoting(ctx: TickContext) -> Decision:
     elapsed = elapsed_in_step(ctx)
     if elapsed < ctx.interval:
         return hold_weights(ctx, ctx.interval - elapsed)
+    ctx.update(reason="")  # the warm interval passed its checks (held or not)
     return enter_finalizing(ctx)
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from smgitops.declaration.models import Declaration
 from smgitops.rollout.decide import scaling
+from smgitops.rollout.decide.checks import failed_check
 from smgitops.rollout.decide.context import Decision, TickContext
 from smgitops.rollout.decide.resources import candidate_ref
 from smgitops.rollout.decide.transitions import rollback
@@ -102,8 +103,8 @@ def abort_now(
 ) -> Decision:
     """The abort path (alarm event or operator): weights to stable now, in one call.
 
-    An alarm event counts as one failed check (``maxFailedChecks`` still applies); an operator's
-    abort rolls back at once.
+    An alarm event counts as one failed check (``maxFailedChecks`` still applies: below it the
+    step is held, :func:`checks.failed_check`); an operator's abort rolls back at once.
     """
     ctx = TickContext(status, declaration, observation)
     if status.done or status.phase == Phase.ROLLING_BACK:
@@ -111,13 +112,8 @@ def abort_now(
     if status.phase == Phase.PENDING:  # nothing shifted yet: the next tick ends it cleanly
         ctx.notes.append(f"abort requested before the rollout began: {reason}")
         return ctx.decision(status.evolve(abort_requested=status.abort_requested or reason), 1)
-    if count_as_check:
-        failed = status.failed_checks + 1
-        limit = declaration.spec.rollout.max_failed_checks
-        if failed < limit:
-            ctx.notes.append(f"failed check {failed}/{limit}: {reason}")
-            return ctx.decision(status.evolve(failed_checks=failed), 1)
-        return rollback(ctx, reason, failed_checks=failed)
+    if count_as_check:  # below the limit the step is held, from the event on
+        return failed_check(ctx, reason) or ctx.decision(ctx.status, 1)
     return rollback(ctx, reason, abort_requested=status.abort_requested or reason)
 
 
