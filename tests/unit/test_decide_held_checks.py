@@ -202,3 +202,30 @@ def test_a_hold_keeps_the_steps_extensions_so_a_step_waits_at_most_its_maxextens
     world.alarms[ALARM] = "ALARM"
     held = tick(world, status).status
     assert held.extensions == 1 and held.reason.startswith("failed check 1/2: holding at 10 %")
+
+
+def test_an_alarm_event_while_finalizing_is_counted_without_claiming_a_hold() -> None:
+    world, status = _checked(steps=[50])
+    for _ in range(4):
+        status = tick(world, status, settle=False).status
+        world.settle()
+    assert status.phase == Phase.FINALIZING
+    event = "alarm a1 in ALARM at 100 %: Threshold Crossed"
+    counted = abort_now(
+        status.spec(), status, world.observe(status.endpoint), event, count_as_check=True
+    )
+    assert counted.notes == (f"failed check 1/2: {event}",)
+    assert counted.status.failed_checks == 1 and counted.status.step_since == status.step_since
+
+
+def test_a_failed_check_on_an_ab_test_split_held_until_promote_is_counted() -> None:
+    world, status = _checked(strategy="abTest", split=20)
+    _, trail = history(world, status, limit=5, before=_failing_at(4))
+    assert [(phase, percent) for phase, percent, *_ in trail] == [
+        ("Initializing", 0.0),
+        ("Progressing", 20.0),
+        ("Paused", 20.0),
+        ("Paused", 20.0),
+        ("Paused", 20.0),
+    ]
+    assert trail[4][3] == (f"failed check 1/2: holding at 20 %: {AT_10.replace('10', '20')}",)

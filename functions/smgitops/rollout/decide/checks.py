@@ -71,21 +71,27 @@ def failed_check(ctx: TickContext, reason: str) -> Decision | None:
     limit = ctx.declaration.spec.rollout.max_failed_checks
     if failed >= limit:
         return rollback(ctx, reason, failed_checks=failed)
-    said = f"failed check {failed}/{limit}: {_holding(ctx)}: {reason}"
+    said = f"failed check {failed}/{limit}: {_holding(ctx)}{reason}"
     ctx.notes.append(said)
     if status.phase in HELD:  # status and history say why the step is baked again
         ctx.update(failed_checks=failed, step_since=ctx.observation.now, reason=said)
-    else:  # paused at a gate or on an abTest's split: nothing moves on without promote
+    else:  # paused (nothing moves on without promote), or an alarm event between the phases
         ctx.update(failed_checks=failed)
     return None
 
 
 def _holding(ctx: TickContext) -> str:
+    """What the hold does, as ``holding …: `` (empty where nothing is held: an alarm event
+    while the candidate is being added or the stable removed)."""
     status = ctx.status
-    if status.phase in HELD and status.shadow:
-        return f"holding the shadow run for another {ctx.step_interval}s"
     percent = f"holding at {status.weights.get(status.candidate.name, 0.0):g} %"
-    return f"{percent} for another {ctx.step_interval}s" if status.phase in HELD else percent
+    if status.phase == Phase.PAUSED:
+        return f"{percent}: "
+    if status.phase not in HELD:
+        return ""
+    if status.shadow:
+        return f"holding the shadow run for another {ctx.step_interval}s: "
+    return f"{percent} for another {ctx.step_interval}s: "
 
 
 def failing_alarms(ctx: TickContext) -> list[AlarmView]:
