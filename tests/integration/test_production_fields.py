@@ -498,6 +498,41 @@ def test_serverless_blue_green_swaps_bakes_alone_and_cleans_up(engine: Engine) -
     assert not (old_models & _models(engine))  # the old model is deleted after the bake
 
 
+def test_serverless_blue_green_holds_its_bake_on_a_failed_check_below_the_limit(
+    engine: Engine,
+) -> None:
+    """maxFailedChecks: 2: an alarm event during the candidate's bake alone is counted and the
+    bake starts again from it; the stable is not removed at the bake's original end."""
+    from smgitops.rollout import naming
+
+    engine.deploy(full(SERVERLESS), C1)
+    new = full(
+        edit(
+            edit(_serverless_blue_green(), "/v42/", "/v43/"),
+            "{strategy: blueGreen,",
+            "{strategy: blueGreen, maxFailedChecks: 2,",
+        )
+    )
+    outcome = engine.start(new, C2)
+    engine.tick(new.name, outcome.rollout_id)  # Initializing: swapped
+    engine.tick(new.name, outcome.rollout_id)  # Progressing: the candidate bakes alone
+    baking = engine.service.store.get(new.name)
+    assert baking is not None and baking.step_since is not None
+    candidate = _config_variant_name(new)
+    alarm = naming.alarm_name(new.name, candidate, "Invocation5XXErrors", "Sum", "AWS/SageMaker")
+    engine.clock.now = baking.step_since + 20
+    assert engine.service.on_alarm(alarm, "Threshold Crossed") == [new.name]
+    engine.clock.now = baking.step_since + 30  # the bake's original end
+    held = engine.tick(new.name, outcome.rollout_id)
+    assert held.phase == Phase.PROGRESSING and held.wait_seconds == 20
+    status = engine.service.store.get(new.name)
+    assert status is not None and status.reason.startswith(
+        "failed check 1/2: holding at 100 % for another 30s: "
+    )
+    trail = engine.run(new.name, outcome.rollout_id)
+    assert [phase for phase, _ in trail] == [Phase.FINALIZING, Phase.SUCCEEDED]
+
+
 def test_serverless_blue_green_swaps_the_stable_back_on_a_failed_check(engine: Engine) -> None:
     import datetime as dt
 
