@@ -229,3 +229,15 @@ def test_a_failed_check_on_an_ab_test_split_held_until_promote_is_counted() -> N
         ("Paused", 20.0),
     ]
     assert trail[4][3] == (f"failed check 1/2: holding at 20 %: {AT_10.replace('10', '20')}",)
+
+
+def test_an_operators_promote_moves_a_held_step_on_and_the_count_stays() -> None:
+    world, status = _checked(steps=[10, 50])
+    for _ in range(2):
+        status = tick(world, status).status
+    world.alarms[ALARM] = "ALARM"
+    held = tick(world, status).status
+    world.alarms[ALARM] = "OK"
+    world.now = held.step_since or 0.0  # at once, the fresh interval not baked
+    promoted = tick(world, held.evolve(promote="step")).status
+    assert (promoted.step_index, promoted.failed_checks, promoted.reason) == (1, 1, "")
