@@ -117,8 +117,7 @@ def hold_weights(ctx: TickContext, wait: float) -> Decision:
     if not weights_live(ctx, ctx.status.weights):
         ctx.notes.append("re-applying intended weights")
         return ctx.decision(ctx.status, min(wait, ctx.poll), [set_weights(ctx, ctx.status.weights)])
-    sizing, again = scaling.ensure_floor(ctx)
-    return ctx.decision(ctx.status, min(wait, ctx.poll) if again else wait, sizing)
+    return ctx.decision(ctx.status, wait, scaling.ensure_floor(ctx))
 
 
 def elapsed_in_step(ctx: TickContext) -> float:

@@ -130,18 +130,17 @@ def floor_missing(ctx: TickContext, percent: float) -> bool:
     )
 
 
-def ensure_floor(ctx: TickContext) -> tuple[list[Action], bool]:
-    """During a bake: (the candidate's target raised to its floor if it is not there yet, and
-    whether to look again soon). Never in the tick that shifts traffic: a raised floor makes
-    Application Auto Scaling scale the variant at once (UpdateEndpointWeightsAndCapacities on
-    its behalf), which leaves the endpoint Updating, and SageMaker refuses a weights change
-    until that is done."""
+def ensure_floor(ctx: TickContext) -> list[Action]:
+    """During a bake: the candidate's target raised to its floor if it is not there yet. Never
+    in the tick that shifts traffic: a raised floor makes Application Auto Scaling scale the
+    variant at once (UpdateEndpointWeightsAndCapacities on its behalf), which leaves the
+    endpoint Updating, and SageMaker refuses a weights change until that is done. A bake's
+    tick sees the endpoint InService (busy ones wait first), when the service reads the
+    targets whenever autoscaling is declared."""
     share = floor_share(ctx)
     if share is None or not floor_missing(ctx, share):
-        return [], False
-    if ctx.observation.scaling is None:  # not read: the endpoint is not InService yet
-        return [], True
-    return size_candidate(ctx, share), False
+        return []
+    return size_candidate(ctx, share)
 
 
 def size_candidate(ctx: TickContext, percent: float) -> list[Action]:
