@@ -16,23 +16,25 @@ import pytest
 from smgitops.declaration.models import Declaration
 from smgitops.rollout.actions import Action, DeregisterScaling, RegisterScaling
 from smgitops.rollout.decide.scaling import POLICY_NAME
-from smgitops.rollout.status import Phase, RolloutStatus, VariantScaling
-from tests.builders import declaration_dict
+from smgitops.rollout.status import Phase, RolloutStatus, ScalingPolicy, VariantScaling
+from tests.builders import declaration, declaration_dict
 from tests.unit.fake_world import World
-from tests.unit.test_decide import NAME, run, start
+from tests.unit.test_decide import NAME, deployed, run, start
 from tests.unit.test_decide_history import history
 
 ALARM = "churn-5xx"
 HELD = {"DynamicScalingInSuspended": True}
 
 
-def scaled(version: int, count: int = 3, **rollout: Any) -> Declaration:
-    """instanceCount ``count``; autoscaling between 1 and 8 instances."""
+def scaled(
+    version: int, count: int = 3, metric: str = "InvocationsPerInstance", **rollout: Any
+) -> Declaration:
+    """instanceCount ``count``; autoscaling between 1 and 8 instances on ``metric``."""
     data = declaration_dict(version=version, instance_count=count, **rollout)
     data["spec"]["autoscaling"] = {
         "minInstances": 1,
         "maxInstances": 8,
-        "target": {"metric": "InvocationsPerInstance", "value": 100},
+        "target": {"metric": metric, "value": 100},
     }
     return Declaration.model_validate(data)
 
@@ -237,3 +239,79 @@ def test_the_world_refuses_an_update_that_removes_a_scalable_target() -> None:
     with pytest.raises(AssertionError, match="removes scalable"):
         world.apply([UpdateEndpoint(endpoint=NAME, config=world.endpoints[NAME].config)])
     assert deployed.phase == Phase.SUCCEEDED
+
+
+def test_each_variants_policy_tracks_its_own_metric() -> None:
+    world = World(targets={})
+    first, _ = run(world, start(scaled(1, metric="CPUUtilization"), world, "1" * 40))
+    status = start(scaled(2, metric="CPUUtilization", steps=[50]), world)
+    history(world, status)
+    policies = [
+        (action.variant, policy.configuration["CustomizedMetricSpecification"]["Dimensions"])
+        for action in world.applied
+        if isinstance(action, RegisterScaling)
+        for policy in action.policies
+    ]
+    dimensions = {
+        variant: [
+            {"Name": "EndpointName", "Value": NAME},
+            {"Name": "VariantName", "Value": variant},
+        ]
+        for variant in (first.candidate.name, status.candidate.name)
+    }
+    assert policies == [
+        (first.candidate.name, dimensions[first.candidate.name]),  # the first deploy's
+        (status.candidate.name, dimensions[status.candidate.name]),  # the floor for 100 %
+        (status.candidate.name, dimensions[status.candidate.name]),  # promoted: as declared
+    ]
+
+
+TEAM_TARGET = VariantScaling(
+    variant="set below",
+    min_capacity=1,
+    max_capacity=4,
+    suspended={},
+    policies=[ScalingPolicy(name="team-policy", configuration={"TargetValue": 70.0})],
+)
+
+
+def _scaled_outside_smgitops() -> tuple[World, str]:
+    """An endpoint deployed without spec.autoscaling whose variant a team registered itself."""
+    world = World(targets={})
+    stable = deployed(world).candidate.name
+    assert world.targets is not None
+    world.targets[stable] = TEAM_TARGET.model_copy(update={"variant": stable})
+    return world, stable
+
+
+def test_a_target_registered_outside_smgitops_is_held_then_released_with_a_warning() -> None:
+    world, stable = _scaled_outside_smgitops()
+    final, trail = history(world, start(declaration(version=2, steps=[50]), world))
+    assert trail[0][3][0] == f"stable {stable}: scale-in suspended until the rollout ends"
+    assert trail[-2][3][1:] == (
+        f"deregistering {stable} from autoscaling before it is removed",
+        f"{stable} was a scalable target registered outside smgitops: the new variant is not "
+        "scaled; declare spec.autoscaling to carry scaling through rollouts",
+    )
+    assert trail[-1][4] == ("DeleteUnused",)  # nothing registered for the new variant
+    assert final.phase == Phase.SUCCEEDED and world.targets == {}
+
+
+def test_a_rollback_puts_a_target_registered_outside_smgitops_back_as_it_was() -> None:
+    world, stable = _scaled_outside_smgitops()
+    world.alarms[ALARM] = "OK"
+    status = start(declaration(version=2, steps=[50], analysis={"alarms": [ALARM]}), world)
+
+    def breach(index: int, world: World, status: RolloutStatus) -> RolloutStatus:
+        if index == 2:
+            world.alarms[ALARM] = "ALARM"
+        return status
+
+    final, trail = history(world, status, before=breach)
+    assert trail[-1][3:] == (
+        ("rolled back: the candidate is off the endpoint",
+         f"stable {stable}: autoscaling as it was before the rollout"),
+        ("RegisterScaling", "DeleteUnused"),
+    )  # fmt: skip
+    assert final.phase == Phase.ROLLED_BACK
+    assert world.targets == {stable: TEAM_TARGET.model_copy(update={"variant": stable})}

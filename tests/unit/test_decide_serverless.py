@@ -162,3 +162,39 @@ def test_a_serverless_swap_that_sagemaker_refuses_leaves_the_stable_serving() ->
     assert world.endpoints[NAME].config == stable_config
     assert world.models == {deployed.candidate.model}
     assert list(world.configs) == [stable_config]
+
+
+INTO_SERVERLESS = (
+    "SageMaker cannot turn an instance-based endpoint into a serverless one (UpdateEndpoint "
+    "answers ValidationError): delete the endpoint and push again, or declare the serverless "
+    "model under another endpoint name"
+)
+SIDE_BY_SIDE = (
+    "canary serves the stable and the new variant side by side, and SageMaker allows one "
+    "production variant on a serverless endpoint: use strategy blueGreen or allAtOnce to move "
+    "this endpoint off serverless"
+)
+
+
+@pytest.mark.parametrize(
+    ("serverless_endpoint_first", "refused"),
+    [(False, INTO_SERVERLESS), (True, SIDE_BY_SIDE)],
+    ids=["instances to serverless", "serverless to instances by canary"],
+)
+def test_a_rollout_sagemaker_would_refuse_on_a_serverless_endpoint_fails_before_anything(
+    serverless_endpoint_first: bool, refused: str
+) -> None:
+    if serverless_endpoint_first:
+        world, _ = serverless_endpoint()
+        candidate = declaration(version=2, steps=[50])
+    else:
+        world = World()
+        run(world, start(declaration(version=1), world, "1" * 40))
+        candidate = serverless(2)
+    endpoint_before = (world.endpoints[NAME].config, dict(world.endpoints[NAME].weights))
+    applied = len(world.applied)
+    final, trail = history(world, start(candidate, world))
+    assert trail == [("Failed", None, 0, (refused,), ())]
+    assert final.reason == refused
+    assert world.applied[applied:] == []  # nothing created, nothing changed
+    assert (world.endpoints[NAME].config, world.endpoints[NAME].weights) == endpoint_before
