@@ -7,6 +7,7 @@ outcome table (docs/reliability.md)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -18,8 +19,10 @@ from smgitops.local.emulator.sagemaker import lifecycle
 from smgitops.rollout import naming
 from smgitops.rollout.actions import UpdateEndpoint
 from smgitops.rollout.decide import candidate_ref
+from smgitops.rollout.operate import Operating
 from smgitops.rollout.status import Phase
 from tests.support.faults import (
+    ENDS,
     Bursts,
     Canary,
     CrashAfter,
@@ -37,6 +40,7 @@ from tests.support.faults import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from smgitops.rollout.tick import TickResult
     from tests.integration.conftest import Engine
 
 # --- throttling ---------------------------------------------------------------------------------
@@ -278,16 +282,84 @@ CRASH = "Tick crashing after acting, before persisting"
 KINDS: dict[str, type[Exception]] = {"transient": TransientError, "timeout": LambdaTimeout}
 
 
-CLEANUP = frozenset({"DeleteAlarms", "DeleteUnused"})  # the actions of the last tick
+SCALING = {
+    "minInstances": 1,
+    "maxInstances": 3,
+    "target": {"metric": "InvocationsPerInstance", "value": 200},
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One rollout to crash: its strategy settings, whether an alarm rolls it back, whether
+    both versions declare autoscaling."""
+
+    label: str
+    spec: dict[str, Any] = field(default_factory=dict)
+    rollback: bool = False
+    autoscaling: bool = False
+
+    @property
+    def report_only(self) -> bool:
+        """A shadow run that stops: it succeeds with the stable model still serving."""
+        return self.spec.get("strategy") == "shadow" and "shadow" not in self.spec
+
+    @property
+    def expected(self) -> Phase:
+        return Phase.ROLLED_BACK if self.rollback else Phase.SUCCEEDED
+
+    def serving(self, canary: Canary, phase: Phase) -> str:
+        succeeded = phase == Phase.SUCCEEDED and not self.report_only
+        return canary.candidate_variant if succeeded else canary.stable
+
+    def target(self) -> tuple[int, int, bool] | None:
+        """The serving variant's scalable target at the end: the declared range, not suspended
+        (the candidate's after a promotion, the stable's as it was after a rollback)."""
+        return (
+            (SCALING["minInstances"], SCALING["maxInstances"], False) if self.autoscaling else None
+        )
+
+    def begin(self, engine: Engine, name: str) -> Canary:
+        scaling = SCALING if self.autoscaling else None
+        return Canary.begin(engine, name, rollback=self.rollback, autoscaling=scaling, **self.spec)
+
+
+STRATEGIES: dict[str, dict[str, Any]] = {
+    "canary": {},
+    "linear": {"strategy": "linear", "stepWeight": 50},
+    "blueGreen": {"strategy": "blueGreen"},
+    "abTest": {"strategy": "abTest", "split": 30},
+    "shadow": {"strategy": "shadow"},
+    "shadow-then-canary": {"strategy": "shadow", "shadow": {"then": "canary"}},
+}
+PLANS = [
+    *(Plan(label, spec) for label, spec in STRATEGIES.items()),
+    *(Plan(f"{label} alarm-rollback", spec, rollback=True) for label, spec in STRATEGIES.items()),
+    Plan("allAtOnce", {"strategy": "allAtOnce", "analysis": "none"}),
+    Plan("canary autoscaling", autoscaling=True),
+    Plan("canary autoscaling alarm-rollback", rollback=True, autoscaling=True),
+    Plan("allAtOnce autoscaling", {"strategy": "allAtOnce", "analysis": "none"}, autoscaling=True),
+]
+
+
+def _promote_when_paused(engine: Engine, name: str) -> Callable[[TickResult], None]:
+    """An operator promoting an abTest held at its split (recorded; the next tick acts)."""
+
+    def after(result: TickResult) -> None:
+        status = current_status(engine, name)
+        if result.phase == Phase.PAUSED and not status.promote:
+            Operating.promote(engine.service, name, by="tester")
+
+    return after
 
 
 def _crash_case(
-    engine: Engine, name: str, k: int, kind: type[Exception], rollback: bool
+    engine: Engine, name: str, k: int, kind: type[Exception], plan: Plan
 ) -> tuple[Canary, CrashAfter, Execution]:
-    canary = Canary.begin(engine, name, rollback=rollback)
-    crash = CrashAfter(engine.service, k, kind)
+    canary = plan.begin(engine, name)
+    crash = CrashAfter(engine.service, k, kind, name)
     try:
-        execution = canary.execute()
+        execution = canary.execute(_promote_when_paused(engine, name))
     finally:
         crash.restore()
     return canary, crash, execution
@@ -298,61 +370,80 @@ def _final_update(canary: Canary, crash: CrashAfter) -> bool:
     return isinstance(action, UpdateEndpoint) and action.config == _final_config(canary)
 
 
-@pytest.mark.parametrize("rollback", [False, True], ids=["canary", "alarm-rollback"])
+TIMED_OUT = "tick failed: LambdaTimeout"
+
+
+def _expectation(error: type[Exception], plan: Plan) -> str:
+    """What the table says the history shows, for ``error`` crashing ``plan``."""
+    if error is TransientError:
+        return "the same end and reason as without the crash"
+    if plan.rollback:
+        return f"RolledBack; reason: the alarm's, or '{TIMED_OUT}' when the tick died first"
+    return (
+        f"RolledBack with reason '{TIMED_OUT}' (Succeeded when the tick that died had begun "
+        "in Finalizing)"
+    )
+
+
+@pytest.mark.parametrize("plan", PLANS, ids=[p.label.replace(" ", "-") for p in PLANS])
 @pytest.mark.parametrize("kind", sorted(KINDS))
-def test_a_tick_crashing_after_each_action_converges(
-    engine: Engine, kind: str, rollback: bool
-) -> None:
+def test_a_tick_crashing_after_each_action_converges(engine: Engine, kind: str, plan: Plan) -> None:
     """For every action of the rollout, a tick dies right after it. ``transient`` (the write
-    failed: TransientError) is retried by the state machine and ends as if nothing happened;
-    ``timeout`` (Lambda killed) is caught into the rollback loop and ends RolledBack, or
-    Succeeded when the crash came after the last tick's clean-up."""
+    failed: TransientError) is retried by the state machine and ends as if nothing happened.
+    ``timeout`` (Lambda killed) is caught into the rollback loop with ``abortReason: tick
+    failed: LambdaTimeout``: fail closed, it ends RolledBack (stable alone, as before) unless
+    the tick that died had begun in Finalizing — the stable variant is off the endpoint and the
+    rollout past its decision, so that tick's work is finished: Succeeded. Either way the
+    endpoint serves one variant, the right one, with nothing left over, the config live before
+    the rollout is still recorded as the stable one, and the status and history say why."""
     error = KINDS[kind]
-    expected_clean = Phase.ROLLED_BACK if rollback else Phase.SUCCEEDED
-    reference, clean, _ = _crash_case(engine, f"crash-{kind}-{int(rollback)}-0", 0, error, rollback)
-    assert current_status(engine, reference.name).phase == expected_clean
+    slug = PLANS.index(plan)  # short names: inventory() tells them apart by a 36-char prefix
+    reference, clean, _ = _crash_case(engine, f"crash-{kind}-{slug}-0", 0, error, plan)
+    first = current_status(engine, reference.name)
+    assert first.phase == plan.expected, history_line(
+        engine.service, reference.name, reference.rollout_id
+    )
+    settled(reference.name, plan.serving(reference, first.phase), plan.target())
     actions = len(clean.applied)
-    assert actions >= 9, clean.applied
+    assert actions >= 4, clean.applied
     ends: set[str] = set()
     for k in range(1, actions + 1):
-        canary, crash, execution = _crash_case(
-            engine, f"crash-{kind}-{int(rollback)}-{k}", k, error, rollback
-        )
+        canary, crash, execution = _crash_case(engine, f"crash-{kind}-{slug}-{k}", k, error, plan)
         assert crash.crashed_after is not None and execution.errors == [error.__name__]
+        where = (k, crash.crashed_in, crash.crashed_after.kind)
         status = current_status(engine, canary.name)
         history = history_line(engine.service, canary.name, canary.rollout_id)
-        expected = expected_clean
-        if error is LambdaTimeout and not rollback:
-            finished = crash.crashed_after.kind in CLEANUP
-            expected = Phase.SUCCEEDED if finished else Phase.ROLLED_BACK
-            assert finished or status.reason == "tick failed: LambdaTimeout", history
-        assert status.phase == expected, (k, crash.crashed_after.kind, history)
-        succeeded = status.phase == Phase.SUCCEEDED
-        settled(canary.name, canary.candidate_variant if succeeded else canary.stable)
+        reasons = {first.reason.replace(reference.name, canary.name)}
+        expected = plan.expected
+        if error is LambdaTimeout and crash.crashed_in != Phase.FINALIZING:
+            expected = Phase.ROLLED_BACK
+            reasons = {TIMED_OUT} if not plan.rollback else {TIMED_OUT, *reasons}
+        assert (status.phase, execution.end) == (expected, ENDS[expected]), (where, history)
+        assert status.reason in reasons and status.reason in history, (where, history)
+        assert status.stable_config == canary.stable_config, where
+        assert inventory(canary.name).leaks() == [], (where, history)
+        settled(canary.name, plan.serving(canary, status.phase), plan.target())
         ends.add(str(status.phase))
-    path = "alarm rollback" if rollback else "canary"
     record(
         CRASH,
-        f"{path}: {kind} after each of its {actions} actions",
+        f"{plan.label}: {kind} after each of its {actions} actions",
         " or ".join(sorted(ends)),
-        "InService, 1 variant; nothing left over (at every crash point)",
-        "the same end as without the crash"
-        if error is TransientError or rollback
-        else "RolledBack with reason 'tick failed: LambdaTimeout' (Succeeded when the crash "
-        "came after the final clean-up)",
+        "InService, 1 variant (the right one); no model, config, alarm or scalable target left "
+        "over (at every crash point)",
+        _expectation(error, plan),
     )
 
 
 def test_a_tick_killed_after_the_finalize_update_still_ends_cleanly(engine: Engine) -> None:
     """The stable variant is already off the endpoint when the rollback loop starts: it must
     come back with the stable-only config, not with a weights call naming a missing variant."""
-    reference, clean, _ = _crash_case(engine, "reference", 0, LambdaTimeout, False)
+    reference, clean, _ = _crash_case(engine, "reference", 0, LambdaTimeout, PLANS[0])
     index = next(
         i
         for i, action in enumerate(clean.applied, start=1)
         if isinstance(action, UpdateEndpoint) and action.config == _final_config(reference)
     )
-    canary, crash, _ = _crash_case(engine, "crash-final", index, LambdaTimeout, False)
+    canary, crash, _ = _crash_case(engine, "crash-final", index, LambdaTimeout, PLANS[0])
     assert _final_update(canary, crash)
     status = current_status(engine, canary.name)
     found = inventory(canary.name)

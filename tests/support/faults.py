@@ -35,7 +35,7 @@ from smgitops.rollout import naming
 from smgitops.rollout.service import RolloutService
 from smgitops.rollout.status import Phase
 from smgitops.rollout.tick import TickResult
-from tests.builders import declaration
+from tests.builders import declaration_dict
 from tests.integration.conftest import Clock, Engine
 from tests.support.emulator import put_manual_alarm
 
@@ -129,12 +129,18 @@ class CrashAfter:
     """Make the service's adapters raise ``error`` right after they applied the ``k``-th action
     (1-based; 0 never): a tick that acted and died before it persisted."""
 
-    def __init__(self, service: RolloutService, k: int, error: type[Exception]) -> None:
+    def __init__(
+        self, service: RolloutService, k: int, error: type[Exception], endpoint: str = ""
+    ) -> None:
         self.k = k
         self.error = error
         self.applied: list[Action] = []
         self.crashed_after: Action | None = None
-        self._adapters: list[Any] = [service.sagemaker, service.cloudwatch]
+        # the stored phase when the tick died: the phase that tick began in
+        self.crashed_in: Phase | None = None
+        self._status = (lambda: service.store.get(endpoint)) if endpoint else (lambda: None)
+        adapters = [service.sagemaker, service.cloudwatch, service.autoscaling]
+        self._adapters: list[Any] = [a for a in adapters if a is not None]
         self._originals = [adapter.apply for adapter in self._adapters]
         for adapter, original in zip(self._adapters, self._originals, strict=True):
             adapter.apply = self._wrap(original)
@@ -145,6 +151,8 @@ class CrashAfter:
             self.applied.append(action)
             if len(self.applied) == self.k:
                 self.crashed_after = action
+                stored = self._status()
+                self.crashed_in = stored.phase if stored is not None else None
                 raise self.error(f"crashed after {action.kind}")
 
         return apply
@@ -252,6 +260,8 @@ class Inventory:
     status: str
     config: str
     weights: dict[str, float]
+    # variant -> (MinCapacity, MaxCapacity, scale-in suspended) of its scalable target
+    targets: dict[str, tuple[int, int, bool]] = field(default_factory=dict)
 
     def leaks(self) -> list[str]:
         """Resources nothing uses any more (empty for a settled endpoint)."""
@@ -264,6 +274,7 @@ class Inventory:
             [f"config {c}" for c in self.configs if c != self.config]
             + [f"model {m}" for m in self.models if m not in in_use_models]
             + [f"alarm {a}" for a in self.alarms]
+            + [f"scalable target of {v}" for v in self.targets if v not in self.weights]
         )
 
 
@@ -299,25 +310,44 @@ def inventory(endpoint: str) -> Inventory:
             if alarm.match(a["AlarmName"])
         )
     )
+    targets = _scalable_targets(endpoint)
     try:
         out = sm.describe_endpoint(EndpointName=endpoint)
     except sm.exceptions.ClientError:
-        return Inventory(models, configs, alarms, "absent", "", {})
+        return Inventory(models, configs, alarms, "absent", "", {}, targets)
     variants = out["ProductionVariants"]
     total = sum(v["DesiredWeight"] for v in variants) or 1.0
     weights = {v["VariantName"]: round(100 * v["DesiredWeight"] / total, 3) for v in variants}
     return Inventory(
-        models, configs, alarms, out["EndpointStatus"], out["EndpointConfigName"], weights
+        models, configs, alarms, out["EndpointStatus"], out["EndpointConfigName"], weights, targets
     )
 
 
-def settled(endpoint: str, variant: str) -> Inventory:
-    """Assert the endpoint serves ``variant`` alone, InService, and nothing is left over."""
+def _scalable_targets(endpoint: str) -> dict[str, tuple[int, int, bool]]:
+    """The endpoint's variants registered with Application Auto Scaling."""
+    prefix = f"endpoint/{endpoint}/variant/"
+    pages = clients.client("application-autoscaling").get_paginator("describe_scalable_targets")
+    return {
+        t["ResourceId"].removeprefix(prefix): (
+            int(t["MinCapacity"]),
+            int(t["MaxCapacity"]),
+            bool((t.get("SuspendedState") or {}).get("DynamicScalingInSuspended")),
+        )
+        for page in pages.paginate(ServiceNamespace="sagemaker")
+        for t in page["ScalableTargets"]
+        if t["ResourceId"].startswith(prefix)
+    }
+
+
+def settled(endpoint: str, variant: str, target: tuple[int, int, bool] | None = None) -> Inventory:
+    """Assert the endpoint serves ``variant`` alone, InService, and nothing is left over; the
+    variant's scalable target is ``target`` (min, max, scale-in suspended), or it has none."""
     found = inventory(endpoint)
     assert found.status == "InService", found
     assert found.weights == {variant: 100.0}, found  # never both variants left behind
     assert found.leaks() == [], found
     assert len(found.models) == 1 and len(found.configs) == 1, found
+    assert found.targets == ({variant: target} if target else {}), found
     return found
 
 
@@ -344,7 +374,10 @@ def current_status(engine: Engine, endpoint: str) -> RolloutStatus:
 @dataclass
 class Canary:
     """v1 deployed, then a canary [10, 50] to v2 with a generated 5xx alarm and, for the
-    rollback path, an existing alarm that goes to ALARM once the candidate takes traffic."""
+    rollback path, an existing alarm that goes to ALARM once the candidate takes traffic.
+
+    ``spec`` changes the candidate's rollout (another ``strategy``, its settings, ``analysis``);
+    ``autoscaling`` is declared on both versions (the stable variant has a scalable target)."""
 
     engine: Engine
     name: str
@@ -352,17 +385,32 @@ class Canary:
     stable: str
     candidate: Declaration
     alarm: str | None
+    stable_config: str = ""  # the endpoint config live before the rollout
 
     @classmethod
-    def begin(cls, engine: Engine, name: str, *, rollback: bool = False, **spec: Any) -> Canary:
-        engine.deploy(declaration(name, version=1), C1)
+    def begin(
+        cls,
+        engine: Engine,
+        name: str,
+        *,
+        rollback: bool = False,
+        autoscaling: dict[str, Any] | None = None,
+        **spec: Any,
+    ) -> Canary:
+        old = _declared(name, 1, autoscaling)
+        engine.deploy(old, C1)
         alarm = put_alarm(f"{name}-errors") if rollback else None
-        analysis = {"metrics": FIVE_XX, "alarms": [alarm] if alarm else []}
-        candidate = declaration(name, version=2, steps=[10, 50], analysis=analysis, **spec)
+        rollout = {
+            "steps": [10, 50],
+            "analysis": {"metrics": FIVE_XX, "alarms": [alarm] if alarm else []},
+            **spec,
+        }
+        candidate = _declared(name, 2, autoscaling, **rollout)
+        before = inventory(name).config
         outcome = engine.start(candidate, C2)
         assert outcome.kind == "started", outcome
-        stable = naming.variant_name(declaration(name, version=1))
-        return cls(engine, name, outcome.rollout_id, stable, candidate, alarm)
+        stable = naming.variant_name(old)
+        return cls(engine, name, outcome.rollout_id, stable, candidate, alarm, before)
 
     @property
     def candidate_variant(self) -> str:
@@ -397,6 +445,15 @@ class Canary:
         assert (status.phase, execution.end) == (expected, ENDS[expected]), history
         settled(self.name, self.candidate_variant if expected == Phase.SUCCEEDED else self.stable)
         assert str(expected) in history
+
+
+def _declared(
+    name: str, version: int, autoscaling: dict[str, Any] | None, **rollout: Any
+) -> Declaration:
+    raw = declaration_dict(name, version=version, **rollout)
+    if autoscaling is not None:
+        raw["spec"]["autoscaling"] = autoscaling
+    return Declaration.model_validate(raw)
 
 
 # --- the fault x outcome table ----------------------------------------------------------------

@@ -161,14 +161,18 @@ def test_a_stable_variant_missing_from_the_weights_counts_as_weight_zero() -> No
 
 
 def test_a_replayed_first_tick_keeps_the_config_the_endpoint_served_before() -> None:
-    """The replay sees the both-config live (candidate on it): the recorded one stays."""
+    """The replay sees the both-config live (candidate on it), so the first tick writes the
+    config it replaces ahead of its actions (still Pending); the replay keeps it."""
     world, status = rollout(steps=[50])
     first = tick(world, status)
     config = first.status.stable_config
-    assert config
+    assert config and first.ahead is not None
+    assert (first.ahead.phase, first.ahead.stable_config) == (Phase.PENDING, config)
+    assert first.ahead.stable == first.status.stable
     again = tick(world, status)  # the Pending status again, the candidate now on the endpoint
     assert again.status.stable_config == ""  # not the both-config: that is smgitops' own
-    assert tick(world, status.evolve(stable_config=config)).status.stable_config == config
+    replayed = tick(world, first.ahead)
+    assert replayed.status.stable_config == config and replayed.ahead is None
 
 
 def test_an_abort_while_pending_after_a_crash_that_added_the_candidate_removes_it() -> None:
@@ -176,8 +180,8 @@ def test_an_abort_while_pending_after_a_crash_that_added_the_candidate_removes_i
     tick(world, status)  # the both-config went live; the status was not persisted
     aborted = status.evolve(abort_requested="aborted by alice")
     decision = tick(world, aborted)
-    # the candidate is on the endpoint: not "ended before any change", a rollback follows
-    assert decision.status.phase == Phase.INITIALIZING
+    # the candidate is on the endpoint: not "ended before any change", a rollback
+    assert decision.status.phase == Phase.ROLLING_BACK
     final, _ = history(world, decision.status)
     assert final.phase == Phase.ROLLED_BACK and final.reason == "aborted by alice"
     assert world.percent(NAME) == {STABLE_VARIANT: 100.0}

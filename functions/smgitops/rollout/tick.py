@@ -1,7 +1,9 @@
 """The tick: load status → observe → decide (pure) → act → persist, once per state-machine loop.
 
 Idempotent: a tick that crashes between acting and persisting runs again on the old status and
-converges; a status changed under it (``ConflictError``) is reloaded and decided again.
+converges (what the actions erase — the config live before the rollout — is written ahead of
+them: ``Decision.ahead``); a status changed under it (``ConflictError``) is reloaded and decided
+again.
 """
 
 from __future__ import annotations
@@ -94,8 +96,11 @@ class Ticking(Engine):
         declaration = status.spec()
         observation = self.observe(status, declaration)
         decision = decide(declaration, status, observation)
+        written = status
+        if decision.ahead is not None:  # write-ahead: a replay of this tick finds it
+            written = self._persist(status, Decision((), decision.ahead, 0))
         decision = self._act(status, observation, decision)
-        saved = self._persist(status, decision)
+        saved = self._persist(written, decision)
         return self._result(saved, rollout_id, decision.wait_seconds, decision.gate)
 
     def _hold_at_gate(

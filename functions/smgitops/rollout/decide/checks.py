@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING
 from smgitops.rollout import freeze
 from smgitops.rollout.decide import scaling
 from smgitops.rollout.decide.context import BACKOFF_CAP_S, Decision, TickContext
-from smgitops.rollout.decide.resources import both_config, set_weights, weights_live
+from smgitops.rollout.decide.resources import (
+    both_config,
+    set_weights,
+    stable_only_config,
+    weights_live,
+)
 from smgitops.rollout.decide.transitions import rollback
 from smgitops.rollout.observation import (
     BUSY,
@@ -51,7 +56,11 @@ def guard(ctx: TickContext) -> Decision | None:
     if ctx.endpoint.status in FAILURES:
         why = ctx.endpoint.failure_reason or f"endpoint is {ctx.endpoint.status}"
         return rollback(ctx, f"endpoint failed: {why}")
-    if not ctx.endpoint.hosts(status.candidate.name) and ctx.endpoint.status == IN_SERVICE:
+    if (
+        not ctx.endpoint.hosts(status.candidate.name)
+        and ctx.endpoint.status == IN_SERVICE
+        and not shadow_reported(ctx)
+    ):
         return rollback(ctx, "candidate variant is no longer on the endpoint")
     return None
 
@@ -92,6 +101,22 @@ def _holding(ctx: TickContext) -> str:
     if status.shadow:
         return f"holding the shadow run for another {ctx.step_interval}s: "
     return f"{percent} for another {ctx.step_interval}s: "
+
+
+def shadow_reported(ctx: TickContext) -> bool:
+    """A shadow report (``then: stop``) past its duration with its stable-only config live: the
+    tick that ended the run removed the shadow variant and died before persisting. Its replay
+    judges the run again and goes on as that tick did (never a rollback for a variant it
+    removed itself)."""
+    status, ep = ctx.status, ctx.endpoint
+    return (
+        status.shadow
+        and status.phase == Phase.PROGRESSING
+        and ctx.declaration.spec.rollout.shadow.then == "stop"
+        and ep is not None
+        and ep.config == stable_only_config(ctx).name
+        and elapsed_in_step(ctx) >= ctx.step_interval
+    )
 
 
 def failing_alarms(ctx: TickContext) -> list[AlarmView]:

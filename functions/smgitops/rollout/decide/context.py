@@ -39,6 +39,11 @@ class Decision:
     # The final snapshot of a rollout that handed over to a newer one in this tick.
     superseded: RolloutStatus | None = None
     details: TickDetails = field(default_factory=TickDetails)  # for the history
+    # Written before any action is applied (same phase, no history record): what a replay of
+    # this tick could no longer observe once its actions ran, should it die before persisting
+    # ``status`` — the stable variant it replaces, the config live before the rollout, the
+    # stable's scaling as it was (the first tick that changes the endpoint).
+    ahead: RolloutStatus | None = None
 
 
 @dataclass

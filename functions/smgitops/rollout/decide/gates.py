@@ -69,9 +69,8 @@ def start_shadow(ctx: TickContext) -> Decision:
     actions: list[Action] = [
         create_model(ctx.declaration, ctx.observation.region, ctx.status.owner),
         config,
+        *_update_to(ctx, config.name),
     ]
-    if ctx.endpoint is None or ctx.endpoint.config != config.name:
-        actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=config.name))
     alarms = generated_alarms(ctx.declaration, ctx.status.candidate.name)
     if alarms:
         actions.append(PutAlarms(alarms=alarms))
@@ -99,11 +98,17 @@ def after_shadow(ctx: TickContext) -> Decision:
             weights=weights_at(ctx, 0.0),
             extensions=0,
         )
-        update = UpdateEndpoint(endpoint=ctx.status.endpoint, config=both.name)
         hold = scaling.hold_stable(ctx, ctx.status.stable_scaling)
-        return ctx.decision(status, ctx.poll, [both, *hold, update])
+        return ctx.decision(status, ctx.poll, [both, *hold, *_update_to(ctx, both.name)])
     stable_only = stable_only_config(ctx)
     ctx.notes.append("shadow report complete (then: stop): removing the shadow variant")
     status = ctx.status.evolve(phase=Phase.FINALIZING, reason="shadow report: passed, not promoted")
-    update = UpdateEndpoint(endpoint=ctx.status.endpoint, config=stable_only.name)
-    return ctx.decision(status, ctx.poll, [stable_only, update])
+    return ctx.decision(status, ctx.poll, [stable_only, *_update_to(ctx, stable_only.name)])
+
+
+def _update_to(ctx: TickContext, config: str) -> list[Action]:
+    """The endpoint onto ``config``, unless it is live already (a replay of a tick that died
+    after its update: SageMaker would start the same update again)."""
+    if ctx.endpoint is not None and ctx.endpoint.config == config:
+        return []
+    return [UpdateEndpoint(endpoint=ctx.status.endpoint, config=config)]

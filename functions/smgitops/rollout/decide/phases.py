@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from smgitops.declaration.models import Declaration, Strategy
@@ -68,7 +69,7 @@ from smgitops.rollout.observation import (
     Observation,
     failed_checks_reason,
 )
-from smgitops.rollout.status import Phase, RolloutStatus, VariantRef
+from smgitops.rollout.status import Phase, RolloutStatus, VariantRef, VariantScaling
 from smgitops.rollout.strategies import STEPPED, traffic_steps
 
 if TYPE_CHECKING:
@@ -125,20 +126,58 @@ def _refused(ctx: TickContext, reason: str) -> Decision | None:
 
 
 def _from_live(ctx: TickContext, ep: EndpointView, live: list[VariantRef]) -> Decision:
-    """The endpoint serves: its heaviest other variant becomes the stable one."""
-    candidate = ctx.status.candidate
+    """The endpoint serves: its heaviest other variant becomes the stable one.
+
+    The stable variant, the config live before the rollout and the stable's scaling are
+    written ahead of the first tick's actions (``Decision.ahead``): that tick changes the
+    endpoint, so a replay of it (the tick died before persisting) could not observe them any
+    more — an allAtOnce update has even removed the stable variant."""
+    before = ctx.status
+    candidate = before.candidate
     others = [v for v in live if v.name != candidate.name]
-    if not others:
+    recorded = before.stable  # set only by this rollout's own first tick, written ahead
+    if not others and recorded is None:
         return _already_live(ctx, ep)
     weights_by_name = {v.name: v.desired_weight for v in ep.variants}
-    stable = max(others, key=lambda v: weights_by_name.get(v.name, 0.0))
-    stable_config = ctx.status.stable_config or (
+    stable = max(others, key=lambda v: weights_by_name.get(v.name, 0.0)) if others else recorded
+    assert stable is not None  # noqa: S101 - others, or recorded
+    stable_config = before.stable_config or (
         ep.config if ep.variant(candidate.name) is None else ""
     )
-    stable_scaling = ctx.status.stable_scaling or scaling.observed(ctx, stable.name)
+    stable_scaling = before.stable_scaling or scaling.observed(ctx, stable.name)
     ctx.update(stable=stable, stable_config=stable_config, stable_scaling=stable_scaling)
-    if ctx.status.abort_requested and not ep.hosts(candidate.name):
-        return _ended_before_start(ctx, [both_config(ctx).name, shadow_config(ctx).name])
+    if ctx.status.abort_requested:
+        if not ep.hosts(candidate.name):
+            made = [both_config(ctx).name, shadow_config(ctx).name, final_config(ctx).name]
+            return _ended_before_start(ctx, made)
+        # the first tick changed the endpoint and died: the state machine asks for the abort;
+        # the rollback deletes what that tick may have made, its alarms too
+        made = [a.name for a in generated_alarms(ctx.declaration, candidate.name)]
+        return rollback(ctx, ctx.status.abort_requested, generated_alarms=made)
+    decision = _begin(ctx, ep, stable, stable_scaling, replay=not others)
+    if decision.status.done or not decision.actions or _recorded(ctx.status) == _recorded(before):
+        return decision
+    # phase_since: a replay's Pending time (its deadline's extension) counts from here
+    now = ctx.observation.now
+    return replace(decision, ahead=ctx.status.evolve(phase_since=now, updated_at=now))
+
+
+def _recorded(status: RolloutStatus) -> tuple[object, ...]:
+    """What the first tick writes ahead of its actions."""
+    return (status.stable, status.stable_config, status.stable_scaling, status.candidate)
+
+
+def _begin(
+    ctx: TickContext,
+    ep: EndpointView,
+    stable: VariantRef,
+    stable_scaling: VariantScaling | None,
+    *,
+    replay: bool,
+) -> Decision:
+    """The first tick's changes, by strategy (``replay``: the tick that replaced the stable
+    variant died before persisting; its update is done, the rest is done again)."""
+    candidate = ctx.status.candidate
     strategy = ctx.declaration.spec.rollout.strategy
     refused = serverless_refusal(stable, candidate, strategy) or quota_refusal(ctx, ep, stable)
     if refused:  # nothing is created
@@ -146,7 +185,8 @@ def _from_live(ctx: TickContext, ep: EndpointView, live: list[VariantRef]) -> De
         return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=refused), 0)
     if strategy == Strategy.ALL_AT_ONCE:
         ctx.notes.append("allAtOnce: replacing the model in one update")
-        ctx.update(candidate=scaling.sized_replacement(ctx))
+        if not replay:  # sized from the stable's live count (recorded with the candidate)
+            ctx.update(candidate=scaling.sized_replacement(ctx))
         return _replace_all(ctx)
     if swapped(ctx):
         return _swap(ctx)
@@ -177,7 +217,9 @@ def _ended_before_start(ctx: TickContext, configs: list[str]) -> Decision:
     """Aborted while Pending: nothing reached the endpoint; remove what a crashed tick made."""
     ctx.notes.append("ended before any change to the endpoint")
     ended = ctx.status.evolve(phase=Phase.ROLLED_BACK, reason=ctx.status.abort_requested)
-    return ctx.decision(ended, 0, cleanup(ctx, configs, [ctx.status.candidate.model]))
+    # the stable's scaling as recorded: a crashed tick may have suspended its scale-in
+    restore = scaling.restore_stable(ctx)
+    return ctx.decision(ended, 0, restore + cleanup(ctx, configs, [ctx.status.candidate.model]))
 
 
 def _already_live(ctx: TickContext, ep: EndpointView) -> Decision:
@@ -244,9 +286,10 @@ def _replace_all(ctx: TickContext) -> Decision:
         create_model(ctx.declaration, ctx.observation.region, ctx.status.owner),
         final,
     ]
-    if ctx.status.stable is not None:
-        actions += scaling.release(ctx, ctx.status.stable.name)
-    actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=final.name))
+    if ctx.endpoint is None or ctx.endpoint.config != final.name:  # not already replaced
+        if ctx.status.stable is not None:
+            actions += scaling.release(ctx, ctx.status.stable.name)
+        actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=final.name))
     status = ctx.status.evolve(phase=Phase.FINALIZING, weights={ctx.status.candidate.name: 100.0})
     return ctx.decision(status, ctx.poll, actions)
 
@@ -259,8 +302,9 @@ def _swap(ctx: TickContext) -> Decision:
     actions: list[Action] = [
         create_model(ctx.declaration, ctx.observation.region, ctx.status.owner),
         final,
-        UpdateEndpoint(endpoint=ctx.status.endpoint, config=final.name),
     ]
+    if ctx.endpoint is None or ctx.endpoint.config != final.name:  # not already swapped
+        actions.append(UpdateEndpoint(endpoint=ctx.status.endpoint, config=final.name))
     alarms = generated_alarms(ctx.declaration, ctx.status.candidate.name)
     if alarms:
         actions.append(PutAlarms(alarms=alarms))
@@ -412,6 +456,8 @@ def _finalizing(ctx: TickContext) -> Decision:
     models: list[str] = []
     if stable is not None:
         configs += [both_config(ctx).name, stable_only_config(ctx).name]
+        if ctx.declaration.spec.rollout.strategy == Strategy.SHADOW:  # then: canary
+            configs.append(shadow_config(ctx).name)
         if stable.model != ctx.status.candidate.model:
             models.append(stable.model)
     ctx.notes.append("rollout succeeded; old variant removed")
