@@ -434,6 +434,74 @@ def test_a_tick_crashing_after_each_action_converges(engine: Engine, kind: str, 
     )
 
 
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_first_deploy_crashing_after_each_action_converges(engine: Engine, kind: str) -> None:
+    """A first deploy (the rollout creates the endpoint), its tick dying after each action.
+    ``transient``: retried, the endpoint is created, Succeeded ("created"). ``timeout``: the
+    rollback loop asks for an abort; before the endpoint exists nothing is left (RolledBack),
+    after CreateEndpoint there is nothing to roll back to, so the rollout ends Failed with the
+    reason, the new endpoint left serving for a person to look at — as a timeout in the next
+    tick (Initializing) ends — never Succeeded as if the model had been live before."""
+    error = KINDS[kind]
+
+    def crashed(k: int) -> tuple[Canary, CrashAfter, Execution]:
+        canary = Canary.begin(engine, f"first-{kind}-{k}", first=True, analysis="none")
+        crash = CrashAfter(engine.service, k, error, canary.name)
+        try:
+            return canary, crash, canary.execute()
+        finally:
+            crash.restore()
+
+    reference, clean, _ = crashed(0)
+    assert current_status(engine, reference.name).phase == Phase.SUCCEEDED
+    settled(reference.name, reference.candidate_variant)
+    assert [a.kind for a in clean.applied] == [
+        "CreateModel",
+        "CreateEndpointConfig",
+        "CreateEndpoint",
+    ]
+    ends: set[str] = set()
+    for k in range(1, len(clean.applied) + 1):
+        canary, crash, execution = crashed(k)
+        assert crash.crashed_after is not None and execution.errors == [error.__name__]
+        where = (k, crash.crashed_after.kind)
+        status = current_status(engine, canary.name)
+        history = history_line(engine.service, canary.name, canary.rollout_id)
+        found = inventory(canary.name)
+        ends.add(str(status.phase))
+        if error is TransientError:
+            assert (status.phase, status.reason, execution.end) == (
+                Phase.SUCCEEDED,
+                "created",
+                "Done",
+            ), (where, history)
+            settled(canary.name, canary.candidate_variant)
+        elif crash.crashed_after.kind != "CreateEndpoint":
+            assert (status.phase, execution.end) == (Phase.ROLLED_BACK, "RolledBack"), (
+                where,
+                history,
+            )
+            assert (found.status, found.models, found.configs) == ("absent", (), ()), where
+        else:
+            assert (status.phase, execution.end) == (Phase.FAILED, "Failed"), (where, history)
+            assert status.reason == TIMED_OUT and TIMED_OUT in history, (where, history)
+            assert found.status == "InService" and found.leaks() == [], (where, found)
+            assert found.weights == {canary.candidate_variant: 100.0}, found
+    record(
+        CRASH,
+        f"first deploy: {kind} after each of its {len(clean.applied)} actions",
+        " or ".join(sorted(ends)),
+        "InService, 1 variant (the new one); nothing left over (at every crash point)"
+        if error is TransientError
+        else "no endpoint, nothing left (crash before CreateEndpoint); the new endpoint, "
+        "InService, nothing left over (after it)",
+        "the same end and reason as without the crash"
+        if error is TransientError
+        else f"RolledBack before the endpoint exists; after CreateEndpoint Failed with reason "
+        f"'{TIMED_OUT}' (nothing to roll back to)",
+    )
+
+
 def test_a_tick_killed_after_the_finalize_update_still_ends_cleanly(engine: Engine) -> None:
     """The stable variant is already off the endpoint when the rollback loop starts: it must
     come back with the stable-only config, not with a weights call naming a missing variant."""

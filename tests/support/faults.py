@@ -395,10 +395,14 @@ class Canary:
         *,
         rollback: bool = False,
         autoscaling: dict[str, Any] | None = None,
+        first: bool = False,
         **spec: Any,
     ) -> Canary:
+        """``first``: no v1, the rollout creates the endpoint (``stable`` is then v1's name,
+        never deployed)."""
         old = _declared(name, 1, autoscaling)
-        engine.deploy(old, C1)
+        if not first:
+            engine.deploy(old, C1)
         alarm = put_alarm(f"{name}-errors") if rollback else None
         rollout = {
             "steps": [10, 50],
@@ -406,7 +410,7 @@ class Canary:
             **spec,
         }
         candidate = _declared(name, 2, autoscaling, **rollout)
-        before = inventory(name).config
+        before = "" if first else inventory(name).config
         outcome = engine.start(candidate, C2)
         assert outcome.kind == "started", outcome
         stable = naming.variant_name(old)

@@ -103,6 +103,8 @@ def _pending(ctx: TickContext) -> Decision:
     if ep.status != IN_SERVICE:
         reason = f"endpoint is {ep.status}: {ep.failure_reason}".rstrip(": ")
         return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
+    if ctx.status.first_deploy:
+        return _created(ctx)
     if ctx.observation.config_missing:
         reason = (
             f"the endpoint's live config {ep.config} no longer exists (deleted outside "
@@ -259,6 +261,19 @@ def _already_live(ctx: TickContext, ep: EndpointView) -> Decision:
     return ctx.decision(status, 0, actions)
 
 
+def _created(ctx: TickContext) -> Decision:
+    """The endpoint this rollout created (``first_deploy`` written ahead): the tick that
+    created it died before persisting. An abort (the state machine's, for that tick) has
+    nothing to roll back to: Failed, the new endpoint left for a person; otherwise on as the
+    tick would have gone, to Initializing — never "already live"."""
+    if ctx.status.abort_requested:
+        return rollback(ctx, ctx.status.abort_requested)
+    candidate = ctx.status.candidate.name
+    ctx.notes.append(f"endpoint {ctx.status.endpoint} created with {candidate}")
+    status = ctx.status.evolve(phase=Phase.INITIALIZING, weights={candidate: 100.0})
+    return ctx.decision(status, ctx.poll)
+
+
 def _first_deploy(ctx: TickContext) -> Decision:
     final = final_config(ctx)
     ctx.notes.append(f"creating endpoint {ctx.status.endpoint} with {ctx.status.candidate.name}")
@@ -276,7 +291,13 @@ def _first_deploy(ctx: TickContext) -> Decision:
         first_deploy=True,
         weights={ctx.status.candidate.name: 100.0},
     )
-    return ctx.decision(status, ctx.poll, actions)
+    decision = ctx.decision(status, ctx.poll, actions)
+    if ctx.status.first_deploy:
+        return decision
+    # written ahead: a replay finds the endpoint its own, not an endpoint already live
+    now = ctx.observation.now
+    ahead = ctx.status.evolve(first_deploy=True, phase_since=now, updated_at=now)
+    return replace(decision, ahead=ahead)
 
 
 def _replace_all(ctx: TickContext) -> Decision:
