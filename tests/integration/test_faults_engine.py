@@ -292,12 +292,13 @@ SCALING = {
 @dataclass(frozen=True)
 class Plan:
     """One rollout to crash: its strategy settings, whether an alarm rolls it back, whether
-    both versions declare autoscaling."""
+    both versions declare autoscaling, or are serverless (blueGreen: a swap)."""
 
     label: str
     spec: dict[str, Any] = field(default_factory=dict)
     rollback: bool = False
     autoscaling: bool = False
+    serverless: bool = False
 
     @property
     def report_only(self) -> bool:
@@ -320,10 +321,17 @@ class Plan:
         )
 
     def begin(self, engine: Engine, name: str) -> Canary:
-        scaling = SCALING if self.autoscaling else None
-        return Canary.begin(engine, name, rollback=self.rollback, autoscaling=scaling, **self.spec)
+        fields = {"autoscaling": SCALING} if self.autoscaling else {}
+        if self.serverless:
+            fields |= SERVERLESS
+        return Canary.begin(engine, name, rollback=self.rollback, fields=fields, **self.spec)
 
 
+SERVERLESS = {
+    "instanceType": None,
+    "instanceCount": None,
+    "serverless": {"memorySizeMB": 2048, "maxConcurrency": 20},
+}
 STRATEGIES: dict[str, dict[str, Any]] = {
     "canary": {},
     "linear": {"strategy": "linear", "stepWeight": 50},
@@ -339,6 +347,10 @@ PLANS = [
     Plan("canary autoscaling", autoscaling=True),
     Plan("canary autoscaling alarm-rollback", rollback=True, autoscaling=True),
     Plan("allAtOnce autoscaling", {"strategy": "allAtOnce", "analysis": "none"}, autoscaling=True),
+    Plan("blueGreen serverless swap", STRATEGIES["blueGreen"], serverless=True),
+    Plan(
+        "blueGreen serverless swap alarm-rollback", STRATEGIES["blueGreen"], True, serverless=True
+    ),
 ]
 
 

@@ -377,7 +377,9 @@ class Canary:
     rollback path, an existing alarm that goes to ALARM once the candidate takes traffic.
 
     ``spec`` changes the candidate's rollout (another ``strategy``, its settings, ``analysis``);
-    ``autoscaling`` is declared on both versions (the stable variant has a scalable target)."""
+    ``fields`` are spec fields of both versions (``autoscaling``: the stable variant has a
+    scalable target; ``serverless`` with ``instanceType``/``instanceCount`` None), a None value
+    removing the field."""
 
     engine: Engine
     name: str
@@ -394,13 +396,14 @@ class Canary:
         name: str,
         *,
         rollback: bool = False,
-        autoscaling: dict[str, Any] | None = None,
+        fields: dict[str, Any] | None = None,
         first: bool = False,
         **spec: Any,
     ) -> Canary:
         """``first``: no v1, the rollout creates the endpoint (``stable`` is then v1's name,
         never deployed)."""
-        old = _declared(name, 1, autoscaling)
+        # v1 created by the strategy the rollout uses (a serverless endpoint takes no canary)
+        old = _declared(name, 1, fields or {}, strategy=spec.get("strategy", "canary"))
         if not first:
             engine.deploy(old, C1)
         alarm = put_alarm(f"{name}-errors") if rollback else None
@@ -409,7 +412,7 @@ class Canary:
             "analysis": {"metrics": FIVE_XX, "alarms": [alarm] if alarm else []},
             **spec,
         }
-        candidate = _declared(name, 2, autoscaling, **rollout)
+        candidate = _declared(name, 2, fields or {}, **rollout)
         before = "" if first else inventory(name).config
         outcome = engine.start(candidate, C2)
         assert outcome.kind == "started", outcome
@@ -451,12 +454,13 @@ class Canary:
         assert str(expected) in history
 
 
-def _declared(
-    name: str, version: int, autoscaling: dict[str, Any] | None, **rollout: Any
-) -> Declaration:
+def _declared(name: str, version: int, fields: dict[str, Any], **rollout: Any) -> Declaration:
     raw = declaration_dict(name, version=version, **rollout)
-    if autoscaling is not None:
-        raw["spec"]["autoscaling"] = autoscaling
+    for key, value in fields.items():
+        if value is None:
+            raw["spec"].pop(key, None)
+        else:
+            raw["spec"][key] = value
     return Declaration.model_validate(raw)
 
 
