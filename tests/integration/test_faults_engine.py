@@ -339,6 +339,7 @@ STRATEGIES: dict[str, dict[str, Any]] = {
     "abTest": {"strategy": "abTest", "split": 30},
     "shadow": {"strategy": "shadow"},
     "shadow-then-canary": {"strategy": "shadow", "shadow": {"then": "canary"}},
+    "canary with gates": {"gates": ["beforeFirstStep", "beforePromotion"]},
 }
 PLANS = [
     *(Plan(label, spec) for label, spec in STRATEGIES.items()),
