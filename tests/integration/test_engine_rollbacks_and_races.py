@@ -1,7 +1,7 @@
 """Rollbacks and races on the emulator, without injected faults: rollbacks from real alarm
 states and a failed update, a newer push superseding, an older one never winning, a crash
 between acting and persisting, a stale writer, throttling. The injected faults, with the state
-machine's own error handling, are test_faults_engine.py."""
+machine's own error handling, are test_faults_engine.py and test_faults_crash.py."""
 
 from __future__ import annotations
 

@@ -32,6 +32,7 @@ from smgitops.declaration.models import Declaration
 from smgitops.errors import for_state_machine
 from smgitops.local.emulator.stepfunctions import ASL_PATH
 from smgitops.rollout import naming
+from smgitops.rollout.decide import candidate_ref
 from smgitops.rollout.service import RolloutService
 from smgitops.rollout.status import Phase
 from smgitops.rollout.tick import TickResult
@@ -422,6 +423,11 @@ class Canary:
     @property
     def candidate_variant(self) -> str:
         return naming.variant_name(self.candidate)
+
+    @property
+    def final_config(self) -> str:
+        """The candidate-only endpoint config the finalize step switches to."""
+        return naming.config_name(self.name, [candidate_ref(self.candidate)])
 
     def execute(
         self, after_tick: Callable[[TickResult], None] | None = None, *, trip: bool = True

@@ -2,7 +2,7 @@
 the one written ahead of the actions (``Decision.ahead``), the endpoint is already changed.
 
 The integration tests crash every action of every strategy against the emulator
-(tests/integration/test_faults_engine.py); these are the same replays tick by tick, pure.
+(tests/integration/test_faults_crash.py); these are the same replays tick by tick, pure.
 """
 
 from __future__ import annotations
