@@ -109,6 +109,10 @@ PLANS = [
     Plan("canary autoscaling", autoscaling=True),
     Plan("canary autoscaling alarm-rollback", rollback=True, autoscaling=True),
     Plan("allAtOnce autoscaling", {"strategy": "allAtOnce", "analysis": "none"}, autoscaling=True),
+    Plan("blueGreen autoscaling", STRATEGIES["blueGreen"], autoscaling=True),
+    Plan("blueGreen autoscaling alarm-rollback", STRATEGIES["blueGreen"], True, autoscaling=True),
+    Plan("shadow-then-canary autoscaling", STRATEGIES["shadow-then-canary"], autoscaling=True),
+    Plan("abTest autoscaling", STRATEGIES["abTest"], autoscaling=True),
     Plan("blueGreen serverless swap", STRATEGIES["blueGreen"], serverless=True),
     Plan(
         "blueGreen serverless swap alarm-rollback", STRATEGIES["blueGreen"], True, serverless=True
