@@ -13,10 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from smgitops.declaration.models import Declaration
 from smgitops.errors import TransientError
+from smgitops.rollout import naming
 from smgitops.rollout.actions import UpdateEndpoint
 from smgitops.rollout.operate import Operating
 from smgitops.rollout.status import Phase
+from tests.builders import declaration
 from tests.support.faults import (
     ENDS,
     Canary,
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
 # --- a tick that dies after acting, before persisting -------------------------------------------
 
 CRASH = "Tick crashing after acting, before persisting"
+C3 = "3" * 40
 KINDS: dict[str, type[Exception]] = {"transient": TransientError, "timeout": LambdaTimeout}
 
 
@@ -209,6 +213,77 @@ def test_a_tick_crashing_after_each_action_converges(engine: Engine, kind: str, 
         "InService, 1 variant (the right one); no model, config, alarm or scalable target left "
         "over (at every crash point)",
         _expectation(error, plan),
+    )
+
+
+def _superseded(engine: Engine, name: str, k: int, kind: type[Exception]) -> Superseding:
+    """v2's canary at 10 %, then v3 pushed (queued): v3's execution drives v2's rollback, the
+    hand-over and v3's own rollout, its ticks dying after the k-th action."""
+    canary = Canary.begin(engine, name)
+    for _ in range(2):  # Initializing, then the first step
+        engine.tick(name, canary.rollout_id)
+    assert current_status(engine, name).phase == Phase.PROGRESSING
+    newer = declaration(name, version=3, steps=[10, 50], analysis="none")
+    outcome = engine.start(newer, C3)
+    assert outcome.kind == "queued", outcome
+    crash = CrashAfter(engine.service, k, kind, name)
+    execution = Execution(engine.service, engine.clock, name, outcome.rollout_id)
+    try:
+        execution.run()
+    finally:
+        crash.restore()
+    return Superseding(canary, newer, outcome.rollout_id, crash, execution)
+
+
+@dataclass(frozen=True)
+class Superseding:
+    older: Canary
+    newer: Declaration
+    rollout_id: str
+    crash: CrashAfter
+    execution: Execution
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_superseded_rollout_crashing_after_each_action_converges(
+    engine: Engine, kind: str
+) -> None:
+    """The newer rollout's execution (v2 back to stable, hand-over, v3), a tick dying after
+    each action: v2 always ends Superseded; v3 ends Succeeded (``transient``), or, for a
+    ``timeout``, RolledBack to v1 with the reason unless its tick had begun in Finalizing."""
+    error = KINDS[kind]
+    clean = _superseded(engine, f"sup-{kind}-0", 0, error)
+    assert current_status(engine, clean.older.name).phase == Phase.SUCCEEDED
+    newest = naming.variant_name(clean.newer)
+    settled(clean.older.name, newest)
+    actions = len(clean.crash.applied)
+    ends: set[str] = set()
+    for k in range(1, actions + 1):
+        run = _superseded(engine, f"sup-{kind}-{k}", k, error)
+        name, crash = run.older.name, run.crash
+        assert crash.crashed_after is not None and run.execution.errors == [error.__name__]
+        where = (k, crash.crashed_in, crash.crashed_after.kind)
+        status = current_status(engine, name)
+        history = history_line(engine.service, name, run.rollout_id)
+        older = history_line(engine.service, name, run.older.rollout_id)
+        assert older.split(";")[0].endswith("Superseded"), (where, older)
+        expected, reason = Phase.SUCCEEDED, "promoted"
+        if error is LambdaTimeout and crash.crashed_in != Phase.FINALIZING:
+            expected, reason = Phase.ROLLED_BACK, TIMED_OUT
+        assert status.rollout_id == run.rollout_id, where
+        assert (status.phase, run.execution.end) == (expected, ENDS[expected]), (where, history)
+        assert status.reason == reason and reason in history, (where, history)
+        assert status.stable_config == run.older.stable_config, where
+        assert inventory(name).leaks() == [], (where, history)
+        settled(name, newest if expected == Phase.SUCCEEDED else run.older.stable)
+        ends.add(str(status.phase))
+    record(
+        CRASH,
+        f"superseded canary (v2 at 10 %, v3 queued): {kind} after each of the {actions} "
+        "actions of v3's execution",
+        " or ".join(sorted(ends)),
+        "InService, 1 variant (the right one); nothing left over (at every crash point)",
+        "v2 Superseded; v3 " + _expectation(error, PLANS[0]),
     )
 
 
