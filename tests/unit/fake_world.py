@@ -26,7 +26,13 @@ from smgitops.rollout.actions import (
     UpdateEndpoint,
 )
 from smgitops.rollout.decide import needs
-from smgitops.rollout.observation import AlarmView, EndpointView, LiveVariant, Observation
+from smgitops.rollout.observation import (
+    AlarmView,
+    EndpointView,
+    InstanceQuota,
+    LiveVariant,
+    Observation,
+)
 from smgitops.rollout.status import Phase, VariantRef, VariantScaling
 
 if TYPE_CHECKING:
@@ -42,6 +48,8 @@ class Endpoint:
     pending_config: str = ""
     failure_reason: str = ""
     shadows: list[str] = field(default_factory=list)
+    # instances each variant runs (current = desired), when a test sets them; unset: 0
+    instances: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -59,6 +67,9 @@ class World:
     # Application Auto Scaling's scalable targets by variant; None: the service has no
     # autoscaling port (observations carry no scaling, as before autoscaling existed).
     targets: dict[str, VariantScaling] | None = None
+    # Service Quotas' instance quotas, read (as the service reads them) in Pending only
+    quotas: list[InstanceQuota] = field(default_factory=list)
+    quota_unreadable: str = ""
 
     def apply(self, actions: tuple[Action, ...] | list[Action]) -> None:
         for action in actions:
@@ -168,7 +179,13 @@ class World:
                 failure_reason=endpoint.failure_reason,
                 shadow_variants=list(endpoint.shadows),
                 variants=[
-                    LiveVariant(name=n, current_weight=w, desired_weight=w)
+                    LiveVariant(
+                        name=n,
+                        current_weight=w,
+                        desired_weight=w,
+                        current_instance_count=endpoint.instances.get(n, 0),
+                        desired_instance_count=endpoint.instances.get(n, 0),
+                    )
                     for n, w in endpoint.weights.items()
                 ],
             )
@@ -190,6 +207,8 @@ class World:
             now=self.now,
             endpoint=view,
             config_variants=variants,
+            # the live config deleted behind smgitops' back (DescribeEndpointConfig: NotFound)
+            config_missing=with_config and endpoint is not None and variants is None,
             alarms={
                 n: AlarmView(name=n, state=s, reason=f"{n} breached")
                 for n, s in self.alarms.items()
@@ -208,6 +227,9 @@ class World:
         scaling = self._scaling(declaration, status, observation.endpoint)
         if scaling is not None:
             observation = observation.model_copy(update={"scaling": scaling})
+        if status.phase == Phase.PENDING:
+            quotas = {"quotas": list(self.quotas), "quota_unreadable": self.quota_unreadable}
+            observation = observation.model_copy(update=quotas)
         floor = declaration.spec.rollout.analysis.floor
         if isinstance(floor, TrafficSpec) and "judgement" in needs(
             declaration, status, observation

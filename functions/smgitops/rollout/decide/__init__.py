@@ -22,7 +22,7 @@ from smgitops.declaration.metrics import namespace_of
 from smgitops.rollout.decide.checks import needs
 from smgitops.rollout.decide.context import Decision, TickContext
 from smgitops.rollout.decide.gates import BEFORE_FIRST_STEP, BEFORE_PROMOTION
-from smgitops.rollout.decide.phases import PHASES, SUPPORTED, decide
+from smgitops.rollout.decide.phases import PHASES, decide
 from smgitops.rollout.decide.requests import (
     abort_now,
     new_status,
@@ -41,7 +41,6 @@ __all__ = [
     "BEFORE_PROMOTION",
     "MANAGED_TAGS",
     "PHASES",
-    "SUPPORTED",
     "Decision",
     "TickContext",
     "abort_now",

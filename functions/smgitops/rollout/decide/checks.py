@@ -126,8 +126,11 @@ def failing_alarms(ctx: TickContext) -> list[AlarmView]:
 
 
 def busy(ctx: TickContext) -> Decision | None:
-    if ctx.endpoint is None or ctx.endpoint.status in BUSY:
-        return ctx.wait(f"endpoint is {ctx.endpoint.status if ctx.endpoint else 'missing'}")
+    """Wait while the endpoint is being created or updated (a missing endpoint is its callers'
+    case: guard rolls back, Initializing waits a minute for it, before they ask)."""
+    ep = ctx.endpoint
+    if ep is not None and ep.status in BUSY:
+        return ctx.wait(f"endpoint is {ep.status}")
     return None
 
 
@@ -296,5 +299,5 @@ def judge(ctx: TickContext) -> Decision | None:
         )
         return ctx.decision(extended, ctx.step_interval)
     ctx.notes.append(reason if as_said else f"judged no worse than stable: {reason}")
-    ctx.update(extensions=0, reason="")
+    ctx.update(extensions=0)  # the step passed: its caller clears the extension's reason
     return None

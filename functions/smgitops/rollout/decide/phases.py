@@ -70,26 +70,19 @@ from smgitops.rollout.observation import (
     failed_checks_reason,
 )
 from smgitops.rollout.status import Phase, RolloutStatus, VariantRef, VariantScaling
-from smgitops.rollout.strategies import STEPPED, traffic_steps
+from smgitops.rollout.strategies import traffic_steps
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-SUPPORTED = STEPPED | {Strategy.ALL_AT_ONCE, Strategy.SHADOW}
 
 
 def _pending(ctx: TickContext) -> Decision:
     if ctx.status.abort_requested and ctx.endpoint is None:
         return _ended_before_start(ctx, [final_config(ctx).name])
-    strategy = ctx.declaration.spec.rollout.strategy
-    reason = "" if strategy in SUPPORTED else f"strategy {strategy} is not yet supported"
     try:
         resolve_image(ctx.declaration.spec.model, ctx.observation.region)
     except ImageResolutionError as exc:
-        reason = str(exc)
-    if reason:  # nothing is created
-        ctx.notes.append(reason)
-        return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
+        return _fails_before_start(ctx, str(exc))
     waiting = approval(ctx) or freeze_window(ctx)
     if waiting is not None:
         return waiting
@@ -101,30 +94,33 @@ def _pending(ctx: TickContext) -> Decision:
     if ep.status in BUSY:
         return ctx.wait(f"waiting for the endpoint to leave {ep.status}")
     if ep.status != IN_SERVICE:
-        reason = f"endpoint is {ep.status}: {ep.failure_reason}".rstrip(": ")
-        return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
+        return _fails_before_start(
+            ctx, f"endpoint is {ep.status}: {ep.failure_reason}".rstrip(": ")
+        )
     if ctx.status.first_deploy:
         return _created(ctx)
     if ctx.observation.config_missing:
-        reason = (
+        return _fails_before_start(
+            ctx,
             f"the endpoint's live config {ep.config} no longer exists (deleted outside "
             "smgitops), so its variants cannot be kept as the stable one; recreate that config, "
-            "or update the endpoint to an existing one, and push again"
+            "or update the endpoint to an existing one, and push again",
         )
-        ctx.notes.append(reason)
-        return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
     live = ctx.observation.config_variants
     if live is None:
         return ctx.wait("endpoint config not observed yet")
     return _from_live(ctx, ep, live)
 
 
-def _refused(ctx: TickContext, reason: str) -> Decision | None:
-    """The rollout fails before anything is created, with ``reason`` (None: no reason)."""
-    if not reason:
-        return None
+def _fails_before_start(ctx: TickContext, reason: str) -> Decision:
+    """The rollout fails before anything is created, saying ``reason``."""
     ctx.notes.append(reason)
     return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=reason), 0)
+
+
+def _refused(ctx: TickContext, reason: str) -> Decision | None:
+    """The rollout fails before anything is created, with ``reason`` (None: no reason)."""
+    return _fails_before_start(ctx, reason) if reason else None
 
 
 def _from_live(ctx: TickContext, ep: EndpointView, live: list[VariantRef]) -> Decision:
@@ -182,9 +178,8 @@ def _begin(
     candidate = ctx.status.candidate
     strategy = ctx.declaration.spec.rollout.strategy
     refused = serverless_refusal(stable, candidate, strategy) or quota_refusal(ctx, ep, stable)
-    if refused:  # nothing is created
-        ctx.notes.append(refused)
-        return ctx.decision(ctx.status.evolve(phase=Phase.FAILED, reason=refused), 0)
+    if refused:
+        return _fails_before_start(ctx, refused)
     if strategy == Strategy.ALL_AT_ONCE:
         ctx.notes.append("allAtOnce: replacing the model in one update")
         if not replay:  # sized from the stable's live count (recorded with the candidate)

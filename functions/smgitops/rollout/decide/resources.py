@@ -208,11 +208,12 @@ def set_weights(
 
 
 def weights_live(ctx: TickContext, weights: dict[str, float]) -> bool:
-    """True when the endpoint's desired weights already are ``weights``."""
-    if ctx.endpoint is None:
-        return False
-    live = ctx.endpoint.desired_percent()
-    return all(abs(live.get(name, -1000.0) - w) <= WEIGHT_TOLERANCE for name, w in weights.items())
+    """True when the endpoint's desired weights already are ``weights`` (each variant named is
+    on the endpoint, at its weight)."""
+    live = ctx.endpoint.desired_percent() if ctx.endpoint is not None else {}
+    return all(
+        name in live and abs(live[name] - w) <= WEIGHT_TOLERANCE for name, w in weights.items()
+    )
 
 
 def both_live(ctx: TickContext) -> bool:
