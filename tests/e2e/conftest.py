@@ -146,10 +146,15 @@ def running_local_up(
         finally:
             process.send_signal(signal.SIGTERM)
             try:
-                process.wait(timeout=60)
+                # local up ends itself STOP_GRACE (20 s) after the signal, with every thread's
+                # stack in its log when it had to: what held it up is in the message below
+                code = process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 process.kill()
-                raise
+                tail = log.read_text()[-4000:]
+                raise AssertionError(f"local up ignored SIGTERM: {tail}") from None
+            if code != 0:
+                raise AssertionError(f"local up stopped with {code}: {log.read_text()[-6000:]}")
 
 
 GITHUB_TOKEN = "ghp_e2e-fake-token"  # the fake GitHub below receives it  # nosec B105

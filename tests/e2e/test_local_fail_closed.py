@@ -94,6 +94,6 @@ def test_a_healthy_model_with_correct_checks_is_promoted(local_up: LocalUp, repo
     with Traffic(local_up, name, pause=0.01) as traffic:
         sha, _ = repo.declare(good, "v2: healthy, checked")
         status = local_up.wait_for(name, sha, {"Succeeded", "RolledBack"}, timeout=90)
-    assert status["phase"] == "Succeeded", status
+    assert status["phase"] == "Succeeded", local_up.cli("history", name).stdout
     assert local_up.weights(name) == {status["candidate"]["name"]: 100.0}
     assert traffic.served.get(status["candidate"]["name"], 0) > 0

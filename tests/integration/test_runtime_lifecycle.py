@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -68,3 +73,86 @@ def stepfunctions_class() -> type:
     from smgitops.aws import stepfunctions as adapter
 
     return adapter.Executions
+
+
+# ``smgitops local up`` with a stop that never returns (a handler stuck in a call, a thread that
+# holds up interpreter exit): the process must still end, and say where it was stuck.
+_STUCK_STOP = """
+import sys, time
+from smgitops.local import runtime
+runtime.STOP_GRACE = float(sys.argv[1])
+def stuck_in_stop(self):
+    time.sleep(600)
+runtime.LocalRuntime.stop = stuck_in_stop
+sys.exit(runtime.serve(runtime.RuntimeOptions(drift_interval=0, dashboard=False)))
+"""
+
+
+def _local_up_whose_stop_hangs(grace: float) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", _STUCK_STOP, str(grace)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")},
+    )
+    assert process.stdout is not None
+    assert json.loads(process.stdout.readline())["webhook"]  # ready
+    return process
+
+
+def test_local_up_ends_within_its_grace_when_stopping_hangs_and_shows_where() -> None:
+    process = _local_up_whose_stop_hangs(grace=2.0)
+    process.send_signal(signal.SIGTERM)
+    try:
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 1
+    assert "stuck_in_stop" in stderr  # the stack of the thread that held the stop up
+
+
+def test_a_second_signal_ends_local_up_at_once() -> None:
+    process = _local_up_whose_stop_hangs(grace=20.0)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.5)  # the first signal is being handled: stop() is running (and stuck)
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=10)  # well before STOP_GRACE (20 s) could have ended it
+    finally:
+        process.kill()
+    assert process.returncode == 130
+
+
+# The kernel hands a process-directed SIGTERM to any thread that does not block it; CPython runs
+# the handler only in the main thread. Sent to a worker thread on purpose, as the kernel may.
+_SIGNAL_TO_A_WORKER_THREAD = """
+import signal, sys, threading
+from smgitops.local import runtime
+def worker():
+    sys.stdin.readline()
+    signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+threading.Thread(target=worker, daemon=True).start()
+sys.exit(runtime.serve(runtime.RuntimeOptions(drift_interval=0, dashboard=False)))
+"""
+
+
+def test_local_up_stops_when_another_thread_than_the_main_one_takes_the_signal() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SIGNAL_TO_A_WORKER_THREAD],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")},
+    )
+    assert process.stdout is not None and process.stdin is not None
+    assert json.loads(process.stdout.readline())["webhook"]  # ready
+    process.stdin.write("\n")
+    process.stdin.flush()
+    try:
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert "smgitops local: stopped" in stderr

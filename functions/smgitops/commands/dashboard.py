@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import getpass
 import sys
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,6 +58,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_dashboard(args: argparse.Namespace) -> int:
     from smgitops.dashboard.server import Dashboard, ServiceSource, serve  # noqa: PLC0415
+    from smgitops.local.stopping import StopSignal  # noqa: PLC0415
 
     source = ServiceSource(service_from(args))
     source.statuses()  # fail now (exit 4, one line) if the table or AWS cannot be read
@@ -68,9 +68,7 @@ def run_dashboard(args: argparse.Namespace) -> int:
     mode = "promote/abort allowed" if args.allow_actions else "read-only"
     print(f"smgitops dashboard: {served.url} ({mode}); Ctrl-C stops it", file=sys.stderr)
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+        StopSignal(grace=10.0).wait()
     finally:
         served.stop()
     return OK

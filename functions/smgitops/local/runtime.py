@@ -147,8 +147,9 @@ class LocalRuntime:
             self.webhook_server.server_close()
         if self.dashboard is not None:
             self.dashboard.stop()
+        deadline = time.monotonic() + 5.0  # for all of them together, not 5 s each
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if self.emulator is not None:
             from smgitops.local.emulator import events, stepfunctions  # noqa: PLC0415
 
@@ -499,13 +500,20 @@ def _webhook_handler(handler: Any) -> type[BaseHTTPRequestHandler]:
     return WebhookRequest
 
 
-def serve(options: RuntimeOptions) -> int:
-    """``smgitops local up``: print the ready line, run until SIGINT/SIGTERM."""
-    import signal  # noqa: PLC0415
+STOP_GRACE = 20.0  # seconds from SIGINT/SIGTERM to a stopped process, whatever is running
 
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+
+def serve(options: RuntimeOptions) -> int:
+    """``smgitops local up``: print the ready line, run until SIGINT/SIGTERM.
+
+    Stopping is bounded (:class:`~smgitops.local.stopping.StopSignal`): :data:`STOP_GRACE`
+    seconds after the first signal the process has ended, with every thread's stack on stderr
+    if it had to be ended; a second signal ends it at once. Nothing is lost either way: the
+    emulator's state lives in this process only.
+    """
+    from smgitops.local.stopping import StopSignal  # noqa: PLC0415
+
+    stop = StopSignal(grace=STOP_GRACE)
     terminal = sys.stderr.isatty()  # progress for a person; none for a script or a log
     if terminal:
         print("smgitops local: starting the AWS emulator, the webhook and the state machine…",
