@@ -334,6 +334,9 @@ def test_only_minutes_begun_within_the_step_count_its_traffic() -> None:
     assert traffic_window_start(1_000_020.0, 1_000_330.0) == 1_000_020.0  # began on the minute
     # a step that has not crossed a minute yet (an interval under a minute) counts from its start
     assert traffic_window_start(1_000_030.0, 1_000_070.0) == 1_000_030.0
+    # judged exactly when its first whole minute begins: that minute holds nothing yet, so it
+    # still counts from its start (a window from now to now would count no invocation at all)
+    assert traffic_window_start(1_000_030.0, 1_000_080.0) == 1_000_030.0
 
 
 @pytest.mark.parametrize(
