@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, get_args, get_origin
 
 import pytest
+import yaml
 from pydantic import BaseModel
 
 from smgitops.declaration.loader import (
@@ -23,10 +24,11 @@ from smgitops.declaration.loader import (
     load_text,
     load_tree,
 )
-from smgitops.declaration.models import Declaration
+from smgitops.declaration.models import ChecksPolicy, Declaration
 from smgitops.declaration.problems import message_of
 from smgitops.declaration.yaml_lines import MAX_ALIAS_NODES, MAX_DEPTH
 from smgitops.errors import DeclarationError
+from tests.builders import declaration_dict
 from tests.unit.test_declaration_loader import FILE, VALID, insert, replace
 
 
@@ -521,3 +523,65 @@ def test_an_anchored_mapping_defined_twice_names_the_first_line() -> None:
 
 def test_the_non_specific_tag_reads_a_plain_value_as_text() -> None:
     assert load_text(replace(5, "  tags: {team: ! 42}"), FILE).metadata.tags == {"team": "42"}
+
+
+# --- the operator's checks policy, and where the role is declared ------------------------------
+
+
+def _entry_points(tmp_path: Path, text: str, checks: ChecksPolicy) -> dict[str, list[str]]:
+    """The problems each way of loading finds in ``text`` under ``checks``."""
+    path = write(tmp_path, "endpoints/churn.yaml", text)
+    found: dict[str, list[str]] = {}
+    for name, load in {
+        "load_text": lambda: load_text(text, FILE, checks=checks),
+        "load_file": lambda: load_file(path, FILE, checks=checks),
+    }.items():
+        try:
+            load()
+            found[name] = []
+        except DeclarationError as exc:
+            found[name] = exc.problems
+    found["load_tree"] = [str(p) for p in load_tree(tmp_path, checks=checks).problems]
+    found["load_paths"] = [
+        str(p).replace(str(path), FILE) for p in load_paths([path], checks=checks).problems
+    ]
+    return found
+
+
+EVERY_WAY = ("load_text", "load_file", "load_tree", "load_paths")
+
+
+def test_the_operators_checks_policy_reaches_every_way_of_loading(tmp_path: Path) -> None:
+    refused = (
+        f"{FILE}:15: spec.rollout: canary shifts user traffic with no check, and this "
+        "repository requires one (checks: required; analysis: none is not enough): declare "
+        "analysis.alarms, analysis.metrics, analysis.compare or validation"
+    )
+    text = yaml.safe_dump(declaration_dict())  # analysis: none
+    assert _entry_points(tmp_path, text, ChecksPolicy.REQUIRED) == {
+        way: [refused] for way in EVERY_WAY
+    }
+    silent = declaration_dict()
+    del silent["spec"]["rollout"]["analysis"]  # no check, not even analysis: none
+    found = _entry_points(tmp_path, yaml.safe_dump(silent), ChecksPolicy.OPTIONAL)
+    assert found == {way: [] for way in EVERY_WAY}
+
+
+def test_the_line_of_each_declarations_role_is_known(tmp_path: Path) -> None:
+    write(tmp_path, "endpoints/churn.yaml", VALID)
+    result = load_tree(tmp_path)
+    role_line = 1 + VALID.splitlines().index(
+        next(line for line in VALID.splitlines() if "executionRoleArn" in line)
+    )
+    assert result.role_lines == {"churn-predictor": role_line}
+
+
+def test_an_unknown_field_inside_a_list_item_is_named_with_the_closest_field() -> None:
+    text = yaml.safe_dump(
+        declaration_dict(analysis={"metrics": [{"metrik": "ModelLatency", "max": 1}]})
+    )
+    assert problems_of(text) == [
+        f"{FILE}:18: spec.rollout.analysis.metrics[0].metric: required field is missing",
+        f"{FILE}:19: spec.rollout.analysis.metrics[0].metrik: unknown field; did you mean "
+        "'metric'?",
+    ]

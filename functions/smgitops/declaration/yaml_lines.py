@@ -97,22 +97,21 @@ def _short_tag(tag: str) -> str:
     return "!!" + tag[len(_YAML) :] if tag.startswith(_YAML) else tag
 
 
-def _node_constructor(
-    method: Callable[[SafeConstructor, ScalarNode], Any],
-) -> Callable[[str], Any]:
-    def construct(value: str) -> Any:
-        return method(_CONSTRUCTOR, ScalarNode(_STR, value))  # the methods read only the value
-
-    return construct
+def _constructed(method: Callable[[SafeConstructor, ScalarNode], Any], value: str) -> Any:
+    """``value`` as PyYAML's SafeConstructor ``method`` makes it (the methods read only the
+    value). Called per scalar, not bound once at import, so each call is the code as it is."""
+    return method(_CONSTRUCTOR, ScalarNode(_STR, value))
 
 
 _CONSTRUCTOR: Final = SafeConstructor()
 _SCALARS: Final[dict[str, Callable[[str], Any]]] = {
     _YAML + "null": lambda _value: None,
     _YAML + "bool": lambda value: SafeConstructor.bool_values[value.lower()],
-    _YAML + "int": _node_constructor(SafeConstructor.construct_yaml_int),
-    _YAML + "float": _node_constructor(SafeConstructor.construct_yaml_float),
-    _YAML + "timestamp": _node_constructor(SafeConstructor.construct_yaml_timestamp),
+    _YAML + "int": lambda value: _constructed(SafeConstructor.construct_yaml_int, value),
+    _YAML + "float": lambda value: _constructed(SafeConstructor.construct_yaml_float, value),
+    _YAML + "timestamp": lambda value: _constructed(
+        SafeConstructor.construct_yaml_timestamp, value
+    ),
 }
 _IMPLICIT: Final = Resolver.yaml_implicit_resolvers
 
