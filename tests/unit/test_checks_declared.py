@@ -239,7 +239,7 @@ def test_checks_in_words() -> None:
     declaration = load_text(VALID, FILE)
     assert declaration.spec.rollout.checks_text() == (
         "alarm churn-5xx-rate; Invocation5XXErrors Sum > 5 per 60s; each step needs 10 "
-        "candidate invocations (else extended up to 3 times, then fail)"
+        "candidate invocations (else extended up to 3 times, then rolls back)"
     )
 
 

@@ -427,6 +427,10 @@ def test_the_plan_says_a_failed_check_below_max_failed_checks_holds_the_step() -
     alarms = {"alarms": ["churn-5xx"]}
     once = RolloutPlan(rollout(analysis=alarms)).details()[0]
     assert once == "checks each step: alarm churn-5xx; rolls back after 1 failed check"
+    assert RolloutPlan(rollout(analysis=alarms)).details()[1] == (
+        "traffic: each step needs 10 candidate invocations (else extended up to 3 times, then "
+        "rolls back)"
+    )
     twice = RolloutPlan(rollout(analysis=alarms, maxFailedChecks=2)).details()[0]
     assert twice == (
         "checks each step: alarm churn-5xx; rolls back after 2 failed checks in the rollout, "
@@ -510,3 +514,20 @@ def test_the_plan_shows_the_peak_instance_count_the_quota_must_allow(
     )
     created = rollout_capacity(rollout, {"ml.g5.xlarge": new}, None)
     assert created.peak() == {"ml.g5.xlarge": new}
+
+
+def test_the_plan_says_what_traffic_a_step_needs_and_what_happens_without_it() -> None:
+    declared = {"alarms": ["churn-5xx"], "traffic": {"minInvocations": 50, "inconclusive": "pass"}}
+    lines = RolloutPlan(rollout(analysis=declared)).details()
+    assert (
+        "traffic: each step needs 50 candidate invocations (else extended up to 3 times, then "
+        "goes on unobserved)"
+    ) in lines
+    # blueGreen bakes at 0 %: nobody calls the candidate, so no step asks for traffic
+    swap = RolloutPlan(rollout(strategy="blueGreen", analysis={"alarms": ["churn-5xx"]}))
+    assert not any(line.startswith("traffic:") for line in swap.details())
+    # compare's minSamples already asks for traffic on both variants
+    compared = {"compare": {"metrics": [{"metric": "ModelLatency"}]}}
+    assert not any(
+        line.startswith("traffic:") for line in RolloutPlan(rollout(analysis=compared)).details()
+    )

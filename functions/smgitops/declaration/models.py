@@ -870,10 +870,7 @@ class RolloutSpec(GateSpec, _Model):
         ]
         traffic = self.analysis.floor
         if isinstance(traffic, TrafficSpec) and self.strategy != Strategy.BLUE_GREEN:
-            found.append(
-                f"each step needs {traffic.min_invocations} candidate invocations (else "
-                f"extended up to {traffic.max_extensions} times, then {traffic.inconclusive})"
-            )
+            found.append(traffic.requirement())
         if self.analysis.compare is not None:
             labels = ", ".join(m.label for m in self.analysis.compare.metrics)
             found.append(f"comparison with stable on {labels}")

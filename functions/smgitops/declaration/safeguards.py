@@ -242,6 +242,14 @@ class TrafficSpec(StepFloor):
         f"extended by one interval. Default {DEFAULT_MIN_INVOCATIONS}.",
     )
 
+    def requirement(self) -> str:
+        """``plan`` and ``status``: what each step needs, in words."""
+        then = "rolls back" if self.inconclusive == "fail" else "goes on unobserved"
+        return (
+            f"each step needs {self.min_invocations} candidate invocations (else extended up to "
+            f"{self.max_extensions} times, then {then})"
+        )
+
     def too_few(self, candidate: float, stable: float) -> bool:
         del stable  # the stable variant's traffic says nothing about the candidate's checks
         return candidate < self.min_invocations

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from smgitops.declaration.models import Strategy
+from smgitops.declaration.safeguards import TrafficSpec
 from smgitops.plan.quote import as_is
 from smgitops.rollout.capacity import held, of_spec, rollout_capacity, swaps
 from smgitops.rollout.strategies import minimum_duration, traffic_steps
@@ -162,6 +163,9 @@ class RolloutPlan(NamedTuple):
                 f"(rolls back after {rollout.gate_timeout})"
             )
         lines.append(self._checks(quote))
+        floor = rollout.analysis.floor
+        if isinstance(floor, TrafficSpec) and self.strategy != Strategy.BLUE_GREEN:
+            lines.append(f"traffic: {floor.requirement()}")
         compare = rollout.analysis.compare
         if compare is not None:
             judged = ", ".join(
