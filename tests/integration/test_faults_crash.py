@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from smgitops.declaration.models import Declaration
-from smgitops.errors import TransientError
+from smgitops.errors import EndpointBusyError, TransientError
 from smgitops.rollout import naming
 from smgitops.rollout.actions import UpdateEndpoint
 from smgitops.rollout.operate import Operating
@@ -379,3 +379,31 @@ def test_a_tick_killed_after_the_finalize_update_still_ends_cleanly(engine: Engi
     assert status.phase in {Phase.SUCCEEDED, Phase.ROLLED_BACK}
     variant = canary.candidate_variant if status.phase == Phase.SUCCEEDED else canary.stable
     settled(canary.name, variant)
+
+
+def test_a_first_tick_refused_busy_after_holding_the_stable_keeps_its_scaling_as_it_was(
+    engine: Engine,
+) -> None:
+    """SageMaker refuses the first UpdateEndpoint (busy) after the tick suspended the stable's
+    scale-in: the next tick must not take the held target for the one to restore."""
+    plan = Plan("canary autoscaling alarm-rollback", rollback=True, autoscaling=True)
+    canary = plan.begin(engine, "busy-after-hold")
+    adapter: Any = engine.service.sagemaker
+    original = adapter.apply
+    refused: list[str] = []
+
+    def apply(action: Any) -> None:
+        if isinstance(action, UpdateEndpoint) and not refused:
+            refused.append(action.config)
+            raise EndpointBusyError("Cannot update in-progress endpoint")
+        original(action)
+
+    adapter.apply = apply
+    try:
+        execution = canary.execute(_promote_when_paused(engine, canary.name))
+    finally:
+        adapter.apply = original
+    assert refused
+    status = current_status(engine, canary.name)
+    assert (status.phase, execution.end) == (Phase.ROLLED_BACK, "RolledBack")
+    settled(canary.name, canary.stable, plan.target())

@@ -99,7 +99,7 @@ class Ticking(Engine):
         written = status
         if decision.ahead is not None:  # write-ahead: a replay of this tick finds it
             written = self._persist(status, Decision((), decision.ahead, 0))
-        decision = self._act(status, observation, decision)
+        decision = self._act(status, observation, decision, written)
         saved = self._persist(written, decision)
         return self._result(saved, rollout_id, decision.wait_seconds, decision.gate)
 
@@ -209,7 +209,15 @@ class Ticking(Engine):
             judgement = self.analysis.judge(declaration, status, observation.now)
         return observation.model_copy(update={"validation": validation, "judgement": judgement})
 
-    def _act(self, status: RolloutStatus, observation: Observation, decision: Decision) -> Decision:
+    def _act(
+        self,
+        status: RolloutStatus,
+        observation: Observation,
+        decision: Decision,
+        written: RolloutStatus,
+    ) -> Decision:
+        """Apply the decision's actions; ``written``: the status as stored before them (the
+        one written ahead, if any), which a busy endpoint leaves in place."""
         essential = tuple(a for a in decision.actions if not isinstance(a, CLEANUP))
         try:
             self.apply_all(essential)
@@ -226,8 +234,10 @@ class Ticking(Engine):
                 )
             return fallback
         except EndpointBusyError as exc:
-            # Someone (another tick, SageMaker) is updating the endpoint: look again soon.
-            return Decision((), status, 2, (f"endpoint busy: {exc}",))
+            # Someone (another tick, SageMaker) is updating the endpoint: look again soon,
+            # keeping what was written ahead (actions before the refusal may have run: a
+            # stable's scale-in suspended is not the scaling to restore).
+            return Decision((), written, 2, (f"endpoint busy: {exc}",))
         return self._clean_up(decision, [a for a in decision.actions if isinstance(a, CLEANUP)])
 
     def _clean_up(self, decision: Decision, actions: list[Action]) -> Decision:
