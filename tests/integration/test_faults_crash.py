@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from smgitops.declaration.models import Declaration
-from smgitops.errors import EndpointBusyError, TransientError
+from smgitops.errors import ActionRejectedError, EndpointBusyError, TransientError
 from smgitops.rollout import naming
 from smgitops.rollout.actions import UpdateEndpoint
 from smgitops.rollout.operate import Operating
@@ -381,13 +381,11 @@ def test_a_tick_killed_after_the_finalize_update_still_ends_cleanly(engine: Engi
     settled(canary.name, variant)
 
 
-def test_a_first_tick_refused_busy_after_holding_the_stable_keeps_its_scaling_as_it_was(
-    engine: Engine,
-) -> None:
-    """SageMaker refuses the first UpdateEndpoint (busy) after the tick suspended the stable's
-    scale-in: the next tick must not take the held target for the one to restore."""
+def _first_update_refused(engine: Engine, name: str, error: Exception) -> Canary:
+    """An autoscaled canary whose first UpdateEndpoint (after the tick suspended the stable's
+    scale-in) SageMaker refuses with ``error``, run to its end; an alarm rolls it back."""
     plan = Plan("canary autoscaling alarm-rollback", rollback=True, autoscaling=True)
-    canary = plan.begin(engine, "busy-after-hold")
+    canary = plan.begin(engine, name)
     adapter: Any = engine.service.sagemaker
     original = adapter.apply
     refused: list[str] = []
@@ -395,15 +393,34 @@ def test_a_first_tick_refused_busy_after_holding_the_stable_keeps_its_scaling_as
     def apply(action: Any) -> None:
         if isinstance(action, UpdateEndpoint) and not refused:
             refused.append(action.config)
-            raise EndpointBusyError("Cannot update in-progress endpoint")
+            raise error
         original(action)
 
     adapter.apply = apply
     try:
-        execution = canary.execute(_promote_when_paused(engine, canary.name))
+        execution = canary.execute()
     finally:
         adapter.apply = original
     assert refused
     status = current_status(engine, canary.name)
-    assert (status.phase, execution.end) == (Phase.ROLLED_BACK, "RolledBack")
-    settled(canary.name, canary.stable, plan.target())
+    history = history_line(engine.service, name, canary.rollout_id)
+    assert (status.phase, execution.end) == (Phase.ROLLED_BACK, "RolledBack"), history
+    settled(canary.name, canary.stable, plan.target())  # its scale-in no longer suspended
+    return canary
+
+
+def test_a_first_tick_refused_busy_after_holding_the_stable_keeps_its_scaling_as_it_was(
+    engine: Engine,
+) -> None:
+    """Busy: the next tick must not take the held target for the one to restore."""
+    _first_update_refused(engine, "busy-after-hold", EndpointBusyError("in-progress endpoint"))
+
+
+def test_a_first_tick_whose_update_is_rejected_rolls_back_what_it_made(engine: Engine) -> None:
+    """Rejected for good (ValidationException): the stable variant is known (written ahead),
+    so the rollout rolls back — the endpoint untouched, the candidate's model and config and
+    the alarms deleted, the stable's scaling restored — not Failed with them left behind."""
+    error = ActionRejectedError("update_endpoint", "Cannot update: instance limit exceeded")
+    canary = _first_update_refused(engine, "rejected-after-hold", error)
+    status = current_status(engine, canary.name)
+    assert status.reason == "update_endpoint rejected: Cannot update: instance limit exceeded"

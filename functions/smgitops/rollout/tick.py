@@ -217,7 +217,8 @@ class Ticking(Engine):
         written: RolloutStatus,
     ) -> Decision:
         """Apply the decision's actions; ``written``: the status as stored before them (the
-        one written ahead, if any), which a busy endpoint leaves in place."""
+        one written ahead, if any): a busy endpoint leaves it in place, an action rejected for
+        good rolls it back (its stable variant known: the first tick's too)."""
         essential = tuple(a for a in decision.actions if not isinstance(a, CLEANUP))
         try:
             self.apply_all(essential)
@@ -225,7 +226,7 @@ class Ticking(Engine):
             logger().warning(
                 "action rejected", extra={"endpoint": status.endpoint, "reason": exc.reason}
             )
-            fallback = rejected(status, observation, exc.action, exc.reason)
+            fallback = rejected(written, observation, exc.action, exc.reason)
             try:
                 self.apply_all(fallback.actions)
             except (ActionRejectedError, TransientError) as again:
