@@ -585,3 +585,30 @@ def test_an_unknown_field_inside_a_list_item_is_named_with_the_closest_field() -
         f"{FILE}:19: spec.rollout.analysis.metrics[0].metrik: unknown field; did you mean "
         "'metric'?",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "problems"),
+    [
+        (VALID + "---\napiVersion: x\n",
+         [f"{FILE}:22: a second YAML document starts here; a file holds exactly one declaration"]),
+        (VALID.replace("metadata:\n", "metadata:\n  ? [a, b]\n  : 1\n", 1),
+         [f"{FILE}:4: metadata: mapping keys must be plain strings"]),
+        (VALID.replace("metadata:\n", "metadata: !!seq\n", 1),
+         [f"{FILE}:3: metadata: unsupported YAML tag !!seq"]),
+        ("\n\nhello\n",
+         [f"{FILE}:3: a declaration is a mapping (apiVersion, kind, metadata, spec); found a "
+          "string"]),
+    ],
+    ids=["a second document", "a key that is a list", "a mapping tagged as a list", "a scalar"],
+)  # fmt: skip
+def test_yaml_a_declaration_cannot_be_is_refused_where_it_is(
+    text: str, problems: list[str]
+) -> None:
+    assert problems_of(text) == problems
+
+
+@pytest.mark.parametrize("tag", ["!!map", "!"])
+def test_a_mapping_tagged_as_a_mapping_is_a_mapping(tag: str) -> None:
+    tagged = load_text(VALID.replace("metadata:\n", f"metadata: {tag}\n", 1), FILE)
+    assert tagged == load_text(VALID, FILE)
