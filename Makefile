@@ -68,9 +68,11 @@ check:
 bench: setup
 	$(BIN)/python -m bench
 
-# Not part of `check` (about 25 minutes on 2 cores): mutation scores of the pure core.
+# Not part of `check`: mutation scores of the pure core, 2 workers. Measured 2026-12-03 on the
+# shared 2-core VM under load: decide 27 min, statistics 8, loader 20, webhook over 20 (not
+# under 30 minutes in all; see docs/reliability.md "Mutation testing").
 mutation: setup
-	$(BIN)/python scripts/mutation.py
+	nice -n 5 $(BIN)/python scripts/mutation.py
 
 clean:
 	rm -rf $(VENV) .venv-checkov .venv-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache mutants
