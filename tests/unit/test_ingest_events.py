@@ -295,3 +295,25 @@ def test_redirects_are_not_followed(github: FakeGitHub) -> None:
 def test_shorten_keeps_one_line() -> None:
     assert shorten("a\n  b\tc") == "a b c"
     assert len(shorten("x" * 500)) == 140
+
+
+def test_a_signature_by_the_first_of_several_secrets_is_accepted_and_named() -> None:
+    """During a rotation both secrets are candidates, in either order: a match is kept, never
+    overwritten by the candidates compared after it."""
+    body = b'{"zen": "x"}'
+    header = signature.sign(b"new", body)
+    assert signature.verify([b"new", b"old"], body, header)
+    assert signature.signers([("current", b"new"), ("previous", b"old")], body, header) == {
+        "current"
+    }
+
+
+def test_a_header_in_upper_case_hex_is_well_formed_and_a_non_ascii_one_is_refused() -> None:
+    body = b'{"zen": "x"}'
+    upper = "sha256=" + signature.sign(b"new", body).removeprefix("sha256=").upper()
+    assert signature.is_well_formed(upper) and signature.verify([b"new"], body, upper)
+    foreign = "sha256=" + "é" * 64
+    assert not signature.is_well_formed(foreign)
+    # compared as bytes: a character ASCII cannot encode makes a mismatch, not an exception
+    assert not signature.verify([b"new"], body, foreign)
+    assert signature.signers([("current", b"new")], body, foreign) == frozenset()
