@@ -35,6 +35,7 @@ from smgitops.ingest.push import (
     Ping,
     Push,
     WorkMessage,
+    claim_key,
 )
 from smgitops.ingest.webhook import WebhookConfig
 from smgitops.ingest.work import PushWork
@@ -437,3 +438,14 @@ def test_webhook_config_fails_loudly_naming_every_problem() -> None:
 def test_webhook_config_refuses_numbers_that_mean_nothing(name: str, value: str) -> None:
     with pytest.raises(ConfigurationError, match=name):
         WebhookConfig.from_env({**REQUIRED, name: value})
+
+
+def test_a_pushs_claim_is_the_same_key_across_releases_and_deliveries() -> None:
+    """The webhook claims a push under this key in DynamoDB before it enqueues the work: a
+    redelivery after an upgrade must find the claim its first delivery made, so the key is
+    pinned; a push that gives no ``before`` is the push from the zero commit."""
+    pinned = "push-2b0bbb39b7984e859907cea3fc6d7b5502d22cc38c474ffd54bc4be6cb83d07c"
+    repo, ref, after = "github.com/acme/ml-endpoints", "refs/heads/main", "b" * 40
+    assert claim_key(repo, ref, None, after) == pinned
+    assert claim_key(repo, ref, "0" * 40, after) == pinned
+    assert claim_key(repo, ref, "a" * 40, after) != pinned
