@@ -8,6 +8,7 @@ outcome table (docs/reliability.md). Its own module: the longest fault tests, so
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -167,8 +168,32 @@ def _expectation(error: type[Exception], plan: Plan) -> str:
     )
 
 
-@pytest.mark.parametrize("plan", PLANS, ids=[p.label.replace(" ", "-") for p in PLANS])
-@pytest.mark.parametrize("kind", sorted(KINDS))
+# Every plan with both crash kinds is about 55 cases of up to 30 crash points each: minutes of
+# CPU, more than CI's budget. By default one plan per strategy (and one with autoscaling, one
+# alarm rollback, one serverless swap) runs, each with one crash kind, alternating down the list
+# so that both kinds are exercised; SMGITOPS_FULL_FAULTS=1 runs the whole matrix
+# (docs/reliability.md: how the fault table is regenerated).
+FULL_MATRIX = os.environ.get("SMGITOPS_FULL_FAULTS") == "1"
+DEFAULT_PLANS = {
+    *STRATEGIES,
+    "allAtOnce",
+    "canary alarm-rollback",
+    "canary autoscaling",
+    "blueGreen serverless swap",
+}
+
+
+def _matrix() -> list[Any]:
+    kinds = sorted(KINDS)
+    plans = PLANS if FULL_MATRIX else [p for p in PLANS if p.label in DEFAULT_PLANS]
+    return [
+        pytest.param(kind, plan, id=f"{kind}-{plan.label.replace(' ', '-')}")
+        for index, plan in enumerate(plans)
+        for kind in (kinds if FULL_MATRIX else [kinds[index % len(kinds)]])
+    ]
+
+
+@pytest.mark.parametrize(("kind", "plan"), _matrix())
 def test_a_tick_crashing_after_each_action_converges(engine: Engine, kind: str, plan: Plan) -> None:
     """For every action of the rollout, a tick dies right after it. ``transient`` (the write
     failed: TransientError) is retried by the state machine and ends as if nothing happened.
@@ -244,7 +269,7 @@ class Superseding:
     execution: Execution
 
 
-@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("kind", sorted(KINDS) if FULL_MATRIX else ["transient"])
 def test_a_superseded_rollout_crashing_after_each_action_converges(
     engine: Engine, kind: str
 ) -> None:
