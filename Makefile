@@ -69,8 +69,8 @@ bench: setup
 	$(BIN)/python -m bench
 
 # Not part of `check`: mutation scores of the pure core, 2 workers. Measured 2026-12-03 on the
-# shared 2-core VM under load: decide 27 min, statistics 8, loader 20, webhook over 20 (not
-# under 30 minutes in all; see docs/reliability.md "Mutation testing").
+# shared 2-core VM under load: decide 27 min, statistics 8, loader 21, webhook 28; about 31
+# minutes of two busy cores' CPU, so not under 30 minutes (docs/reliability.md "Mutation testing").
 mutation: setup
 	nice -n 5 $(BIN)/python scripts/mutation.py
 
