@@ -20,6 +20,11 @@ are listed in ``tests/mutation/equivalent.txt``, one a line with the reason; the
 and shown, never silently dropped. ``--survivors`` lists what is left with ``mutmut show``'s
 diff, to write the test or the equivalence line. Exit status 1 when a module is below its
 target.
+
+Each run prints its wall time and its CPU time (user + system of mutmut and every process it
+waited for: the forked mutants and their tests), and the total over the modules run, so whether
+``make mutation`` fits a time budget on N cores is the CPU total ÷ N, whatever else the machine
+was doing. The times are kept in ``mutants/<module>/times.json`` and ``--report`` shows them.
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +56,9 @@ ALSO_COPY = [
     "README.md",
 ]
 DETECTED = {"killed", "timeout", "caught by type check", "segfault"}
+# The budget of issue 20: every module, one after the other, in 30 minutes on 2 cores.
+BUDGET_MINUTES = 30
+BUDGET_CORES = 2
 
 
 @dataclass(frozen=True)
@@ -152,7 +162,63 @@ pytest_add_cli_args_test_selection = {_toml_list(tests)}
     return work
 
 
-def _run(name: str, module: Module, workers: int, *, again: bool = False) -> None:
+@dataclass(frozen=True)
+class Times:
+    """What a module's last run cost: seconds of wall clock and of CPU, and the load around it."""
+
+    wall: float
+    cpu: float
+    workers: int
+    fresh: bool  # False: an ``--again`` run, which re-checks only what the last one left
+    load: tuple[float, float]  # the 5-minute load average when the run started and ended
+
+    def __add__(self, other: Times) -> Times:
+        return Times(
+            self.wall + other.wall,
+            self.cpu + other.cpu,
+            max(self.workers, other.workers),
+            self.fresh and other.fresh,
+            (self.load[0], other.load[1]),
+        )
+
+    def shown(self) -> str:
+        fresh = "" if self.fresh else ", --again"
+        return (
+            f"wall {_minutes(self.wall)}, CPU {_minutes(self.cpu)}"
+            f" ({self.workers} worker{'s' if self.workers > 1 else ''}{fresh};"
+            f" load {self.load[0]:.1f} to {self.load[1]:.1f})"
+        )
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min"
+
+
+def _times_file(name: str) -> Path:
+    return SCRATCH / name / "times.json"
+
+
+def _save_times(name: str, times: Times) -> None:
+    data = {
+        "wall": times.wall,
+        "cpu": times.cpu,
+        "workers": times.workers,
+        "fresh": times.fresh,
+        "load": list(times.load),
+    }
+    _times_file(name).write_text(json.dumps(data) + "\n")
+
+
+def _load_times(name: str) -> Times | None:
+    path = _times_file(name)
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    start, end = data["load"]
+    return Times(data["wall"], data["cpu"], data["workers"], data["fresh"], (start, end))
+
+
+def _run(name: str, module: Module, workers: int, *, again: bool = False) -> Times:
     """A fresh run; ``again``: keep the last run's verdicts and re-check what it left.
 
     ``again`` is for the loop of writing tests: the tests are copied in anew, mutmut tests the
@@ -162,17 +228,27 @@ def _run(name: str, module: Module, workers: int, *, again: bool = False) -> Non
     """
     work = SCRATCH / name
     left: list[str] = []
-    if again and (work / "mutants").is_dir():
+    fresh = not (again and (work / "mutants").is_dir())
+    if not fresh:
         left = sorted(m for m, status in _results(name).items() if status not in DETECTED)
         shutil.rmtree(work / "mutants" / "tests")  # mutmut copies the tests only when missing
     else:
         work = _prepare(name, module)
-    _mutmut(name, work, workers, [])
+    times = _mutmut(name, work, workers, [], fresh=fresh)
     if left:
-        _mutmut(name, work, workers, left)
+        times = times + _mutmut(name, work, workers, left, fresh=False)
+    _save_times(name, times)
+    print(f"== {name}: {times.shown()}", flush=True)
+    return times
 
 
-def _mutmut(name: str, work: Path, workers: int, mutants: list[str]) -> None:
+def _cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _mutmut(name: str, work: Path, workers: int, mutants: list[str], *, fresh: bool) -> Times:
+    """Run mutmut in ``work``; what it cost (the CPU of every process it waited for)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     env.setdefault("HYPOTHESIS_PROFILE", "ci")
@@ -181,6 +257,8 @@ def _mutmut(name: str, work: Path, workers: int, mutants: list[str]) -> None:
     shown = f"{' '.join(command)} {f'<{len(mutants)} mutants>' if mutants else ''}".strip()
     print(f"== {name}: {shown} (in {work.relative_to(ROOT)})", flush=True)
     log = work / "mutmut.log"
+    load = os.getloadavg()[1]
+    wall, cpu = time.monotonic(), _cpu_of_children()
     with log.open("a") as out:
         result = subprocess.run(  # noqa: S603
             [*command, *mutants],
@@ -190,9 +268,17 @@ def _mutmut(name: str, work: Path, workers: int, mutants: list[str]) -> None:
             stderr=subprocess.STDOUT,
             check=False,
         )
+    times = Times(
+        time.monotonic() - wall,
+        _cpu_of_children() - cpu,
+        workers,
+        fresh,
+        (load, os.getloadavg()[1]),
+    )
     if result.returncode != 0:
         tail = log.read_text().splitlines()[-20:]
         raise SystemExit(f"{name}: mutmut failed ({result.returncode}):\n" + "\n".join(tail))
+    return times
 
 
 def _results(name: str) -> dict[str, str]:
@@ -251,6 +337,9 @@ def report(name: str, module: Module, *, survivors: bool) -> bool:
             f"{'':9} partial: {100.0 * detected / checked:5.1f} % of the {checked} mutants checked"
             f" ({unchecked} not checked; mutmut checks the cheapest first)"
         )
+    times = _load_times(name)
+    if times is not None:
+        print(f"{'':9} {times.shown()}")
     for mutant in stale:
         print(f"  listed as equivalent but detected, remove it from {EQUIVALENT.name}: {mutant}")
     if survivors:
@@ -288,7 +377,27 @@ def main(argv: list[str] | None = None) -> int:
             _run(name, MODULES[name], args.workers, again=args.again)
     print("module     score  detected ÷ (mutants - equivalent)")
     ok = [report(name, MODULES[name], survivors=args.survivors) for name in names]
+    _total(names)
     return 0 if all(ok) else 1
+
+
+def _total(names: list[str]) -> None:
+    """The modules' times added up, and what the CPU time means on the budget's cores."""
+    measured = {name: _load_times(name) for name in names}
+    known = [t for t in measured.values() if t is not None]
+    if not known:
+        return
+    wall = sum(t.wall for t in known)
+    cpu = sum(t.cpu for t in known)
+    busy = cpu / BUDGET_CORES / 60
+    within = "within" if busy < BUDGET_MINUTES else "OVER"
+    missing = sorted(name for name, t in measured.items() if t is None)
+    print(
+        f"{'total':9} wall {_minutes(wall)}, CPU {_minutes(cpu)}: {busy:.1f} min of"
+        f" {BUDGET_CORES} cores kept busy, {within} the {BUDGET_MINUTES}-minute budget"
+        + (f" (not timed: {', '.join(missing)})" if missing else "")
+        + ("" if all(t.fresh for t in known) else " (some runs were --again: not a fresh total)")
+    )
 
 
 if __name__ == "__main__":
