@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from smgitops.declaration.freeze import FreezeWindow
 from smgitops.declaration.golden import NamedRequest
@@ -95,6 +95,25 @@ class QueuedRollout(_Frozen):
     context: Context = Field(default_factory=Context)
 
 
+class _Validated:
+    """``declaration`` as the model it validates to, remembered beside the status.
+
+    Kept with the very dict it was validated from (an identity check), so a copy with another
+    declaration, however it was made, validates its own. Every one equals every other: a status
+    that has validated its declaration still equals one that has not.
+    """
+
+    __slots__ = ("pair",)
+
+    def __init__(self) -> None:
+        self.pair: tuple[dict[str, Any], Declaration] | None = None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Validated)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the model holding it
+
+
 class RolloutStatus(_Frozen):
     """Everything a tick needs to decide, persisted after every tick (conditional on version)."""
 
@@ -150,6 +169,7 @@ class RolloutStatus(_Frozen):
     # does not exist; cleared when a rollout starts.
     refused: str = ""
     version: int = 0
+    _validated: _Validated = PrivateAttr(default_factory=_Validated)
 
     @property
     def active(self) -> bool:
@@ -160,14 +180,26 @@ class RolloutStatus(_Frozen):
         return self.phase in TERMINAL_PHASES
 
     def spec(self) -> Declaration:
-        """The declaration this rollout applies (validated when it was accepted: trusted)."""
-        return Declaration.model_validate(self.declaration, context=TRUSTED)
+        """The declaration this rollout applies (validated when it was accepted: trusted).
+
+        Validated on the first call only: a tick asks for it many times.
+        """
+        pair = self._validated.pair
+        if pair is None or pair[0] is not self.declaration:
+            pair = (self.declaration, Declaration.model_validate(self.declaration, context=TRUSTED))
+            self._validated.pair = pair
+        return pair[1]
 
     def evolve(self, **changes: Any) -> RolloutStatus:
         """A copy with ``changes`` (validated), the way every transition is written."""
         # Field by field, not through model_dump(): a nested model (a golden request, the queued
         # rollout) is kept as it is rather than serialised and parsed again on every transition.
-        return RolloutStatus.model_validate({**dict(self), **changes})
+        evolved = RolloutStatus.model_validate({**dict(self), **changes})
+        pair = self._validated.pair
+        if "declaration" not in changes and pair is not None and pair[0] is self.declaration:
+            # the same declaration (validation copied the dict): its model is still the one
+            evolved._validated.pair = (evolved.declaration, pair[1])
+        return evolved
 
 
 class HistoryRecord(_Frozen):
