@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from typing import TYPE_CHECKING, Any
 
 from smgitops.declaration.models import OPERATOR_CHECKS, ChecksPolicy
+from smgitops.errors import ConfigurationError
 
 if TYPE_CHECKING:
     import argparse
@@ -25,6 +27,18 @@ FAILED = 1  # the thing checked is bad: invalid declarations, a rollout that did
 USAGE = 2  # the command line is wrong
 TIMEOUT = 3  # `wait` gave up before the rollout ended
 UNREACHABLE = 4  # AWS (or the local emulator) cannot be reached, or no credentials
+
+
+def require_git() -> None:
+    """Refuse up front, in one line, a command that reads repositories with git (GitPython) on a
+    machine without the ``git`` executable: not a stack trace, not a ``local up`` that says ready
+    and then never reconciles a push."""
+    executable = os.environ.get("GIT_PYTHON_GIT_EXECUTABLE") or "git"
+    if shutil.which(executable) is None:
+        raise ConfigurationError(
+            "needs the git executable, which is not on the PATH: install git, or name it in "
+            "$GIT_PYTHON_GIT_EXECUTABLE"
+        )
 
 
 def add_aws_options(parser: argparse.ArgumentParser, *, output: bool = True) -> None:

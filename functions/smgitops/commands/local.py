@@ -7,6 +7,8 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from smgitops.commands.common import require_git
+
 if TYPE_CHECKING:
     import argparse
 
@@ -115,6 +117,7 @@ def _quiet(level: str) -> None:
 
 
 def run_up(args: argparse.Namespace) -> int:
+    require_git()
     from smgitops.local.runtime import RuntimeOptions, serve  # noqa: PLC0415
 
     _quiet(args.log_level.upper())
@@ -140,6 +143,7 @@ def run_up(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    require_git()
     from smgitops.local import demo  # noqa: PLC0415
 
     _quiet("WARNING")

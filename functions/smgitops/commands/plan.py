@@ -29,7 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from smgitops.commands.common import DEFAULT_TABLE, aws_from, operator_checks
+from smgitops.commands.common import DEFAULT_TABLE, aws_from, operator_checks, require_git
 from smgitops.errors import GitFetchError
 from smgitops.plan.diff import Plan, compare, refuse, serverless_refusals
 from smgitops.plan.render import render_markdown, render_text
@@ -153,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         print(f"smgitops plan: {problem}", file=sys.stderr)
         return USAGE
+    require_git()
     try:
         if args.base is not None:
             return run_review(args)

@@ -27,6 +27,7 @@ from git import BadName, Blob, GitCommandError, Repo, Tree
 from git.exc import GitError
 
 from smgitops.errors import CommitNotOnBranchError, ConfigurationError, GitFetchError
+from smgitops.git.paths import safe_relative
 from smgitops.urls import redact
 
 if TYPE_CHECKING:
@@ -62,14 +63,6 @@ def confined(root: Path, *parts: str) -> Path:
     if not target.is_relative_to(base) or target == base:
         raise ConfigurationError(f"refusing path outside the work folder: {'/'.join(parts)}")
     return target
-
-
-def safe_relative(path: str) -> PurePosixPath:
-    """A relative POSIX path with no ``..`` and no absolute part (``ValueError`` otherwise)."""
-    pure = PurePosixPath(path)
-    if pure.is_absolute() or any(part in ("..", "") for part in pure.parts) or "\\" in path:
-        raise ValueError(f"{path!r} is not a relative path inside the repository")
-    return pure
 
 
 class Limits(NamedTuple):

@@ -29,7 +29,7 @@ from smgitops.declaration.freeze import FreezeWindow
 from smgitops.declaration.models import OPERATOR_CHECKS, ChecksPolicy
 from smgitops.declaration.problems import format_field, message_of
 from smgitops.declaration.yaml_lines import yaml_error
-from smgitops.git.repository import safe_relative
+from smgitops.git.paths import safe_relative
 
 FILE = ".smgitops.yaml"
 MAX_BYTES = 16 * 1024
