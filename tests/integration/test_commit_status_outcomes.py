@@ -52,3 +52,31 @@ def test_github_down_never_fails_the_rollout(engine: Engine) -> None:
         declaration(version=1), commit="1" * 40, pushed_at=engine.clock.now, source=SOURCE
     )
     assert engine.run(NAME, outcome.rollout_id)[-1][0] == Phase.SUCCEEDED
+
+
+def test_a_held_check_shows_on_the_commit_as_pending_with_its_reason(engine: Engine) -> None:
+    put_manual_alarm(engine.cloudwatch, "churn-5xx-rate", "C")
+    with fake_github() as github:
+        engine.service.notifier = GitHubNotifier(lambda: GitHubStatuses(github.url, "gh-token"))
+        engine.deploy(declaration(version=1), "1" * 40)
+        decl = declaration(
+            version=2, steps=[10, 50], maxFailedChecks=2, analysis={"alarms": ["churn-5xx-rate"]}
+        )
+        second = engine.service.start(
+            decl, commit="2" * 40, pushed_at=engine.clock.now, source=SOURCE
+        )
+        engine.to_first_step(NAME, second.rollout_id)
+        engine.cloudwatch.set_alarm_state(
+            AlarmName="churn-5xx-rate", StateValue="ALARM", StateReason="Threshold Crossed"
+        )
+        engine.tick(NAME, second.rollout_id)
+        held = [(r.body["state"], r.body["description"]) for r in github.requests]
+        engine.cloudwatch.set_alarm_state(
+            AlarmName="churn-5xx-rate", StateValue="OK", StateReason="back"
+        )
+        trail = engine.run(NAME, second.rollout_id)
+    assert trail[-1][0] == Phase.SUCCEEDED
+    state, description = held[-1]
+    assert state == "pending"
+    assert description.startswith("failed check 1/2: holding at 10 % for another 30s: alarm")
+    assert github.requests[-1].body["state"] == "success"

@@ -1,4 +1,6 @@
-"""Rollout notifications: each phase change to SNS as compact JSON (optional topic)."""
+"""Rollout notifications: each phase change, and each failed check that holds a rollout
+without changing its phase, to SNS as compact JSON (optional topic) and to the commit on GitHub.
+"""
 
 from __future__ import annotations
 
@@ -12,15 +14,23 @@ from smgitops.observability import logger
 from smgitops.urls import STATUS_PROVIDERS, identity_of, status_target
 
 if TYPE_CHECKING:
+    from smgitops.aws.github import State
     from smgitops.rollout.status import RolloutStatus
+
+
+PHASE_CHANGED = "phaseChanged"
+CHECK_FAILED = "checkFailed"  # a failed check below maxFailedChecks: held, same phase
 
 
 class Notifier(Protocol):
     def phase_changed(self, status: RolloutStatus, previous: str) -> None: ...
 
+    def check_failed(self, status: RolloutStatus) -> None: ...
 
-def message(status: RolloutStatus, previous: str) -> dict[str, Any]:
+
+def message(status: RolloutStatus, previous: str, event: str = PHASE_CHANGED) -> dict[str, Any]:
     return {
+        "event": event,
         "endpoint": status.endpoint,
         "rolloutId": status.rollout_id,
         "commit": status.commit,
@@ -28,6 +38,7 @@ def message(status: RolloutStatus, previous: str) -> dict[str, Any]:
         "phase": str(status.phase),
         "previousPhase": previous,
         "weights": status.weights,
+        "failedChecks": status.failed_checks,
         "reason": status.reason,
         "owner": status.owner,
     }
@@ -41,22 +52,34 @@ class SnsNotifier:
         self.client = client or clients.client("sns")
 
     def phase_changed(self, status: RolloutStatus, previous: str) -> None:
-        body = message(status, previous)
+        self._publish(status, message(status, previous), str(status.phase))
+
+    def check_failed(self, status: RolloutStatus) -> None:
+        body = message(status, str(status.phase), CHECK_FAILED)
+        self._publish(status, body, f"failed check {status.failed_checks}")
+
+    def _publish(self, status: RolloutStatus, body: dict[str, Any], what: str) -> None:
         try:
             self.client.publish(
                 TopicArn=self.topic_arn,
-                Subject=f"smgitops {status.endpoint}: {status.phase}"[:100],
+                Subject=f"smgitops {status.endpoint}: {what}"[:100],
                 Message=json.dumps(body, separators=(",", ":")),
-                MessageAttributes=_attributes(status),
+                MessageAttributes=_attributes(status, body["event"]),
             )
         except (ClientError, BotoCoreError) as exc:
             logger().warning("notification not sent", extra={"error": str(exc)})
 
 
-def _attributes(status: RolloutStatus) -> dict[str, dict[str, str]]:
-    """What a subscription's filter policy can select on: the endpoint, the phase, and the
-    owning repository (a team subscribes to its own endpoints only); SNS refuses empty values."""
-    values = {"endpoint": status.endpoint, "phase": str(status.phase), "owner": status.owner}
+def _attributes(status: RolloutStatus, event: str) -> dict[str, dict[str, str]]:
+    """What a subscription's filter policy can select on: the event, the endpoint, the phase,
+    and the owning repository (a team subscribes to its own endpoints only); SNS refuses empty
+    values."""
+    values = {
+        "event": event,
+        "endpoint": status.endpoint,
+        "phase": str(status.phase),
+        "owner": status.owner,
+    }
     return {k: {"DataType": "String", "StringValue": v} for k, v in values.items() if v}
 
 
@@ -70,8 +93,12 @@ class Notifiers:
         for notifier in self.notifiers:
             notifier.phase_changed(status, previous)
 
+    def check_failed(self, status: RolloutStatus) -> None:
+        for notifier in self.notifiers:
+            notifier.check_failed(status)
 
-GITHUB_STATES: dict[str, str] = {
+
+GITHUB_STATES: dict[str, State] = {
     "Succeeded": "success",
     "RolledBack": "failure",
     "Failed": "error",
@@ -93,10 +120,18 @@ class GitHubNotifier:
     def phase_changed(self, status: RolloutStatus, previous: str) -> None:
         del previous
         state = GITHUB_STATES.get(str(status.phase))
+        if state is not None:
+            self._post(status, state, outcome_line(status))
+
+    def check_failed(self, status: RolloutStatus) -> None:
+        """Still ``pending``, saying why: ``failed check 1/2: holding at 10 % for …``."""
+        self._post(status, "pending", status.reason.splitlines()[0] if status.reason else "")
+
+    def _post(self, status: RolloutStatus, state: State, description: str) -> None:
         # The status target derives from the clone URL the allow-list matched, never fullName.
         url = status.source.get("repository", "")
         target = status_target(identity_of(url)) if url else ""
-        if state is None or status.source.get("provider") not in STATUS_PROVIDERS or not target:
+        if status.source.get("provider") not in STATUS_PROVIDERS or not target:
             return
         try:
             poster = self.statuses()
@@ -105,9 +140,7 @@ class GitHubNotifier:
             return
         if poster is None:
             return
-        poster.post(
-            target, status.commit, state, f"smgitops/{status.endpoint}", outcome_line(status)
-        )
+        poster.post(target, status.commit, state, f"smgitops/{status.endpoint}", description)
 
 
 def outcome_line(status: RolloutStatus) -> str:

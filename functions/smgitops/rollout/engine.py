@@ -91,6 +91,8 @@ class Engine:
                 self.notifier.phase_changed(decision.superseded, str(before.phase))
             if saved.phase != before.phase or saved.rollout_id != before.rollout_id:
                 self.notifier.phase_changed(saved, str(before.phase))
+            elif saved.failed_checks > before.failed_checks:
+                self.notifier.check_failed(saved)
         return saved
 
     def _save(self, before: RolloutStatus, after: RolloutStatus, notes: list[str]) -> RolloutStatus:

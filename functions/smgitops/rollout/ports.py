@@ -85,3 +85,6 @@ class AnalysisPort(Protocol):
 
 class NotifierPort(Protocol):
     def phase_changed(self, status: RolloutStatus, previous: str) -> None: ...
+
+    # a failed check that left the phase as it was (held below maxFailedChecks, or at a gate)
+    def check_failed(self, status: RolloutStatus) -> None: ...
