@@ -170,18 +170,29 @@ def test_nesting_of_exactly_max_depth_is_read_one_more_is_refused() -> None:
     ]
 
 
-def _aliases(nodes: int) -> str:
-    """A file whose aliases expand to exactly ``nodes`` nodes."""
-    return insert(5, f"  x-list: &l [{', '.join(['1'] * (nodes - 1))}]", VALID) + ("x-use: *l\n")
+def _aliases(anchored: str, nodes: int) -> str:
+    """A file whose aliases expand to exactly ``nodes`` nodes, anchored on a list, a scalar
+    value or a mapping key."""
+    if anchored == "a list":
+        return insert(5, f"  x-list: &l [{', '.join(['1'] * (nodes - 1))}]") + "x-use: *l\n"
+    anchor = "  x-value: &a 1" if anchored == "a value" else "  x-map: {&a key: 1}"
+    return insert(5, anchor) + f"x-use: [{', '.join(['*a'] * nodes)}]\n"
 
 
-def test_aliases_expanding_to_exactly_the_limit_are_read_one_more_is_refused() -> None:
-    at_limit = problems_of(_aliases(MAX_ALIAS_NODES))
+@pytest.mark.parametrize(
+    ("anchored", "field"),
+    [("a list", "x-use"), ("a value", f"x-use[{MAX_ALIAS_NODES}]"),
+     ("a key", f"x-use[{MAX_ALIAS_NODES}]")],
+)  # fmt: skip
+def test_aliases_expanding_to_exactly_the_limit_are_read_one_more_is_refused(
+    anchored: str, field: str
+) -> None:
+    at_limit = problems_of(_aliases(anchored, MAX_ALIAS_NODES))
     assert all("expand" not in p for p in at_limit)
-    over = problems_of(_aliases(MAX_ALIAS_NODES + 1))
+    over = problems_of(_aliases(anchored, MAX_ALIAS_NODES + 1))
     assert over == [
-        f"{FILE}:23: x-use: aliases expand to more than {MAX_ALIAS_NODES} nodes; a declaration "
-        "never needs that many (a 'billion laughs' document?)"
+        f"{FILE}:23: {field}: aliases expand to more than {MAX_ALIAS_NODES} nodes; a "
+        "declaration never needs that many (a 'billion laughs' document?)"
     ]
 
 
@@ -267,9 +278,15 @@ def test_an_alias_to_a_mapping_is_not_a_key() -> None:
     assert problems_of(text) == [f"{FILE}:6: metadata.x: mapping keys must be plain strings"]
 
 
-def test_an_anchor_defined_twice_is_reported_with_its_first_line() -> None:
-    text = replace(5, "  tags: {team: &a risk, owner: &a ops}")
-    assert problems_of(text) == [f"{FILE}:5: anchor &a is defined twice (first at line 5)"]
+@pytest.mark.parametrize(
+    ("tags", "problem"),
+    [("  tags: {team: &a risk, owner: &a ops}", "5: anchor &a is defined twice (first at line 5)"),
+     ("  tags:\n    &a team: risk\n    owner: &a ops",
+      "7: anchor &a is defined twice (first at line 6)")],
+    ids=["on values", "first on a key"],
+)  # fmt: skip
+def test_an_anchor_defined_twice_is_reported_with_its_first_line(tags: str, problem: str) -> None:
+    assert problems_of(replace(5, tags)) == [f"{FILE}:{problem}"]
 
 
 # --- what a problem says, and where ------------------------------------------------------------
@@ -293,6 +310,20 @@ def test_a_lone_surrogate_is_located_on_its_line() -> None:
 def test_a_control_character_is_located_on_its_line() -> None:
     assert problems_of("\n\x07") == [
         f"{FILE}:2: invalid YAML: control characters are not allowed (character 7)"
+    ]
+
+
+def test_a_bad_byte_after_an_empty_first_line_is_located_on_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(b"\nname: r\xe9seau\n")
+    with pytest.raises(DeclarationError) as caught:
+        load_file(path, FILE)
+    assert caught.value.problems == [f"{FILE}:2: not valid UTF-8 (byte 0xe9)"]
+
+
+def test_a_yaml_mistake_libyaml_gives_no_context_for_reads_as_libyaml_words_alone() -> None:
+    assert problems_of(replace(16, "    steps: - 10")) == [
+        f"{FILE}:16: invalid YAML: block sequence entries are not allowed in this context"
     ]
 
 
@@ -608,7 +639,32 @@ def test_yaml_a_declaration_cannot_be_is_refused_where_it_is(
     assert problems_of(text) == problems
 
 
-@pytest.mark.parametrize("tag", ["!!map", "!"])
-def test_a_mapping_tagged_as_a_mapping_is_a_mapping(tag: str) -> None:
-    tagged = load_text(VALID.replace("metadata:\n", f"metadata: {tag}\n", 1), FILE)
-    assert tagged == load_text(VALID, FILE)
+@pytest.mark.parametrize(
+    ("line", "tagged"),
+    [(3, "metadata: !!map"), (3, "metadata: !"), (16, "    steps: !!seq [10, 25, 50]"),
+     (16, "    steps: ! [10, 25, 50]")],
+)  # fmt: skip
+def test_a_mapping_or_a_list_tagged_as_what_it_is_is_read_as_it(line: int, tagged: str) -> None:
+    assert load_text(replace(line, tagged), FILE) == load_text(VALID, FILE)
+
+
+def test_a_problem_inside_a_merged_mapping_is_named_under_the_merge_key() -> None:
+    assert problems_of(replace(4, "  <<: !!set {name: churn-predictor}")) == [
+        f'{FILE}:4: metadata["<<"]: unsupported YAML tag !!set'
+    ]
+
+
+def test_a_name_and_a_role_merged_in_are_located_where_they_are_merged(tmp_path: Path) -> None:
+    lines = VALID.splitlines()
+    name = "<<: {metadata: {name: churn-predictor, tags: {team: risk}}}"
+    write(tmp_path, "endpoints/a.yaml", VALID)
+    write(tmp_path, "endpoints/b.yaml", "\n".join([*lines[:2], name, *lines[5:]]) + "\n")
+    model = "  <<: {model: {" + ", ".join(line.strip() for line in lines[7:11]) + "}}"
+    other = [*lines[:3], "  name: other", *lines[4:6], model, *lines[11:]]
+    write(tmp_path, "endpoints/c.yaml", "\n".join(other) + "\n")
+    result = load_tree(tmp_path)
+    assert [str(problem) for problem in result.problems] == [
+        "endpoints/b.yaml:3: metadata.name: endpoint 'churn-predictor' is also declared in "
+        "endpoints/a.yaml"
+    ]
+    assert result.role_lines == {"churn-predictor": 10, "other": 7}

@@ -144,22 +144,22 @@ def _load(text: str, display: str, checks: ChecksPolicy) -> _Outcome:
             data, by_alias=True, by_name=False, context=checks_context(checks)
         )
     except ValidationError as exc:
+        # (every key is text, so no error is about a key: the location is the field's path)
         for error in exc.errors(include_url=False):
-            path = tuple(part for part in error["loc"] if part != "[key]")
-            if covered(path, composer.replaced):
-                continue
-            message = message_of(error)
-            if len(path) < len(error["loc"]):
-                message = f"key {message}"
-            line = line_of(path, composer.lines, root_line)
-            problems.append(Problem(display, line, format_field(path) or None, message))
-        declaration = None
-    if problems:
-        problems.sort(key=lambda problem: problem.line)
-        return _Outcome(None, problems)
-    name_line = composer.lines.get(("metadata", "name"), root_line)
-    role_line = composer.lines.get(ROLE_FIELD, name_line)
-    return _Outcome(declaration, [], name_line, role_line)
+            path = tuple(error["loc"])
+            if not covered(path, composer.replaced):  # a value already reported as text
+                line = line_of(path, composer.lines, root_line)
+                problems.append(
+                    Problem(display, line, format_field(path) or None, message_of(error))
+                )
+    else:
+        if not problems:
+            # where the name and the role are written, or the mapping holding them merged in
+            name_line = line_of(("metadata", "name"), composer.lines, root_line)
+            role_line = line_of(ROLE_FIELD, composer.lines, name_line)
+            return _Outcome(declaration, [], name_line, role_line)
+    problems.sort(key=lambda problem: problem.line)
+    return _Outcome(None, problems)
 
 
 def _kind(value: Any) -> str:

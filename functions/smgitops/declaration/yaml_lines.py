@@ -93,6 +93,11 @@ class _Frame:
         self.merges: list[tuple[Any, int]] = []
 
 
+def _line(event: Any) -> int:
+    """The line an event starts on (libyaml marks every event)."""
+    return int(event.start_mark.line) + 1
+
+
 def _short_tag(tag: str) -> str:
     return "!!" + tag[len(_YAML) :] if tag.startswith(_YAML) else tag
 
@@ -145,21 +150,21 @@ class Composer:
             event = get()
             if isinstance(event, StreamEndEvent):
                 return None
-            first_line = event.end_mark.line + 1
-            root, root_line = self._document(get, first_line)
+            root, root_line = self._document(get)
             event = get()
             if isinstance(event, DocumentStartEvent):
                 raise Fatal(
-                    event.start_mark.line + 1 if event.start_mark else 1,
+                    _line(event),
                     "a second YAML document starts here; a file holds exactly one declaration",
                 )
         finally:
             parser.dispose()
         return root, root_line
 
-    def _document(self, get: Callable[[], Any], first_line: int) -> tuple[Any, int]:
+    def _document(self, get: Callable[[], Any]) -> tuple[Any, int]:
+        # set when the document's one node is delivered (an empty document is a null scalar)
         self.root: Any = None
-        self.root_line = first_line
+        self.root_line = 1
         handlers: dict[type, Callable[[Any, int], None]] = {
             ScalarEvent: self._on_scalar,
             MappingStartEvent: self._on_start,
@@ -173,7 +178,7 @@ class Composer:
             handler = handlers.get(type(event))
             if handler is None:  # DocumentEndEvent: nothing else comes inside a document
                 return self.root, self.root_line
-            handler(event, event.start_mark.line + 1)
+            handler(event, _line(event))
 
     def _wants_key(self) -> _Frame | None:
         """The open mapping if the next node is one of its keys."""
@@ -229,9 +234,8 @@ class Composer:
                 if parent.key is _NO_KEY:
                     raise Fatal(line, "mapping keys must be plain strings", parent.path)
                 path = (*parent.path, parent.key if isinstance(parent.key, str) else _MERGE_KEY)
-            else:
+            else:  # (its line is noted when it is added to the list)
                 path = (*parent.path, len(parent.container))
-                self.lines.setdefault(path, line)
         else:
             path = ()
         if len(stack) >= MAX_DEPTH:
