@@ -48,10 +48,8 @@ def is_local_url(url: str) -> bool:
 MAX_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z: what every date library can represent
 
 
-def parse_timestamp(value: float | str) -> float:
-    """Seconds since the epoch from a number or an ISO 8601 string (``Z`` or an offset)."""
-    if isinstance(value, int | float):
-        return float(value)
+def parse_timestamp(value: str) -> float:
+    """Seconds since the epoch from an ISO 8601 string (``Z`` or an offset; UTC without one)."""
     try:
         parsed = datetime.fromisoformat(value)
         if parsed.tzinfo is None:
@@ -64,7 +62,7 @@ def parse_timestamp(value: float | str) -> float:
 def claim_key(identity: str, ref: str, before: str | None, after: str) -> str:
     """One push, whatever delivery id it comes with: sha256 of repository, ref, before, after."""
     text = "\n".join((identity, ref, before or "0" * 40, after))
-    return "push-" + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+    return "push-" + hashlib.sha256(text.encode()).hexdigest()
 
 
 class Ignored(NamedTuple):
@@ -136,7 +134,6 @@ class PayloadError(ValueError):
     """A JSON object that is not the payload it should be; ``problems`` lists every problem."""
 
     def __init__(self, kind: str, problems: list[Problem]) -> None:
-        self.kind = kind
         self.problems = problems
         super().__init__(f"not a {kind} payload: {self.summary()}")
 
@@ -182,13 +179,13 @@ class _Fields:
     def problem(self, key: str, message: str) -> None:
         self._problems.append(Problem(self._where(key), message))
 
-    def _value(self, key: str, *, required: bool) -> Any:
+    def _value(self, key: str, *, required: bool = False) -> Any:
         value = self._data.get(key, _MISSING)
         if value is _MISSING and required:
             self.problem(key, "Field required")
         return value
 
-    def text(self, key: str, *, min_length: int = 0, max_length: int | None = None) -> str:
+    def text(self, key: str, *, min_length: int, max_length: int) -> str:
         """A required string ("" after a problem: the caller raises before using it)."""
         value = self._value(key, required=True)
         if value is _MISSING:
@@ -196,7 +193,7 @@ class _Fields:
         return self._string(key, value, min_length, max_length) or ""
 
     def optional_text(self, key: str, *, max_length: int | None = None) -> str | None:
-        value = self._value(key, required=False)
+        value = self._value(key)
         if value is _MISSING or value is None:
             return None
         return self._string(key, value, 0, max_length)
@@ -233,7 +230,7 @@ class _Fields:
 
     def flag(self, key: str) -> bool:
         """An optional boolean, ``False`` when absent."""
-        value = self._value(key, required=False)
+        value = self._value(key)
         if value is _MISSING:
             return False
         if not isinstance(value, bool):
@@ -243,7 +240,7 @@ class _Fields:
 
     def integer(self, key: str) -> int | None:
         """An optional integer (``null`` allowed)."""
-        value = self._value(key, required=False)
+        value = self._value(key)
         if value is _MISSING or value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
@@ -254,7 +251,7 @@ class _Fields:
     def timestamp(self, key: str) -> float | None:
         """An optional ordering key: seconds since the epoch (a number or an ISO 8601 string),
         finite and not negative."""
-        value = self._value(key, required=False)
+        value = self._value(key)
         if value is _MISSING or value is None:
             return None
         if isinstance(value, str):

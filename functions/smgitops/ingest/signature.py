@@ -32,24 +32,21 @@ def is_well_formed(header: str) -> bool:
 
 
 def verify(secrets: Iterable[bytes], body: bytes, header: str) -> bool:
-    """True when ``header`` is the signature of ``body`` under one of ``secrets``.
+    """True when ``header`` is the signature of ``body`` under one of ``secrets``; every one
+    is compared, as in :func:`signers`."""
+    return bool(signers((("", secret) for secret in secrets), body, header))
+
+
+def signers(candidates: Iterable[tuple[str, bytes]], body: bytes, header: str) -> frozenset[str]:
+    """The labels of every ``(label, secret)`` candidate ``header`` is the signature of
+    ``body`` under.
 
     Every candidate is compared (no early exit on the first match) so the time taken does
     not tell which secret, if any, matched.
     """
     expected = header.strip().lower().encode("ascii", "replace")
-    matched = False
-    for secret in secrets:
-        matched |= hmac.compare_digest(sign(secret, body).encode("ascii"), expected)
-    return matched
-
-
-def signers(candidates: Iterable[tuple[str, bytes]], body: bytes, header: str) -> frozenset[str]:
-    """The labels of every ``(label, secret)`` candidate ``header`` is the signature of
-    ``body`` under; every candidate is compared, as in :func:`verify`."""
-    expected = header.strip().lower().encode("ascii", "replace")
     return frozenset(
         label
         for label, secret in list(candidates)
-        if hmac.compare_digest(sign(secret, body).encode("ascii"), expected)
+        if hmac.compare_digest(sign(secret, body).encode(), expected)
     )
