@@ -317,3 +317,20 @@ def test_a_header_in_upper_case_hex_is_well_formed_and_a_non_ascii_one_is_refuse
     # compared as bytes: a character ASCII cannot encode makes a mismatch, not an exception
     assert not signature.verify([b"new"], body, foreign)
     assert signature.signers([("current", b"new")], body, foreign) == frozenset()
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "sha256=" + "X" * 64,  # not a hex digit
+        "sha256=" + "g" * 64,
+        "sha256=" + "a" * 63,
+        "sha256=" + "a" * 65,
+        "sha1=" + "a" * 64,
+        "SHA256=" + "a" * 64,
+        "a" * 71,
+        "",
+    ],
+)
+def test_a_header_that_is_not_sha256_and_64_hex_digits_is_malformed(header: str) -> None:
+    assert not signature.is_well_formed(header)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -273,6 +274,11 @@ def test_a_ping_is_accepted_exactly_as_given_or_refused_naming_each_field(
             {"pusher": {"name": "x" * 257}},
             ["pusher.name: String should have at most 256 characters"],
         ),
+        ({"before": ""}, ["before: Value error, not a hex commit id"]),
+        (
+            {"pusher": "jdoe"},
+            ["pusher: Input should be a valid dictionary or instance of Pusher"],
+        ),
         (
             {"repository": {"clone_url": ""}},
             [
@@ -296,6 +302,7 @@ def test_push_problems_are_located_and_all_reported(
     ("pushed_at", "expected"),
     [
         (1714564800, 1714564800.0),
+        (0, 0.0),  # the epoch itself
         ("2024-05-01T12:00:00Z", 1714564800.0),
         ("2024-05-01T14:00:00+02:00", 1714564800.0),
         (None, None),
@@ -449,3 +456,203 @@ def test_a_pushs_claim_is_the_same_key_across_releases_and_deliveries() -> None:
     assert claim_key(repo, ref, None, after) == pinned
     assert claim_key(repo, ref, "0" * 40, after) == pinned
     assert claim_key(repo, ref, "a" * 40, after) != pinned
+
+
+# --- what a push is read as, and the work it asks for -----------------------------------------
+
+REPOSITORY = "https://github.com/acme/ml-endpoints.git"
+
+
+def _push(**changes: Any) -> Push:
+    """events/github-push-main.json's payload with top-level keys changed (None: removed)."""
+    payload = {**PUSH, **changes}
+    return Push.parse({key: value for key, value in payload.items() if value is not None})
+
+
+def test_a_push_is_read_as_the_fields_smgitops_uses() -> None:
+    assert _push() == Push(
+        ref="refs/heads/main",
+        before=PUSH["before"],
+        after=PUSH["after"],
+        full_name="acme/ml-endpoints",
+        clone_url=REPOSITORY,
+        pushed_at=1714564800.0,
+        deleted=False,
+        pusher="jdoe",
+    )
+
+
+def test_a_push_to_the_tracked_branch_is_this_message_on_the_queue() -> None:
+    """The whole message, byte for byte: compact JSON, camelCase, ``kind`` first, the receive
+    time as the ordering key, the commit pushed, before and pusher carried."""
+    work = _push().work(branch="main", delivery="d-1", received_at=1800000000.5)
+    assert work == WorkMessage(
+        provider="github",
+        repository=REPOSITORY,
+        full_name="acme/ml-endpoints",
+        ref="refs/heads/main",
+        commit=PUSH["after"],
+        pushed_at=1800000000.5,
+        delivery="d-1",
+        before=PUSH["before"],
+        pusher="jdoe",
+    )
+    assert work.to_message() == (
+        '{"kind":"push","provider":"github",'
+        '"repository":"https://github.com/acme/ml-endpoints.git","fullName":"acme/ml-endpoints",'
+        f'"ref":"refs/heads/main","commit":"{PUSH["after"]}","pushedAt":1800000000.5,'
+        f'"delivery":"d-1","before":"{PUSH["before"]}","pusher":"jdoe"}}'
+    )
+
+
+def test_the_push_that_creates_the_branch_has_no_before() -> None:
+    work = _push(before="0" * 40, created=True).work(branch="main", delivery="d", received_at=1.0)
+    assert isinstance(work, WorkMessage) and work.before is None
+    assert "before" not in json.loads(work.to_message())
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"deleted": True}, "ignored: branch main was deleted"),  # whatever "after" says
+        ({"deleted": None, "after": "0" * 40}, "ignored: branch main was deleted"),
+        ({"ref": "refs/pull/7/merge"}, "ignored: refs/pull/7/merge is not a branch"),
+        ({"ref": "main"}, "ignored: main is not a branch"),
+    ],
+)
+def test_a_push_that_deletes_the_branch_or_is_not_a_branch_asks_for_nothing(
+    changes: dict[str, Any], reason: str
+) -> None:
+    assert _push(**changes).work(branch="main", delivery="d", received_at=1.0) == Ignored(reason)
+
+
+@pytest.mark.parametrize(
+    ("clone_url", "provider"),
+    [
+        ("/srv/git/models.git", "local"),
+        ("file:///srv/git/models.git", "local"),
+        ("./models", "local"),
+        ("../models", "local"),
+        ("https://github.com/acme/models.git", "github"),
+        ("https://example.com/file:///srv/x.git", "github"),
+    ],
+)
+def test_a_local_path_or_file_url_is_the_local_runtimes_repository(
+    clone_url: str, provider: str
+) -> None:
+    repository = {**PUSH["repository"], "clone_url": clone_url}
+    work = _push(repository=repository).work(branch="main", delivery="d", received_at=1.0)
+    assert isinstance(work, WorkMessage) and work.provider == provider
+
+
+def test_a_message_with_a_time_that_is_not_finite_is_never_written() -> None:
+    for pushed_at in (math.nan, math.inf):
+        message = WorkMessage("github", REPOSITORY, "a/b", "refs/heads/main", SHA, pushed_at, "d")
+        with pytest.raises(ValueError, match="JSON compliant"):
+            message.to_message()
+
+
+def test_a_time_without_a_zone_is_utc_whatever_the_machines_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    payload = json.loads(json.dumps(PUSH))
+    payload["repository"]["pushed_at"] = "2024-05-01T12:00:00"
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        assert Push.parse(payload).pushed_at == 1714564800.0
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+# --- a ping -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("payload", "hook_id"),
+    [
+        ({"zen": "Keep it logically awesome.", "hook_id": 7, "hook": {"id": 8}}, 7),
+        ({"hook": {"id": 8}}, 8),
+        ({"hook_id": None, "hook": None}, None),
+        ({}, None),
+    ],
+)
+def test_a_ping_is_answered_with_its_hook_id(payload: dict[str, Any], hook_id: int | None) -> None:
+    assert Ping.parse(payload) == Ping(hook_id)
+
+
+@pytest.mark.parametrize(
+    ("payload", "problems"),
+    [
+        ({"hook_id": "7"}, ["hook_id: Input should be a valid integer"]),
+        (
+            {"zen": 1, "hook": ["id"]},
+            [
+                "zen: Input should be a valid string",
+                "hook: Input should be a valid dictionary or instance of Hook",
+            ],
+        ),
+        ({"hook": {"id": True}}, ["hook.id: Input should be a valid integer"]),
+    ],
+)
+def test_ping_problems_are_located_and_all_reported(
+    payload: dict[str, Any], problems: list[str]
+) -> None:
+    with pytest.raises(PayloadError) as caught:
+        Ping.parse(payload)
+    assert [f"{p.where}: {p.message}" for p in caught.value.problems] == problems
+    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+    assert str(caught.value) == f"not a ping payload: {problems[0]}{more}"
+
+
+# --- the limits: every string that travels on (to SQS and DynamoDB) is bounded ---------------
+# Each is above what GitHub allows (a branch name of at most 250 bytes, an owner of 39
+# characters and a repository name of 100, a login of 39), so no real push is refused.
+
+LIMITED = [  # (the field in the payload, the Push attribute it is read as, its limit)
+    ("ref", "ref", MAX_REF),
+    ("repository.full_name", "full_name", MAX_FULL_NAME),
+    ("repository.clone_url", "clone_url", MAX_CLONE_URL),
+    ("pusher.name", "pusher", MAX_PUSHER),
+]
+
+
+def _with(where: str, value: Any) -> dict[str, Any]:
+    """The push payload with the field at the dotted path ``where`` set to ``value``."""
+    payload: dict[str, Any] = json.loads(json.dumps(PUSH))
+    *parents, key = where.split(".")
+    target = payload
+    for parent in parents:
+        target = target[parent]
+    target[key] = value
+    return payload
+
+
+def _problems(payload: dict[str, Any]) -> list[str]:
+    with pytest.raises(PayloadError) as caught:
+        Push.parse(payload)
+    return [f"{p.where}: {p.message}" for p in caught.value.problems]
+
+
+@pytest.mark.parametrize(("where", "attribute", "limit"), LIMITED)
+def test_a_string_of_the_limits_length_is_read_as_given_and_one_more_is_refused(
+    where: str, attribute: str, limit: int
+) -> None:
+    longest = "refs/heads/" + "é" * (limit - 11)  # characters, not bytes
+    assert getattr(Push.parse(_with(where, longest)), attribute) == longest
+    assert _problems(_with(where, longest + "x")) == [
+        f"{where}: String should have at most {limit} characters"
+    ]
+
+
+@pytest.mark.parametrize("where", [where for where, _, _ in LIMITED])
+def test_a_lone_surrogate_is_refused_where_a_string_travels_on(where: str) -> None:
+    assert _problems(_with(where, "refs/heads/\ud800")) == [
+        f"{where}: Input should be a valid string, unable to parse raw data as a unicode string"
+    ]
+
+
+@pytest.mark.parametrize("where", ["ref", "repository.full_name", "repository.clone_url"])
+def test_an_empty_ref_name_or_url_is_refused(where: str) -> None:
+    assert _problems(_with(where, "")) == [f"{where}: String should have at least 1 character"]
