@@ -19,6 +19,11 @@ import boto3
 import pytest
 import yaml
 
+from smgitops import clock
+from smgitops.aws.store import StatusStore
+from smgitops.commands.common import DEFAULT_TABLE, status_json
+from smgitops.drift.service import latest_finding
+from smgitops.errors import SmgitopsError
 from smgitops.local.scenario import Delivery, GitRemote, send_webhook
 from tests.support.ingest import FakeGitHub, fake_github
 
@@ -33,15 +38,22 @@ class LocalUp:
     secret: str
     log: Path
     dashboard: str = ""  # the dashboard's URL from the ready line
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.aws,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        """A boto3 client on the emulator, one per service (a client costs a few hundred
+        milliseconds of CPU to build; boto3 sessions are not thread-safe, hence the lock)."""
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = boto3.session.Session().client(
+                    service,
+                    endpoint_url=self.aws,
+                    region_name="us-east-1",
+                    aws_access_key_id="local",
+                    aws_secret_access_key="local",
+                )
+            return self._clients[service]
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
@@ -55,16 +67,24 @@ class LocalUp:
         )
 
     def status(self, endpoint: str) -> dict[str, Any] | None:
-        result = self.cli("status", endpoint, "--output", "json")
-        if result.returncode != 0:
+        """The row ``smgitops status ENDPOINT --output json`` prints (None: no rollout recorded,
+        or the emulator did not answer), read and shaped by the command's own functions in this
+        process: a poll every 0.3 s cannot afford a CLI process (a second of CPU each). The
+        command itself is tested in tests/integration/test_status_command.py, and here wherever
+        a test runs ``cli("status", ...)``."""
+        store = StatusStore(DEFAULT_TABLE, self.client("dynamodb"))
+        try:
+            found = store.get(endpoint)
+            drift = latest_finding(store.history(endpoint, limit=50)) if found else "-"
+        except SmgitopsError:
             return None
-        rows: list[dict[str, Any]] = json.loads(result.stdout)
-        return rows[0] if rows else None
+        return None if found is None else status_json(found, drift, clock.now())
 
     def weights(self, endpoint: str) -> dict[str, float]:
+        sagemaker = self.client("sagemaker")
         try:
-            out = self.client("sagemaker").describe_endpoint(EndpointName=endpoint)
-        except self.client("sagemaker").exceptions.ClientError:
+            out = sagemaker.describe_endpoint(EndpointName=endpoint)
+        except sagemaker.exceptions.ClientError:
             return {}
         variants = out["ProductionVariants"]
         total = sum(v["DesiredWeight"] for v in variants) or 1.0

@@ -16,6 +16,7 @@ import yaml
 from smgitops.local.scenario import GitRemote
 from tests.builders import ROLE, declaration_dict
 from tests.e2e.conftest import GITHUB_TOKEN, LocalUp, Repo, Traffic, running_local_up
+from tests.support.emulator import wait_for_status
 from tests.support.ingest import FakeGitHub
 
 pytestmark = pytest.mark.e2e
@@ -251,7 +252,11 @@ def test_a_console_edit_is_healed_when_the_app_config_says_selfheal(
         time.sleep(0.5)
     assert healed is not None and healed["phase"] == "Succeeded", healed
     assert healed["commit"] == sha and healed["selfHeal"] is True  # still this commit's config
-    live = sagemaker.describe_endpoint(EndpointName=name)["ProductionVariants"]
+    # the heal has asked for the declared count when it says Succeeded; SageMaker applies it
+    # after its update (Updating, then InService), as it applies any weights-and-capacities call
+    asked = sagemaker.describe_endpoint(EndpointName=name)["ProductionVariants"]
+    assert [(v["VariantName"], v["DesiredInstanceCount"]) for v in asked] == [(variant, 2)]
+    live = wait_for_status(sagemaker, name, "InService", timeout=30)["ProductionVariants"]
     assert [(v["VariantName"], v["CurrentInstanceCount"]) for v in live] == [(variant, 2)]
     history = json.loads(local_up.cli("history", name, "--output", "json").stdout)
     [drift] = [r for r in history if r["event"].startswith("drift: ")]
