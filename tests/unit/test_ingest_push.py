@@ -656,3 +656,8 @@ def test_a_lone_surrogate_is_refused_where_a_string_travels_on(where: str) -> No
 @pytest.mark.parametrize("where", ["ref", "repository.full_name", "repository.clone_url"])
 def test_an_empty_ref_name_or_url_is_refused(where: str) -> None:
     assert _problems(_with(where, "")) == [f"{where}: String should have at least 1 character"]
+
+
+def test_an_optional_string_may_be_empty() -> None:
+    assert Push.parse(_with("pusher.name", "")).pusher == ""
+    assert Ping.parse({"zen": "", "hook_id": 7}) == Ping(7)

@@ -149,7 +149,7 @@ _MISSING: Any = object()
 
 def _is_unicode(text: str) -> bool:
     try:
-        text.encode("utf-8")
+        text.encode()
     except UnicodeEncodeError:
         return False
     return True
@@ -168,7 +168,7 @@ class _Fields:
     :class:`PayloadError` when any problem was recorded, before using what was read.
     """
 
-    def __init__(self, data: Mapping[str, Any], path: str, problems: list[Problem]) -> None:
+    def __init__(self, data: Mapping[str, Any], problems: list[Problem], path: str = "") -> None:
         self._data = data
         self._path = path
         self._problems = problems
@@ -279,7 +279,7 @@ class _Fields:
             return None
         return number
 
-    def object(self, key: str, model: str, *, required: bool) -> _Fields | None:
+    def object(self, key: str, model: str, *, required: bool = False) -> _Fields | None:
         """A nested JSON object (``model`` names it in the message, as pydantic does)."""
         value = self._value(key, required=required)
         if value is _MISSING or (value is None and not required):
@@ -287,7 +287,7 @@ class _Fields:
         if not isinstance(value, dict):
             self.problem(key, f"Input should be a valid dictionary or instance of {model}")
             return None
-        return _Fields(value, self._where(key), self._problems)
+        return _Fields(value, self._problems, self._where(key))
 
 
 # --- the payloads --------------------------------------------------------------------------
@@ -310,7 +310,7 @@ class Push:
     def parse(cls, data: Mapping[str, Any]) -> Push:
         """Validate a decoded JSON object; raises :class:`PayloadError` with every problem."""
         problems: list[Problem] = []
-        fields = _Fields(data, "", problems)
+        fields = _Fields(data, problems)
         ref = fields.text("ref", min_length=1, max_length=MAX_REF)
         before = fields.sha("before")
         after = fields.sha("after")
@@ -324,7 +324,7 @@ class Push:
             full_name = repository.text("full_name", min_length=1, max_length=MAX_FULL_NAME)
             clone_url = repository.text("clone_url", min_length=1, max_length=MAX_CLONE_URL)
             pushed_at = repository.timestamp("pushed_at")
-        pusher = fields.object("pusher", "Pusher", required=False)
+        pusher = fields.object("pusher", "Pusher")
         name = pusher.optional_text("name", max_length=MAX_PUSHER) if pusher else None
         if problems:
             raise PayloadError("push", problems)
@@ -368,10 +368,10 @@ class Ping:
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Ping:
         problems: list[Problem] = []
-        fields = _Fields(data, "", problems)
+        fields = _Fields(data, problems)
         fields.optional_text("zen")
         hook_id = fields.integer("hook_id")
-        hook = fields.object("hook", "Hook", required=False)
+        hook = fields.object("hook", "Hook")
         nested = hook.integer("id") if hook else None
         if problems:
             raise PayloadError("ping", problems)
