@@ -661,3 +661,10 @@ def test_an_empty_ref_name_or_url_is_refused(where: str) -> None:
 def test_an_optional_string_may_be_empty() -> None:
     assert Push.parse(_with("pusher.name", "")).pusher == ""
     assert Ping.parse({"zen": "", "hook_id": 7}) == Ping(7)
+
+
+def test_a_push_that_leaves_out_its_flags_is_not_a_deletion() -> None:
+    push = _push(created=None, deleted=None, forced=None)
+    assert push.deleted is False
+    work = push.work(branch="main", delivery="d", received_at=1.0)
+    assert isinstance(work, WorkMessage) and work.commit == PUSH["after"]
