@@ -114,7 +114,7 @@ MODULES = {
             "tests/unit/test_ingest_events.py",
             "tests/integration/test_webhook.py",
         ),
-        None,
+        90.0,
         # each runs a fresh interpreter in a subprocess: the unmutated package, so they can never
         # detect a mutant (6 to 8 s a run)
         (
