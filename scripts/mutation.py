@@ -343,7 +343,11 @@ def report(name: str, module: Module, *, survivors: bool) -> bool:
     for mutant in stale:
         print(f"  listed as equivalent but detected, remove it from {EQUIVALENT.name}: {mutant}")
     if survivors:
-        left = sorted(m for m, s in statuses.items() if s not in DETECTED and m not in equivalent)
+        left = sorted(
+            m
+            for m, s in statuses.items()
+            if s not in DETECTED and s != "not checked" and m not in equivalent
+        )  # (in a run still going or stopped, what is not checked yet is no survivor)
         for mutant in left:
             shown = subprocess.run(  # noqa: S603
                 [str(Path(sys.executable).with_name("mutmut")), "show", mutant],
