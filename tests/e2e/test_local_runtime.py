@@ -126,24 +126,30 @@ def test_local_up_shows_progress_on_a_terminal_and_none_in_a_pipe() -> None:
         [*SMGITOPS, "local", "up"], stdout=subprocess.PIPE, stderr=terminal, text=True
     )
     os.close(terminal)
-    assert process.stdout is not None
-    ready = json.loads(process.stdout.readline())
-    seen = b""
-    deadline = time.monotonic() + 30
-    while b"smgitops local: ready" not in seen and time.monotonic() < deadline:
-        seen += os.read(controller, 4096)
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=60) == 0
-    os.close(controller)
-    text = seen.decode()
-    assert "starting the AWS emulator" in text
-    assert f"ready; dashboard {ready['dashboard']}" in text
-
+    # the piped one starts alongside (each takes seconds to come up); it is read below
     piped = subprocess.Popen(
         [*SMGITOPS, "local", "up"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    assert piped.stdout is not None
-    json.loads(piped.stdout.readline())
-    piped.send_signal(signal.SIGINT)
-    _, err = piped.communicate(timeout=60)
+    try:
+        assert process.stdout is not None
+        ready = json.loads(process.stdout.readline())
+        seen = b""
+        deadline = time.monotonic() + 30
+        while b"smgitops local: ready" not in seen and time.monotonic() < deadline:
+            seen += os.read(controller, 4096)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+        os.close(controller)
+        text = seen.decode()
+        assert "starting the AWS emulator" in text
+        assert f"ready; dashboard {ready['dashboard']}" in text
+
+        assert piped.stdout is not None
+        json.loads(piped.stdout.readline())
+        piped.send_signal(signal.SIGINT)
+        _, err = piped.communicate(timeout=60)
+    finally:
+        if piped.poll() is None:  # an assertion above failed: stop it too
+            piped.kill()
+            piped.wait()
     assert "starting the AWS emulator" not in err and "smgitops local: ready" not in err

@@ -129,8 +129,8 @@ def test_a_shadow_run_reports_without_shifting_weights(local_up: LocalUp, repo: 
     name = "e2e-shadow"
     _deploy_v1(local_up, repo, name)
     stable = dict(local_up.weights(name))
-    # a shadow run long enough to be seen by a poll that takes seconds on a loaded machine
-    shadow = {"samplingPercent": 50, "duration": "20s"}
+    # a shadow run long enough to be seen by a poll (a status read: well under a second, loaded)
+    shadow = {"samplingPercent": 50, "duration": "8s"}
     document = declaration_dict(name, version=2, interval="2s", strategy="shadow", shadow=shadow)
     sha, _ = repo.declare(document, "v2 in shadow")
     local_up.wait_for(name, sha, {"Progressing"})
