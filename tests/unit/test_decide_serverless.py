@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 
 from smgitops.declaration.models import Declaration
+from smgitops.rollout import naming
+from smgitops.rollout.actions import PutAlarms
 from smgitops.rollout.status import Phase, RolloutStatus
 from tests.builders import declaration, declaration_dict
 from tests.unit.fake_world import World
-from tests.unit.test_decide import NAME, run, start
+from tests.unit.test_decide import NAME, run, start, tick
 from tests.unit.test_decide_history import CANDIDATE_MODEL, CANDIDATE_VARIANT, history
 
 SWAP = (
@@ -198,3 +200,32 @@ def test_a_rollout_sagemaker_would_refuse_on_a_serverless_endpoint_fails_before_
     assert final.reason == refused
     assert world.applied[applied:] == []  # nothing created, nothing changed
     assert (world.endpoints[NAME].config, world.endpoints[NAME].weights) == endpoint_before
+
+
+def test_a_serverless_swap_watches_the_candidates_generated_alarms_and_swaps_back_on_one() -> None:
+    world, deployed = serverless_endpoint()
+    world.alarms[ALARM] = "OK"
+    metrics = [{"metric": "Invocation5XXErrors", "statistic": "Sum", "max": 5}]
+    status = start(serverless(2, analysis={"alarms": [ALARM], "metrics": metrics}), world)
+    generated = naming.alarm_name(
+        NAME, status.candidate.name, "Invocation5XXErrors", "Sum", "AWS/SageMaker"
+    )
+    swapped = tick(world, status)
+    *swap, put = swapped.actions
+    assert [a.kind for a in swap] == list(SWAP_ACTIONS)
+    assert isinstance(put, PutAlarms) and [alarm.name for alarm in put.alarms] == [generated]
+    assert swapped.status.generated_alarms == [generated]
+    assert swapped.status.watched_alarms == [ALARM, generated]
+    assert swapped.status.weights == {status.candidate.name: 100.0}
+    baking = tick(world, swapped.status).status
+    assert baking.phase == Phase.PROGRESSING
+    assert baking.weights == {status.candidate.name: 100.0}
+    world.alarms[generated] = "ALARM"
+    world.now = (baking.step_since or 0) + 5
+    breached = tick(world, baking).status
+    assert breached.phase == Phase.ROLLING_BACK
+    assert breached.reason.startswith(f"alarm {generated} in ALARM")
+    final, _ = run(world, breached)
+    assert final.phase == Phase.ROLLED_BACK
+    assert generated not in world.alarms
+    assert world.endpoints[NAME].weights == {deployed.candidate.name: 100.0}
