@@ -259,15 +259,18 @@ def _mutmut(name: str, work: Path, workers: int, mutants: list[str], *, fresh: b
     log = work / "mutmut.log"
     load = os.getloadavg()[1]
     wall, cpu = time.monotonic(), _cpu_of_children()
-    with log.open("a") as out:
-        result = subprocess.run(  # noqa: S603
-            [*command, *mutants],
-            cwd=work,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
+    try:
+        with log.open("a") as out:
+            returncode = subprocess.run(  # noqa: S603
+                [*command, *mutants],
+                cwd=work,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                check=False,
+            ).returncode
+    except KeyboardInterrupt:  # stopped by hand: what it checked and what that cost are kept
+        returncode = -2
     times = Times(
         time.monotonic() - wall,
         _cpu_of_children() - cpu,
@@ -275,9 +278,12 @@ def _mutmut(name: str, work: Path, workers: int, mutants: list[str], *, fresh: b
         fresh,
         (load, os.getloadavg()[1]),
     )
-    if result.returncode != 0:
+    if returncode != 0:
+        _save_times(name, times)  # a stopped run's cost, for --report beside its partial score
         tail = log.read_text().splitlines()[-20:]
-        raise SystemExit(f"{name}: mutmut failed ({result.returncode}):\n" + "\n".join(tail))
+        raise SystemExit(
+            f"{name}: mutmut stopped ({returncode}) after {times.shown()}:\n" + "\n".join(tail)
+        )
     return times
 
 
