@@ -136,6 +136,9 @@ def test_a_replayed_first_deploy_goes_on_as_created_not_already_live() -> None:
     assert stored.first_deploy and "CreateEndpoint" in _kinds(first)
     replay = tick(world, stored)
     assert replay.status.phase == Phase.INITIALIZING and not replay.actions
+    # what the lost tick would have written: the new endpoint serves the candidate alone
+    assert replay.status.weights == {stored.candidate.name: 100.0}
+    assert replay.notes == (f"endpoint {NAME} created with {stored.candidate.name}",)
     final, _ = history(world, replay.status)
     assert (final.phase, final.reason) == (Phase.SUCCEEDED, "created")
 
