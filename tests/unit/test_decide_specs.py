@@ -654,6 +654,24 @@ def test_a_shadow_report_says_how_it_ended() -> None:
     assert done.notes == ("shadow run ended; the stable model serves alone, as before",)
 
 
+def test_a_shadow_report_replayed_at_exactly_its_interval_ends_as_the_lost_tick_did() -> None:
+    world = World()
+    deployed(world)
+    status = until(
+        world, start(declaration(version=2, strategy="shadow"), world), Phase.PROGRESSING
+    )
+    world.now = (status.step_since or 0) + 30  # the step's interval, to the second
+    report = decide(status.spec(), status, world.observe(NAME))
+    world.apply(report.actions)  # then the tick dies before persisting its status
+    world.settle()
+    replay = decide(status.spec(), status, world.observe(NAME))
+    assert (replay.status.phase, replay.status.reason) == (
+        Phase.FINALIZING,
+        "shadow report: passed, not promoted",
+    )
+    assert [a.kind for a in replay.actions] == ["CreateEndpointConfig"]  # no second update
+
+
 def test_all_at_once_records_the_candidate_at_100_percent_while_finalizing() -> None:
     world = World()
     deployed(world)
