@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
 from typing import Any
 
+import botocore.loaders
+import botocore.session
 import pytest
 from hypothesis import settings as hypothesis_settings
 
@@ -24,6 +27,12 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 # The emulator's additions to moto are process-wide once installed: install them up front so
 # that every test sees the same moto, whatever ran before it in this worker.
 emulator.install()
+
+# Every test gets a fresh boto3 session (``clients.reset()`` in ``_aws_env``), and a fresh
+# session parses botocore's endpoint and service JSON again: about half a second of each test
+# that makes a client. One data loader per process keeps what it parsed (keyed by the data path,
+# as botocore's own is); sessions, clients and moto state stay fresh for each test.
+botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -4,7 +4,6 @@ and nothing enqueued or recorded for a delivery that should not be."""
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import math
 import os
@@ -13,8 +12,6 @@ import sys
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
-import botocore.loaders
-import botocore.session
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
@@ -46,18 +43,6 @@ if TYPE_CHECKING:
 PUSH = "github-push-main.json"
 AFTER = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 BEFORE = json.loads(load_event(PUSH)["body"])["before"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _botocore_data_read_once() -> Iterator[None]:
-    """Every test gets a fresh boto3 session (tests/conftest.py), and a fresh session parses
-    botocore's endpoint and service JSON again: half a second a test, most of this module's time
-    (and of every webhook mutant's). One data loader for the module keeps what it parsed; the
-    sessions, clients and moto state stay fresh for each test."""
-    with pytest.MonkeyPatch.context() as patch:
-        loader = functools.cache(botocore.loaders.create_loader)
-        patch.setattr(botocore.session, "create_loader", loader)
-        yield
 
 
 @pytest.fixture

@@ -526,6 +526,11 @@ def serve(options: RuntimeOptions) -> int:
             print(f"smgitops local: ready{where} (Ctrl-C stops it)", file=sys.stderr, flush=True)
         log.info("local runtime ready: webhook %s, aws %s", runtime.webhook_url, runtime.aws_url)
         stop.wait()
+        print(
+            "smgitops local: stopping (a second Ctrl-C ends it at once)",
+            file=sys.stderr,
+            flush=True,
+        )
     finally:
         runtime.stop()
     print("smgitops local: stopped", file=sys.stderr)
