@@ -52,7 +52,9 @@ types: setup
 
 # Three workers on two cores: the end-to-end tests mostly wait on rollouts' wall clock (the
 # load average stays under 2.6 with two workers); --dist loadscope keeps each module's tests on
-# one worker, so each e2e module starts one `local up`, not one per worker.
+# one worker, so each e2e module starts one `local up`, not one per worker. A fourth worker did
+# not help (2026-12-03, tests/e2e alone on the shared VM at load 6-9: 509 s with -n 4, 449-519 s
+# with -n 3): the e2e tests take about 400 s of CPU, a `local up` start alone about 5 s.
 test: setup scanners
 	$(BIN)/pytest -n 3 --dist loadscope -q --durations=15
 
