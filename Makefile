@@ -70,9 +70,9 @@ check:
 bench: setup
 	$(BIN)/python -m bench
 
-# Not part of `check`: mutation scores of the pure core, 2 workers. Measured 2026-12-03 on the
-# shared 2-core VM under load: decide 27 min, statistics 8, loader 21, webhook 28; about 31
-# minutes of two busy cores' CPU, so not under 30 minutes (docs/reliability.md "Mutation testing").
+# Not part of `check`: mutation scores of the pure core, 2 workers. Measured 2026-12-03 on an
+# idle 2-core VM: decide 12.9 min, statistics 2.8, loader 4.5, webhook 2.7: 22.9 minutes in all
+# (docs/reliability.md "Mutation testing").
 mutation: setup
 	nice -n 5 $(BIN)/python scripts/mutation.py
 
