@@ -163,3 +163,32 @@ def test_queries_for_a_compare_spec() -> None:
     ]
     assert queries[2].resolved_namespace == "/aws/sagemaker/Endpoints"
     assert whole_periods(61, 179, 60) is None
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [(START + 60.0, START + 60.4), (START + 62.2, START + 62.9)],
+    ids=["just-after-a-minute", "inside-one-second"],
+)
+def test_a_window_inside_one_second_reads_nothing_and_asks_nothing(
+    cloudwatch: Any, start: float, end: float
+) -> None:
+    """CloudWatch reads timestamps in whole seconds, and refuses a StartTime equal to the
+    EndTime (ValidationError "The parameter StartTime must not equal parameter EndTime.", as
+    moto does). The traffic floor asks for such a window when a step ends within a second of
+    crossing a minute: nothing can have been published in it, so nothing is asked."""
+    put(cloudwatch, "candidate", "Invocations", 1, 7.0)  # at START + 65
+    calls: list[str] = []
+    cloudwatch.meta.events.register(
+        "provide-client-params.cloudwatch.GetMetricData", lambda **_: calls.append("call")
+    )
+    read = VariantMetrics(cloudwatch).read(
+        ENDPOINT, ["candidate"], [], start=start, end=end, whole=False
+    )
+    assert read["candidate"].total_invocations == 0.0
+    assert calls == []
+    later = VariantMetrics(cloudwatch).read(
+        ENDPOINT, ["candidate"], [], start=start, end=START + 120, whole=False
+    )
+    assert later["candidate"].total_invocations == 7.0  # the same window, once it is longer
+    assert calls == ["call"]

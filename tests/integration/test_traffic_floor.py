@@ -121,3 +121,37 @@ def test_traffic_before_the_step_does_not_count_for_it(counted: Engine) -> None:
     counted.tick(NAME, outcome.rollout_id)
     extended = counted.service.store.get(NAME)
     assert extended is not None and extended.extensions == 1, extended
+
+
+def test_a_step_judged_just_after_crossing_a_minute_is_extended_not_rolled_back(
+    counted: Engine,
+) -> None:
+    """A step of 10 s that began 20 s before a minute and is judged 0.4 s after it: its window
+    (the minute begun within the step) is shorter than CloudWatch's second, which CloudWatch
+    refuses. It was read anyway, the refusal failed the tick, and the rollout rolled back with
+    "tick failed: ActionRejectedError" (the demo, now and then). Nothing can be counted yet,
+    so the step is extended, and passes once the traffic is in."""
+    candidate = naming.variant_name(declaration(version=2))
+    decl = declaration(version=2, steps=[10, 50], interval="10s", analysis=FIVE_XX)
+    counted.clock.now += 30
+    outcome = counted.start(decl, C2)
+    for _ in range(6):
+        counted.tick(NAME, outcome.rollout_id)
+        status = counted.service.store.get(NAME)
+        if status is not None and status.phase == Phase.PROGRESSING:
+            break
+    assert status is not None and status.step_since is not None
+    minute = (int(status.step_since) // 60 + 1) * 60
+    assert minute - status.step_since >= 10, status.step_since  # the step ends after its minute
+    counted.clock.now = minute + 0.4
+    counted.tick(NAME, outcome.rollout_id)
+    extended = counted.service.store.get(NAME)
+    assert extended is not None, extended
+    assert (extended.phase, extended.extensions) == (Phase.PROGRESSING, 1), extended.reason
+    _serve(candidate, minute, 1, 50.0, offset=5)
+    counted.clock.now = minute + 20
+    counted.tick(NAME, outcome.rollout_id)
+    history = counted.service.store.history(NAME)  # newest first
+    judged = [r.details["judgement"] for r in history if "judgement" in r.details]
+    assert [j["verdict"] for j in judged] == ["pass", "extend"], judged
+    assert judged[0]["invocationsCandidate"] == 50.0

@@ -62,6 +62,14 @@ def whole_periods(start: float, end: float, period: int) -> tuple[float, float] 
     return (first, last) if last > first else None
 
 
+def seconds_window(start: float, end: float) -> tuple[float, float] | None:
+    """``[start, end)`` as given, or None if CloudWatch would see no time in it: it reads
+    timestamps in whole seconds and refuses a StartTime equal to the EndTime (ValidationError
+    "The parameter StartTime must not equal parameter EndTime."), so a window within one
+    second (a step judged just after it crossed a minute) holds nothing to read."""
+    return (start, end) if math.floor(end) > math.floor(start) else None
+
+
 def _when(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
@@ -94,7 +102,8 @@ class VariantMetrics:
         whole: bool = True,
     ) -> dict[str, VariantSeries]:
         """Per variant: each query's value per period (epoch → value) and the Invocations;
-        ``whole=False`` reads ``[start, end)`` as given (every minute in it counts)."""
+        ``whole=False`` reads ``[start, end)`` as given (every minute in it counts; nothing when
+        it lies within one second, :func:`seconds_window`)."""
         # query id → (variant index, (metric, statistic)); None marks the Invocations query
         plan: dict[str, tuple[int, tuple[str, str] | None]] = {}
         requests: list[dict[str, Any]] = []
@@ -109,9 +118,7 @@ class VariantMetrics:
                 plan[f"m{v_index}_{q_index}"] = (v_index, (query.metric, query.statistic))
                 requests.append(_stat(f"m{v_index}_{q_index}", query, dims, period))
         values: dict[str, dict[float, float]] = {query_id: {} for query_id in plan}
-        window: tuple[float, float] | None = (start, end) if end > start else None
-        if whole:
-            window = whole_periods(start, end, period)
+        window = whole_periods(start, end, period) if whole else seconds_window(start, end)
         if window is not None:
             for first in range(0, len(requests), MAX_QUERIES):
                 self._fetch(requests[first : first + MAX_QUERIES], window, period, values)
