@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -54,3 +56,19 @@ def _aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     from smgitops.aws import clients
 
     clients.reset()
+
+
+@pytest.fixture(autouse=True)
+def _logs_to_this_test() -> None:
+    """The powertools logger is built once per process and keeps the stream it was given: an
+    earlier test's captured output, closed when that test ended. A later test's logs were then
+    lost ("--- Logging error --- ValueError: I/O operation on closed file"), the reason of a
+    failure with them. Each test's logs go to its own captured output."""
+    from smgitops import observability
+
+    if not observability._logger.cache_info().currsize:
+        return  # not built yet: it takes the current streams when it is
+    handler = observability.logger().registered_handler
+    if isinstance(handler, logging.StreamHandler):
+        to_stderr = os.environ.get("SMGITOPS_LOG_STREAM") == "stderr"
+        handler.stream = sys.stderr if to_stderr else sys.stdout

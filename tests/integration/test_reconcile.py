@@ -824,7 +824,9 @@ def test_endpoint_statuses_are_sent_concurrently_not_one_after_the_other(stack: 
     names = [f"model-{n:02d}" for n in range(12)]
     for name in names:
         stack.remote.declare(name)
-    stack.github.delay = 0.5  # a slow GitHub: 12 × 0.5 s one after the other
+    # GitHub answers none before eight are in flight at once (or 2 s passed; one after the
+    # other, 12 × 2 s and never two at once), however slowly a loaded machine starts threads
+    stack.github.delay, stack.github.release_at = 2.0, reconciler.STATUS_WORKERS
     sha = stack.remote.commit("twelve endpoints")
     record = stack.push(sha, T0)
     assert set(_outcomes(record).values()) == {"started"}

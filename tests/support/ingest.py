@@ -216,6 +216,10 @@ class FakeGitHub:
     delay: float = 0.0
     in_flight: int = 0  # requests being answered now
     most_in_flight: int = 0  # the most answered at once
+    # with release_at: no answer until that many requests were in flight at once (at most
+    # ``delay`` seconds), so a test of concurrency does not depend on how fast threads start
+    release_at: int = 0
+    released: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -239,7 +243,11 @@ def fake_github(status: int = 201) -> Iterator[FakeGitHub]:
             with state.lock:
                 state.in_flight += 1
                 state.most_in_flight = max(state.most_in_flight, state.in_flight)
-            if state.delay:
+                if state.release_at and state.most_in_flight >= state.release_at:
+                    state.released.set()
+            if state.release_at:
+                state.released.wait(state.delay)
+            elif state.delay:
                 done.wait(state.delay)
             with state.lock:
                 state.in_flight -= 1
