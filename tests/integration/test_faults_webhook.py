@@ -5,11 +5,13 @@ real webhook and reconcile handlers and starts exactly one rollout."""
 from __future__ import annotations
 
 import json
+import os
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
+from smgitops import wiring
 from smgitops.aws import clients
 from smgitops.aws.deliveries import DeliveryStore
 from smgitops.aws.store import StatusStore
@@ -38,8 +40,10 @@ ENDPOINT = "churn-predictor"
 @pytest.fixture
 def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Aws, GitRemote]]:
     remote = GitRemote(tmp_path)
+    for name in [n for n in os.environ if n.startswith("SMGITOPS_")]:
+        monkeypatch.delenv(name)  # only this test's settings
     with emulated_aws(update_delay=0):
-        clients.reset()
+        wiring.reset()  # nothing built or swapped by an earlier test in this process
         resources = create_aws()
         machine = clients.client("stepfunctions").create_state_machine(
             name="smgitops-rollout",
@@ -58,9 +62,13 @@ def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Aws, 
         wired.settings.cache_clear()
         wired.reconciler.cache_clear()
         yield resources, remote
-    wired.settings.cache_clear()
-    wired.reconciler.cache_clear()
-    clients.reset()
+    wiring.reset()
+
+
+def _push_records(table: str, commit: str) -> list[str]:
+    """What the reconcile recorded of ``commit`` (a failure's reason), for a failure message."""
+    items = clients.client("dynamodb").scan(TableName=table)["Items"]
+    return [json.dumps(item, default=str)[:600] for item in items if commit in json.dumps(item)]
 
 
 def _refused(request: Any, **_: Any) -> Any:
@@ -101,7 +109,8 @@ def test_webhook_answers_503_then_the_redelivery_starts_one_rollout(
     assert (again[0], again[2].get("X-Smgitops-Replayed")) == (202, "true")
     messages = resources.receive()
     assert len(messages) == 1
-    assert reconcile.handler({"Records": messages}, None) == {"batchItemFailures": []}
+    outcome = reconcile.handler({"Records": messages}, None)
+    assert outcome == {"batchItemFailures": []}, _push_records(resources.table, sha)
     rollout = StatusStore(resources.table).get(ENDPOINT)
     assert rollout is not None and rollout.commit == sha and rollout.phase == Phase.PENDING
     sfn = clients.client("stepfunctions")
