@@ -329,3 +329,55 @@ def test_old_metric_data_can_be_pruned(aws: dict[str, Any]) -> None:
     assert [(p["SampleCount"], p["Maximum"]) for p in left] == [(1.0, 1.0)]
     put_errors(cw, 9.0)  # the index was rebuilt: new data still evaluates
     assert alarm(cw)["StateValue"] == "ALARM"
+
+
+@pytest.mark.parametrize(
+    ("age_days", "period", "unit"),
+    [(0, 60, 60), (0, 300, 60), (0, 10, 10), (0, 1, 1), (20, 60, 300), (70, 60, 3600)],
+)
+def test_get_metric_data_rounds_the_start_time_as_cloudwatch_does(
+    age_days: int, period: int, unit: int
+) -> None:
+    """The GetMetricData reference: a StartTime less than 15 days ago is rounded down to the
+    whole minute (for a Period of 60 or more; 1, 5, 10, 20 or 30: to that many seconds), 15 to
+    63 days ago to 5 minutes, older to the hour. The first period is stamped with it."""
+    from smgitops.local.emulator.cloudwatch.backend import rounded_start
+
+    now = time.time()
+    base = (int(now) - age_days * 86400) // 3600 * 3600 - 3600
+    start = datetime.fromtimestamp(base + 1234.5, UTC)  # 20:34.5 past an hour
+    expected = base + 1234.5 // unit * unit
+    assert rounded_start(start, period, now).timestamp() == expected
+    assert rounded_start(start.replace(tzinfo=None), period, now).tzinfo is None
+
+
+def test_a_start_inside_a_minute_reads_that_minute(aws: dict[str, Any]) -> None:
+    cw = aws["cw"]
+    minute = (int(time.time()) // 60 - 10) * 60
+    cw.put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[
+            {
+                "MetricName": "Invocations",
+                "Dimensions": DIMENSIONS,
+                "Timestamp": datetime.fromtimestamp(minute + 5, UTC),
+                "Value": 3.0,
+            }
+        ],
+    )
+    stat = {
+        "Metric": {
+            "Namespace": "AWS/SageMaker",
+            "MetricName": "Invocations",
+            "Dimensions": DIMENSIONS,
+        },
+        "Period": 60,
+        "Stat": "Sum",
+    }
+    out = cw.get_metric_data(
+        MetricDataQueries=[{"Id": "i", "MetricStat": stat}],
+        StartTime=datetime.fromtimestamp(minute + 30, UTC),  # after the datapoint
+        EndTime=datetime.fromtimestamp(minute + 50, UTC),
+    )["MetricDataResults"][0]
+    assert out["Values"] == [3.0]
+    assert [t.timestamp() for t in out["Timestamps"]] == [minute]

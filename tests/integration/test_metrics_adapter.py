@@ -109,18 +109,24 @@ def test_only_whole_periods_inside_the_window(cloudwatch: Any) -> None:
     assert empty["candidate"].invocations == {}
 
 
-def test_a_window_read_as_given_keeps_the_periods_it_overlaps(cloudwatch: Any) -> None:
-    """The traffic of a step (``whole=False``): moto stamps a period with the exact StartTime,
-    CloudWatch with the minute that holds it; either way the period is the window's."""
+def test_a_window_read_as_given_keeps_the_minute_that_holds_its_start(cloudwatch: Any) -> None:
+    """The traffic of a step (``whole=False``): CloudWatch rounds the StartTime down to the
+    minute, and the emulator with it, so a datapoint earlier in the minute that holds the start
+    is read. That is why the traffic floor counts from the first minute begun within a step
+    (``traffic_window_start``)."""
     put(cloudwatch, "candidate", "Invocations", 0, 7.0)  # at START + 5
     read = VariantMetrics().read(
         ENDPOINT, ["candidate"], [], start=START + 2.5, end=START + 20, whole=False
     )
-    assert read["candidate"].total_invocations == 7.0
+    assert read["candidate"].invocations == {float(START): 7.0}
     before = VariantMetrics().read(
         ENDPOINT, ["candidate"], [], start=START + 6.5, end=START + 20, whole=False
     )
-    assert before["candidate"].total_invocations == 0.0  # the datapoint preceded the window
+    assert before["candidate"].total_invocations == 7.0  # before the window, in its minute
+    later = VariantMetrics().read(
+        ENDPOINT, ["candidate"], [], start=START + 60, end=START + 80, whole=False
+    )
+    assert later["candidate"].total_invocations == 0.0
 
 
 def test_many_queries_are_split_into_calls_of_500(cloudwatch: Any) -> None:

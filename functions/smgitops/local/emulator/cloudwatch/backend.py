@@ -321,12 +321,36 @@ def _wrap_statistics_for_type(original: Callable[..., Any]) -> Callable[..., Any
     return get_statistics_for_type
 
 
-def _wrap_get_metric_data(original: Callable[..., Any]) -> Callable[..., Any]:
-    """GetMetricData without the periods whose statistic could not be computed: CloudWatch
-    returns no data point for them (moto would return ``None``, which no client can parse)."""
+DAY = 86400
 
-    def get_metric_data(self: Any, *args: Any, **kwargs: Any) -> Any:
-        results = original(self, *args, **kwargs)
+
+def rounded_start(start: datetime, period: int, now: float) -> datetime:
+    """``StartTime`` as CloudWatch rounds it (the ``GetMetricData`` reference): a start less
+    than 15 days ago down to the whole minute for a period of 60 seconds or more (to the
+    period for 1, 5, 10, 20 or 30), 15 to 63 days ago to 5 minutes, older to the hour. moto
+    starts the periods at the exact second, so a window that begins inside a minute read less
+    than CloudWatch returns (traffic from before a step's start, in the minute that holds it)."""
+    epoch = _epoch(start)
+    age = now - epoch
+    unit = 3600 if age > 63 * DAY else 300 if age > 15 * DAY else min(max(period, 1), 60)
+    return datetime.fromtimestamp(epoch // unit * unit, UTC).replace(tzinfo=start.tzinfo)
+
+
+def _wrap_get_metric_data(original: Callable[..., Any]) -> Callable[..., Any]:
+    """GetMetricData from the ``StartTime`` CloudWatch uses (:func:`rounded_start`), without the
+    periods whose statistic could not be computed: CloudWatch returns no data point for them
+    (moto would return ``None``, which no client can parse)."""
+
+    def get_metric_data(
+        self: Any, queries: list[dict[str, Any]], start_time: datetime, *args: Any, **kwargs: Any
+    ) -> Any:
+        periods = [
+            int(q["MetricStat"]["Period"])
+            for q in queries
+            if isinstance(q.get("MetricStat"), dict) and "Period" in q["MetricStat"]
+        ]
+        start = rounded_start(start_time, min(periods, default=60), clock.now())
+        results = original(self, queries, start, *args, **kwargs)
         for result in results:
             pairs = [
                 (stamp, value)
