@@ -327,7 +327,8 @@ DAY = 86400
 def rounded_start(start: datetime, period: int, now: float) -> datetime:
     """``StartTime`` as CloudWatch rounds it (the ``GetMetricData`` reference): a start less
     than 15 days ago down to the whole minute for a period of 60 seconds or more (to the
-    period for 1, 5, 10, 20 or 30), 15 to 63 days ago to 5 minutes, older to the hour. moto
+    period for 5, 10, 20 or 30; a period of 1, which it does not name, to the second), 15 to
+    63 days ago to 5 minutes, older to the hour. moto
     starts the periods at the exact second, so a window that begins inside a minute read less
     than CloudWatch returns (traffic from before a step's start, in the minute that holds it)."""
     epoch = _epoch(start)
