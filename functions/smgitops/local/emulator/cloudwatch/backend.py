@@ -328,9 +328,9 @@ def rounded_start(start: datetime, period: int, now: float) -> datetime:
     """``StartTime`` as CloudWatch rounds it (the ``GetMetricData`` reference): a start less
     than 15 days ago down to the whole minute for a period of 60 seconds or more (to the
     period for 5, 10, 20 or 30; a period of 1, which it does not name, to the second), 15 to
-    63 days ago to 5 minutes, older to the hour. moto
-    starts the periods at the exact second, so a window that begins inside a minute read less
-    than CloudWatch returns (traffic from before a step's start, in the minute that holds it)."""
+    63 days ago to 5 minutes, older to the hour. moto starts the periods at the exact second,
+    so a window that begins inside a minute read less than CloudWatch returns (traffic from
+    before a step's start, in the minute that holds it)."""
     epoch = _epoch(start)
     age = now - epoch
     unit = 3600 if age > 63 * DAY else 300 if age > 15 * DAY else min(max(period, 1), 60)
