@@ -87,9 +87,10 @@ sys.exit(runtime.serve(runtime.RuntimeOptions(drift_interval=0, dashboard=False)
 """
 
 
-def _local_up_whose_stop_hangs(grace: float) -> subprocess.Popen[str]:
+def _local_up_whose_stop_hangs(grace: float, script: str = _STUCK_STOP) -> subprocess.Popen[str]:
     process = subprocess.Popen(
-        [sys.executable, "-c", _STUCK_STOP, str(grace)],
+        [sys.executable, "-c", script, str(grace)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -111,15 +112,46 @@ def test_local_up_ends_within_its_grace_when_stopping_hangs_and_shows_where() ->
     assert "stuck_in_stop" in stderr  # the stack of the thread that held the stop up
 
 
-def test_a_second_signal_ends_local_up_at_once() -> None:
-    process = _local_up_whose_stop_hangs(grace=20.0)
+def _stopping(process: subprocess.Popen[str]) -> None:
+    """The first SIGINT, handled: stop() is running (and stuck). Not after a guess: two signals
+    that arrive before the handler runs are one pending signal to the kernel."""
     process.send_signal(signal.SIGINT)
-    # Once the first signal is handled (stop() is running, and stuck), not after a guess: two
-    # signals that arrive before the handler runs are one pending signal to the kernel.
     assert process.stderr is not None
     lines = iter(process.stderr.readline, "")  # ends at EOF: the grace ends a stuck process
     assert any("smgitops local: stopping" in line for line in lines)
+
+
+def test_a_second_signal_ends_local_up_at_once() -> None:
+    process = _local_up_whose_stop_hangs(grace=20.0)
+    _stopping(process)
     process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=10)  # well before STOP_GRACE (20 s) could have ended it
+    finally:
+        process.kill()
+    assert process.returncode == 130
+
+
+# The second Ctrl-C handed by the kernel to another thread than the main one (which it may do),
+# while the main thread is stuck in the stop: CPython runs the handler only in the main thread.
+_STUCK_STOP_THEN_A_SIGNAL_TO_A_WORKER = _STUCK_STOP.replace(
+    "import sys, time", "import signal, sys, threading, time"
+).replace(
+    "sys.exit(",
+    "def worker():\n"
+    "    sys.stdin.readline()\n"
+    "    signal.pthread_kill(threading.get_ident(), signal.SIGINT)\n"
+    "threading.Thread(target=worker, daemon=True).start()\n"
+    "sys.exit(",
+)
+
+
+def test_a_second_signal_to_another_thread_ends_local_up_at_once() -> None:
+    process = _local_up_whose_stop_hangs(20.0, _STUCK_STOP_THEN_A_SIGNAL_TO_A_WORKER)
+    _stopping(process)
+    assert process.stdin is not None
+    process.stdin.write("\n")  # the worker thread takes the second SIGINT
+    process.stdin.flush()
     try:
         process.wait(timeout=10)  # well before STOP_GRACE (20 s) could have ended it
     finally:

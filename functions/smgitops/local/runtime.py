@@ -532,6 +532,6 @@ def serve(options: RuntimeOptions) -> int:
             flush=True,
         )
     finally:
-        runtime.stop()
+        stop.run(runtime.stop)  # a second signal ends the process even if this hangs
     print("smgitops local: stopped", file=sys.stderr)
     return 0

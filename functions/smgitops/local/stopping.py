@@ -19,6 +19,10 @@ import faulthandler
 import os
 import signal
 import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 POLL = 0.25  # seconds: the longest a signal waits for the main thread to notice it
 
@@ -45,3 +49,24 @@ class StopSignal:
         """Return once a signal came (at once if one came before)."""
         while not self._stop.wait(POLL):
             continue
+
+    def run(self, work: Callable[[], None]) -> None:
+        """``work`` (the stop) in another thread while this one, the main thread, waits in short
+        slices: a second signal is then handled within :data:`POLL` seconds even when ``work``
+        never returns, whichever thread the kernel handed it to. (Run here, a stuck ``work``
+        would hold the main thread where another thread's signal cannot wake it.) What ``work``
+        raises is raised here."""
+        failed: list[BaseException] = []
+
+        def target() -> None:
+            try:
+                work()
+            except BaseException as exc:  # handed to the caller as it is
+                failed.append(exc)
+
+        thread = threading.Thread(target=target, name="smgitops-stop", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(POLL)
+        if failed:
+            raise failed[0]
