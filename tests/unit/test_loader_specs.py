@@ -547,6 +547,18 @@ def test_a_bad_tagged_value_of_a_duplicate_key_is_located_at_its_mapping() -> No
     ]
 
 
+def test_a_problem_inside_a_duplicate_keys_mapping_is_located_under_that_key() -> None:
+    """Not under ``["<<"]``, the merge key's name, which the file does not hold."""
+    text = replace(5, "  tags:\n    team: risk\n    team:\n      x: !!binary abc")
+    assert problems_of(text) == [
+        f"{FILE}:7: metadata.tags.team: duplicate key 'team' (first at line 6)",
+        f"{FILE}:8: metadata.tags.team.x: unsupported YAML tag !!binary",
+    ]
+    listed = replace(5, "  tags: {team: risk, team: [1, !!binary x]}")
+    inside = f"{FILE}:5: metadata.tags.team[1]: unsupported YAML tag !!binary"
+    assert problems_of(listed)[1] == inside
+
+
 def test_an_anchored_mapping_defined_twice_names_the_first_line() -> None:
     problems = problems_of(replace(5, "  tags: &t {team: risk}\n  x: &t {a: b}"))
     assert problems[0] == f"{FILE}:6: anchor &t is defined twice (first at line 5)"

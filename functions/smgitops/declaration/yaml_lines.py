@@ -63,7 +63,13 @@ class _NoKey:
 
 
 class _Skip:
-    """Marker: the value being read belongs to a duplicate key and is dropped."""
+    """Marker: the value being read belongs to the duplicate key ``key`` and is dropped (what
+    is found inside it is located under that key)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str) -> None:
+        self.key = key
 
 
 class _Merge:
@@ -71,7 +77,6 @@ class _Merge:
 
 
 _NO_KEY: Final = _NoKey()
-_SKIP: Final = _Skip()
 _MERGING: Final = _Merge()
 _MERGE_KEY: Final = "<<"
 
@@ -233,7 +238,9 @@ class Composer:
             if isinstance(parent.container, dict):
                 if parent.key is _NO_KEY:
                     raise Fatal(line, "mapping keys must be plain strings", parent.path)
-                path = (*parent.path, parent.key if isinstance(parent.key, str) else _MERGE_KEY)
+                key = parent.key
+                name = key if isinstance(key, str) else key.key if isinstance(key, _Skip) else None
+                path = (*parent.path, _MERGE_KEY if name is None else name)
             else:  # (its line is noted when it is added to the list)
                 path = (*parent.path, len(parent.container))
         else:
@@ -255,7 +262,7 @@ class Composer:
         first = frame.keys.get(key)
         if first is not None:
             self.problems.append((line, path, f"duplicate key {key!r} (first at line {first})"))
-            frame.key = _SKIP
+            frame.key = _Skip(key)
             return
         frame.keys[key] = line
         frame.key_line = line
