@@ -18,7 +18,6 @@ from smgitops.aws.store import StatusStore
 from smgitops.handlers import reconcile
 from smgitops.local.emulator import emulated_aws
 from smgitops.rollout.status import Phase
-from smgitops.wiring import reconcile as wired
 from tests.support.faults import error_response, record
 from tests.support.ingest import (
     Aws,
@@ -58,9 +57,7 @@ def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Aws, 
             SMGITOPS_WORKDIR=str(tmp_path / "work"),
             SMGITOPS_REPOSITORY_URLS=remote.url,
         )
-        clients.reset()  # the attempts setting is read when a client is made
-        wired.settings.cache_clear()
-        wired.reconciler.cache_clear()
+        wiring.reset()  # clients and services from this environment (its attempts setting)
         yield resources, remote
     wiring.reset()
 

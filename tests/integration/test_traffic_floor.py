@@ -15,7 +15,7 @@ import pytest
 from smgitops.aws import clients
 from smgitops.aws.checks import Analysis
 from smgitops.rollout import naming
-from smgitops.rollout.status import Phase
+from smgitops.rollout.status import Phase, RolloutStatus
 from tests.builders import declaration
 from tests.integration.conftest import Engine
 
@@ -56,6 +56,18 @@ def _rollout(engine: Engine, **analysis: Any) -> tuple[str, list[tuple[Phase, di
     decl = declaration(version=2, steps=[10, 50], interval="5m", analysis={**FIVE_XX, **analysis})
     outcome = engine.start(decl, C2)
     return naming.variant_name(decl), engine.run(NAME, outcome.rollout_id, limit=80)
+
+
+def _first_step(engine: Engine, decl: Any) -> tuple[Any, RolloutStatus]:
+    """The rollout of ``decl`` started and ticked into its first step (Progressing)."""
+    outcome = engine.start(decl, C2)
+    for _ in range(6):
+        engine.tick(NAME, outcome.rollout_id)
+        status = engine.service.store.get(NAME)
+        if status is not None and status.phase == Phase.PROGRESSING:
+            break
+    assert status is not None and status.step_since is not None
+    return outcome, status
 
 
 def test_a_candidate_that_gets_no_traffic_never_reaches_100_percent(counted: Engine) -> None:
@@ -107,13 +119,7 @@ def test_traffic_before_the_step_does_not_count_for_it(counted: Engine) -> None:
     the step's: only minutes begun within the step count."""
     candidate = naming.variant_name(declaration(version=2))
     decl = declaration(version=2, steps=[10, 50], interval="5m", analysis=FIVE_XX)
-    outcome = counted.start(decl, C2)
-    for _ in range(6):
-        counted.tick(NAME, outcome.rollout_id)
-        status = counted.service.store.get(NAME)
-        if status is not None and status.phase == Phase.PROGRESSING:
-            break
-    assert status is not None and status.step_since is not None
+    outcome, status = _first_step(counted, decl)
     # a second before the step began: in the minute that holds its start (unless it began on
     # the minute), which CloudWatch would count whole
     _serve(candidate, status.step_since, 1, 1000.0, offset=-1)
@@ -126,21 +132,15 @@ def test_traffic_before_the_step_does_not_count_for_it(counted: Engine) -> None:
 def test_a_step_judged_just_after_crossing_a_minute_is_extended_not_rolled_back(
     counted: Engine,
 ) -> None:
-    """A step of 10 s that began 20 s before a minute and is judged 0.4 s after it: its window
-    (the minute begun within the step) is shorter than CloudWatch's second, which CloudWatch
-    refuses. It was read anyway, the refusal failed the tick, and the rollout rolled back with
-    "tick failed: ActionRejectedError" (the demo, now and then). Nothing can be counted yet,
-    so the step is extended, and passes once the traffic is in."""
+    """A step of 10 s that began 10 s or more before a minute and is judged 0.4 s after it: its
+    window (the minute begun within the step) is shorter than CloudWatch's second, which
+    CloudWatch refuses. It was read anyway, the refusal failed the tick, and the rollout rolled
+    back with "tick failed: ActionRejectedError" (the demo, now and then). Nothing can be
+    counted yet, so the step is extended, and passes once the traffic is in."""
     candidate = naming.variant_name(declaration(version=2))
     decl = declaration(version=2, steps=[10, 50], interval="10s", analysis=FIVE_XX)
     counted.clock.now += 30
-    outcome = counted.start(decl, C2)
-    for _ in range(6):
-        counted.tick(NAME, outcome.rollout_id)
-        status = counted.service.store.get(NAME)
-        if status is not None and status.phase == Phase.PROGRESSING:
-            break
-    assert status is not None and status.step_since is not None
+    outcome, status = _first_step(counted, decl)
     minute = (int(status.step_since) // 60 + 1) * 60
     assert minute - status.step_since >= 10, status.step_since  # the step ends after its minute
     counted.clock.now = minute + 0.4
